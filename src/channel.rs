@@ -1,0 +1,307 @@
+//! The bounded channel from producer tasks to one stream.
+
+use std::{
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use futures_lite::Stream;
+
+use crate::Event;
+
+pub use async_channel::{SendError, TrySendError};
+
+/// Creates a bounded channel that carries events from producers to one stream.
+///
+/// At most `capacity` events wait in the channel; a producer that gets ahead of the client
+/// waits in [`Sender::send`]. One message is one whole event, so clones of the sender never
+/// interleave the lines of their events.
+///
+/// # Panics
+///
+/// If `capacity` is zero, like [`async_channel::bounded`]: a fixed configuration value,
+/// never run-time input.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{channel, Event, Sse};
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = channel(8);
+/// tx.send(Event::new().data("hello")).await.unwrap();
+/// drop(tx); // the stream ends once every sender is gone
+///
+/// let mut wire = Vec::new();
+/// Sse::new(rx).keep_alive(None).pump(&mut wire).await.unwrap();
+/// assert_eq!(wire, b"data: hello\n\n");
+/// # });
+/// ```
+#[doc(alias = "bounded")]
+pub fn channel(capacity: usize) -> (Sender, Receiver) {
+    let (tx, rx) = async_channel::bounded(capacity);
+    (Sender { inner: tx }, Receiver { inner: rx })
+}
+
+/// The producer's handle: sends events to the stream, and learns when it is gone.
+///
+/// Cheap to clone; every clone feeds the same stream.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = sse_pump::channel(1);
+/// drop(rx); // the stream ended: client gone, timeout or shutdown
+/// assert!(tx.is_closed());
+/// let event = tx.send(sse_pump::Event::new().data("late")).await.unwrap_err().into_inner();
+/// assert_eq!(event.into_bytes(), "data: late\n\n"); // handed back, not lost
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Sender {
+    inner: async_channel::Sender<Event>,
+}
+
+impl Sender {
+    /// Sends an event, waiting while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// Once the stream has ended (the client left, a send timed out, or a shutdown came),
+    /// the event is handed back in [`SendError`]: stop producing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, _rx) = sse_pump::channel(1);
+    /// assert!(tx.send(sse_pump::Event::new().data("x")).await.is_ok());
+    /// # });
+    /// ```
+    pub fn send(&self, event: Event) -> async_channel::Send<'_, Event> {
+        self.inner.send(event)
+    }
+
+    /// Sends an event if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when the channel is full (the client is behind), and
+    /// [`TrySendError::Closed`] when the stream has ended; both hand the event back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{channel, Event, TrySendError};
+    ///
+    /// let (tx, _rx) = channel(1);
+    /// tx.try_send(Event::new().data("1")).unwrap();
+    /// assert!(matches!(tx.try_send(Event::new().data("2")), Err(TrySendError::Full(_))));
+    /// ```
+    pub fn try_send(&self, event: Event) -> Result<(), TrySendError<Event>> {
+        self.inner.try_send(event)
+    }
+
+    /// Sends an event from code that is not async, blocking the thread while the channel
+    /// is full. Do not call it inside an async task: it would block the executor.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sender::send`]: the event is handed back once the stream has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = sse_pump::channel(4);
+    /// std::thread::spawn(move || {
+    ///     for n in 0..3 {
+    ///         if tx.send_blocking(sse_pump::Event::new().data(n.to_string())).is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// let mut wire = Vec::new();
+    /// futures_lite::future::block_on(sse_pump::Sse::new(rx).keep_alive(None).pump(&mut wire)).unwrap();
+    /// assert_eq!(wire, b"data: 0\n\ndata: 1\n\ndata: 2\n\n");
+    /// ```
+    pub fn send_blocking(&self, event: Event) -> Result<(), SendError<Event>> {
+        self.inner.send_blocking(event)
+    }
+
+    /// Resolves once the stream has ended, for any reason: the client left, a send timed
+    /// out, a shutdown came, or the stream was dropped. A producer that waits on something
+    /// else (a database, a timer) can race this against its work to stop and clean up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// let producer = async {
+    ///     let work = futures_lite::future::pending::<()>(); // e.g. a database query
+    ///     futures_lite::future::or(async { work.await; "done" }, async { tx.closed().await; "client gone" }).await
+    /// };
+    /// drop(rx);
+    /// assert_eq!(producer.await, "client gone");
+    /// # });
+    /// ```
+    pub fn closed(&self) -> async_channel::Closed<'_, Event> {
+        self.inner.closed()
+    }
+
+    /// Whether the stream has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// How many events are waiting to be written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = sse_pump::channel(4);
+    /// tx.try_send(sse_pump::Event::new().data("x")).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether no event is waiting to be written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = sse_pump::channel(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("queued", &self.inner.len())
+            .field("closed", &self.inner.is_closed())
+            .finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The stream's end of the channel; hand it to [`Sse::new`](crate::Sse::new).
+    ///
+    /// There is one receiver per stream. Dropping it (which the pump does when it ends)
+    /// closes the channel: producers' sends fail and [`Sender::closed`] resolves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx);
+    /// drop(sse);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub struct Receiver {
+        #[pin]
+        inner: async_channel::Receiver<Event>,
+    }
+
+    impl PinnedDrop for Receiver {
+        fn drop(this: Pin<&mut Self>) {
+            this.inner.close();
+        }
+    }
+}
+
+impl Stream for Receiver {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.project().inner.poll_next(cx)
+    }
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("queued", &self.inner.len())
+            .finish()
+    }
+}
+
+/// Where a stream's events come from: a [`Receiver`], or any `Stream` through
+/// [`Sse::from_stream`](crate::Sse::from_stream).
+///
+/// # Examples
+///
+/// ```
+/// fn takes_any_source<S: sse_pump::Source>(sse: sse_pump::Sse<S>) -> sse_pump::Sse<S> { sse }
+/// let (_tx, rx) = sse_pump::channel(1);
+/// let _ = takes_any_source(sse_pump::Sse::new(rx));
+/// ```
+pub trait Source: Stream<Item = Event> {
+    /// Stops accepting events and drops those still queued, returning how many there were.
+    ///
+    /// The pump calls it when it ends early, so that senders fail at once and the lost
+    /// events are counted in the [`Report`](crate::Report). The default does nothing and
+    /// returns 0.
+    fn close(self: Pin<&mut Self>) -> u64 {
+        0
+    }
+}
+
+impl Source for Receiver {
+    fn close(self: Pin<&mut Self>) -> u64 {
+        self.inner.close();
+        let mut dropped = 0;
+        while self.inner.try_recv().is_ok() {
+            dropped += 1;
+        }
+        dropped
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A `Stream` of events as a [`Source`]; made by [`Sse::from_stream`](crate::Sse::from_stream).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let events = futures_lite::stream::iter([sse_pump::Event::new().data("x")]);
+    /// let _sse: sse_pump::Sse<sse_pump::FromStream<_>> = sse_pump::Sse::from_stream(events);
+    /// ```
+    pub struct FromStream<S> {
+        #[pin]
+        pub(crate) inner: S,
+    }
+}
+
+impl<S: Stream<Item = Event>> Stream for FromStream<S> {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.project().inner.poll_next(cx)
+    }
+}
+
+impl<S: Stream<Item = Event>> Source for FromStream<S> {}
+
+impl<S> fmt::Debug for FromStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FromStream")
+            .field(&std::any::type_name::<S>())
+            .finish()
+    }
+}

@@ -1,0 +1,159 @@
+//! Wire-format helpers: field lines, line splitting and line-ending conversion.
+//!
+//! Every frame is encoded once with `\n` line ends. The only `\n` bytes in an encoded frame
+//! are line ends, because values are split at every line break and `event`/`id` refuse
+//! them, so converting a frame to `\r` or `\r\n` is a byte-for-byte replacement.
+
+use bytes::{BufMut, BytesMut};
+
+/// The line end written after every line of every frame.
+///
+/// The default is [`LineEnding::Lf`]: the shortest, what every browser and parser accepts,
+/// and the form sse-pump encodes events in, so it is the only one that writes an event's
+/// bytes without copying them. The other two cost one copy of each frame per stream.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{channel, Event, LineEnding, Sse};
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = channel(1);
+/// tx.send(Event::new().data("a\nb")).await.unwrap();
+/// drop(tx);
+/// let mut wire = Vec::new();
+/// Sse::new(rx).keep_alive(None).line_ending(LineEnding::CrLf).pump(&mut wire).await.unwrap();
+/// assert_eq!(wire, b"data: a\r\ndata: b\r\n\r\n");
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LineEnding {
+    /// `\n` (the default).
+    #[default]
+    Lf,
+    /// `\r`.
+    Cr,
+    /// `\r\n`.
+    CrLf,
+}
+
+impl LineEnding {
+    /// The bytes of this line end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::LineEnding::CrLf.as_bytes(), b"\r\n");
+    /// ```
+    pub const fn as_bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Lf => b"\n",
+            LineEnding::Cr => b"\r",
+            LineEnding::CrLf => b"\r\n",
+        }
+    }
+
+    /// Appends `frame`, encoded with `\n` line ends, to `out` with this line end instead.
+    pub(crate) fn extend(self, out: &mut BytesMut, frame: &[u8]) {
+        if self == LineEnding::Lf {
+            out.extend_from_slice(frame);
+            return;
+        }
+        let end = self.as_bytes();
+        let mut rest = frame;
+        while let Some(at) = memchr::memchr(b'\n', rest) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(end);
+            rest = &rest[at + 1..];
+        }
+        out.extend_from_slice(rest);
+    }
+}
+
+/// Writes `name: value\n`, or `name:\n` for an empty value. `value` holds no CR or LF.
+pub(crate) fn put_line(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+    out.reserve(name.len() + value.len() + 3);
+    out.put_slice(name);
+    if value.is_empty() {
+        out.put_slice(b":\n");
+    } else {
+        out.put_slice(b": ");
+        out.put_slice(value);
+        out.put_u8(b'\n');
+    }
+}
+
+/// Writes one `name: piece` line for every piece of `value` between line breaks
+/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`.
+pub(crate) fn put_lines(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+    let mut rest = value;
+    loop {
+        match memchr::memchr2(b'\n', b'\r', rest) {
+            None => return put_line(out, name, rest),
+            Some(at) => {
+                put_line(out, name, &rest[..at]);
+                let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[at + skip..];
+            }
+        }
+    }
+}
+
+/// The first CR or LF in `value`, and with `nul` the first NUL too.
+pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
+    let at = if nul {
+        memchr::memchr3(b'\n', b'\r', 0, value)
+    } else {
+        memchr::memchr2(b'\n', b'\r', value)
+    };
+    at.map(|i| value[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(value: &str) -> String {
+        let mut out = BytesMut::new();
+        put_lines(&mut out, b"data", value.as_bytes());
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn splits_on_every_line_break() {
+        assert_eq!(lines("a"), "data: a\n");
+        assert_eq!(lines(""), "data:\n");
+        assert_eq!(
+            lines("a\nb\rc\r\nd"),
+            "data: a\ndata: b\ndata: c\ndata: d\n"
+        );
+        assert_eq!(lines("a\n"), "data: a\ndata:\n");
+        assert_eq!(lines("\r\r\n"), "data:\ndata:\ndata:\n");
+        assert_eq!(lines(" lead"), "data:  lead\n");
+    }
+
+    #[test]
+    fn converts_line_ends() {
+        let frame = b"event: x\ndata: y\n\n";
+        for (ending, want) in [
+            (LineEnding::Lf, &b"event: x\ndata: y\n\n"[..]),
+            (LineEnding::Cr, b"event: x\rdata: y\r\r"),
+            (LineEnding::CrLf, b"event: x\r\ndata: y\r\n\r\n"),
+        ] {
+            let mut out = BytesMut::new();
+            ending.extend(&mut out, frame);
+            assert_eq!(&out[..], want);
+        }
+    }
+
+    #[test]
+    fn finds_forbidden_bytes() {
+        assert_eq!(forbidden_byte(b"abc", true), None);
+        assert_eq!(forbidden_byte(b"a\0c", true), Some(0));
+        assert_eq!(forbidden_byte(b"a\0c", false), None);
+        assert_eq!(forbidden_byte(b"a\rc\n", false), Some(b'\r'));
+    }
+}

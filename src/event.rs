@@ -1,0 +1,267 @@
+//! The event builder, which encodes as it builds.
+
+use std::{fmt, time::Duration};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{encode, Error};
+
+/// One Server-Sent Event (or comment), encoded to wire bytes as it is built.
+///
+/// Each setter appends its lines at once, so the event is encoded exactly once. When the
+/// event is sent, or [`Event::freeze`] is called, the closing blank line is added and the
+/// bytes become immutable [`Bytes`]: cloning a frozen event, to send it to many streams,
+/// copies nothing.
+///
+/// Fields appear on the wire in the order they are set. Setting `event`, `id` or `retry`
+/// twice writes both lines, and a parser keeps the last. An event with no field at all
+/// encodes as a lone blank line, which a parser ignores.
+///
+/// | setter | wire | on a bad value |
+/// |---|---|---|
+/// | [`data`](Event::data) | one `data:` line per line of the value | never fails: line breaks start new lines |
+/// | [`event`](Event::event) | `event: name` | [`Error::InvalidField`] on CR or LF |
+/// | [`id`](Event::id) | `id: value` | [`Error::InvalidField`] on CR, LF or NUL |
+/// | [`retry`](Event::retry) | `retry: <milliseconds>` | never fails |
+/// | [`comment`](Event::comment) | one `:` line per line of the text | never fails: line breaks start new lines |
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::Event;
+///
+/// let event = Event::new()
+///     .id("42")?
+///     .event("tick")?
+///     .retry(Duration::from_secs(3))
+///     .data("first line\nsecond line");
+/// assert_eq!(
+///     event.into_bytes(),
+///     "id: 42\nevent: tick\nretry: 3000\ndata: first line\ndata: second line\n\n"
+/// );
+/// # Ok::<(), sse_pump::Error>(())
+/// ```
+#[must_use = "an event does nothing until it is sent"]
+#[derive(Clone)]
+pub struct Event {
+    buf: Buffer,
+}
+
+#[derive(Clone)]
+enum Buffer {
+    /// Lines so far, without the closing blank line.
+    Active(BytesMut),
+    /// The whole frame, closing blank line included.
+    Frozen(Bytes),
+}
+
+impl Event {
+    /// An empty event, to which setters add lines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_pump::Event::new().data("hello");
+    /// assert_eq!(event.into_bytes(), "data: hello\n\n");
+    /// ```
+    pub fn new() -> Self {
+        Event {
+            buf: Buffer::Active(BytesMut::new()),
+        }
+    }
+
+    fn active(&mut self) -> &mut BytesMut {
+        if let Buffer::Frozen(frame) = &self.buf {
+            let lines = &frame[..frame.len() - 1];
+            self.buf = Buffer::Active(BytesMut::from(lines));
+        }
+        match &mut self.buf {
+            Buffer::Active(lines) => lines,
+            Buffer::Frozen(_) => unreachable!("thawed above"),
+        }
+    }
+
+    /// Appends the data, one `data:` line for each of its lines.
+    ///
+    /// Every line break (`\n`, `\r` or `\r\n`) starts a new `data:` line, so a conforming
+    /// parser gives the data back exactly, except that every line break comes back as `\n`.
+    /// Empty data still dispatches an event (`data:` with an empty value), and trailing
+    /// line breaks survive. Calling `data` again appends: the parser joins the two with `\n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_pump::Event::new().data("a\r\nb\n");
+    /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
+    /// ```
+    pub fn data(mut self, data: impl AsRef<str>) -> Self {
+        encode::put_lines(self.active(), b"data", data.as_ref().as_bytes());
+        self
+    }
+
+    /// Sets the event type (the `event:` field); a browser dispatches it to
+    /// `addEventListener(type, ...)` instead of `onmessage`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidField`] if `name` contains a CR or LF, which would let the value
+    /// inject fields or events of its own. Nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Event;
+    ///
+    /// assert_eq!(Event::new().event("tick")?.into_bytes(), "event: tick\n\n");
+    /// assert!(Event::new().event("tick\ndata: injected").is_err());
+    /// # Ok::<(), sse_pump::Error>(())
+    /// ```
+    pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
+        self.single_line("event", name.as_ref(), false)
+    }
+
+    /// Sets the event id (the `id:` field), which a browser sends back in the
+    /// `Last-Event-ID` header when it reconnects. An empty id resets the browser's last id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidField`] if `id` contains a CR or LF (which would inject fields) or a
+    /// NUL (which makes a browser ignore the field). Nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Error, Event};
+    ///
+    /// assert_eq!(Event::new().id("7")?.into_bytes(), "id: 7\n\n");
+    /// assert!(matches!(Event::new().id("7\0"), Err(Error::InvalidField { field: "id", byte: 0 })));
+    /// # Ok::<(), sse_pump::Error>(())
+    /// ```
+    pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
+        self.single_line("id", id.as_ref(), true)
+    }
+
+    fn single_line(mut self, field: &'static str, value: &str, nul: bool) -> Result<Self, Error> {
+        if let Some(byte) = encode::forbidden_byte(value.as_bytes(), nul) {
+            return Err(Error::InvalidField { field, byte });
+        }
+        encode::put_line(self.active(), field.as_bytes(), value.as_bytes());
+        Ok(self)
+    }
+
+    /// Sets the reconnection time (the `retry:` field), written in whole milliseconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let event = sse_pump::Event::new().retry(Duration::from_millis(2500));
+    /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
+    /// ```
+    pub fn retry(mut self, after: Duration) -> Self {
+        let millis = after.as_millis().to_string();
+        encode::put_line(self.active(), b"retry", millis.as_bytes());
+        self
+    }
+
+    /// Appends a comment, one `:` line for each of its lines. Parsers ignore comments;
+    /// they keep proxies from closing a quiet connection, and show up in `curl -N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_pump::Event::new().comment("two\nlines");
+    /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
+    /// ```
+    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
+        encode::put_lines(self.active(), b"", text.as_ref().as_bytes());
+        self
+    }
+
+    /// Appends `value` serialized as compact JSON on a single `data:` line.
+    ///
+    /// Compact JSON escapes every control character inside strings, so it never spans lines.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Json`] if serialization fails (a map with non-string keys, for example).
+    /// Nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Token<'a> { text: &'a str }
+    ///
+    /// let event = sse_pump::Event::new().json(&Token { text: "hi\n" })?;
+    /// assert_eq!(event.into_bytes(), "data: {\"text\":\"hi\\n\"}\n\n");
+    /// # Ok::<(), sse_pump::Error>(())
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
+        let buf = self.active();
+        let start = buf.len();
+        buf.put_slice(b"data: ");
+        if let Err(e) = serde_json::to_writer(buf.writer(), value) {
+            self.active().truncate(start);
+            return Err(Error::Json(e));
+        }
+        self.active().put_u8(b'\n');
+        Ok(self)
+    }
+
+    /// Closes the event with its blank line and makes its bytes immutable, so that clones
+    /// share them. Sending does this by itself; call it before cloning an event to send
+    /// it to many streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_pump::Event::new().data("for everyone").freeze();
+    /// let copy = event.clone(); // shares the bytes, copies nothing
+    /// assert_eq!(copy.into_bytes(), event.into_bytes());
+    /// ```
+    pub fn freeze(self) -> Self {
+        Event {
+            buf: Buffer::Frozen(self.into_bytes()),
+        }
+    }
+
+    /// The whole frame as it goes on the wire with `\n` line ends, closing blank line
+    /// included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::Event::new().data("x").into_bytes(), "data: x\n\n");
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        match self.buf {
+            Buffer::Active(mut lines) => {
+                lines.put_u8(b'\n');
+                lines.freeze()
+            }
+            Buffer::Frozen(frame) => frame,
+        }
+    }
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Event::new()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = match &self.buf {
+            Buffer::Active(lines) => &lines[..],
+            Buffer::Frozen(frame) => &frame[..frame.len() - 1],
+        };
+        f.debug_tuple("Event")
+            .field(&String::from_utf8_lossy(lines))
+            .finish()
+    }
+}

@@ -1,0 +1,78 @@
+//! Server-Sent Events for Rust: producer tasks send events into a bounded channel, and a
+//! runtime-agnostic pump writes them into any `futures_io::AsyncWrite`, with keep-alive
+//! pings, a send timeout, write coalescing and graceful shutdown.
+//!
+//! A producer holds a [`Sender`] and learns that the client is gone when `send` fails or
+//! [`Sender::closed`] resolves. The stream, an [`Sse`], is pumped into a socket, a pipe or
+//! an HTTP body; it needs no particular runtime, and runs the same on smol and on tokio.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use sse_pump::{channel, Event, KeepAlive, Sse};
+//!
+//! # futures_lite::future::block_on(async {
+//! let (tx, rx) = channel(32);
+//! let producer = async move {
+//!     for n in 0..3u64 {
+//!         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+//!         if tx.send(event).await.is_err() {
+//!             break; // the client is gone
+//!         }
+//!     }
+//!     Ok::<_, sse_pump::Error>(())
+//! };
+//! let mut wire = Vec::new(); // any AsyncWrite: a TcpStream, a pipe, stdout
+//! let stream = Sse::new(rx)
+//!     .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+//!     .send_timeout(Duration::from_secs(30))
+//!     .pump(&mut wire);
+//! let (produced, report) = futures_lite::future::zip(producer, stream).await;
+//! produced?;
+//! assert_eq!(report?.events, 3);
+//! assert_eq!(
+//!     String::from_utf8(wire).unwrap(),
+//!     "id: 0\nevent: tick\ndata: 0\n\nid: 1\nevent: tick\ndata: 1\n\nid: 2\nevent: tick\ndata: 2\n\n"
+//! );
+//! # Ok::<(), sse_pump::Error>(()) }).unwrap();
+//! ```
+//!
+//! # Guarantees
+//!
+//! - No field can inject another: `event` and `id` refuse CR and LF (and `id` refuses
+//!   NUL) with [`Error::InvalidField`]; `data` and comments start a new line at every line
+//!   break.
+//! - An event is encoded once, when it is built; the pump moves its bytes.
+//! - Every event a `send` accepted is written or counted in the [`Report`].
+//! - A client that stops reading ends the stream after the send timeout, pings included.
+//!
+//! # Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `json` | [`Event::json`], through serde_json |
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+mod channel;
+mod config;
+mod encode;
+mod error;
+mod event;
+mod pump;
+mod shutdown;
+mod sse;
+
+pub use crate::{
+    channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
+    config::KeepAlive,
+    encode::LineEnding,
+    error::{Error, PumpError},
+    event::Event,
+    shutdown::{Shutdown, ShutdownListener},
+    sse::{Ended, Report, Sse},
+};

@@ -1,0 +1,338 @@
+//! The pump: source to writer, with coalescing, keep-alive, send timeout and shutdown.
+
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+    time::{Duration, Instant},
+};
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::{future::poll_fn, AsyncWrite, Stream};
+use futures_timer::Delay;
+
+use crate::{sse::Config, Ended, Error, Event, PumpError, Report, Source};
+
+/// What woke the pump.
+enum Wake {
+    Event(Event),
+    SourceEnded,
+    Ping,
+    Shutdown,
+}
+
+pub(crate) async fn run<S, W>(source: S, config: Config, writer: W) -> Result<Report, PumpError>
+where
+    S: Source,
+    W: AsyncWrite + Unpin,
+{
+    futures_lite::pin!(source);
+    let shutdown = async {
+        match &config.shutdown {
+            Some(signal) => signal.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    futures_lite::pin!(shutdown);
+    let mut pump = Pump {
+        out: Out {
+            writer,
+            deadline: Deadline::new(config.send_timeout),
+            buf: BytesMut::new(),
+            ending: config.line_ending,
+        },
+        clock: Clock::new(config.keep_alive.as_ref().map(|ka| ka.interval)),
+        report: Report::default(),
+    };
+
+    if let Some(retry) = config.retry {
+        let frame = Event::new().retry(retry).into_bytes();
+        pump.write(&frame, source.as_mut()).await?;
+    }
+    loop {
+        let wake = poll_fn(|cx| {
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Shutdown);
+            }
+            if let Poll::Ready(next) = source.as_mut().poll_next(cx) {
+                return Poll::Ready(next.map_or(Wake::SourceEnded, Wake::Event));
+            }
+            pump.clock.poll_due(cx).map(|()| Wake::Ping)
+        })
+        .await;
+        match wake {
+            Wake::Event(first) => {
+                if pump.batch(first, source.as_mut(), config.coalesce).await? {
+                    return Ok(pump.end(Ended::SourceClosed));
+                }
+            }
+            Wake::SourceEnded => return Ok(pump.end(Ended::SourceClosed)),
+            Wake::Ping => {
+                let ping = config.keep_alive.as_ref().map(|ka| ka.ping_frame());
+                pump.write(&ping.unwrap_or_default(), source.as_mut())
+                    .await?;
+                pump.report.pings += 1;
+            }
+            Wake::Shutdown => {
+                pump.report.undelivered += source.as_mut().close();
+                if let Some(farewell) = &config.farewell {
+                    let limit = config
+                        .send_timeout
+                        .map_or(config.grace, |t| t.min(config.grace));
+                    pump.out.deadline = Deadline::new(Some(limit));
+                    pump.write(&farewell.clone().into_bytes(), source.as_mut())
+                        .await?;
+                    pump.report.events += 1;
+                }
+                return Ok(pump.end(Ended::Shutdown));
+            }
+        }
+    }
+}
+
+struct Pump<W> {
+    out: Out<W>,
+    clock: Clock,
+    report: Report,
+}
+
+impl<W: AsyncWrite + Unpin> Pump<W> {
+    /// Writes `first` and whatever events are already queued behind it, up to `limit`
+    /// bytes, in one write. Returns whether the source ended.
+    async fn batch<S: Source>(
+        &mut self,
+        first: Event,
+        mut source: Pin<&mut S>,
+        limit: usize,
+    ) -> Result<bool, PumpError> {
+        let first = first.into_bytes();
+        let next = if limit > first.len() {
+            next_now(source.as_mut()).await
+        } else {
+            None
+        };
+        let (mut count, mut ended) = (1, false);
+        let result = match next {
+            None => self.out.write_frame(&first).await,
+            Some(next) => {
+                self.out.buf.clear();
+                self.out.ending.extend(&mut self.out.buf, &first);
+                let mut next = next;
+                loop {
+                    match next {
+                        Some(event) => {
+                            let frame = event.into_bytes();
+                            self.out.ending.extend(&mut self.out.buf, &frame);
+                            count += 1;
+                        }
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                    }
+                    if self.out.buf.len() >= limit {
+                        break;
+                    }
+                    match next_now(source.as_mut()).await {
+                        Some(more) => next = more,
+                        None => break,
+                    }
+                }
+                self.out.write_buf().await
+            }
+        };
+        match result {
+            Ok(bytes) => {
+                self.report.events += count;
+                self.report.bytes += bytes as u64;
+                self.clock.touch();
+                Ok(ended)
+            }
+            Err(error) => {
+                self.report.undelivered += count;
+                Err(self.fail(error, source))
+            }
+        }
+    }
+
+    /// Writes one frame that is not an event: the retry frame, a ping or the farewell.
+    async fn write<S: Source>(
+        &mut self,
+        frame: &Bytes,
+        source: Pin<&mut S>,
+    ) -> Result<(), PumpError> {
+        match self.out.write_frame(frame).await {
+            Ok(bytes) => {
+                self.report.bytes += bytes as u64;
+                self.clock.touch();
+                Ok(())
+            }
+            Err(error) => Err(self.fail(error, source)),
+        }
+    }
+
+    fn fail<S: Source>(&mut self, error: Error, source: Pin<&mut S>) -> PumpError {
+        self.report.undelivered += source.close();
+        self.report.ended = match error {
+            Error::SendTimeout(_) => Ended::SendTimeout,
+            _ => Ended::Disconnected,
+        };
+        PumpError {
+            error,
+            report: std::mem::take(&mut self.report),
+        }
+    }
+
+    fn end(&mut self, ended: Ended) -> Report {
+        self.report.ended = ended;
+        std::mem::take(&mut self.report)
+    }
+}
+
+/// The next item if the source has one ready now: `Some(Some(event))`, `Some(None)` when
+/// it has ended, `None` when nothing is queued.
+async fn next_now<S: Stream<Item = Event>>(mut source: Pin<&mut S>) -> Option<Option<Event>> {
+    poll_fn(|cx| match source.as_mut().poll_next(cx) {
+        Poll::Ready(next) => Poll::Ready(Some(next)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// The writer, with the send timeout and the line-ending conversion buffer.
+struct Out<W> {
+    writer: W,
+    deadline: Deadline,
+    buf: BytesMut,
+    ending: crate::LineEnding,
+}
+
+impl<W: AsyncWrite + Unpin> Out<W> {
+    /// Writes and flushes a frame encoded with `\n`, converting its line ends if need be.
+    async fn write_frame(&mut self, frame: &[u8]) -> Result<usize, Error> {
+        if self.ending == crate::LineEnding::Lf {
+            return write_flush(&mut self.writer, frame, &mut self.deadline).await;
+        }
+        self.buf.clear();
+        self.ending.extend(&mut self.buf, frame);
+        self.write_buf().await
+    }
+
+    async fn write_buf(&mut self) -> Result<usize, Error> {
+        write_flush(&mut self.writer, &self.buf, &mut self.deadline).await
+    }
+}
+
+/// Writes all of `bytes` and flushes, within the deadline. Returns the bytes written.
+async fn write_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+    deadline: &mut Deadline,
+) -> Result<usize, Error> {
+    let mut rest = bytes;
+    deadline.disarm();
+    poll_fn(|cx| {
+        while !rest.is_empty() {
+            match Pin::new(&mut *writer).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => rest = &rest[n..],
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return deadline.poll_expired(cx),
+            }
+        }
+        match Pin::new(&mut *writer).poll_flush(cx) {
+            Poll::Pending => deadline.poll_expired(cx),
+            done => done,
+        }
+    })
+    .await
+    .map_err(|e| match deadline.limit {
+        Some(limit) if e.kind() == io::ErrorKind::TimedOut && deadline.armed => {
+            Error::SendTimeout(limit)
+        }
+        _ => Error::Disconnected(e),
+    })?;
+    Ok(bytes.len())
+}
+
+/// The send timeout: a timer armed only once a write has to wait.
+struct Deadline {
+    limit: Option<Duration>,
+    delay: Option<Delay>,
+    armed: bool,
+}
+
+impl Deadline {
+    fn new(limit: Option<Duration>) -> Self {
+        Deadline {
+            limit,
+            delay: None,
+            armed: false,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Called when the writer is not ready: starts the clock if it is not running, and
+    /// fails with `TimedOut` once it runs out.
+    fn poll_expired<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let Some(limit) = self.limit else {
+            return Poll::Pending;
+        };
+        if !self.armed {
+            self.armed = true;
+            match &mut self.delay {
+                Some(delay) => delay.reset(limit),
+                None => self.delay = Some(Delay::new(limit)),
+            }
+        }
+        let delay = self.delay.as_mut().expect("armed above");
+        ready!(Pin::new(delay).poll(cx));
+        Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+    }
+}
+
+/// The keep-alive clock: counts quiet time since the last write.
+struct Clock {
+    interval: Option<Duration>,
+    delay: Option<Delay>,
+    last_write: Instant,
+}
+
+impl Clock {
+    fn new(interval: Option<Duration>) -> Self {
+        Clock {
+            interval,
+            delay: None,
+            last_write: Instant::now(),
+        }
+    }
+
+    fn touch(&mut self) {
+        if self.interval.is_some() {
+            self.last_write = Instant::now();
+        }
+    }
+
+    /// Ready once `interval` has passed with no write. The timer is set once and, when it
+    /// fires early because writes came in the meantime, moved to the new due time.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(interval) = self.interval else {
+            return Poll::Pending;
+        };
+        let delay = self.delay.get_or_insert_with(|| Delay::new(interval));
+        loop {
+            ready!(Pin::new(&mut *delay).poll(cx));
+            let quiet = self.last_write.elapsed();
+            if quiet >= interval {
+                delay.reset(interval);
+                return Poll::Ready(());
+            }
+            delay.reset(interval - quiet);
+        }
+    }
+}

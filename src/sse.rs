@@ -1,0 +1,376 @@
+//! The configured stream: a source of events plus how to deliver them.
+
+use std::{fmt, time::Duration};
+
+use futures_lite::{AsyncWrite, Stream};
+
+use crate::{
+    pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver, ShutdownListener, Source,
+};
+
+/// One Server-Sent Events stream: a source of events and the rules for delivering them.
+///
+/// Build it with [`Sse::new`] (from a [`channel`](crate::channel)) or [`Sse::from_stream`],
+/// set what differs from the defaults, then [`pump`](Sse::pump) it into any
+/// `futures_io::AsyncWrite`.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`keep_alive`](Sse::keep_alive) | a `:` comment after 15 quiet seconds |
+/// | [`send_timeout`](Sse::send_timeout) | 30 seconds |
+/// | [`retry`](Sse::retry) | none sent |
+/// | [`line_ending`](Sse::line_ending) | [`LineEnding::Lf`] |
+/// | [`coalesce`](Sse::coalesce) | up to 64 KiB of queued events per write |
+/// | [`shutdown`](Sse::shutdown), [`farewell`](Sse::farewell) | none |
+/// | [`shutdown_grace`](Sse::shutdown_grace) | 1 second |
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::{channel, Ended, Event, KeepAlive, Sse};
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = channel(32);
+/// let producer = async move {
+///     for n in 0..3u64 {
+///         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+///         if tx.send(event).await.is_err() {
+///             break; // the stream is gone: stop producing
+///         }
+///     }
+///     Ok::<_, sse_pump::Error>(())
+/// };
+/// let mut wire = Vec::new();
+/// let stream = Sse::new(rx)
+///     .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+///     .send_timeout(Duration::from_secs(30))
+///     .retry(Duration::from_secs(3))
+///     .pump(&mut wire);
+/// let (produced, report) = futures_lite::future::zip(producer, stream).await;
+/// produced?;
+/// let report = report?;
+/// assert_eq!(report.ended, Ended::SourceClosed);
+/// assert_eq!(report.events, 3);
+/// assert!(wire.starts_with(b"retry: 3000\n\nid: 0\nevent: tick\ndata: 0\n\n"));
+/// # Ok::<(), sse_pump::Error>(()) }).unwrap();
+/// ```
+#[doc(alias = "server-sent events")]
+#[doc(alias = "event-stream")]
+#[doc(alias = "EventSourceResponse")]
+#[must_use = "a stream does nothing until it is pumped"]
+pub struct Sse<S = Receiver> {
+    pub(crate) source: S,
+    pub(crate) config: Config,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) keep_alive: Option<KeepAlive>,
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
+    pub(crate) line_ending: LineEnding,
+    pub(crate) coalesce: usize,
+    pub(crate) shutdown: Option<ShutdownListener>,
+    pub(crate) farewell: Option<Event>,
+    pub(crate) grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            keep_alive: Some(KeepAlive::new()),
+            send_timeout: Some(Sse::DEFAULT_SEND_TIMEOUT),
+            retry: None,
+            line_ending: LineEnding::Lf,
+            coalesce: Sse::DEFAULT_COALESCE,
+            shutdown: None,
+            farewell: None,
+            grace: Sse::DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+impl Sse {
+    /// The default send timeout: 30 seconds.
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default most bytes of queued events gathered into one write: 64 KiB.
+    pub const DEFAULT_COALESCE: usize = 64 * 1024;
+    /// The default time a farewell event may take to write: 1 second.
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+    /// A stream of the events sent into the [`channel`](crate::channel) that `events`
+    /// came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(16);
+    /// let sse = sse_pump::Sse::new(rx);
+    /// # drop(sse);
+    /// ```
+    pub fn new(events: Receiver) -> Self {
+        Sse {
+            source: events,
+            config: Config::default(),
+        }
+    }
+}
+
+impl<S: Stream<Item = Event>> Sse<FromStream<S>> {
+    /// A stream of the events of any `Stream`, for when there is a stream rather than a
+    /// producer task. The stream ends when `events` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Event, Sse};
+    /// # futures_lite::future::block_on(async {
+    /// let events = futures_lite::stream::iter(1..=2).map(|n| Event::new().data(n.to_string()));
+    /// let mut wire = Vec::new();
+    /// Sse::from_stream(events).keep_alive(None).pump(&mut wire).await.unwrap();
+    /// assert_eq!(wire, b"data: 1\n\ndata: 2\n\n");
+    /// # });
+    /// # use futures_lite::StreamExt;
+    /// ```
+    pub fn from_stream(events: S) -> Self {
+        Sse {
+            source: FromStream { inner: events },
+            config: Config::default(),
+        }
+    }
+}
+
+impl<S> Sse<S> {
+    /// Sets the keep-alive pings, or turns them off with `None`. Default: a `:` comment
+    /// after 15 quiet seconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_pump::{channel, KeepAlive, Sse};
+    ///
+    /// let (_tx, rx) = channel(1);
+    /// let sse = Sse::new(rx).keep_alive(KeepAlive::new().interval(Duration::from_secs(30)));
+    /// # let _ = sse;
+    /// let (_tx, rx) = channel(1);
+    /// let no_pings = Sse::new(rx).keep_alive(None);
+    /// # let _ = no_pings;
+    /// ```
+    pub fn keep_alive(mut self, keep_alive: impl Into<Option<KeepAlive>>) -> Self {
+        self.config.keep_alive = keep_alive.into().filter(|ka| !ka.interval.is_zero());
+        self
+    }
+
+    /// Sets how long one write and flush (of events, a ping or the farewell) may take
+    /// before the pump gives up on the client, or turns the limit off with `None`.
+    /// Default 30 seconds.
+    ///
+    /// The clock starts when the sink stops accepting bytes, so a sink that accepts at once
+    /// costs no timer at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx).send_timeout(std::time::Duration::from_secs(10));
+    /// # let _ = sse;
+    /// ```
+    pub fn send_timeout(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.config.send_timeout = limit.into();
+        self
+    }
+
+    /// Sends `retry: <milliseconds>` as the stream's first frame, telling the browser how
+    /// long to wait before it reconnects. Default: not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// drop(tx);
+    /// let mut wire = Vec::new();
+    /// sse_pump::Sse::new(rx).retry(std::time::Duration::from_secs(3)).pump(&mut wire).await.unwrap();
+    /// assert_eq!(wire, b"retry: 3000\n\n");
+    /// # });
+    /// ```
+    pub fn retry(mut self, hint: Duration) -> Self {
+        self.config.retry = Some(hint);
+        self
+    }
+
+    /// Sets the line end of every line of every frame. Default [`LineEnding::Lf`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx).line_ending(sse_pump::LineEnding::CrLf);
+    /// # let _ = sse;
+    /// ```
+    pub fn line_ending(mut self, ending: LineEnding) -> Self {
+        self.config.line_ending = ending;
+        self
+    }
+
+    /// Sets the most bytes of already-queued events that one write gathers. Default 64 KiB.
+    ///
+    /// The pump never waits to fill a write: it writes as soon as an event arrives, and
+    /// gathers only events that are already queued. `0` writes and flushes each event on
+    /// its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let one_write_per_event = sse_pump::Sse::new(rx).coalesce(0);
+    /// # let _ = one_write_per_event;
+    /// ```
+    pub fn coalesce(mut self, max_bytes: usize) -> Self {
+        self.config.coalesce = max_bytes;
+        self
+    }
+
+    /// Ends the stream when `signal` is triggered: queued events are dropped (and counted
+    /// in the report's `undelivered`), the [`farewell`](Sse::farewell) event is written if
+    /// there is one, and the pump returns a report that says [`Ended::Shutdown`].
+    ///
+    /// The signal is checked between writes; a write under way finishes (or times out)
+    /// first, so no frame is cut in half.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shutdown = sse_pump::Shutdown::new();
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx).shutdown(shutdown.listener());
+    /// # let _ = sse;
+    /// ```
+    pub fn shutdown(mut self, signal: ShutdownListener) -> Self {
+        self.config.shutdown = Some(signal);
+        self
+    }
+
+    /// The event written last when a [`shutdown`](Sse::shutdown) ends the stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx).farewell(sse_pump::Event::new().event("bye")?);
+    /// # let _ = sse;
+    /// # Ok::<(), sse_pump::Error>(())
+    /// ```
+    pub fn farewell(mut self, event: Event) -> Self {
+        self.config.farewell = Some(event);
+        self
+    }
+
+    /// How long the farewell event may take to write (the send timeout also applies, if
+    /// it is shorter). Default 1 second.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(1);
+    /// let sse = sse_pump::Sse::new(rx).shutdown_grace(std::time::Duration::from_millis(200));
+    /// # let _ = sse;
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.grace = grace;
+        self
+    }
+}
+
+impl<S: Source> Sse<S> {
+    /// Writes the stream into `writer` until the source ends, a shutdown comes, the client
+    /// goes away or a write times out. The writer is flushed after every write and is not
+    /// closed: pass `&mut writer` to keep using it.
+    ///
+    /// # Errors
+    ///
+    /// A [`PumpError`] holding [`Error::Disconnected`](crate::Error::Disconnected) when the
+    /// writer fails, or [`Error::SendTimeout`](crate::Error::SendTimeout) when a write
+    /// takes longer than the send timeout, with the [`Report`] of what was written. Either
+    /// way the channel is closed, so producers learn the stream is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(4);
+    /// tx.send(sse_pump::Event::new().data("x")).await.unwrap();
+    /// drop(tx);
+    /// let report = sse_pump::Sse::new(rx).pump(Vec::new()).await.unwrap();
+    /// assert_eq!((report.events, report.bytes), (1, 9));
+    /// # });
+    /// ```
+    pub async fn pump<W: AsyncWrite + Unpin>(self, writer: W) -> Result<Report, PumpError> {
+        pump::run(self.source, self.config, writer).await
+    }
+}
+
+impl<S> fmt::Debug for Sse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sse")
+            .field("source", &std::any::type_name::<S>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// What a pump did: why it ended and what it wrote.
+///
+/// `events + undelivered` is every event the pump took from its source: each one that a
+/// producer's `send` accepted was either written or counted here.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = sse_pump::channel(4);
+/// tx.send(sse_pump::Event::new().data("a")).await.unwrap();
+/// drop(tx);
+/// let report = sse_pump::Sse::new(rx).pump(Vec::new()).await.unwrap();
+/// assert_eq!(report.ended, sse_pump::Ended::SourceClosed);
+/// assert_eq!(report.events, 1);
+/// assert_eq!(report.undelivered, 0);
+/// # });
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Why the pump stopped.
+    pub ended: Ended,
+    /// Events written and flushed, the farewell included.
+    pub events: u64,
+    /// Keep-alive pings written.
+    pub pings: u64,
+    /// Bytes written: events, pings and the `retry` frame.
+    pub bytes: u64,
+    /// Events taken from the source but not written: those queued when the stream ended
+    /// early, and those of a write that failed.
+    pub undelivered: u64,
+}
+
+/// Why a pump stopped.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(sse_pump::Ended::default(), sse_pump::Ended::SourceClosed);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ended {
+    /// Every sender was dropped, or the stream ended; everything was written.
+    #[default]
+    SourceClosed,
+    /// A shutdown was triggered.
+    Shutdown,
+    /// A write took longer than the send timeout.
+    SendTimeout,
+    /// The writer failed: the client went away.
+    Disconnected,
+}
