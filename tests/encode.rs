@@ -1,0 +1,138 @@
+//! Exact wire bytes for every field combination and line ending, and every injection attempt.
+
+use std::time::Duration;
+
+use futures_lite::future::block_on;
+use sse_pump::{channel, Error, Event, LineEnding, Sse};
+
+/// The bytes a pump writes for `event` with `ending`.
+fn wire(event: Event, ending: LineEnding) -> String {
+    let (tx, rx) = channel(1);
+    tx.try_send(event).unwrap();
+    drop(tx);
+    let mut out = Vec::new();
+    block_on(Sse::new(rx).keep_alive(None).line_ending(ending).pump(&mut out)).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn every_field_combination() {
+    // Each field on its own, then all subsets, in setter order.
+    type Setter = fn(Event) -> Event;
+    let fields: [(&str, Setter); 5] = [
+        ("data: d\n", |e| e.data("d")),
+        ("event: t\n", |e| e.event("t").unwrap()),
+        ("id: 9\n", |e| e.id("9").unwrap()),
+        ("retry: 1500\n", |e| e.retry(Duration::from_millis(1500))),
+        (": c\n", |e| e.comment("c")),
+    ];
+    for mask in 0u32..32 {
+        let mut event = Event::new();
+        let mut want = String::new();
+        for (bit, (line, set)) in fields.iter().enumerate() {
+            if mask & (1 << bit) != 0 {
+                event = set(event);
+                want.push_str(line);
+            }
+        }
+        want.push('\n');
+        for ending in [LineEnding::Lf, LineEnding::Cr, LineEnding::CrLf] {
+            let end = std::str::from_utf8(ending.as_bytes()).unwrap();
+            assert_eq!(wire(event.clone(), ending), want.replace('\n', end), "mask {mask:#b}");
+        }
+    }
+}
+
+#[test]
+fn data_keeps_every_line() {
+    let cases = [
+        ("", "data:\n\n"),
+        ("a", "data: a\n\n"),
+        ("a\nb", "data: a\ndata: b\n\n"),
+        ("a\rb", "data: a\ndata: b\n\n"),
+        ("a\r\nb", "data: a\ndata: b\n\n"),
+        ("a\n\nb", "data: a\ndata:\ndata: b\n\n"),
+        ("a\n", "data: a\ndata:\n\n"),
+        ("\n", "data:\ndata:\n\n"),
+        ("\r\n\r", "data:\ndata:\ndata:\n\n"),
+        (" x", "data:  x\n\n"),
+        ("x: y", "data: x: y\n\n"),
+        ("\u{feff}é", "data: \u{feff}é\n\n"),
+    ];
+    for (data, want) in cases {
+        assert_eq!(Event::new().data(data).into_bytes(), want, "{data:?}");
+    }
+}
+
+#[test]
+fn repeated_fields_are_all_written_in_order() {
+    let event = Event::new().data("1").comment("c").data("2").id("a").unwrap().id("b").unwrap();
+    assert_eq!(event.into_bytes(), "data: 1\n: c\ndata: 2\nid: a\nid: b\n\n");
+}
+
+#[test]
+fn empty_event_and_id() {
+    assert_eq!(Event::new().into_bytes(), "\n");
+    assert_eq!(Event::new().id("").unwrap().into_bytes(), "id:\n\n");
+    assert_eq!(Event::new().event("").unwrap().into_bytes(), "event:\n\n");
+}
+
+#[test]
+fn injection_in_event_and_id_is_refused() {
+    for bad in ["a\nb", "a\rb", "a\r\nb", "\n", "x\ndata: injected", "x\n\nevent: evil"] {
+        let byte = if bad.contains('\r') { b'\r' } else { b'\n' };
+        let err = Event::new().event(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidField { field: "event", byte: b } if b == byte), "{bad:?}");
+        let err = Event::new().id(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidField { field: "id", byte: b } if b == byte), "{bad:?}");
+    }
+    let err = Event::new().id("1\u{0}2").unwrap_err();
+    assert!(matches!(err, Error::InvalidField { field: "id", byte: 0 }));
+    assert_eq!(err.to_string(), "the `id` field cannot contain a NUL");
+    // A NUL is legal in an event type.
+    assert_eq!(Event::new().event("a\u{0}b").unwrap().into_bytes(), "event: a\u{0}b\n\n");
+}
+
+#[test]
+fn injection_in_data_and_comment_is_neutralised() {
+    // A line break can only start another line of the same field.
+    let event = Event::new().data("x\n\nevent: evil\ndata: injected").comment("c\n\ndata: evil");
+    assert_eq!(
+        event.into_bytes(),
+        "data: x\ndata:\ndata: event: evil\ndata: data: injected\n: c\n:\n: data: evil\n\n"
+    );
+}
+
+#[test]
+fn retry_is_whole_milliseconds() {
+    assert_eq!(Event::new().retry(Duration::from_secs(3)).into_bytes(), "retry: 3000\n\n");
+    assert_eq!(Event::new().retry(Duration::from_micros(1999)).into_bytes(), "retry: 1\n\n");
+    assert_eq!(Event::new().retry(Duration::ZERO).into_bytes(), "retry: 0\n\n");
+}
+
+#[test]
+fn a_frozen_event_is_shared_and_can_grow_again() {
+    let frozen = Event::new().data("a").freeze();
+    let grown = frozen.clone().data("b");
+    assert_eq!(frozen.clone().into_bytes(), "data: a\n\n");
+    assert_eq!(grown.into_bytes(), "data: a\ndata: b\n\n");
+    let (x, y) = (frozen.clone().into_bytes(), frozen.into_bytes());
+    assert_eq!(x.as_ptr(), y.as_ptr(), "clones of a frozen event share one buffer");
+}
+
+#[cfg(feature = "json")]
+#[test]
+fn json_is_one_compact_line() {
+    #[derive(serde::Serialize)]
+    struct Msg<'a> {
+        text: &'a str,
+        n: u32,
+    }
+    let event = Event::new().event("token").unwrap().json(&Msg { text: "a\nb\r\"", n: 1 }).unwrap();
+    assert_eq!(event.into_bytes(), "event: token\ndata: {\"text\":\"a\\nb\\r\\\"\",\"n\":1}\n\n");
+
+    let mut bad = std::collections::HashMap::new();
+    bad.insert(vec![1u8], 1); // a map with non-string keys cannot be JSON
+    let err = Event::new().data("kept").json(&bad).unwrap_err();
+    assert!(matches!(err, Error::Json(_)));
+}
