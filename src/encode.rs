@@ -4,7 +4,7 @@
 //! are line ends, because values are split at every line break and `event`/`id` refuse
 //! them, so converting a frame to `\r` or `\r\n` is a byte-for-byte replacement.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 /// The line end written after every line of every frame.
 ///
@@ -69,35 +69,71 @@ impl LineEnding {
     }
 }
 
+/// The bytes a frame needs after its last line: the closing blank line.
+const CLOSING: usize = 1;
+
 /// Writes `name: value\n`, or `name:\n` for an empty value. `value` holds no CR or LF.
-pub(crate) fn put_line(out: &mut BytesMut, name: &[u8], value: &[u8]) {
-    out.reserve(name.len() + value.len() + 3);
-    out.put_slice(name);
+///
+/// Reserves exactly this line plus the closing blank line, so that an event whose last
+/// setter wrote this line freezes into `Bytes` without reallocating.
+pub(crate) fn put_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.reserve_exact(line_len(name, value.len()) + CLOSING);
+    write_line(out, name, value);
+}
+
+/// The length of `name: value\n` (or `name:\n`).
+fn line_len(name: &[u8], value_len: usize) -> usize {
+    name.len() + value_len + if value_len == 0 { 2 } else { 3 }
+}
+
+/// Writes one line into room already reserved.
+fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
     if value.is_empty() {
-        out.put_slice(b":\n");
+        out.extend_from_slice(b":\n");
     } else {
-        out.put_slice(b": ");
-        out.put_slice(value);
-        out.put_u8(b'\n');
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.push(b'\n');
     }
 }
 
 /// Writes one `name: piece` line for every piece of `value` between line breaks
 /// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`.
-pub(crate) fn put_lines(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+pub(crate) fn put_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let Some(first) = memchr::memchr2(b'\n', b'\r', value) else {
+        return put_line(out, name, value);
+    };
+    // One more line per break; a `\r\n` counts twice, so this may reserve a few bytes too
+    // many, never too few.
+    let breaks = 1 + memchr::memchr2_iter(b'\n', b'\r', &value[first + 1..]).count();
+    out.reserve_exact(value.len() - breaks + (breaks + 1) * (name.len() + 3) + CLOSING);
     let mut rest = value;
+    let mut at = first;
     loop {
+        write_line(out, name, &rest[..at]);
+        let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        rest = &rest[at + skip..];
         match memchr::memchr2(b'\n', b'\r', rest) {
-            None => return put_line(out, name, rest),
-            Some(at) => {
-                put_line(out, name, &rest[..at]);
-                let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                rest = &rest[at + skip..];
-            }
+            Some(next) => at = next,
+            None => return write_line(out, name, rest),
+        }
+    }
+}
+
+/// Writes `n` in decimal into `buf`, returning the digits.
+pub(crate) fn decimal(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
         }
     }
 }
@@ -117,9 +153,17 @@ mod tests {
     use super::*;
 
     fn lines(value: &str) -> String {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         put_lines(&mut out, b"data", value.as_bytes());
-        String::from_utf8(out.to_vec()).unwrap()
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn writes_decimals() {
+        let mut buf = [0; 39];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(2500, &mut buf), b"2500");
+        assert_eq!(decimal(u128::MAX, &mut buf), u128::MAX.to_string().as_bytes());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::{fmt, time::Duration};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::{encode, Error};
 
@@ -50,8 +50,9 @@ pub struct Event {
 
 #[derive(Clone)]
 enum Buffer {
-    /// Lines so far, without the closing blank line.
-    Active(BytesMut),
+    /// Lines so far, without the closing blank line. A `Vec` rather than a `BytesMut`:
+    /// when it is full, it freezes into `Bytes` with no allocation at all.
+    Active(Vec<u8>),
     /// The whole frame, closing blank line included.
     Frozen(Bytes),
 }
@@ -67,14 +68,14 @@ impl Event {
     /// ```
     pub fn new() -> Self {
         Event {
-            buf: Buffer::Active(BytesMut::new()),
+            buf: Buffer::Active(Vec::new()),
         }
     }
 
-    fn active(&mut self) -> &mut BytesMut {
+    fn active(&mut self) -> &mut Vec<u8> {
         if let Buffer::Frozen(frame) = &self.buf {
             let lines = &frame[..frame.len() - 1];
-            self.buf = Buffer::Active(BytesMut::from(lines));
+            self.buf = Buffer::Active(lines.to_vec());
         }
         match &mut self.buf {
             Buffer::Active(lines) => lines,
@@ -161,8 +162,9 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
     pub fn retry(mut self, after: Duration) -> Self {
-        let millis = after.as_millis().to_string();
-        encode::put_line(self.active(), b"retry", millis.as_bytes());
+        let mut digits = [0; 39];
+        let millis = encode::decimal(after.as_millis(), &mut digits);
+        encode::put_line(self.active(), b"retry", millis);
         self
     }
 
@@ -203,12 +205,12 @@ impl Event {
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
         let buf = self.active();
         let start = buf.len();
-        buf.put_slice(b"data: ");
-        if let Err(e) = serde_json::to_writer(buf.writer(), value) {
-            self.active().truncate(start);
+        buf.extend_from_slice(b"data: ");
+        if let Err(e) = serde_json::to_writer(&mut *buf, value) {
+            buf.truncate(start);
             return Err(Error::Json(e));
         }
-        self.active().put_u8(b'\n');
+        buf.push(b'\n');
         Ok(self)
     }
 
@@ -240,8 +242,8 @@ impl Event {
     pub fn into_bytes(self) -> Bytes {
         match self.buf {
             Buffer::Active(mut lines) => {
-                lines.put_u8(b'\n');
-                lines.freeze()
+                lines.push(b'\n');
+                Bytes::from(lines)
             }
             Buffer::Frozen(frame) => frame,
         }
