@@ -76,17 +76,38 @@ const CLOSING: usize = 1;
 ///
 /// Reserves exactly this line plus the closing blank line, so that an event whose last
 /// setter wrote this line freezes into `Bytes` without reallocating.
+#[inline]
 pub(crate) fn put_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.reserve_exact(line_len(name, value.len()) + CLOSING);
     write_line(out, name, value);
 }
 
+/// Like [`put_line`], for a field that usually comes before others (`id`, `event`,
+/// `retry`): the first allocation leaves room for a typical event's remaining lines, so
+/// that they need no reallocation.
+#[inline]
+pub(crate) fn put_leading_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let slack = if out.capacity() == 0 {
+        LEADING_SLACK
+    } else {
+        0
+    };
+    out.reserve_exact(line_len(name, value.len()) + CLOSING + slack);
+    write_line(out, name, value);
+}
+
+/// Room left after a leading field's first line: enough for an `event:` line and a few
+/// hundred bytes of data.
+const LEADING_SLACK: usize = 320;
+
 /// The length of `name: value\n` (or `name:\n`).
+#[inline]
 fn line_len(name: &[u8], value_len: usize) -> usize {
     name.len() + value_len + if value_len == 0 { 2 } else { 3 }
 }
 
 /// Writes one line into room already reserved.
+#[inline]
 fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     if value.is_empty() {
@@ -100,29 +121,64 @@ fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 
 /// Writes one `name: piece` line for every piece of `value` between line breaks
 /// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`.
+///
+/// One scan finds the breaks, so the frame can be sized exactly before it is written;
+/// values with more than [`PIECES`] lines take a second scan.
+#[inline]
 pub(crate) fn put_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    let Some(first) = memchr::memchr2(b'\n', b'\r', value) else {
-        return put_line(out, name, value);
-    };
-    // One more line per break; a `\r\n` counts twice, so this may reserve a few bytes too
-    // many, never too few.
-    let breaks = 1 + memchr::memchr2_iter(b'\n', b'\r', &value[first + 1..]).count();
-    out.reserve_exact(value.len() - breaks + (breaks + 1) * (name.len() + 3) + CLOSING);
+    match memchr::memchr2(b'\n', b'\r', value) {
+        None => put_line(out, name, value),
+        Some(_) => put_split_lines(out, name, value),
+    }
+}
+
+/// [`put_lines`] for a value with at least one line break.
+fn put_split_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let mut pieces = [(0, 0); PIECES];
+    let mut count = 0;
+    let mut start = 0;
+    let mut len = CLOSING;
+    for at in memchr::memchr2_iter(b'\n', b'\r', value) {
+        if at < start {
+            continue; // the LF of a CRLF, skipped below
+        }
+        if count == PIECES {
+            return put_many_lines(out, name, value);
+        }
+        pieces[count] = (start, at);
+        count += 1;
+        len += line_len(name, at - start);
+        start = at
+            + if value[at] == b'\r' && value.get(at + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+    }
+    out.reserve_exact(len + line_len(name, value.len() - start));
+    for &(from, to) in &pieces[..count] {
+        write_line(out, name, &value[from..to]);
+    }
+    write_line(out, name, &value[start..]);
+}
+
+/// The line breaks [`put_lines`] remembers in one scan.
+const PIECES: usize = 32;
+
+/// [`put_lines`] for values with many lines: splits as it goes, growing as needed.
+fn put_many_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.reserve(value.len() + name.len() + 3 + CLOSING);
     let mut rest = value;
-    let mut at = first;
-    loop {
-        write_line(out, name, &rest[..at]);
+    while let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
+        put_line(out, name, &rest[..at]);
         let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') {
             2
         } else {
             1
         };
         rest = &rest[at + skip..];
-        match memchr::memchr2(b'\n', b'\r', rest) {
-            Some(next) => at = next,
-            None => return write_line(out, name, rest),
-        }
     }
+    put_line(out, name, rest);
 }
 
 /// Writes `n` in decimal into `buf`, returning the digits.
@@ -139,6 +195,7 @@ pub(crate) fn decimal(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
 }
 
 /// The first CR or LF in `value`, and with `nul` the first NUL too.
+#[inline]
 pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
     let at = if nul {
         memchr::memchr3(b'\n', b'\r', 0, value)
@@ -163,7 +220,10 @@ mod tests {
         let mut buf = [0; 39];
         assert_eq!(decimal(0, &mut buf), b"0");
         assert_eq!(decimal(2500, &mut buf), b"2500");
-        assert_eq!(decimal(u128::MAX, &mut buf), u128::MAX.to_string().as_bytes());
+        assert_eq!(
+            decimal(u128::MAX, &mut buf),
+            u128::MAX.to_string().as_bytes()
+        );
     }
 
     #[test]
@@ -177,6 +237,10 @@ mod tests {
         assert_eq!(lines("a\n"), "data: a\ndata:\n");
         assert_eq!(lines("\r\r\n"), "data:\ndata:\ndata:\n");
         assert_eq!(lines(" lead"), "data:  lead\n");
+        let many = "x\r\n".repeat(PIECES + 5);
+        assert_eq!(lines(&many), "data: x\n".repeat(PIECES + 5) + "data:\n");
+        let many = "\r".repeat(PIECES * 2);
+        assert_eq!(lines(&many), "data:\n".repeat(PIECES * 2 + 1));
     }
 
     #[test]

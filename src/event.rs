@@ -66,12 +66,14 @@ impl Event {
     /// let event = sse_pump::Event::new().data("hello");
     /// assert_eq!(event.into_bytes(), "data: hello\n\n");
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Event {
             buf: Buffer::Active(Vec::new()),
         }
     }
 
+    #[inline]
     fn active(&mut self) -> &mut Vec<u8> {
         if let Buffer::Frozen(frame) = &self.buf {
             let lines = &frame[..frame.len() - 1];
@@ -96,6 +98,7 @@ impl Event {
     /// let event = sse_pump::Event::new().data("a\r\nb\n");
     /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
     /// ```
+    #[inline]
     pub fn data(mut self, data: impl AsRef<str>) -> Self {
         encode::put_lines(self.active(), b"data", data.as_ref().as_bytes());
         self
@@ -118,6 +121,7 @@ impl Event {
     /// assert!(Event::new().event("tick\ndata: injected").is_err());
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
+    #[inline]
     pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
         self.single_line("event", name.as_ref(), false)
     }
@@ -139,15 +143,17 @@ impl Event {
     /// assert!(matches!(Event::new().id("7\0"), Err(Error::InvalidField { field: "id", byte: 0 })));
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
+    #[inline]
     pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
         self.single_line("id", id.as_ref(), true)
     }
 
+    #[inline]
     fn single_line(mut self, field: &'static str, value: &str, nul: bool) -> Result<Self, Error> {
         if let Some(byte) = encode::forbidden_byte(value.as_bytes(), nul) {
             return Err(Error::InvalidField { field, byte });
         }
-        encode::put_line(self.active(), field.as_bytes(), value.as_bytes());
+        encode::put_leading_line(self.active(), field.as_bytes(), value.as_bytes());
         Ok(self)
     }
 
@@ -161,10 +167,11 @@ impl Event {
     /// let event = sse_pump::Event::new().retry(Duration::from_millis(2500));
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
+    #[inline]
     pub fn retry(mut self, after: Duration) -> Self {
         let mut digits = [0; 39];
         let millis = encode::decimal(after.as_millis(), &mut digits);
-        encode::put_line(self.active(), b"retry", millis);
+        encode::put_leading_line(self.active(), b"retry", millis);
         self
     }
 
@@ -177,6 +184,7 @@ impl Event {
     /// let event = sse_pump::Event::new().comment("two\nlines");
     /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
     /// ```
+    #[inline]
     pub fn comment(mut self, text: impl AsRef<str>) -> Self {
         encode::put_lines(self.active(), b"", text.as_ref().as_bytes());
         self
@@ -225,6 +233,7 @@ impl Event {
     /// let copy = event.clone(); // shares the bytes, copies nothing
     /// assert_eq!(copy.into_bytes(), event.into_bytes());
     /// ```
+    #[inline]
     pub fn freeze(self) -> Self {
         Event {
             buf: Buffer::Frozen(self.into_bytes()),
@@ -239,6 +248,7 @@ impl Event {
     /// ```
     /// assert_eq!(sse_pump::Event::new().data("x").into_bytes(), "data: x\n\n");
     /// ```
+    #[inline]
     pub fn into_bytes(self) -> Bytes {
         match self.buf {
             Buffer::Active(mut lines) => {
