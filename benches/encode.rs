@@ -160,7 +160,12 @@ fn setup(mix: &'static Mix) -> usize {
     let frame = ours(mix);
     let mut from_axum = Vec::new();
     axum_frames(mix, 1, |bytes| from_axum.push(bytes));
-    assert_eq!(from_axum, std::slice::from_ref(&frame), "axum differs on {}", mix.name);
+    assert_eq!(
+        from_axum,
+        std::slice::from_ref(&frame),
+        "axum differs on {}",
+        mix.name
+    );
     assert_eq!(russe(mix), frame, "russe differs on {}", mix.name);
     let lines = |bytes: &[u8]| {
         let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
