@@ -126,7 +126,12 @@ fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// values with more than [`PIECES`] lines take a second scan.
 #[inline]
 pub(crate) fn put_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    match memchr::memchr2(b'\n', b'\r', value) {
+    let any_break = if value.len() < SHORT {
+        value.iter().position(|&b| b == b'\n' || b == b'\r')
+    } else {
+        memchr::memchr2(b'\n', b'\r', value)
+    };
+    match any_break {
         None => put_line(out, name, value),
         Some(_) => put_split_lines(out, name, value),
     }
@@ -194,10 +199,17 @@ pub(crate) fn decimal(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
     }
 }
 
+/// Values shorter than this are scanned byte by byte: quicker than a `memchr` call.
+const SHORT: usize = 16;
+
 /// The first CR or LF in `value`, and with `nul` the first NUL too.
 #[inline]
 pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
-    let at = if nul {
+    let at = if value.len() < SHORT {
+        value
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r' || (nul && b == 0))
+    } else if nul {
         memchr::memchr3(b'\n', b'\r', 0, value)
     } else {
         memchr::memchr2(b'\n', b'\r', value)
