@@ -1,1 +1,260 @@
-fn main() {}
+//! Encoding throughput: one event in, its complete wire frame out as owned bytes.
+//!
+//! Three mixes, each built `BATCH` times per iteration:
+//! - `a_hello`: `data: hello world`;
+//! - `b_json`: `id`, `event` and a 200-byte one-line JSON `data`;
+//! - `c_lines`: `data` of 10 lines of 80 characters.
+//!
+//! Contenders, on the same field values:
+//! - `sse_pump`: `Event::new()...into_bytes()`;
+//! - `ceiling_vec_per_event`: the finished frame copied into a fresh `Vec` with
+//!   `extend_from_slice` (one allocation and one copy per event: the same output shape);
+//! - `ceiling_one_vec`: the finished frames appended to one reused `Vec` (memcpy only);
+//! - `axum`: `axum::response::sse::Event`, encoded bytes taken from the body of
+//!   `Sse::into_response()` through `http_body::Body::poll_frame` (the only public path to
+//!   them); one response per batch, so its setup is amortized;
+//! - `russe`: `russe::Encoder` (a `tokio_util` codec) into a fresh `BytesMut`, frozen;
+//! - `russe_one_buffer`: the same codec appending to one reused `BytesMut`, as `FramedWrite`
+//!   does (a different job: no per-event `Bytes`; shown for reference);
+//! - `sse_stream`: `sse_stream::Sse { .. }.encode()`, which needs an owned `String` per field.
+//!
+//! Throughput is reported in events (criterion `Throughput::Elements`); MB/s is events/s
+//! times the frame length, which every contender shares (asserted in `setup`).
+
+use std::{
+    convert::Infallible,
+    hint::black_box,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use axum::response::IntoResponse;
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_lite::StreamExt;
+use http_body::Body as _;
+use tokio_util::codec::Encoder as _;
+
+const BATCH: usize = 1_000;
+
+/// The field values of one mix; every contender encodes exactly these.
+struct Mix {
+    name: &'static str,
+    id: Option<&'static str>,
+    event: Option<&'static str>,
+    data: &'static str,
+}
+
+fn mixes() -> Vec<&'static Mix> {
+    let head = r#"{"user":"ada","action":"update","seq":1729,"note":""#;
+    let json = format!("{head}{}\"}}", "x".repeat(200 - head.len() - 2));
+    assert_eq!(json.len(), 200);
+    let lines = vec!["0123456789".repeat(8); 10].join("\n");
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mixes = vec![
+        Mix {
+            name: "a_hello",
+            id: None,
+            event: None,
+            data: "hello world",
+        },
+        Mix {
+            name: "b_json",
+            id: Some("1729"),
+            event: Some("update"),
+            data: leak(json),
+        },
+        Mix {
+            name: "c_lines",
+            id: None,
+            event: None,
+            data: leak(lines),
+        },
+    ];
+    mixes
+        .into_iter()
+        .map(|mix| &*Box::leak(Box::new(mix)))
+        .collect()
+}
+
+fn ours(mix: &Mix) -> Bytes {
+    let mut event = sse_pump::Event::new();
+    if let Some(id) = mix.id {
+        event = event.id(id).expect("valid id");
+    }
+    if let Some(name) = mix.event {
+        event = event.event(name).expect("valid event");
+    }
+    event.data(mix.data).into_bytes()
+}
+
+fn axum_event(mix: &Mix) -> axum::response::sse::Event {
+    let mut event = axum::response::sse::Event::default();
+    if let Some(id) = mix.id {
+        event = event.id(id);
+    }
+    if let Some(name) = mix.event {
+        event = event.event(name);
+    }
+    event.data(mix.data)
+}
+
+/// Builds `n` axum events and takes their frames out of one `Sse` response body.
+fn axum_frames(mix: &'static Mix, n: usize, mut each: impl FnMut(Bytes)) {
+    let events =
+        futures_lite::stream::iter(0..n).map(move |_| Ok::<_, Infallible>(axum_event(mix)));
+    let mut body = axum::response::sse::Sse::new(events)
+        .into_response()
+        .into_body();
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => each(frame.into_data().expect("a data frame")),
+            Poll::Ready(None) => return,
+            Poll::Ready(Some(Err(e))) => panic!("axum body failed: {e}"),
+            Poll::Pending => unreachable!("the event stream is always ready"),
+        }
+    }
+}
+
+fn russe_event(mix: &Mix) -> russe::Event {
+    let mut message = russe::Message {
+        data: ByteString::from_static(mix.data),
+        event: None,
+        retry: None,
+        id: None,
+    };
+    message.id = mix.id.map(ByteString::from_static);
+    message.event = mix.event.map(ByteString::from_static);
+    russe::Event::Message(message)
+}
+
+fn russe_into(mix: &Mix, dst: &mut BytesMut) {
+    russe::Encoder::default()
+        .encode(russe_event(mix), dst)
+        .expect("valid russe event");
+}
+
+fn russe(mix: &Mix) -> Bytes {
+    let mut dst = BytesMut::new();
+    russe_into(mix, &mut dst);
+    dst.freeze()
+}
+
+fn sse_stream(mix: &Mix) -> Bytes {
+    let mut event = sse_stream::Sse::default().data(mix.data);
+    if let Some(id) = mix.id {
+        event = event.id(id);
+    }
+    if let Some(name) = mix.event {
+        event = event.event(name);
+    }
+    event.encode().expect("valid sse-stream event")
+}
+
+/// Checks that every contender produces a frame of the same length (field order may
+/// differ: sse-stream always writes `event`, `data`, `id`) and returns that length.
+fn setup(mix: &'static Mix) -> usize {
+    let frame = ours(mix);
+    let mut from_axum = Vec::new();
+    axum_frames(mix, 1, |bytes| from_axum.push(bytes));
+    assert_eq!(
+        from_axum,
+        std::slice::from_ref(&frame),
+        "axum differs on {}",
+        mix.name
+    );
+    assert_eq!(russe(mix), frame, "russe differs on {}", mix.name);
+    let lines = |bytes: &[u8]| {
+        let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        lines(&sse_stream(mix)),
+        lines(&frame),
+        "sse-stream differs on {}",
+        mix.name
+    );
+    frame.len()
+}
+
+fn encode(c: &mut Criterion) {
+    for mix in mixes() {
+        let frame_len = setup(mix);
+        let frame = ours(mix);
+        let mut group = c.benchmark_group(format!("encode/{}_{}B", mix.name, frame_len));
+        group.throughput(Throughput::Elements(BATCH as u64));
+
+        group.bench_function(BenchmarkId::from_parameter("sse_pump"), |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    black_box(ours(black_box(mix)));
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("ceiling_vec_per_event"), |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    let mut out = Vec::new();
+                    out.extend_from_slice(black_box(&frame[..]));
+                    black_box(out);
+                }
+            })
+        });
+        let mut one = Vec::with_capacity(BATCH * frame_len);
+        group.bench_function(BenchmarkId::from_parameter("ceiling_one_vec"), |b| {
+            b.iter(|| {
+                one.clear();
+                for _ in 0..BATCH {
+                    one.extend_from_slice(black_box(&frame[..]));
+                }
+                black_box(&one);
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+            b.iter(|| {
+                axum_frames(black_box(mix), BATCH, |bytes| {
+                    black_box(bytes);
+                })
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    black_box(russe(black_box(mix)));
+                }
+            })
+        });
+        let mut shared = BytesMut::with_capacity(BATCH * frame_len);
+        group.bench_function(BenchmarkId::from_parameter("russe_one_buffer"), |b| {
+            b.iter(|| {
+                shared.clear();
+                for _ in 0..BATCH {
+                    russe_into(black_box(mix), &mut shared);
+                }
+                black_box(&shared);
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("sse_stream"), |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    black_box(sse_stream(black_box(mix)));
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = encode
+}
+criterion_main!(benches);

@@ -2,7 +2,7 @@
 
 use std::{fmt, time::Duration};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::{encode, Error};
 
@@ -50,8 +50,9 @@ pub struct Event {
 
 #[derive(Clone)]
 enum Buffer {
-    /// Lines so far, without the closing blank line.
-    Active(BytesMut),
+    /// Lines so far, without the closing blank line. A `Vec` rather than a `BytesMut`:
+    /// when it is full, it freezes into `Bytes` with no allocation at all.
+    Active(Vec<u8>),
     /// The whole frame, closing blank line included.
     Frozen(Bytes),
 }
@@ -65,16 +66,18 @@ impl Event {
     /// let event = sse_pump::Event::new().data("hello");
     /// assert_eq!(event.into_bytes(), "data: hello\n\n");
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Event {
-            buf: Buffer::Active(BytesMut::new()),
+            buf: Buffer::Active(Vec::new()),
         }
     }
 
-    fn active(&mut self) -> &mut BytesMut {
+    #[inline]
+    fn active(&mut self) -> &mut Vec<u8> {
         if let Buffer::Frozen(frame) = &self.buf {
             let lines = &frame[..frame.len() - 1];
-            self.buf = Buffer::Active(BytesMut::from(lines));
+            self.buf = Buffer::Active(lines.to_vec());
         }
         match &mut self.buf {
             Buffer::Active(lines) => lines,
@@ -95,6 +98,7 @@ impl Event {
     /// let event = sse_pump::Event::new().data("a\r\nb\n");
     /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
     /// ```
+    #[inline]
     pub fn data(mut self, data: impl AsRef<str>) -> Self {
         encode::put_lines(self.active(), b"data", data.as_ref().as_bytes());
         self
@@ -117,6 +121,7 @@ impl Event {
     /// assert!(Event::new().event("tick\ndata: injected").is_err());
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
+    #[inline]
     pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
         self.single_line("event", name.as_ref(), false)
     }
@@ -138,15 +143,17 @@ impl Event {
     /// assert!(matches!(Event::new().id("7\0"), Err(Error::InvalidField { field: "id", byte: 0 })));
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
+    #[inline]
     pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
         self.single_line("id", id.as_ref(), true)
     }
 
+    #[inline]
     fn single_line(mut self, field: &'static str, value: &str, nul: bool) -> Result<Self, Error> {
         if let Some(byte) = encode::forbidden_byte(value.as_bytes(), nul) {
             return Err(Error::InvalidField { field, byte });
         }
-        encode::put_line(self.active(), field.as_bytes(), value.as_bytes());
+        encode::put_leading_line(self.active(), field.as_bytes(), value.as_bytes());
         Ok(self)
     }
 
@@ -160,9 +167,11 @@ impl Event {
     /// let event = sse_pump::Event::new().retry(Duration::from_millis(2500));
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
+    #[inline]
     pub fn retry(mut self, after: Duration) -> Self {
-        let millis = after.as_millis().to_string();
-        encode::put_line(self.active(), b"retry", millis.as_bytes());
+        let mut digits = [0; 39];
+        let millis = encode::decimal(after.as_millis(), &mut digits);
+        encode::put_leading_line(self.active(), b"retry", millis);
         self
     }
 
@@ -175,6 +184,7 @@ impl Event {
     /// let event = sse_pump::Event::new().comment("two\nlines");
     /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
     /// ```
+    #[inline]
     pub fn comment(mut self, text: impl AsRef<str>) -> Self {
         encode::put_lines(self.active(), b"", text.as_ref().as_bytes());
         self
@@ -203,12 +213,12 @@ impl Event {
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
         let buf = self.active();
         let start = buf.len();
-        buf.put_slice(b"data: ");
-        if let Err(e) = serde_json::to_writer(buf.writer(), value) {
-            self.active().truncate(start);
+        buf.extend_from_slice(b"data: ");
+        if let Err(e) = serde_json::to_writer(&mut *buf, value) {
+            buf.truncate(start);
             return Err(Error::Json(e));
         }
-        self.active().put_u8(b'\n');
+        buf.push(b'\n');
         Ok(self)
     }
 
@@ -223,6 +233,7 @@ impl Event {
     /// let copy = event.clone(); // shares the bytes, copies nothing
     /// assert_eq!(copy.into_bytes(), event.into_bytes());
     /// ```
+    #[inline]
     pub fn freeze(self) -> Self {
         Event {
             buf: Buffer::Frozen(self.into_bytes()),
@@ -237,11 +248,12 @@ impl Event {
     /// ```
     /// assert_eq!(sse_pump::Event::new().data("x").into_bytes(), "data: x\n\n");
     /// ```
+    #[inline]
     pub fn into_bytes(self) -> Bytes {
         match self.buf {
             Buffer::Active(mut lines) => {
-                lines.put_u8(b'\n');
-                lines.freeze()
+                lines.push(b'\n');
+                Bytes::from(lines)
             }
             Buffer::Frozen(frame) => frame,
         }
