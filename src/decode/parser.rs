@@ -1,0 +1,441 @@
+//! The sans-IO decoder: WHATWG HTML 9.2.6 "Interpreting an event stream".
+
+use std::time::Duration;
+
+use super::lines::{Lines, Next};
+use super::{DecodeError, Item, MessageEvent};
+
+/// The default maximum line length: 1 MiB.
+const MAX_LINE: usize = 1 << 20;
+/// The default maximum event size: 8 MiB.
+const MAX_EVENT: usize = 8 << 20;
+
+/// A sans-IO Server-Sent Events parser: feed it bytes, pull events.
+///
+/// It implements the WHATWG "interpreting an event stream" algorithm exactly, as browsers
+/// do: one leading BOM stripped, CR, LF and CRLF line ends (also split across chunks),
+/// comments, `id` persistence, digits-only `retry`, no event for a block without data,
+/// invalid UTF-8 as U+FFFD. It costs linear time whatever the chunking, and its memory is
+/// bounded by the [limits](Decoder::max_line_len) plus the bytes fed between two pulls.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_line_len`](Decoder::max_line_len) | 1 MiB |
+/// | [`max_event_size`](Decoder::max_event_size) | 8 MiB |
+///
+/// Pull with [`next_event`](Decoder::next_event) until it returns `None` after each
+/// [`feed`](Decoder::feed), and call [`finish`](Decoder::finish) at the end of the stream.
+///
+/// # Examples
+///
+/// ```
+/// let mut decoder = sse_pump::Decoder::new();
+/// for chunk in [&b"data: hel"[..], b"lo\r", b"\n\r\nid: 1\n", b"data: partial"] {
+///     decoder.feed(chunk);
+///     while let Some(event) = decoder.next_event()? {
+///         assert_eq!((event.event.as_str(), event.data.as_str()), ("message", "hello"));
+///     }
+/// }
+/// decoder.finish(); // the stream ended: the partial event is dropped
+/// assert_eq!(decoder.next_event()?, None);
+/// assert_eq!(decoder.last_event_id(), ""); // `id: 1` was never dispatched
+/// # Ok::<(), sse_pump::DecodeError>(())
+/// ```
+#[derive(Debug)]
+#[doc(alias = "EventSource")]
+#[doc(alias = "parser")]
+#[must_use]
+pub struct Decoder {
+    lines: Lines,
+    block: Block,
+    max_line: usize,
+    max_event: usize,
+}
+
+/// The buffers of the block (event) being read, and the stream's state.
+#[derive(Debug, Default)]
+struct Block {
+    /// The data buffer (raw bytes; decoded once, at dispatch).
+    data: Vec<u8>,
+    /// The event type buffer.
+    event_type: Vec<u8>,
+    /// The last event ID buffer, and whether a field changed it since the last dispatch.
+    id_buffer: String,
+    id_changed: bool,
+    /// The event source's last event ID string, updated at every blank line.
+    last_id: String,
+    /// The reconnection time, and whether this block set it.
+    retry: Option<Duration>,
+    block_retry: Option<Duration>,
+    /// The block broke a limit: ignore its fields up to the next blank line.
+    skipping: bool,
+    /// The length of the last event's data, to size the next one's buffer.
+    data_hint: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let decoder = sse_pump::Decoder::new();
+    /// assert_eq!(decoder.retry(), None);
+    /// ```
+    pub fn new() -> Self {
+        Decoder {
+            lines: Lines::default(),
+            block: Block::default(),
+            max_line: MAX_LINE,
+            max_event: MAX_EVENT,
+        }
+    }
+
+    /// Sets the maximum length of a line, in bytes, without its line end. Default 1 MiB.
+    /// A longer line gives [`DecodeError::LineTooLong`] as soon as that many bytes of it are
+    /// buffered, without waiting for its end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().max_line_len(4);
+    /// decoder.feed(b"data: 12345"); // no line end yet, and already too long
+    /// assert!(decoder.next_event().is_err());
+    /// ```
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// Sets the maximum size of an event (its data, line breaks included, plus its type),
+    /// in bytes. Default 8 MiB. A larger event gives [`DecodeError::EventTooLarge`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().max_event_size(8);
+    /// decoder.feed(b"data: 1234\ndata: 5678\n\n");
+    /// assert!(decoder.next_event().is_err());
+    /// ```
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event = bytes;
+        self
+    }
+
+    /// Appends bytes of the stream. Chunks may split lines, line ends and UTF-8 sequences
+    /// anywhere. Pull the events out before feeding much more: the bytes fed are buffered
+    /// until pulled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"data: a\r");
+    /// decoder.feed(b"\n\n"); // CR, then LF in the next chunk: one line end
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "a");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.lines.feed(chunk);
+    }
+
+    /// The next dispatched event, or `None` until more bytes are fed.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when a limit is broken. The decoder skips the offending line and
+    /// event, so pulling again goes on with the next event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b": keep-alive\n\ndata: x\n\ndata: y");
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "x");
+    /// assert_eq!(decoder.next_event()?, None); // `y` has no blank line yet
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
+        loop {
+            match self.next_item()? {
+                Some(Item::Event(event)) => return Ok(Some(event)),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next [`Item`]: an event, or a comment or retry-only block that a browser would
+    /// not surface. `None` until more bytes are fed.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Decoder::next_event).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Decoder, Item};
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b":\n");
+    /// assert_eq!(decoder.next_item()?, Some(Item::Comment(String::new())));
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn next_item(&mut self) -> Result<Option<Item>, DecodeError> {
+        loop {
+            let (start, end) = match self.lines.next(self.max_line) {
+                Next::Line(start, end) => (start, end),
+                Next::NeedMore => return Ok(None),
+                Next::TooLong => {
+                    self.block.skip();
+                    return Err(DecodeError::LineTooLong {
+                        limit: self.max_line,
+                    });
+                }
+            };
+            let line = &self.lines.buf[start..end];
+            if let Some(item) = self.block.line(line, self.max_event)? {
+                return Ok(Some(item));
+            }
+        }
+    }
+
+    /// Ends the stream: WHATWG 9.2.6, "Once the end of the file is reached, any pending data
+    /// must be discarded. (If the file ends in the middle of an event, before the final
+    /// empty line, the incomplete event is not dispatched.)"
+    ///
+    /// The last event ID and the reconnection time are kept, and the decoder is ready for
+    /// the next connection's stream (a new BOM is stripped again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"id: 1\ndata: a\n\ndata: never finished");
+    /// assert_eq!(decoder.next_event()?.unwrap().id, "1");
+    /// decoder.finish();
+    /// decoder.feed(b"data: b\n\n"); // a reconnection
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "b");
+    /// assert_eq!(decoder.last_event_id(), "1");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn finish(&mut self) {
+        self.lines.reset();
+        self.block.reset();
+    }
+
+    /// The reconnection time last set by a valid `retry:` field, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"retry: 2500\n");
+    /// assert_eq!(decoder.next_event()?, None);
+    /// assert_eq!(decoder.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        self.block.retry
+    }
+
+    /// The last event ID string: the value to send as `Last-Event-ID` when reconnecting
+    /// (when non-empty). It is updated at every blank line, dispatch or not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"id: 42\n\n"); // no data: no event, but the ID is recorded
+    /// assert_eq!(decoder.next_event()?, None);
+    /// assert_eq!(decoder.last_event_id(), "42");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        &self.block.last_id
+    }
+
+    /// Sets the last event ID, for example one saved before a restart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().with_last_event_id("41");
+    /// decoder.feed(b"data: x\n\n");
+    /// assert_eq!(decoder.next_event()?.unwrap().id, "41");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.block.last_id = id.into();
+        self.block.id_buffer.clone_from(&self.block.last_id);
+        self
+    }
+}
+
+impl Block {
+    /// Processes one line (WHATWG 9.2.6, the steps for each line).
+    fn line(&mut self, line: &[u8], max_event: usize) -> Result<Option<Item>, DecodeError> {
+        // "If the line is empty (a blank line): Dispatch the event."
+        if line.is_empty() {
+            return Ok(self.dispatch());
+        }
+        if self.skipping {
+            return Ok(None);
+        }
+        // "If the line starts with a U+003A COLON character (:): Ignore the line."
+        if line[0] == b':' {
+            return Ok(Some(Item::Comment(lossy(strip_space(&line[1..]).to_vec()))));
+        }
+        // "If the line contains a U+003A COLON character (:): Collect the characters on the
+        // line before the first U+003A COLON character (:), and let field be that string.
+        // Collect the characters on the line after the first U+003A COLON character (:), and
+        // let value be that string. If value starts with a U+0020 SPACE character, remove it
+        // from value." "Otherwise, the string is not empty but does not contain a U+003A
+        // COLON character (:): Process the field using the whole line as the field name,
+        // and the empty string as the field value."
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(at) => (&line[..at], strip_space(&line[at + 1..])),
+            None => (line, &b""[..]),
+        };
+        self.field(name, value, max_event)?;
+        Ok(None)
+    }
+
+    /// "Process the field": the steps switch on the field name, case-sensitively.
+    fn field(&mut self, name: &[u8], value: &[u8], max_event: usize) -> Result<(), DecodeError> {
+        match name {
+            // "If the field name is "data": Append the field value to the data buffer,
+            // then append a single U+000A LINE FEED (LF) character to the data buffer."
+            b"data" => {
+                self.check_size(value.len() + 1, max_event)?;
+                if self.data.is_empty() {
+                    self.data.reserve(self.data_hint.max(value.len() + 1));
+                }
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            // "If the field name is "event": Set the event type buffer to field value."
+            b"event" => {
+                self.event_type.clear();
+                self.check_size(value.len(), max_event)?;
+                self.event_type.extend_from_slice(value);
+            }
+            // "If the field name is "id": If the field value does not contain U+0000 NULL,
+            // then set the last event ID buffer to the field value. Otherwise, ignore the
+            // field."
+            b"id" if memchr::memchr(0, value).is_none() => {
+                self.id_buffer = lossy(value.to_vec());
+                self.id_changed = true;
+            }
+            // "If the field name is "retry": If the field value consists of only ASCII
+            // digits, then interpret the field value as an integer in base ten, and set the
+            // event stream's reconnection time to that integer. Otherwise, ignore the field."
+            b"retry" => {
+                if let Some(ms) = digits(value) {
+                    self.retry = Some(Duration::from_millis(ms));
+                    self.block_retry = self.retry;
+                }
+            }
+            // "Otherwise: The field is ignored."
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
+    fn check_size(&mut self, extra: usize, max_event: usize) -> Result<(), DecodeError> {
+        if self.data.len() + self.event_type.len() + extra > max_event {
+            self.skip();
+            return Err(DecodeError::EventTooLarge { limit: max_event });
+        }
+        Ok(())
+    }
+
+    /// Drops the block being read and ignores its fields up to the next blank line.
+    fn skip(&mut self) {
+        self.data.clear();
+        self.event_type.clear();
+        self.block_retry = None;
+        self.skipping = true;
+    }
+
+    /// "Dispatch the event" (WHATWG 9.2.6), at a blank line.
+    fn dispatch(&mut self) -> Option<Item> {
+        self.skipping = false;
+        // "1. Set the last event ID string of the event source to the value of the last
+        // event ID buffer. The buffer does not get reset, so the last event ID string of the
+        // event source remains set to this value until the next time it is set by the
+        // server."
+        if std::mem::take(&mut self.id_changed) {
+            self.last_id.clone_from(&self.id_buffer);
+        }
+        let retry = self.block_retry.take();
+        // "2. If the data buffer is an empty string, set the data buffer and the event type
+        // buffer to the empty string and return."
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return retry.map(Item::Retry);
+        }
+        // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
+        // then remove the last character from the data buffer."
+        self.data.pop();
+        self.data_hint = self.data.len() + 1;
+        let data = lossy(std::mem::take(&mut self.data));
+        // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
+        // type buffer has a value other than the empty string, change the type of the newly
+        // created event to equal the value of the event type buffer."
+        let event = if self.event_type.is_empty() {
+            String::from("message")
+        } else {
+            let name = lossy(self.event_type.clone());
+            self.event_type.clear();
+            name
+        };
+        let id = self.last_id.clone();
+        Some(Item::Event(MessageEvent {
+            event,
+            data,
+            id,
+            retry,
+        }))
+    }
+
+    /// Forgets the unfinished block at the end of a stream; keeps the ID and retry.
+    fn reset(&mut self) {
+        self.data.clear();
+        self.event_type.clear();
+        self.block_retry = None;
+        self.skipping = false;
+        self.id_changed = false;
+        self.id_buffer.clone_from(&self.last_id);
+    }
+}
+
+/// "If value starts with a U+0020 SPACE character, remove it from value."
+fn strip_space(value: &[u8]) -> &[u8] {
+    match value {
+        [b' ', rest @ ..] => rest,
+        _ => value,
+    }
+}
+
+/// A non-empty run of ASCII digits as an integer, saturating rather than overflowing.
+fn digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let add = |n: u64, d: &u8| n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+    Some(value.iter().fold(0, add))
+}
+
+/// UTF-8 decoding with U+FFFD for invalid sequences (WHATWG "UTF-8 decode"). No copy when
+/// the bytes are valid.
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
