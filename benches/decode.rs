@@ -12,6 +12,9 @@ use criterion::{
 use futures_lite::{future::block_on, stream, StreamExt};
 
 type Chunks = Vec<Bytes>;
+/// A named way to make one event of a mix, or to decode a chunked stream.
+type Mix = (&'static str, fn(usize) -> String);
+type Contender = (&'static str, fn(&Chunks) -> usize);
 
 fn chunk_stream(
     chunks: &Chunks,
@@ -110,13 +113,13 @@ fn throughput(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
-    let mixes: [(&str, fn(usize) -> String); 4] = [
+    let mixes: [Mix; 4] = [
         ("a_hello", mix_a),
         ("b_json", mix_b),
         ("c_10_lines", mix_c),
         ("mixed", mixed),
     ];
-    let contenders: [(&str, fn(&Chunks) -> usize); 5] = [
+    let contenders: [Contender; 5] = [
         ("sse_pump", ours),
         ("eventsource_stream", eventsource_stream),
         ("sse_stream", sse_stream),
