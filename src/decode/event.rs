@@ -136,8 +136,38 @@ impl Decoded for Item {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::MessageEvent {}
-    impl Sealed for super::Item {}
+pub(crate) mod sealed {
+    use super::{Item, MessageEvent};
+
+    /// Keeps [`Decoded`](super::Decoded) closed, and says what an adapter keeps.
+    pub trait Sealed: Sized {
+        /// Whether comments and retry-only blocks are wanted (built) at all.
+        const ALL: bool;
+        /// An event as this kind.
+        fn event(event: MessageEvent) -> Self;
+        /// A comment or retry-only block as this kind, if this kind keeps them.
+        fn other(item: Item) -> Option<Self>;
+    }
+
+    impl Sealed for MessageEvent {
+        const ALL: bool = false;
+        #[inline]
+        fn event(event: MessageEvent) -> Self {
+            event
+        }
+        fn other(_: Item) -> Option<Self> {
+            None
+        }
+    }
+
+    impl Sealed for Item {
+        const ALL: bool = true;
+        #[inline]
+        fn event(event: MessageEvent) -> Self {
+            Item::Event(event)
+        }
+        fn other(item: Item) -> Option<Self> {
+            Some(item)
+        }
+    }
 }

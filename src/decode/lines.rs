@@ -1,4 +1,5 @@
-//! Splitting a byte stream into lines, in linear time whatever the chunking.
+//! Splitting a byte stream into lines, in linear time whatever the chunking, without
+//! copying complete lines: only a line split across chunks is copied, once.
 //!
 //! WHATWG HTML, 9.2.5 "Parsing an event stream":
 //! `end-of-line = ( cr lf / cr / lf )`, and "the stream must then be parsed by reading
@@ -13,25 +14,27 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// What [`Lines::next`] found.
 #[derive(Debug)]
 pub(crate) enum Next {
-    /// A complete line, as a range of [`Lines::buf`], without its line end.
-    Line(usize, usize),
-    /// No complete line: feed more bytes.
+    /// A complete line, as a range of the input, without its line end.
+    Input(usize, usize),
+    /// A complete line, held in [`Lines::carry`] (it began in an earlier chunk).
+    Carry,
+    /// The input is used up: feed more.
     NeedMore,
     /// A line longer than the limit; it is skipped up to its line end.
     TooLong,
 }
 
-/// The bytes fed and not yet consumed, and where the search for a line end stopped.
+/// The state between chunks: the start of an unfinished line, and what the last line end
+/// and the stream's start left pending.
 #[derive(Debug, Default)]
 pub(crate) struct Lines {
-    pub(crate) buf: Vec<u8>,
-    /// Start of the current (unfinished) line.
-    pos: usize,
-    /// Where the search for the current line's end resumes: bytes in `pos..scan` hold no
-    /// CR or LF, so feeding a long line byte by byte never rescans it.
-    scan: usize,
-    /// The last line ended with a CR that was the last byte fed: an LF at the start of the
-    /// next chunk belongs to that line end ("cr lf"), not to a new, empty line.
+    /// The start of the unfinished line. It holds no CR or LF: it was scanned once, and is
+    /// never scanned again, so a long line fed byte by byte costs linear time.
+    pub(crate) carry: Vec<u8>,
+    /// `carry` held a complete line, returned last time: clear it first.
+    carry_done: bool,
+    /// The last line ended with a CR that was the last byte of its chunk: an LF at the
+    /// start of the next chunk belongs to that line end ("cr lf"), not to a new, empty line.
     skip_lf: bool,
     /// The leading BOM has been looked for.
     bom_checked: bool,
@@ -40,50 +43,39 @@ pub(crate) struct Lines {
 }
 
 impl Lines {
-    /// Appends `chunk`, first dropping the consumed bytes when that is cheap.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.scan = 0;
-            self.pos = 0;
-        } else if self.pos > 0 {
-            // Only the unfinished line is moved, and then `pos` stays 0 until that line
-            // ends, so every byte is moved at most once.
-            self.buf.drain(..self.pos);
-            self.scan -= self.pos;
-            self.pos = 0;
-        }
-        self.buf.extend_from_slice(chunk);
-    }
-
-    /// Forgets every byte fed, as at the start of a new stream.
+    /// Forgets the unfinished line, as at the start of a new stream.
     pub(crate) fn reset(&mut self) {
-        let buf = std::mem::take(&mut self.buf);
+        let mut carry = std::mem::take(&mut self.carry);
+        carry.clear();
         *self = Lines {
-            buf,
+            carry,
             ..Lines::default()
         };
-        self.buf.clear();
     }
 
-    /// The next complete line of at most `max` bytes.
-    pub(crate) fn next(&mut self, max: usize) -> Next {
-        if self.skip_lf && self.pos < self.buf.len() {
+    /// The next complete line of at most `max` bytes in `input[*pos..]` (joined to the
+    /// carried start of the line), advancing `pos` past its line end.
+    pub(crate) fn next(&mut self, input: &[u8], pos: &mut usize, max: usize) -> Next {
+        if std::mem::take(&mut self.carry_done) {
+            self.carry.clear();
+        }
+        if self.skip_lf && *pos < input.len() {
             self.skip_lf = false;
-            if self.buf[self.pos] == b'\n' {
-                self.pos += 1;
-                self.scan = self.pos;
+            if input[*pos] == b'\n' {
+                *pos += 1;
             }
         }
-        if !self.bom_checked && !self.strip_bom() {
+        if !self.bom_checked && !self.strip_bom(input, pos) {
             return Next::NeedMore;
         }
         loop {
-            let Some(at) = memchr::memchr2(b'\n', b'\r', &self.buf[self.scan..]) else {
-                return self.unfinished(max);
+            let start = *pos;
+            let Some(at) = memchr::memchr2(b'\n', b'\r', &input[start..]) else {
+                *pos = input.len();
+                return self.unfinished(&input[start..], max);
             };
-            let (start, end) = (self.pos, self.scan + at);
-            self.pos = match (self.buf[end], self.buf.get(end + 1)) {
+            let end = start + at;
+            *pos = match (input[end], input.get(end + 1)) {
                 (b'\r', Some(b'\n')) => end + 2,
                 (b'\r', None) => {
                     self.skip_lf = true;
@@ -91,44 +83,54 @@ impl Lines {
                 }
                 _ => end + 1,
             };
-            self.scan = self.pos;
             if std::mem::take(&mut self.discarding) {
                 continue;
             }
-            if end - start > max {
+            if self.carry.len() + at > max {
+                self.carry.clear();
                 return Next::TooLong;
             }
-            return Next::Line(start, end);
+            if self.carry.is_empty() {
+                return Next::Input(start, end);
+            }
+            self.carry.extend_from_slice(&input[start..end]);
+            self.carry_done = true;
+            return Next::Carry;
         }
     }
 
-    /// No line end in the buffer: wait for more, or give up on an over-long line.
-    fn unfinished(&mut self, max: usize) -> Next {
-        self.scan = self.buf.len();
+    /// No line end in `rest`: carry it, or give up on an over-long line.
+    fn unfinished(&mut self, rest: &[u8], max: usize) -> Next {
         if self.discarding {
-            self.pos = self.buf.len();
             return Next::NeedMore;
         }
-        if self.buf.len() - self.pos > max {
+        if self.carry.len() + rest.len() > max {
+            self.carry.clear();
             self.discarding = true;
-            self.pos = self.buf.len();
             return Next::TooLong;
         }
+        self.carry.extend_from_slice(rest);
         Next::NeedMore
     }
 
     /// WHATWG HTML 9.2.5: "The UTF-8 decode algorithm strips one leading UTF-8 Byte Order
-    /// Mark (BOM), if any." Only one: a second BOM is part of the first line.
-    /// Returns false while the bytes fed so far are a strict prefix of a BOM.
-    fn strip_bom(&mut self) -> bool {
-        let head = &self.buf[self.pos..];
-        let n = head.len().min(BOM.len());
-        if head[..n] != BOM[..n] {
+    /// Mark (BOM), if any." Only one: a second BOM is part of the first line. The bytes of a
+    /// BOM may arrive in several chunks: they wait in `carry`, which then holds a strict
+    /// prefix of the BOM. Returns false when the input is used up before the answer.
+    fn strip_bom(&mut self, input: &[u8], pos: &mut usize) -> bool {
+        let held = self.carry.len();
+        let take = (BOM.len() - held).min(input.len() - *pos);
+        let new = &input[*pos..*pos + take];
+        if new != &BOM[held..held + take] {
+            // Not a BOM: what is carried is the start of the first line (no CR or LF).
             self.bom_checked = true;
-        } else if n == BOM.len() {
-            self.pos += n;
-            self.scan = self.pos;
+        } else if held + take == BOM.len() {
+            self.carry.clear();
+            *pos += take;
             self.bom_checked = true;
+        } else {
+            self.carry.extend_from_slice(new);
+            *pos += take;
         }
         self.bom_checked
     }

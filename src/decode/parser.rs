@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::event::sealed::Sealed;
 use super::lines::{Lines, Next};
 use super::{DecodeError, Item, MessageEvent};
 
@@ -46,6 +47,9 @@ const MAX_EVENT: usize = 8 << 20;
 #[doc(alias = "parser")]
 #[must_use]
 pub struct Decoder {
+    /// Bytes given to [`Decoder::feed`] and not parsed yet, from `input_pos` on.
+    input: Vec<u8>,
+    input_pos: usize,
     lines: Lines,
     block: Block,
     max_line: usize,
@@ -59,8 +63,9 @@ struct Block {
     data: Vec<u8>,
     /// The event type buffer.
     event_type: Vec<u8>,
-    /// The last event ID buffer, and whether a field changed it since the last dispatch.
-    id_buffer: String,
+    /// The last event ID buffer (raw bytes), and whether a field changed it since the
+    /// last dispatch.
+    id_buffer: Vec<u8>,
     id_changed: bool,
     /// The event source's last event ID string, updated at every blank line.
     last_id: String,
@@ -90,6 +95,8 @@ impl Decoder {
     /// ```
     pub fn new() -> Self {
         Decoder {
+            input: Vec::new(),
+            input_pos: 0,
             lines: Lines::default(),
             block: Block::default(),
             max_line: MAX_LINE,
@@ -142,7 +149,11 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn feed(&mut self, chunk: &[u8]) {
-        self.lines.feed(chunk);
+        // Pulling until `None` parses every byte fed (an unfinished line moves to the
+        // carry), so this usually only clears.
+        self.input.drain(..self.input_pos);
+        self.input_pos = 0;
+        self.input.extend_from_slice(chunk);
     }
 
     /// The next dispatched event, or `None` until more bytes are fed.
@@ -162,13 +173,7 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
-        loop {
-            match self.next_item()? {
-                Some(Item::Event(event)) => return Ok(Some(event)),
-                Some(_) => continue,
-                None => return Ok(None),
-            }
-        }
+        self.pull_fed()
     }
 
     /// The next [`Item`]: an event, or a comment or retry-only block that a browser would
@@ -188,9 +193,45 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn next_item(&mut self) -> Result<Option<Item>, DecodeError> {
+        self.pull_fed()
+    }
+
+    /// The next `T` from the bytes given to [`feed`](Decoder::feed).
+    fn pull_fed<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
+        let input = std::mem::take(&mut self.input);
+        let mut pos = self.input_pos;
+        let next = self.pull_from(&input, &mut pos);
+        self.input = input;
+        self.input_pos = pos;
+        next
+    }
+
+    /// The next `T` from the bytes fed, then from `input[*pos..]`, which the adapters
+    /// lend without copying it; `pos` moves past what was parsed.
+    pub(crate) fn pull_in<T: Sealed>(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Option<T>, DecodeError> {
+        if self.input_pos < self.input.len() {
+            if let Some(value) = self.pull_fed()? {
+                return Ok(Some(value));
+            }
+        }
+        self.pull_from(input, pos)
+    }
+
+    /// WHATWG 9.2.6: the steps for each line, up to the next `T` to return.
+    #[inline]
+    fn pull_from<T: Sealed>(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Option<T>, DecodeError> {
         loop {
-            let (start, end) = match self.lines.next(self.max_line) {
-                Next::Line(start, end) => (start, end),
+            let line = match self.lines.next(input, pos, self.max_line) {
+                Next::Input(start, end) => &input[start..end],
+                Next::Carry => &self.lines.carry[..],
                 Next::NeedMore => return Ok(None),
                 Next::TooLong => {
                     self.block.skip();
@@ -199,10 +240,26 @@ impl Decoder {
                     });
                 }
             };
-            let line = &self.lines.buf[start..end];
-            if let Some(item) = self.block.line(line, self.max_event)? {
-                return Ok(Some(item));
+            // "If the line is empty (a blank line): Dispatch the event."
+            if line.is_empty() {
+                match self.block.dispatch() {
+                    Dispatch::Event => return Ok(Some(T::event(self.block.take_event()))),
+                    Dispatch::Retry(after) if T::ALL => return Ok(T::other(Item::Retry(after))),
+                    _ => continue,
+                }
             }
+            if self.block.skipping {
+                continue;
+            }
+            // "If the line starts with a U+003A COLON character (:): Ignore the line."
+            if line[0] == b':' {
+                if T::ALL {
+                    let text = lossy(strip_space(&line[1..]).to_vec());
+                    return Ok(T::other(Item::Comment(text)));
+                }
+                continue;
+            }
+            self.block.line(line, self.max_event)?;
         }
     }
 
@@ -226,6 +283,8 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn finish(&mut self) {
+        self.input.clear();
+        self.input_pos = 0;
         self.lines.reset();
         self.block.reset();
     }
@@ -273,25 +332,15 @@ impl Decoder {
     /// ```
     pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
         self.block.last_id = id.into();
-        self.block.id_buffer.clone_from(&self.block.last_id);
+        self.block.id_buffer = self.block.last_id.as_bytes().to_vec();
         self
     }
 }
 
 impl Block {
-    /// Processes one line (WHATWG 9.2.6, the steps for each line).
-    fn line(&mut self, line: &[u8], max_event: usize) -> Result<Option<Item>, DecodeError> {
-        // "If the line is empty (a blank line): Dispatch the event."
-        if line.is_empty() {
-            return Ok(self.dispatch());
-        }
-        if self.skipping {
-            return Ok(None);
-        }
-        // "If the line starts with a U+003A COLON character (:): Ignore the line."
-        if line[0] == b':' {
-            return Ok(Some(Item::Comment(lossy(strip_space(&line[1..]).to_vec()))));
-        }
+    /// Processes a line that is neither blank nor a comment (WHATWG 9.2.6).
+    #[inline]
+    fn line(&mut self, line: &[u8], max_event: usize) -> Result<(), DecodeError> {
         // "If the line contains a U+003A COLON character (:): Collect the characters on the
         // line before the first U+003A COLON character (:), and let field be that string.
         // Collect the characters on the line after the first U+003A COLON character (:), and
@@ -303,8 +352,7 @@ impl Block {
             Some(at) => (&line[..at], strip_space(&line[at + 1..])),
             None => (line, &b""[..]),
         };
-        self.field(name, value, max_event)?;
-        Ok(None)
+        self.field(name, value, max_event)
     }
 
     /// "Process the field": the steps switch on the field name, case-sensitively.
@@ -330,7 +378,8 @@ impl Block {
             // then set the last event ID buffer to the field value. Otherwise, ignore the
             // field."
             b"id" if memchr::memchr(0, value).is_none() => {
-                self.id_buffer = lossy(value.to_vec());
+                self.id_buffer.clear();
+                self.id_buffer.extend_from_slice(value);
                 self.id_changed = true;
             }
             // "If the field name is "retry": If the field value consists of only ASCII
@@ -365,23 +414,39 @@ impl Block {
         self.skipping = true;
     }
 
-    /// "Dispatch the event" (WHATWG 9.2.6), at a blank line.
-    fn dispatch(&mut self) -> Option<Item> {
+    /// "Dispatch the event" (WHATWG 9.2.6), at a blank line: steps 1 and 2. On
+    /// [`Dispatch::Event`], [`Block::take_event`] does the rest.
+    #[inline]
+    fn dispatch(&mut self) -> Dispatch {
         self.skipping = false;
         // "1. Set the last event ID string of the event source to the value of the last
         // event ID buffer. The buffer does not get reset, so the last event ID string of the
         // event source remains set to this value until the next time it is set by the
         // server."
         if std::mem::take(&mut self.id_changed) {
-            self.last_id.clone_from(&self.id_buffer);
+            self.last_id.clear();
+            match std::str::from_utf8(&self.id_buffer) {
+                Ok(id) => self.last_id.push_str(id),
+                Err(_) => self
+                    .last_id
+                    .push_str(&String::from_utf8_lossy(&self.id_buffer)),
+            }
         }
-        let retry = self.block_retry.take();
         // "2. If the data buffer is an empty string, set the data buffer and the event type
         // buffer to the empty string and return."
         if self.data.is_empty() {
             self.event_type.clear();
-            return retry.map(Item::Retry);
+            return match self.block_retry.take() {
+                Some(after) => Dispatch::Retry(after),
+                None => Dispatch::Nothing,
+            };
         }
+        Dispatch::Event
+    }
+
+    /// The event of a dispatch with data (steps 3 to 6), leaving the buffers empty.
+    #[inline]
+    fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
         self.data.pop();
@@ -397,13 +462,12 @@ impl Block {
             self.event_type.clear();
             name
         };
-        let id = self.last_id.clone();
-        Some(Item::Event(MessageEvent {
+        MessageEvent {
             event,
             data,
-            id,
-            retry,
-        }))
+            id: self.last_id.clone(),
+            retry: self.block_retry.take(),
+        }
     }
 
     /// Forgets the unfinished block at the end of a stream; keeps the ID and retry.
@@ -413,8 +477,19 @@ impl Block {
         self.block_retry = None;
         self.skipping = false;
         self.id_changed = false;
-        self.id_buffer.clone_from(&self.last_id);
+        self.id_buffer.clear();
+        self.id_buffer.extend_from_slice(self.last_id.as_bytes());
     }
+}
+
+/// What a blank line did.
+enum Dispatch {
+    /// Nothing to report.
+    Nothing,
+    /// A block without data set the reconnection time.
+    Retry(Duration),
+    /// An event is ready: take it with [`Block::take_event`].
+    Event,
 }
 
 /// "If value starts with a U+0020 SPACE character, remove it from value."

@@ -54,6 +54,9 @@ pub struct DecodeReader<R, T = MessageEvent> {
     reader: R,
     decoder: Decoder,
     buf: Box<[u8]>,
+    /// `buf[pos..filled]` is read and not parsed yet.
+    pos: usize,
+    filled: usize,
     done: bool,
     kind: PhantomData<fn() -> T>,
 }
@@ -74,6 +77,8 @@ impl<R> DecodeReader<R> {
             reader,
             decoder,
             buf: vec![0; READ_SIZE].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
             done: false,
             kind: PhantomData,
         }
@@ -96,6 +101,8 @@ impl<R, T> DecodeReader<R, T> {
             reader: self.reader,
             decoder: self.decoder,
             buf: self.buf,
+            pos: self.pos,
+            filled: self.filled,
             done: self.done,
             kind: PhantomData,
         }
@@ -159,18 +166,20 @@ impl<R: Read, T: Decoded> Iterator for DecodeReader<R, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            match T::pull(&mut self.decoder) {
+            let input = &self.buf[..self.filled];
+            match self.decoder.pull_in::<T>(input, &mut self.pos) {
                 Ok(Some(value)) => return Some(Ok(value)),
                 Err(e) => return Some(Err(ReadError::Decode(e))),
                 Ok(None) if self.done => return None,
                 Ok(None) => {}
             }
+            (self.pos, self.filled) = (0, 0);
             match self.reader.read(&mut self.buf) {
                 Ok(0) => {
                     self.decoder.finish();
                     self.done = true;
                 }
-                Ok(n) => self.decoder.feed(&self.buf[..n]),
+                Ok(n) => self.filled = n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.decoder.finish();

@@ -2,6 +2,7 @@
 //! stream of byte chunks (an HTTP body).
 
 use std::{
+    collections::VecDeque,
     fmt, io,
     marker::PhantomData,
     pin::Pin,
@@ -11,7 +12,7 @@ use std::{
 use futures_lite::{AsyncRead, Stream};
 use pin_project_lite::pin_project;
 
-use super::{reader::READ_SIZE, Decoded, Decoder, MessageEvent, ReadError};
+use super::{reader::READ_SIZE, DecodeError, Decoded, Decoder, Item, MessageEvent, ReadError};
 
 /// Decodes the events of an async reader (futures-io `AsyncRead`, which every
 /// `AsyncBufRead` also is; for tokio's `AsyncRead`, use `tokio_util::compat`).
@@ -79,6 +80,9 @@ pin_project! {
         reader: R,
         decoder: Decoder,
         buf: Box<[u8]>,
+        // `buf[pos..filled]` is read and not parsed yet.
+        pos: usize,
+        filled: usize,
         done: bool,
         kind: PhantomData<fn() -> T>,
     }
@@ -99,6 +103,8 @@ impl<R> Decode<R> {
             reader,
             decoder,
             buf,
+            pos: 0,
+            filled: 0,
             done: false,
             kind: PhantomData,
         }
@@ -118,6 +124,8 @@ impl<R, T> Decode<R, T> {
             reader,
             decoder,
             buf,
+            pos,
+            filled,
             done,
             ..
         } = self;
@@ -125,6 +133,8 @@ impl<R, T> Decode<R, T> {
             reader,
             decoder,
             buf,
+            pos,
+            filled,
             done,
             kind: PhantomData,
         }
@@ -149,12 +159,18 @@ impl<R: AsyncRead, T: Decoded> Stream for Decode<R, T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if let Some(ready) = pull::<T, io::Error>(this.decoder, *this.done) {
-                return Poll::Ready(ready);
+            match this
+                .decoder
+                .pull_in::<T>(&this.buf[..*this.filled], this.pos)
+            {
+                Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
+                Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
+                Ok(None) if *this.done => return Poll::Ready(None),
+                Ok(None) => (*this.pos, *this.filled) = (0, 0),
             }
             match ready!(this.reader.as_mut().poll_read(cx, this.buf)) {
                 Ok(0) => end(this.decoder, this.done),
-                Ok(n) => this.decoder.feed(&this.buf[..n]),
+                Ok(n) => *this.filled = n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     end(this.decoder, this.done);
@@ -186,8 +202,9 @@ pin_project! {
         #[pin]
         chunks: S,
         decoder: Decoder,
+        // What the last chunk held, parsed at once so that the chunk need not be kept.
+        ready: VecDeque<Result<T, DecodeError>>,
         done: bool,
-        kind: PhantomData<fn() -> T>,
     }
 }
 
@@ -206,13 +223,11 @@ impl<S> DecodeStream<S> {
         DecodeStream {
             chunks,
             decoder,
+            ready: VecDeque::new(),
             done: false,
-            kind: PhantomData,
         }
     }
-}
 
-impl<S, T> DecodeStream<S, T> {
     /// Yields every [`Item`](crate::Item): comments and retry-only blocks too.
     ///
     /// # Examples
@@ -222,21 +237,24 @@ impl<S, T> DecodeStream<S, T> {
     /// let chunks = stream::empty::<Result<Vec<u8>, std::io::Error>>();
     /// let _items = sse_pump::decode_stream(chunks).items();
     /// ```
-    pub fn items(self) -> DecodeStream<S, crate::Item> {
+    pub fn items(self) -> DecodeStream<S, Item> {
         let DecodeStream {
             chunks,
             decoder,
+            ready,
             done,
-            ..
         } = self;
+        let ready = ready.into_iter().map(|r| r.map(Item::Event)).collect();
         DecodeStream {
             chunks,
             decoder,
+            ready,
             done,
-            kind: PhantomData,
         }
     }
+}
 
+impl<S, T> DecodeStream<S, T> {
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
     /// [reconnection time](Decoder::retry).
     ///
@@ -263,11 +281,14 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if let Some(ready) = pull::<T, E>(this.decoder, *this.done) {
-                return Poll::Ready(ready);
+            if let Some(next) = this.ready.pop_front() {
+                return Poll::Ready(Some(next.map_err(ReadError::Decode)));
+            }
+            if *this.done {
+                return Poll::Ready(None);
             }
             match ready!(this.chunks.as_mut().poll_next(cx)) {
-                Some(Ok(chunk)) => this.decoder.feed(chunk.as_ref()),
+                Some(Ok(chunk)) => parse_chunk(this.decoder, chunk.as_ref(), this.ready),
                 Some(Err(e)) => {
                     end(this.decoder, this.done);
                     return Poll::Ready(Some(Err(ReadError::Transport(e))));
@@ -278,17 +299,19 @@ where
     }
 }
 
-/// What to yield before asking the transport for more, if anything.
-#[allow(clippy::type_complexity)]
-fn pull<T: Decoded, E>(
+/// Queues everything `chunk` completes.
+fn parse_chunk<T: Decoded>(
     decoder: &mut Decoder,
-    done: bool,
-) -> Option<Option<Result<T, ReadError<E>>>> {
-    match T::pull(decoder) {
-        Ok(Some(value)) => Some(Some(Ok(value))),
-        Err(e) => Some(Some(Err(ReadError::Decode(e)))),
-        Ok(None) if done => Some(None),
-        Ok(None) => None,
+    chunk: &[u8],
+    ready: &mut VecDeque<Result<T, DecodeError>>,
+) {
+    let mut pos = 0;
+    loop {
+        match decoder.pull_in::<T>(chunk, &mut pos) {
+            Ok(Some(value)) => ready.push_back(Ok(value)),
+            Err(e) => ready.push_back(Err(e)),
+            Ok(None) => return,
+        }
     }
 }
 
