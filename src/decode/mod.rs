@@ -1,5 +1,6 @@
 //! The client side: a sans-IO decoder and its blocking and async adapters.
 
+mod block;
 mod error;
 mod event;
 mod lines;
