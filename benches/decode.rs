@@ -30,6 +30,20 @@ fn ours(chunks: &Chunks) -> usize {
     )
 }
 
+/// The sans-IO core, fed the same chunks (it copies each one into its buffer).
+fn ours_sans_io(chunks: &Chunks) -> usize {
+    let mut decoder = sse_pump::Decoder::new();
+    let mut events = 0;
+    for chunk in chunks {
+        decoder.feed(chunk);
+        while let Some(event) = decoder.next_event().unwrap() {
+            black_box(event);
+            events += 1;
+        }
+    }
+    events
+}
+
 fn ours_unlimited(chunks: &Chunks) -> usize {
     let decoder = sse_pump::Decoder::new()
         .max_line_len(usize::MAX)
@@ -119,8 +133,9 @@ fn throughput(c: &mut Criterion) {
         ("c_10_lines", mix_c),
         ("mixed", mixed),
     ];
-    let contenders: [Contender; 5] = [
+    let contenders: [Contender; 6] = [
         ("sse_pump", ours),
+        ("sse_pump_sans_io", ours_sans_io),
         ("eventsource_stream", eventsource_stream),
         ("sse_stream", sse_stream),
         ("sseer", sseer),
@@ -130,7 +145,7 @@ fn throughput(c: &mut Criterion) {
         let (wire, events) = stream_of(make, mib << 20);
         for chunk in [8 * 1024, 128] {
             let chunks = chunked(&wire, chunk);
-            for (name, run) in &contenders[..4] {
+            for (name, run) in &contenders[..5] {
                 assert_eq!(run(&chunks), events, "{name} disagrees on {mix}");
             }
             let mut group = c.benchmark_group(format!("decode/{mix}/{chunk}B"));

@@ -38,7 +38,7 @@ impl Block {
         // from value." "Otherwise, the string is not empty but does not contain a U+003A
         // COLON character (:): Process the field using the whole line as the field name,
         // and the empty string as the field value."
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value) = match colon(line) {
             Some(at) => (&line[..at], strip_space(&line[at + 1..])),
             None => (line, &b""[..]),
         };
@@ -185,6 +185,17 @@ pub(super) enum Dispatch {
     Retry(Duration),
     /// An event is ready: take it with [`Block::take_event`].
     Event,
+}
+
+/// The first colon. Field names are short: a plain loop over the first bytes finds it
+/// sooner than a vectorised search would start.
+#[inline]
+fn colon(line: &[u8]) -> Option<usize> {
+    let head = &line[..line.len().min(8)];
+    match head.iter().position(|&b| b == b':') {
+        None if line.len() > 8 => memchr::memchr(b':', &line[8..]).map(|at| at + 8),
+        found => found,
+    }
 }
 
 /// "If value starts with a U+0020 SPACE character, remove it from value."

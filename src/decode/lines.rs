@@ -55,6 +55,7 @@ impl Lines {
 
     /// The next complete line of at most `max` bytes in `input[*pos..]` (joined to the
     /// carried start of the line), advancing `pos` past its line end.
+    #[inline]
     pub(crate) fn next(&mut self, input: &[u8], pos: &mut usize, max: usize) -> Next {
         if std::mem::take(&mut self.carry_done) {
             self.carry.clear();
