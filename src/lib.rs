@@ -38,6 +38,33 @@
 //! # Ok::<(), sse_pump::Error>(()) }).unwrap();
 //! ```
 //!
+//! # The client side
+//!
+//! [`Decoder`] parses any event stream exactly as a browser's `EventSource` does (the
+//! WHATWG algorithm), in linear time whatever the chunking and with bounded memory. It is
+//! sans-IO: feed it bytes, pull [`MessageEvent`]s. [`decode_reader`] wraps it as an
+//! `Iterator` over any `std::io::Read`, [`decode`] as a `Stream` over a futures-io
+//! `AsyncRead`, and [`decode_stream`] as a `Stream` over a stream of byte chunks.
+//!
+//! That is also how to test a server without a socket: pump its stream into a `Vec<u8>`,
+//! then decode the bytes.
+//!
+//! ```
+//! use sse_pump::{channel, decode_reader, Event, Sse};
+//!
+//! let (tx, rx) = channel(4);
+//! tx.send_blocking(Event::new().id("1")?.data("first"))?;
+//! tx.send_blocking(Event::new().event("done")?.data(""))?;
+//! drop(tx);
+//! let mut wire = Vec::new();
+//! futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
+//!
+//! let events = decode_reader(&wire[..]).collect::<Result<Vec<_>, _>>()?;
+//! assert_eq!((events[0].id.as_str(), events[0].data.as_str()), ("1", "first"));
+//! assert_eq!((events[1].event.as_str(), events[1].id.as_str()), ("done", "1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Guarantees
 //!
 //! - No field can inject another: `event` and `id` refuse CR and LF (and `id` refuses
@@ -51,7 +78,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `json` | [`Event::json`], through serde_json |
+//! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -60,6 +87,7 @@
 
 mod channel;
 mod config;
+mod decode;
 mod encode;
 mod error;
 mod event;
@@ -70,6 +98,10 @@ mod sse;
 pub use crate::{
     channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
     config::KeepAlive,
+    decode::{
+        decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
+        Decoded, Decoder, Item, MessageEvent, ReadError,
+    },
     encode::LineEnding,
     error::{Error, PumpError},
     event::Event,

@@ -1,0 +1,222 @@
+//! The block (event) being read: WHATWG HTML 9.2.6, "process the field" and "dispatch the
+//! event".
+
+use std::time::Duration;
+
+use super::{DecodeError, MessageEvent};
+
+/// The buffers of the block (event) being read, and the stream's state.
+#[derive(Debug, Default)]
+pub(super) struct Block {
+    /// The data buffer (raw bytes; decoded once, at dispatch).
+    data: Vec<u8>,
+    /// The event type buffer.
+    event_type: Vec<u8>,
+    /// The last event ID buffer (raw bytes), and whether a field changed it since the
+    /// last dispatch.
+    pub(super) id_buffer: Vec<u8>,
+    id_changed: bool,
+    /// The event source's last event ID string, updated at every blank line.
+    pub(super) last_id: String,
+    /// The reconnection time, and whether this block set it.
+    pub(super) retry: Option<Duration>,
+    block_retry: Option<Duration>,
+    /// The block broke a limit: ignore its fields up to the next blank line.
+    pub(super) skipping: bool,
+    /// The length of the last event's data, to size the next one's buffer.
+    data_hint: usize,
+}
+
+impl Block {
+    /// Processes a line that is neither blank nor a comment (WHATWG 9.2.6).
+    #[inline]
+    pub(super) fn line(&mut self, line: &[u8], max_event: usize) -> Result<(), DecodeError> {
+        // "If the line contains a U+003A COLON character (:): Collect the characters on the
+        // line before the first U+003A COLON character (:), and let field be that string.
+        // Collect the characters on the line after the first U+003A COLON character (:), and
+        // let value be that string. If value starts with a U+0020 SPACE character, remove it
+        // from value." "Otherwise, the string is not empty but does not contain a U+003A
+        // COLON character (:): Process the field using the whole line as the field name,
+        // and the empty string as the field value."
+        let (name, value) = match colon(line) {
+            Some(at) => (&line[..at], strip_space(&line[at + 1..])),
+            None => (line, &b""[..]),
+        };
+        self.field(name, value, max_event)
+    }
+
+    /// "Process the field": the steps switch on the field name, case-sensitively.
+    pub(super) fn field(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        max_event: usize,
+    ) -> Result<(), DecodeError> {
+        match name {
+            // "If the field name is "data": Append the field value to the data buffer,
+            // then append a single U+000A LINE FEED (LF) character to the data buffer."
+            b"data" => {
+                self.check_size(value.len() + 1, max_event)?;
+                if self.data.is_empty() {
+                    self.data.reserve(self.data_hint.max(value.len() + 1));
+                }
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            // "If the field name is "event": Set the event type buffer to field value."
+            b"event" => {
+                self.event_type.clear();
+                self.check_size(value.len(), max_event)?;
+                self.event_type.extend_from_slice(value);
+            }
+            // "If the field name is "id": If the field value does not contain U+0000 NULL,
+            // then set the last event ID buffer to the field value. Otherwise, ignore the
+            // field."
+            b"id" if memchr::memchr(0, value).is_none() => {
+                self.id_buffer.clear();
+                self.id_buffer.extend_from_slice(value);
+                self.id_changed = true;
+            }
+            // "If the field name is "retry": If the field value consists of only ASCII
+            // digits, then interpret the field value as an integer in base ten, and set the
+            // event stream's reconnection time to that integer. Otherwise, ignore the field."
+            b"retry" => {
+                if let Some(ms) = digits(value) {
+                    self.retry = Some(Duration::from_millis(ms));
+                    self.block_retry = self.retry;
+                }
+            }
+            // "Otherwise: The field is ignored."
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
+    pub(super) fn check_size(&mut self, extra: usize, max_event: usize) -> Result<(), DecodeError> {
+        if self.data.len() + self.event_type.len() + extra > max_event {
+            self.skip();
+            return Err(DecodeError::EventTooLarge { limit: max_event });
+        }
+        Ok(())
+    }
+
+    /// Drops the block being read and ignores its fields up to the next blank line.
+    pub(super) fn skip(&mut self) {
+        self.data.clear();
+        self.event_type.clear();
+        self.block_retry = None;
+        self.skipping = true;
+    }
+
+    /// "Dispatch the event" (WHATWG 9.2.6), at a blank line: steps 1 and 2. On
+    /// [`Dispatch::Event`], [`Block::take_event`] does the rest.
+    #[inline]
+    pub(super) fn dispatch(&mut self) -> Dispatch {
+        self.skipping = false;
+        // "1. Set the last event ID string of the event source to the value of the last
+        // event ID buffer. The buffer does not get reset, so the last event ID string of the
+        // event source remains set to this value until the next time it is set by the
+        // server."
+        if std::mem::take(&mut self.id_changed) {
+            self.last_id.clear();
+            match std::str::from_utf8(&self.id_buffer) {
+                Ok(id) => self.last_id.push_str(id),
+                Err(_) => self
+                    .last_id
+                    .push_str(&String::from_utf8_lossy(&self.id_buffer)),
+            }
+        }
+        // "2. If the data buffer is an empty string, set the data buffer and the event type
+        // buffer to the empty string and return."
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return match self.block_retry.take() {
+                Some(after) => Dispatch::Retry(after),
+                None => Dispatch::Nothing,
+            };
+        }
+        Dispatch::Event
+    }
+
+    /// The event of a dispatch with data (steps 3 to 6), leaving the buffers empty.
+    #[inline]
+    pub(super) fn take_event(&mut self) -> MessageEvent {
+        // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
+        // then remove the last character from the data buffer."
+        self.data.pop();
+        self.data_hint = self.data.len() + 1;
+        let data = lossy(std::mem::take(&mut self.data));
+        // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
+        // type buffer has a value other than the empty string, change the type of the newly
+        // created event to equal the value of the event type buffer."
+        let event = if self.event_type.is_empty() {
+            String::from("message")
+        } else {
+            let name = lossy(self.event_type.clone());
+            self.event_type.clear();
+            name
+        };
+        MessageEvent {
+            event,
+            data,
+            id: self.last_id.clone(),
+            retry: self.block_retry.take(),
+        }
+    }
+
+    /// Forgets the unfinished block at the end of a stream; keeps the ID and retry.
+    pub(super) fn reset(&mut self) {
+        self.data.clear();
+        self.event_type.clear();
+        self.block_retry = None;
+        self.skipping = false;
+        self.id_changed = false;
+        self.id_buffer.clear();
+        self.id_buffer.extend_from_slice(self.last_id.as_bytes());
+    }
+}
+
+/// What a blank line did.
+pub(super) enum Dispatch {
+    /// Nothing to report.
+    Nothing,
+    /// A block without data set the reconnection time.
+    Retry(Duration),
+    /// An event is ready: take it with [`Block::take_event`].
+    Event,
+}
+
+/// The first colon. Field names are short: a plain loop over the first bytes finds it
+/// sooner than a vectorised search would start.
+#[inline]
+fn colon(line: &[u8]) -> Option<usize> {
+    let head = &line[..line.len().min(8)];
+    match head.iter().position(|&b| b == b':') {
+        None if line.len() > 8 => memchr::memchr(b':', &line[8..]).map(|at| at + 8),
+        found => found,
+    }
+}
+
+/// "If value starts with a U+0020 SPACE character, remove it from value."
+pub(super) fn strip_space(value: &[u8]) -> &[u8] {
+    match value {
+        [b' ', rest @ ..] => rest,
+        _ => value,
+    }
+}
+
+/// A non-empty run of ASCII digits as an integer, saturating rather than overflowing.
+fn digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let add = |n: u64, d: &u8| n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+    Some(value.iter().fold(0, add))
+}
+
+/// UTF-8 decoding with U+FFFD for invalid sequences (WHATWG "UTF-8 decode"). No copy when
+/// the bytes are valid.
+pub(super) fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}

@@ -1,0 +1,138 @@
+//! Splitting a byte stream into lines, in linear time whatever the chunking, without
+//! copying complete lines: only a line split across chunks is copied, once.
+//!
+//! WHATWG HTML, 9.2.5 "Parsing an event stream":
+//! `end-of-line = ( cr lf / cr / lf )`, and "the stream must then be parsed by reading
+//! everything line by line, with a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
+//! pair, a single U+000A LINE FEED (LF) character not preceded by a U+000D CARRIAGE RETURN
+//! (CR) character, and a single U+000D CARRIAGE RETURN (CR) character not followed by a
+//! U+000A LINE FEED (LF) character being the ways in which a line can end."
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What [`Lines::next`] found.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// A complete line, as a range of the input, without its line end.
+    Input(usize, usize),
+    /// A complete line, held in [`Lines::carry`] (it began in an earlier chunk).
+    Carry,
+    /// The input is used up: feed more.
+    NeedMore,
+    /// A line longer than the limit; it is skipped up to its line end.
+    TooLong,
+}
+
+/// The state between chunks: the start of an unfinished line, and what the last line end
+/// and the stream's start left pending.
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    /// The start of the unfinished line. It holds no CR or LF: it was scanned once, and is
+    /// never scanned again, so a long line fed byte by byte costs linear time.
+    pub(crate) carry: Vec<u8>,
+    /// `carry` held a complete line, returned last time: clear it first.
+    carry_done: bool,
+    /// The last line ended with a CR that was the last byte of its chunk: an LF at the
+    /// start of the next chunk belongs to that line end ("cr lf"), not to a new, empty line.
+    skip_lf: bool,
+    /// The leading BOM has been looked for.
+    bom_checked: bool,
+    /// The rest of an over-long line is being dropped.
+    discarding: bool,
+}
+
+impl Lines {
+    /// Forgets the unfinished line, as at the start of a new stream.
+    pub(crate) fn reset(&mut self) {
+        let mut carry = std::mem::take(&mut self.carry);
+        carry.clear();
+        *self = Lines {
+            carry,
+            ..Lines::default()
+        };
+    }
+
+    /// The next complete line of at most `max` bytes in `input[*pos..]` (joined to the
+    /// carried start of the line), advancing `pos` past its line end.
+    #[inline]
+    pub(crate) fn next(&mut self, input: &[u8], pos: &mut usize, max: usize) -> Next {
+        if std::mem::take(&mut self.carry_done) {
+            self.carry.clear();
+        }
+        if self.skip_lf && *pos < input.len() {
+            self.skip_lf = false;
+            if input[*pos] == b'\n' {
+                *pos += 1;
+            }
+        }
+        if !self.bom_checked && !self.strip_bom(input, pos) {
+            return Next::NeedMore;
+        }
+        loop {
+            let start = *pos;
+            let Some(at) = memchr::memchr2(b'\n', b'\r', &input[start..]) else {
+                *pos = input.len();
+                return self.unfinished(&input[start..], max);
+            };
+            let end = start + at;
+            *pos = match (input[end], input.get(end + 1)) {
+                (b'\r', Some(b'\n')) => end + 2,
+                (b'\r', None) => {
+                    self.skip_lf = true;
+                    end + 1
+                }
+                _ => end + 1,
+            };
+            if std::mem::take(&mut self.discarding) {
+                continue;
+            }
+            if self.carry.len() + at > max {
+                self.carry.clear();
+                return Next::TooLong;
+            }
+            if self.carry.is_empty() {
+                return Next::Input(start, end);
+            }
+            self.carry.extend_from_slice(&input[start..end]);
+            self.carry_done = true;
+            return Next::Carry;
+        }
+    }
+
+    /// No line end in `rest`: carry it, or give up on an over-long line.
+    fn unfinished(&mut self, rest: &[u8], max: usize) -> Next {
+        if self.discarding {
+            return Next::NeedMore;
+        }
+        if self.carry.len() + rest.len() > max {
+            self.carry.clear();
+            self.discarding = true;
+            return Next::TooLong;
+        }
+        self.carry.extend_from_slice(rest);
+        Next::NeedMore
+    }
+
+    /// WHATWG HTML 9.2.5: "The UTF-8 decode algorithm strips one leading UTF-8 Byte Order
+    /// Mark (BOM), if any." Only one: a second BOM is part of the first line. The bytes of a
+    /// BOM may arrive in several chunks: they wait in `carry`, which then holds a strict
+    /// prefix of the BOM. Returns false when the input is used up before the answer.
+    fn strip_bom(&mut self, input: &[u8], pos: &mut usize) -> bool {
+        let held = self.carry.len();
+        let take = (BOM.len() - held).min(input.len() - *pos);
+        let new = &input[*pos..*pos + take];
+        if new != &BOM[held..held + take] {
+            // Not a BOM: what is carried is the start of the first line (no CR or LF).
+            self.bom_checked = true;
+        } else if held + take == BOM.len() {
+            self.carry.clear();
+            *pos += take;
+            self.bom_checked = true;
+        } else {
+            self.carry.extend_from_slice(new);
+            *pos += take;
+        }
+        self.bom_checked
+    }
+}

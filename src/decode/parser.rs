@@ -1,0 +1,317 @@
+//! The sans-IO decoder: WHATWG HTML 9.2.6 "Interpreting an event stream".
+
+use std::time::Duration;
+
+use super::block::{lossy, strip_space, Block, Dispatch};
+use super::event::sealed::Sealed;
+use super::lines::{Lines, Next};
+use super::{DecodeError, Item, MessageEvent};
+
+/// The default maximum line length: 1 MiB.
+const MAX_LINE: usize = 1 << 20;
+/// The default maximum event size: 8 MiB.
+const MAX_EVENT: usize = 8 << 20;
+
+/// A sans-IO Server-Sent Events parser: feed it bytes, pull events.
+///
+/// It implements the WHATWG "interpreting an event stream" algorithm exactly, as browsers
+/// do: one leading BOM stripped, CR, LF and CRLF line ends (also split across chunks),
+/// comments, `id` persistence, digits-only `retry`, no event for a block without data,
+/// invalid UTF-8 as U+FFFD. It costs linear time whatever the chunking, and its memory is
+/// bounded by the [limits](Decoder::max_line_len) plus the bytes fed between two pulls.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_line_len`](Decoder::max_line_len) | 1 MiB |
+/// | [`max_event_size`](Decoder::max_event_size) | 8 MiB |
+///
+/// Pull with [`next_event`](Decoder::next_event) until it returns `None` after each
+/// [`feed`](Decoder::feed), and call [`finish`](Decoder::finish) at the end of the stream.
+///
+/// # Examples
+///
+/// ```
+/// let mut decoder = sse_pump::Decoder::new();
+/// for chunk in [&b"data: hel"[..], b"lo\r", b"\n\r\nid: 1\n", b"data: partial"] {
+///     decoder.feed(chunk);
+///     while let Some(event) = decoder.next_event()? {
+///         assert_eq!((event.event.as_str(), event.data.as_str()), ("message", "hello"));
+///     }
+/// }
+/// decoder.finish(); // the stream ended: the partial event is dropped
+/// assert_eq!(decoder.next_event()?, None);
+/// assert_eq!(decoder.last_event_id(), ""); // `id: 1` was never dispatched
+/// # Ok::<(), sse_pump::DecodeError>(())
+/// ```
+#[derive(Debug)]
+#[doc(alias = "EventSource")]
+#[doc(alias = "parser")]
+#[must_use]
+pub struct Decoder {
+    /// Bytes given to [`Decoder::feed`] and not parsed yet, from `input_pos` on.
+    input: Vec<u8>,
+    input_pos: usize,
+    lines: Lines,
+    block: Block,
+    max_line: usize,
+    max_event: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let decoder = sse_pump::Decoder::new();
+    /// assert_eq!(decoder.retry(), None);
+    /// ```
+    pub fn new() -> Self {
+        Decoder {
+            input: Vec::new(),
+            input_pos: 0,
+            lines: Lines::default(),
+            block: Block::default(),
+            max_line: MAX_LINE,
+            max_event: MAX_EVENT,
+        }
+    }
+
+    /// Sets the maximum length of a line, in bytes, without its line end. Default 1 MiB.
+    /// A longer line gives [`DecodeError::LineTooLong`] as soon as that many bytes of it are
+    /// buffered, without waiting for its end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().max_line_len(4);
+    /// decoder.feed(b"data: 12345"); // no line end yet, and already too long
+    /// assert!(decoder.next_event().is_err());
+    /// ```
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// Sets the maximum size of an event (its data, line breaks included, plus its type),
+    /// in bytes. Default 8 MiB. A larger event gives [`DecodeError::EventTooLarge`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().max_event_size(8);
+    /// decoder.feed(b"data: 1234\ndata: 5678\n\n");
+    /// assert!(decoder.next_event().is_err());
+    /// ```
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event = bytes;
+        self
+    }
+
+    /// Appends bytes of the stream. Chunks may split lines, line ends and UTF-8 sequences
+    /// anywhere. Pull the events out before feeding much more: the bytes fed are buffered
+    /// until pulled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"data: a\r");
+    /// decoder.feed(b"\n\n"); // CR, then LF in the next chunk: one line end
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "a");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn feed(&mut self, chunk: &[u8]) {
+        // Pulling until `None` parses every byte fed (an unfinished line moves to the
+        // carry), so this usually only clears.
+        self.input.drain(..self.input_pos);
+        self.input_pos = 0;
+        self.input.extend_from_slice(chunk);
+    }
+
+    /// The next dispatched event, or `None` until more bytes are fed.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when a limit is broken. The decoder skips the offending line and
+    /// event, so pulling again goes on with the next event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b": keep-alive\n\ndata: x\n\ndata: y");
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "x");
+    /// assert_eq!(decoder.next_event()?, None); // `y` has no blank line yet
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
+        self.pull_fed()
+    }
+
+    /// The next [`Item`]: an event, or a comment or retry-only block that a browser would
+    /// not surface. `None` until more bytes are fed.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Decoder::next_event).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Decoder, Item};
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b":\n");
+    /// assert_eq!(decoder.next_item()?, Some(Item::Comment(String::new())));
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn next_item(&mut self) -> Result<Option<Item>, DecodeError> {
+        self.pull_fed()
+    }
+
+    /// The next `T` from the bytes given to [`feed`](Decoder::feed).
+    fn pull_fed<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
+        let input = std::mem::take(&mut self.input);
+        let mut pos = self.input_pos;
+        let next = self.pull_from(&input, &mut pos);
+        self.input = input;
+        self.input_pos = pos;
+        next
+    }
+
+    /// The next `T` from the bytes fed, then from `input[*pos..]`, which the adapters
+    /// lend without copying it; `pos` moves past what was parsed.
+    pub(crate) fn pull_in<T: Sealed>(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Option<T>, DecodeError> {
+        if self.input_pos < self.input.len() {
+            if let Some(value) = self.pull_fed()? {
+                return Ok(Some(value));
+            }
+        }
+        self.pull_from(input, pos)
+    }
+
+    /// WHATWG 9.2.6: the steps for each line, up to the next `T` to return.
+    #[inline]
+    fn pull_from<T: Sealed>(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Option<T>, DecodeError> {
+        loop {
+            let line = match self.lines.next(input, pos, self.max_line) {
+                Next::Input(start, end) => &input[start..end],
+                Next::Carry => &self.lines.carry[..],
+                Next::NeedMore => return Ok(None),
+                Next::TooLong => {
+                    self.block.skip();
+                    return Err(DecodeError::LineTooLong {
+                        limit: self.max_line,
+                    });
+                }
+            };
+            // "If the line is empty (a blank line): Dispatch the event."
+            if line.is_empty() {
+                match self.block.dispatch() {
+                    Dispatch::Event => return Ok(Some(T::event(self.block.take_event()))),
+                    Dispatch::Retry(after) if T::ALL => return Ok(T::other(Item::Retry(after))),
+                    _ => continue,
+                }
+            }
+            if self.block.skipping {
+                continue;
+            }
+            // "If the line starts with a U+003A COLON character (:): Ignore the line."
+            if line[0] == b':' {
+                if T::ALL {
+                    let text = lossy(strip_space(&line[1..]).to_vec());
+                    return Ok(T::other(Item::Comment(text)));
+                }
+                continue;
+            }
+            self.block.line(line, self.max_event)?;
+        }
+    }
+
+    /// Ends the stream: WHATWG 9.2.6, "Once the end of the file is reached, any pending data
+    /// must be discarded. (If the file ends in the middle of an event, before the final
+    /// empty line, the incomplete event is not dispatched.)"
+    ///
+    /// The last event ID and the reconnection time are kept, and the decoder is ready for
+    /// the next connection's stream (a new BOM is stripped again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"id: 1\ndata: a\n\ndata: never finished");
+    /// assert_eq!(decoder.next_event()?.unwrap().id, "1");
+    /// decoder.finish();
+    /// decoder.feed(b"data: b\n\n"); // a reconnection
+    /// assert_eq!(decoder.next_event()?.unwrap().data, "b");
+    /// assert_eq!(decoder.last_event_id(), "1");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn finish(&mut self) {
+        self.input.clear();
+        self.input_pos = 0;
+        self.lines.reset();
+        self.block.reset();
+    }
+
+    /// The reconnection time last set by a valid `retry:` field, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"retry: 2500\n");
+    /// assert_eq!(decoder.next_event()?, None);
+    /// assert_eq!(decoder.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        self.block.retry
+    }
+
+    /// The last event ID string: the value to send as `Last-Event-ID` when reconnecting
+    /// (when non-empty). It is updated at every blank line, dispatch or not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new();
+    /// decoder.feed(b"id: 42\n\n"); // no data: no event, but the ID is recorded
+    /// assert_eq!(decoder.next_event()?, None);
+    /// assert_eq!(decoder.last_event_id(), "42");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        &self.block.last_id
+    }
+
+    /// Sets the last event ID, for example one saved before a restart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = sse_pump::Decoder::new().with_last_event_id("41");
+    /// decoder.feed(b"data: x\n\n");
+    /// assert_eq!(decoder.next_event()?.unwrap().id, "41");
+    /// # Ok::<(), sse_pump::DecodeError>(())
+    /// ```
+    pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.block.last_id = id.into();
+        self.block.id_buffer = self.block.last_id.as_bytes().to_vec();
+        self
+    }
+}

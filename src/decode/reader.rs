@@ -1,0 +1,201 @@
+//! The blocking adapter: an `Iterator` of events over any `std::io::Read`.
+
+use std::{fmt, io::Read, marker::PhantomData};
+
+use super::{Decoded, Decoder, MessageEvent, ReadError};
+
+/// How many bytes an adapter asks its transport for at a time.
+pub(super) const READ_SIZE: usize = 16 * 1024;
+
+/// Decodes the events of a blocking reader: a file, stdin, a `TcpStream`, a blocking HTTP
+/// client's body, or bytes in memory.
+///
+/// The iterator ends at the end of the reader (dropping an unfinished event) or after an
+/// I/O error. Wrapping the reader in a `BufReader` is not needed: the adapter reads 16 KiB
+/// at a time.
+///
+/// # Examples
+///
+/// Testing a server without a socket: pump its stream into a `Vec<u8>`, then decode it.
+///
+/// ```
+/// use sse_pump::{channel, decode_reader, Event, Sse};
+///
+/// let (tx, rx) = channel(4);
+/// tx.send_blocking(Event::new().event("greeting")?.data("hello\nworld"))?;
+/// drop(tx);
+/// let mut wire = Vec::new();
+/// futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
+///
+/// let events: Vec<_> = decode_reader(&wire[..]).collect::<Result<_, _>>()?;
+/// assert_eq!(events.len(), 1);
+/// assert_eq!(events[0].event, "greeting");
+/// assert_eq!(events[0].data, "hello\nworld");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(alias = "client")]
+pub fn decode_reader<R: Read>(reader: R) -> DecodeReader<R> {
+    DecodeReader::new(Decoder::new(), reader)
+}
+
+/// The iterator returned by [`decode_reader`]: yields `Result<T, ReadError>`, where `T` is
+/// [`MessageEvent`] or, after [`items`](DecodeReader::items), [`Item`](crate::Item).
+///
+/// # Examples
+///
+/// ```
+/// let mut events = sse_pump::decode_reader(&b"data: 1\n\ndata: 2\n\n"[..]);
+/// assert_eq!(events.next().unwrap()?.data, "1");
+/// assert_eq!(events.decoder().last_event_id(), "");
+/// # Ok::<(), sse_pump::ReadError>(())
+/// ```
+#[must_use = "iterators do nothing unless consumed"]
+pub struct DecodeReader<R, T = MessageEvent> {
+    reader: R,
+    decoder: Decoder,
+    buf: Box<[u8]>,
+    /// `buf[pos..filled]` is read and not parsed yet.
+    pos: usize,
+    filled: usize,
+    done: bool,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<R> DecodeReader<R> {
+    /// Decodes `reader` with a configured decoder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{DecodeReader, Decoder, MessageEvent};
+    /// let decoder = Decoder::new().max_line_len(64 * 1024);
+    /// let events: DecodeReader<_, MessageEvent> = DecodeReader::new(decoder, &b""[..]);
+    /// assert_eq!(events.count(), 0);
+    /// ```
+    pub fn new(decoder: Decoder, reader: R) -> Self {
+        DecodeReader {
+            reader,
+            decoder,
+            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            done: false,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<R, T> DecodeReader<R, T> {
+    /// Yields every [`Item`](crate::Item): comments and retry-only blocks too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Item;
+    /// let mut items = sse_pump::decode_reader(&b": ping\n"[..]).items();
+    /// assert_eq!(items.next().unwrap()?, Item::Comment("ping".into()));
+    /// # Ok::<(), sse_pump::ReadError>(())
+    /// ```
+    pub fn items(self) -> DecodeReader<R, crate::Item> {
+        DecodeReader {
+            reader: self.reader,
+            decoder: self.decoder,
+            buf: self.buf,
+            pos: self.pos,
+            filled: self.filled,
+            done: self.done,
+            kind: PhantomData,
+        }
+    }
+
+    /// Sets the decoder's maximum line length (see [`Decoder::max_line_len`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut events = sse_pump::decode_reader(&b"data: 0123456789\n\n"[..]).max_line_len(8);
+    /// assert!(events.next().unwrap().is_err());
+    /// ```
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.decoder = self.decoder.max_line_len(bytes);
+        self
+    }
+
+    /// Sets the decoder's maximum event size (see [`Decoder::max_event_size`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut events = sse_pump::decode_reader(&b"data: 0123456789\n\n"[..]).max_event_size(8);
+    /// assert!(events.next().unwrap().is_err());
+    /// ```
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.decoder = self.decoder.max_event_size(bytes);
+        self
+    }
+
+    /// The decoder, for its [last event ID](Decoder::last_event_id) and
+    /// [reconnection time](Decoder::retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut events = sse_pump::decode_reader(&b"retry: 10\nid: 3\n\n"[..]);
+    /// assert!(events.next().is_none());
+    /// assert_eq!(events.decoder().last_event_id(), "3");
+    /// ```
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// The reader.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let events = sse_pump::decode_reader(std::io::empty());
+    /// let _reader: std::io::Empty = events.into_inner();
+    /// ```
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+impl<R: Read, T: Decoded> Iterator for DecodeReader<R, T> {
+    type Item = Result<T, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let input = &self.buf[..self.filled];
+            match self.decoder.pull_in::<T>(input, &mut self.pos) {
+                Ok(Some(value)) => return Some(Ok(value)),
+                Err(e) => return Some(Err(ReadError::Decode(e))),
+                Ok(None) if self.done => return None,
+                Ok(None) => {}
+            }
+            (self.pos, self.filled) = (0, 0);
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.decoder.finish();
+                    self.done = true;
+                }
+                Ok(n) => self.filled = n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.decoder.finish();
+                    self.done = true;
+                    return Some(Err(ReadError::Transport(e)));
+                }
+            }
+        }
+    }
+}
+
+impl<R, T> fmt::Debug for DecodeReader<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeReader")
+            .field("reader", &std::any::type_name::<R>())
+            .field("decoder", &self.decoder)
+            .finish()
+    }
+}

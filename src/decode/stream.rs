@@ -1,0 +1,340 @@
+//! The async adapters: a `Stream` of events over a futures-io `AsyncRead`, or over a
+//! stream of byte chunks (an HTTP body).
+
+use std::{
+    collections::VecDeque,
+    fmt, io,
+    marker::PhantomData,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use futures_lite::{AsyncRead, Stream};
+use pin_project_lite::pin_project;
+
+use super::{reader::READ_SIZE, DecodeError, Decoded, Decoder, Item, MessageEvent, ReadError};
+
+/// Decodes the events of an async reader (futures-io `AsyncRead`, which every
+/// `AsyncBufRead` also is; for tokio's `AsyncRead`, use `tokio_util::compat`).
+///
+/// The stream ends at the end of the reader (dropping an unfinished event) or after an
+/// I/O error ([`ReadError::Transport`]).
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::StreamExt;
+/// # futures_lite::future::block_on(async {
+/// let reader = futures_lite::io::Cursor::new(b"data: a\n\nevent: b\ndata: c\n\n".to_vec());
+/// let mut events = sse_pump::decode(reader);
+/// assert_eq!(events.next().await.unwrap()?.data, "a");
+/// assert_eq!(events.next().await.unwrap()?.event, "b");
+/// assert!(events.next().await.is_none());
+/// # Ok::<(), sse_pump::ReadError>(()) }).unwrap();
+/// ```
+pub fn decode<R: AsyncRead>(reader: R) -> Decode<R> {
+    Decode::new(Decoder::new(), reader)
+}
+
+/// Decodes the events of a stream of byte chunks, such as an HTTP client's body stream.
+/// The stream's error type `E` is carried in [`ReadError::Transport`].
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures_lite::{stream, StreamExt};
+/// # futures_lite::future::block_on(async {
+/// let chunks = stream::iter([Ok(Bytes::from("data: he")), Ok(Bytes::from("llo\n\n")), Err("reset")]);
+/// let mut events = sse_pump::decode_stream(chunks);
+/// assert_eq!(events.next().await.unwrap().unwrap().data, "hello");
+/// assert!(matches!(events.next().await, Some(Err(sse_pump::ReadError::Transport("reset")))));
+/// assert!(events.next().await.is_none());
+/// # });
+/// ```
+pub fn decode_stream<S, B, E>(chunks: S) -> DecodeStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: AsRef<[u8]>,
+{
+    DecodeStream::new(Decoder::new(), chunks)
+}
+
+pin_project! {
+    /// The stream returned by [`decode`]: yields `Result<T, ReadError>`, where `T` is
+    /// [`MessageEvent`] or, after [`items`](Decode::items), [`Item`](crate::Item).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// # futures_lite::future::block_on(async {
+    /// let decoder = sse_pump::Decoder::new().max_line_len(1024);
+    /// let mut items = sse_pump::Decode::new(decoder, &b": ping\n"[..]).items();
+    /// assert_eq!(items.next().await.unwrap()?, sse_pump::Item::Comment("ping".into()));
+    /// # Ok::<(), sse_pump::ReadError>(()) }).unwrap();
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Decode<R, T = MessageEvent> {
+        #[pin]
+        reader: R,
+        decoder: Decoder,
+        buf: Box<[u8]>,
+        // `buf[pos..filled]` is read and not parsed yet.
+        pos: usize,
+        filled: usize,
+        done: bool,
+        kind: PhantomData<fn() -> T>,
+    }
+}
+
+impl<R> Decode<R> {
+    /// Decodes `reader` with a configured decoder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let decoder = sse_pump::Decoder::new().max_event_size(1 << 16);
+    /// let _events: sse_pump::Decode<&[u8]> = sse_pump::Decode::new(decoder, &b""[..]);
+    /// ```
+    pub fn new(decoder: Decoder, reader: R) -> Self {
+        let buf = vec![0; READ_SIZE].into_boxed_slice();
+        Decode {
+            reader,
+            decoder,
+            buf,
+            pos: 0,
+            filled: 0,
+            done: false,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<R, T> Decode<R, T> {
+    /// Yields every [`Item`](crate::Item): comments and retry-only blocks too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _items = sse_pump::decode(&b": ping\n"[..]).items();
+    /// ```
+    pub fn items(self) -> Decode<R, crate::Item> {
+        let Decode {
+            reader,
+            decoder,
+            buf,
+            pos,
+            filled,
+            done,
+            ..
+        } = self;
+        Decode {
+            reader,
+            decoder,
+            buf,
+            pos,
+            filled,
+            done,
+            kind: PhantomData,
+        }
+    }
+
+    /// The decoder, for its [last event ID](Decoder::last_event_id) and
+    /// [reconnection time](Decoder::retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::decode(&b""[..]).decoder().retry(), None);
+    /// ```
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+}
+
+impl<R: AsyncRead, T: Decoded> Stream for Decode<R, T> {
+    type Item = Result<T, ReadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            match this
+                .decoder
+                .pull_in::<T>(&this.buf[..*this.filled], this.pos)
+            {
+                Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
+                Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
+                Ok(None) if *this.done => return Poll::Ready(None),
+                Ok(None) => (*this.pos, *this.filled) = (0, 0),
+            }
+            match ready!(this.reader.as_mut().poll_read(cx, this.buf)) {
+                Ok(0) => end(this.decoder, this.done),
+                Ok(n) => *this.filled = n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    end(this.decoder, this.done);
+                    return Poll::Ready(Some(Err(ReadError::Transport(e))));
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The stream returned by [`decode_stream`]: yields `Result<T, ReadError<E>>`, where
+    /// `T` is [`MessageEvent`] or, after [`items`](DecodeStream::items),
+    /// [`Item`](crate::Item).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::{stream, StreamExt};
+    /// # futures_lite::future::block_on(async {
+    /// let chunks = stream::iter([Ok::<_, std::io::Error>(&b"retry: 5\n\n"[..])]);
+    /// let mut items = sse_pump::DecodeStream::new(sse_pump::Decoder::new(), chunks).items();
+    /// let item = items.next().await.unwrap().unwrap();
+    /// assert_eq!(item, sse_pump::Item::Retry(std::time::Duration::from_millis(5)));
+    /// # });
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct DecodeStream<S, T = MessageEvent> {
+        #[pin]
+        chunks: S,
+        decoder: Decoder,
+        // What the last chunk held, parsed at once so that the chunk need not be kept.
+        ready: VecDeque<Result<T, DecodeError>>,
+        done: bool,
+    }
+}
+
+impl<S> DecodeStream<S> {
+    /// Decodes `chunks` with a configured decoder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::stream;
+    /// let decoder = sse_pump::Decoder::new().max_line_len(1024);
+    /// let chunks = stream::empty::<Result<Vec<u8>, std::io::Error>>();
+    /// let _events: sse_pump::DecodeStream<_> = sse_pump::DecodeStream::new(decoder, chunks);
+    /// ```
+    pub fn new(decoder: Decoder, chunks: S) -> Self {
+        DecodeStream {
+            chunks,
+            decoder,
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// Yields every [`Item`](crate::Item): comments and retry-only blocks too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::stream;
+    /// let chunks = stream::empty::<Result<Vec<u8>, std::io::Error>>();
+    /// let _items = sse_pump::decode_stream(chunks).items();
+    /// ```
+    pub fn items(self) -> DecodeStream<S, Item> {
+        let DecodeStream {
+            chunks,
+            decoder,
+            ready,
+            done,
+        } = self;
+        let ready = ready.into_iter().map(|r| r.map(Item::Event)).collect();
+        DecodeStream {
+            chunks,
+            decoder,
+            ready,
+            done,
+        }
+    }
+}
+
+impl<S, T> DecodeStream<S, T> {
+    /// The decoder, for its [last event ID](Decoder::last_event_id) and
+    /// [reconnection time](Decoder::retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::stream;
+    /// let chunks = stream::empty::<Result<Vec<u8>, std::io::Error>>();
+    /// assert_eq!(sse_pump::decode_stream(chunks).decoder().last_event_id(), "");
+    /// ```
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+}
+
+impl<S, B, E, T> Stream for DecodeStream<S, T>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: AsRef<[u8]>,
+    T: Decoded,
+{
+    type Item = Result<T, ReadError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            if let Some(next) = this.ready.pop_front() {
+                return Poll::Ready(Some(next.map_err(ReadError::Decode)));
+            }
+            if *this.done {
+                return Poll::Ready(None);
+            }
+            match ready!(this.chunks.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => parse_chunk(this.decoder, chunk.as_ref(), this.ready),
+                Some(Err(e)) => {
+                    end(this.decoder, this.done);
+                    return Poll::Ready(Some(Err(ReadError::Transport(e))));
+                }
+                None => end(this.decoder, this.done),
+            }
+        }
+    }
+}
+
+/// Queues everything `chunk` completes.
+fn parse_chunk<T: Decoded>(
+    decoder: &mut Decoder,
+    chunk: &[u8],
+    ready: &mut VecDeque<Result<T, DecodeError>>,
+) {
+    let mut pos = 0;
+    loop {
+        match decoder.pull_in::<T>(chunk, &mut pos) {
+            Ok(Some(value)) => ready.push_back(Ok(value)),
+            Err(e) => ready.push_back(Err(e)),
+            Ok(None) => return,
+        }
+    }
+}
+
+/// The end of the stream: drop the unfinished event.
+fn end(decoder: &mut Decoder, done: &mut bool) {
+    decoder.finish();
+    *done = true;
+}
+
+impl<R, T> fmt::Debug for Decode<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decode")
+            .field("reader", &std::any::type_name::<R>())
+            .field("decoder", &self.decoder)
+            .finish()
+    }
+}
+
+impl<S, T> fmt::Debug for DecodeStream<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeStream")
+            .field("chunks", &std::any::type_name::<S>())
+            .field("decoder", &self.decoder)
+            .finish()
+    }
+}

@@ -1,0 +1,636 @@
+//! The decoder against the web-platform-tests `eventsource/format-*` cases (each test named
+//! after its file) and the cases of SPEC.md. Every case runs three ways: the whole input in
+//! one chunk, split in two at every byte boundary, and fed one byte at a time; all must
+//! give the same items.
+
+use std::time::Duration;
+
+use sse_pump::{DecodeError, Decoder, Item, MessageEvent};
+
+/// Everything a decoder said about one input, plus its state at the end.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    items: Vec<Result<Item, DecodeError>>,
+    last_event_id: String,
+    retry: Option<Duration>,
+}
+
+fn run(decoder: Decoder, chunks: &[&[u8]]) -> Outcome {
+    let mut decoder = decoder;
+    let mut items = Vec::new();
+    let mut drain = |decoder: &mut Decoder| loop {
+        match decoder.next_item() {
+            Ok(Some(item)) => items.push(Ok(item)),
+            Ok(None) => break,
+            Err(e) => items.push(Err(e)),
+        }
+    };
+    for chunk in chunks {
+        decoder.feed(chunk);
+        drain(&mut decoder);
+    }
+    decoder.finish();
+    drain(&mut decoder);
+    Outcome {
+        items,
+        last_event_id: decoder.last_event_id().to_owned(),
+        retry: decoder.retry(),
+    }
+}
+
+/// Decodes `input` in every feeding mode, asserts they agree, and returns the outcome.
+fn decode_with(make: impl Fn() -> Decoder, input: &[u8]) -> Outcome {
+    let whole = run(make(), &[input]);
+    for at in 0..=input.len() {
+        let split = run(make(), &[&input[..at], &input[at..]]);
+        assert_eq!(split, whole, "input split at byte {at}: {input:?}");
+    }
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(
+        run(make(), &bytes),
+        whole,
+        "input fed byte by byte: {input:?}"
+    );
+    whole
+}
+
+fn decode(input: &[u8]) -> Outcome {
+    decode_with(Decoder::new, input)
+}
+
+/// The events a browser would dispatch.
+fn events(input: &[u8]) -> Vec<MessageEvent> {
+    decode(input)
+        .items
+        .into_iter()
+        .filter_map(|item| match item.unwrap() {
+            Item::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
+fn datas(input: &[u8]) -> Vec<String> {
+    events(input).into_iter().map(|e| e.data).collect()
+}
+
+/// The body WPT's `resources/message.py` sends: the message, the newline parameter
+/// (`\n\n` unless `newline=none`), and a final `\n`.
+fn message(text: &str, newline: bool) -> Vec<u8> {
+    let mut body = text.as_bytes().to_vec();
+    if newline {
+        body.extend_from_slice(b"\n\n");
+    }
+    body.push(b'\n');
+    body
+}
+
+/// Decodes several connections' bodies with one decoder, as a reconnecting EventSource
+/// does; each body is also checked in every feeding mode.
+fn reconnecting(bodies: &[&[u8]]) -> (Vec<MessageEvent>, String) {
+    for body in bodies {
+        decode(body);
+    }
+    let mut decoder = Decoder::new();
+    let mut events = Vec::new();
+    for body in bodies {
+        decoder.feed(body);
+        while let Some(event) = decoder.next_event().unwrap() {
+            events.push(event);
+        }
+        decoder.finish();
+    }
+    (events, decoder.last_event_id().to_owned())
+}
+
+// ---- web-platform-tests eventsource/format-* ----
+
+#[test]
+fn format_bom() {
+    let body = message("\u{FEFF}data:1\n\n\u{FEFF}data:2\n\ndata:3", true);
+    // The second BOM is part of the field name "\u{FEFF}data", an unknown field.
+    assert_eq!(datas(&body), ["1", "3"]);
+}
+
+#[test]
+fn format_bom_2() {
+    let body = message("\u{FEFF}\u{FEFF}data:1\n\ndata:2\n\ndata:3", true);
+    assert_eq!(datas(&body), ["2", "3"]);
+}
+
+#[test]
+fn format_comments() {
+    let long = "x".repeat(2 * 1024);
+    let text = format!("data:1\r:\0\n:\r\ndata:2\n:{long}\rdata:3\n:data:fail\r:{long}\ndata:4\n");
+    assert_eq!(datas(&message(&text, false)), ["1\n2\n3\n4"]);
+}
+
+#[test]
+fn format_data_before_final_empty_line() {
+    let body = message("retry:1000\ndata:test1\n\nid:test\ndata:test2", false);
+    let outcome = decode(&body);
+    assert_eq!(outcome.retry, Some(Duration::from_millis(1000)));
+    assert_eq!(
+        outcome.last_event_id, "",
+        "the unfinished event's id is never dispatched"
+    );
+    // The browser reconnects and gets the same body again: its second event is "test1"
+    // with an empty lastEventId.
+    let (events, _) = reconnecting(&[&body, &body]);
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[1].data.as_str(), events[1].id.as_str()),
+        ("test1", "")
+    );
+}
+
+#[test]
+fn format_field_data() {
+    let body = message("data:\n\ndata\ndata\n\ndata:test", true);
+    assert_eq!(datas(&body), ["", "\n", "test"]);
+}
+
+#[test]
+fn format_field_event_empty() {
+    let events = events(&message("event: \ndata:data", true));
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].event.as_str(), events[0].data.as_str()),
+        ("message", "data")
+    );
+}
+
+#[test]
+fn format_field_event() {
+    let events = events(&message("event:test\ndata:x\n\ndata:x", true));
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.event.as_str(), e.data.as_str()))
+        .collect();
+    assert_eq!(got, [("test", "x"), ("message", "x")]);
+}
+
+/// `resources/last-event-id.php`: "data: <Last-Event-ID>" when the header is sent, else
+/// an event with `id: …`.
+fn last_event_id_body(sent: &str) -> Vec<u8> {
+    if sent.is_empty() {
+        "id: …\nretry: 200\ndata: hello\n\n".into()
+    } else {
+        format!("data: {sent}\n\n").into()
+    }
+}
+
+#[test]
+fn format_field_id() {
+    let first = last_event_id_body("");
+    let outcome = decode(&first);
+    assert_eq!(outcome.last_event_id, "…");
+    let second = last_event_id_body(&outcome.last_event_id);
+    let (events, last) = reconnecting(&[&first, &second]);
+    assert_eq!(
+        (events[0].data.as_str(), events[0].id.as_str()),
+        ("hello", "…")
+    );
+    assert_eq!((events[1].data.as_str(), events[1].id.as_str()), ("…", "…"));
+    assert_eq!(last, "…");
+}
+
+#[test]
+fn format_field_id_2() {
+    let first = last_event_id_body("");
+    let again = last_event_id_body("…");
+    let (events, _) = reconnecting(&[&first, &again, &again]);
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.data.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(got, [("hello", "…"), ("…", "…"), ("…", "…")]);
+}
+
+fn ids(input: &str) -> Vec<String> {
+    events(input.as_bytes()).into_iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn format_field_id_3() {
+    // resources/last-event-id2.py, types 1 (persists), 2 (changes and persists), 3 (resets).
+    assert_eq!(ids("id: 1\ndata: 1\n\ndata:2\n\n"), ["1", "1"]);
+    assert_eq!(
+        ids("id: 1\ndata: 1\n\nid: 2\ndata:2\n\ndata:3\n\n"),
+        ["1", "2", "2"]
+    );
+    assert_eq!(
+        ids("id: 1\ndata: 1\n\nid:\ndata:2\n\ndata:3\n\n"),
+        ["1", "", ""]
+    );
+}
+
+#[test]
+fn format_field_id_null() {
+    // resources/last-event-id.py?idvalue=%00%00: the id holds NUL, so it is ignored and
+    // lastEventId stays "" (current spec; an old revision of the test expected "\0\0").
+    let body = b"id: \0\0\nretry: 200\ndata: hello\n\n";
+    let outcome = decode(body);
+    assert_eq!(outcome.last_event_id, "");
+    let (events, last) = reconnecting(&[body, body]);
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.data == "hello" && e.id.is_empty()));
+    assert_eq!(last, "");
+}
+
+#[test]
+fn format_field_parsing() {
+    let text = "data:\0\ndata:  2\rData:1\ndata\0:2\ndata:1\r\0data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n data:32\ndata:4\n";
+    assert_eq!(datas(&message(text, false)), ["\0\n 2\n1\n3\n\n4"]);
+}
+
+#[test]
+fn format_field_retry_bogus() {
+    let outcome = decode(&message("retry:2000\nretry:1000x\ndata:x", true));
+    assert_eq!(outcome.retry, Some(Duration::from_millis(2000)));
+}
+
+#[test]
+fn format_field_retry() {
+    // "02000" is 2000, not octal.
+    let outcome = decode(&message("retry:02000\ndata:x", true));
+    assert_eq!(outcome.retry, Some(Duration::from_millis(2000)));
+    assert_eq!(
+        events(&message("retry:02000\ndata:x", true))[0].retry,
+        outcome.retry
+    );
+}
+
+#[test]
+fn format_field_retry_empty() {
+    let body = message("retry\ndata:test", true);
+    assert_eq!(datas(&body), ["test"]);
+    assert_eq!(decode(&body).retry, None);
+}
+
+#[test]
+fn format_field_unknown() {
+    let text = "data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test";
+    assert_eq!(datas(&message(text, true)), ["test\n\ntest"]);
+}
+
+#[test]
+fn format_leading_space() {
+    assert_eq!(
+        datas(&message("data:\ttest\rdata: \ndata:test", true)),
+        ["\ttest\n\ntest"]
+    );
+}
+
+#[test]
+fn format_newlines() {
+    let body = message("data:test\r\ndata\ndata:test\r\n\r", false);
+    assert_eq!(datas(&body), ["test\n\ntest"]);
+}
+
+#[test]
+fn format_null_character() {
+    assert_eq!(datas(&message("data:\0\n\n", true)), ["\0"]);
+}
+
+#[test]
+fn format_utf_8() {
+    assert_eq!(datas(&message("data:ok…", true)), ["ok…"]);
+}
+
+// ---- SPEC.md ----
+
+#[test]
+fn spec_line_endings_all_three() {
+    assert_eq!(datas(b"data: a\r\ndata: b\rdata: c\n\r\n"), ["a\nb\nc"]);
+    assert_eq!(
+        datas(b"data: a\r\rdata: b\n\ndata: c\r\n\r\n"),
+        ["a", "b", "c"]
+    );
+}
+
+#[test]
+fn spec_cr_then_lf_in_the_next_chunk_is_one_line_end() {
+    let whole = run(Decoder::new(), &[b"data: a\r\ndata: b\r\n\r\n"]);
+    let split = run(
+        Decoder::new(),
+        &[b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"],
+    );
+    assert_eq!(split, whole);
+    assert_eq!(whole.items, [Ok(Item::Event(event("message", "a\nb", "")))]);
+}
+
+#[test]
+fn spec_blank_line_ending_in_cr_dispatches_without_waiting() {
+    let mut decoder = Decoder::new();
+    decoder.feed(b"data: now\n\r");
+    assert_eq!(decoder.next_event().unwrap().unwrap().data, "now");
+}
+
+#[test]
+fn spec_only_one_leading_space_removed() {
+    assert_eq!(
+        datas(b"data:  two\n\ndata:none\n\ndata: \n\n"),
+        [" two", "none", ""]
+    );
+}
+
+#[test]
+fn spec_field_without_colon_has_empty_value() {
+    assert_eq!(datas(b"data\ndata\n\n"), ["\n"]);
+    let e = &events(b"event\ndata: x\n\n")[0];
+    assert_eq!(e.event, "message");
+}
+
+#[test]
+fn spec_field_names_are_case_sensitive() {
+    assert_eq!(
+        datas(b"Data: no\nDATA: no\ndata: yes\nEvent: x\n\n"),
+        ["yes"]
+    );
+    assert_eq!(events(b"Event: x\ndata: y\n\n")[0].event, "message");
+    assert_eq!(decode(b"Retry: 5\nID: 3\n\n").retry, None);
+}
+
+#[test]
+fn spec_comments_are_ignored_but_can_be_surfaced() {
+    let outcome = decode(b": one\n:two\ndata: x\n: three\n\n");
+    let comments: Vec<_> = outcome
+        .items
+        .iter()
+        .filter(|i| matches!(i, Ok(Item::Comment(_))))
+        .collect();
+    assert_eq!(comments.len(), 3);
+    assert_eq!(outcome.items[0], Ok(Item::Comment("one".into())));
+    assert_eq!(outcome.items[1], Ok(Item::Comment("two".into())));
+    assert_eq!(datas(b": one\n:two\ndata: x\n: three\n\n"), ["x"]);
+}
+
+#[test]
+fn spec_id_with_nul_is_ignored() {
+    assert_eq!(ids("id: 1\ndata: a\n\nid: 2\0\ndata: b\n\n"), ["1", "1"]);
+}
+
+#[test]
+fn spec_empty_id_resets_and_id_persists() {
+    assert_eq!(
+        ids("id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n"),
+        ["7", "7", ""]
+    );
+}
+
+#[test]
+fn spec_id_without_data_still_updates_last_event_id() {
+    let outcome = decode(b"id: 9\n\n");
+    assert!(outcome.items.is_empty());
+    assert_eq!(outcome.last_event_id, "9");
+}
+
+#[test]
+fn spec_retry_must_be_digits_only() {
+    for bogus in ["+12", "1_0", "1000x", "", "  5", "5 ", "-1", "1.5", "0x10"] {
+        let input = format!("retry:{bogus}\ndata: x\n\n");
+        let outcome = decode(input.as_bytes());
+        assert_eq!(outcome.retry, None, "retry:{bogus}");
+    }
+    assert_eq!(decode(b"retry: 0\n\n").retry, Some(Duration::ZERO));
+    let huge = decode(b"retry: 99999999999999999999999999\n\n").retry;
+    assert_eq!(huge, Some(Duration::from_millis(u64::MAX)));
+}
+
+#[test]
+fn spec_retry_only_block_dispatches_nothing_but_counts() {
+    let outcome = decode(b"retry: 1500\n\n");
+    assert_eq!(outcome.retry, Some(Duration::from_millis(1500)));
+    assert_eq!(
+        outcome.items,
+        [Ok(Item::Retry(Duration::from_millis(1500)))]
+    );
+    assert!(datas(b"retry: 1500\n\n").is_empty());
+}
+
+#[test]
+fn spec_event_retry_is_only_the_blocks_own() {
+    let events = events(b"retry: 10\ndata: a\n\ndata: b\n\n");
+    assert_eq!(events[0].retry, Some(Duration::from_millis(10)));
+    assert_eq!(events[1].retry, None);
+}
+
+#[test]
+fn spec_type_is_reset_after_dispatch_and_after_an_empty_block() {
+    let got: Vec<_> = events(b"event: a\ndata: 1\n\ndata: 2\n\nevent: b\n\ndata: 3\n\n")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(got, ["a", "message", "message"]);
+}
+
+#[test]
+fn spec_last_event_field_wins() {
+    let e = &events(b"event: a\nevent: b\nid: 1\nid: 2\ndata: x\n\n")[0];
+    assert_eq!((e.event.as_str(), e.id.as_str()), ("b", "2"));
+}
+
+#[test]
+fn spec_incomplete_final_event_is_dropped() {
+    assert_eq!(datas(b"data: a\n\ndata: b\n"), ["a"]);
+    assert_eq!(datas(b"data: a\n\ndata: b"), ["a"]);
+}
+
+#[test]
+fn spec_invalid_utf8_is_replaced_not_an_error() {
+    let e = &events(b"event: \xFFx\nid: \xC3\ndata: a\xF0\x9F\x98b\xE2\x82\n\n")[0];
+    assert_eq!(e.data, "a\u{FFFD}b\u{FFFD}");
+    assert_eq!(e.event, "\u{FFFD}x");
+    assert_eq!(e.id, "\u{FFFD}");
+    // A UTF-8 sequence split between chunks is joined back (checked by every split).
+    assert_eq!(datas("data: é😀\n\n".as_bytes()), ["é😀"]);
+}
+
+#[test]
+fn spec_bom_split_and_partial() {
+    assert_eq!(datas(b"\xEF\xBB\xBFdata: a\n\n"), ["a"]);
+    // A BOM prefix that is not a BOM is data (here, part of an unknown field name).
+    assert_eq!(datas(b"\xEF\xBBdata: a\n\ndata: b\n\n"), ["b"]);
+    // A BOM after the start is not stripped.
+    assert_eq!(datas(b"\n\xEF\xBB\xBFdata: a\n\n"), Vec::<String>::new());
+}
+
+#[test]
+fn spec_colon_in_value_is_kept() {
+    assert_eq!(datas(b"data: a:b: c\n\n"), ["a:b: c"]);
+}
+
+#[test]
+fn finish_keeps_id_and_retry_and_strips_a_new_bom() {
+    let mut decoder = Decoder::new();
+    decoder.feed(b"\xEF\xBB\xBFid: 5\nretry: 7\ndata: a\n\ndata: lost");
+    assert_eq!(decoder.next_event().unwrap().unwrap().id, "5");
+    decoder.finish();
+    decoder.feed(b"\xEF\xBB\xBFdata: b\n\n");
+    let e = decoder.next_event().unwrap().unwrap();
+    assert_eq!((e.data.as_str(), e.id.as_str()), ("b", "5"));
+    assert_eq!(decoder.retry(), Some(Duration::from_millis(7)));
+}
+
+fn event(kind: &str, data: &str, id: &str) -> MessageEvent {
+    MessageEvent {
+        event: kind.into(),
+        data: data.into(),
+        id: id.into(),
+        retry: None,
+    }
+}
+
+// ---- limits ----
+
+#[test]
+fn line_too_long_is_a_typed_error_in_every_feeding_mode() {
+    let input = b"data: a\n\ndata: 0123456789abcdef\n\ndata: b\n\n";
+    let outcome = decode_with(|| Decoder::new().max_line_len(12), input);
+    assert_eq!(
+        outcome.items,
+        [
+            Ok(Item::Event(event("message", "a", ""))),
+            Err(DecodeError::LineTooLong { limit: 12 }),
+            Ok(Item::Event(event("message", "b", ""))),
+        ]
+    );
+}
+
+#[test]
+fn line_too_long_drops_the_rest_of_its_event() {
+    let input = b"data: keep\n\nid: 1\ndata: 0123456789abcdef\ndata: dropped\n\ndata: next\n\n";
+    let outcome = decode_with(|| Decoder::new().max_line_len(12), input);
+    assert_eq!(
+        outcome.items[1],
+        Err(DecodeError::LineTooLong { limit: 12 })
+    );
+    let datas: Vec<_> = outcome
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Ok(Item::Event(e)) => Some(e.data.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(datas, ["keep", "next"]);
+}
+
+#[test]
+fn line_limit_is_exact() {
+    let ok = decode_with(|| Decoder::new().max_line_len(7), b"data: x\n\n");
+    assert_eq!(ok.items.len(), 1);
+    assert!(ok.items[0].is_ok());
+    let too_long = decode_with(|| Decoder::new().max_line_len(6), b"data: x\n\n");
+    assert_eq!(too_long.items, [Err(DecodeError::LineTooLong { limit: 6 })]);
+}
+
+#[test]
+fn a_long_line_fed_byte_by_byte_errors_before_its_end_and_memory_stays_bounded() {
+    let mut decoder = Decoder::new().max_line_len(1024);
+    decoder.feed(b"data: ");
+    let mut errors = 0;
+    for _ in 0..100_000 {
+        decoder.feed(b"x");
+        match decoder.next_event() {
+            Err(DecodeError::LineTooLong { limit: 1024 }) => errors += 1,
+            Err(e) => panic!("{e}"),
+            Ok(event) => assert_eq!(event, None),
+        }
+    }
+    assert_eq!(errors, 1, "one error per over-long line");
+    decoder.feed(b"\n\ndata: after\n\n");
+    assert_eq!(decoder.next_event().unwrap().unwrap().data, "after");
+}
+
+#[test]
+fn event_too_large_is_a_typed_error_in_every_feeding_mode() {
+    let input = b"data: 12345\ndata: 67890\ndata: abc\n\ndata: ok\n\n";
+    let outcome = decode_with(|| Decoder::new().max_event_size(12), input);
+    assert_eq!(
+        outcome.items,
+        [
+            Err(DecodeError::EventTooLarge { limit: 12 }),
+            Ok(Item::Event(event("message", "ok", "")))
+        ]
+    );
+    let fits = decode_with(
+        || Decoder::new().max_event_size(12),
+        b"data: 12345\ndata: 6789\n\n",
+    );
+    assert_eq!(
+        fits.items,
+        [Ok(Item::Event(event("message", "12345\n6789", "")))]
+    );
+}
+
+#[test]
+fn event_size_counts_the_type() {
+    let outcome = decode_with(
+        || Decoder::new().max_event_size(8),
+        b"event: abcdef\ndata: xyz\n\n",
+    );
+    assert_eq!(
+        outcome.items,
+        [Err(DecodeError::EventTooLarge { limit: 8 })]
+    );
+}
+
+#[test]
+fn defaults_are_one_and_eight_mib() {
+    let line = format!("data: {}\n\n", "x".repeat((1 << 20) - 6));
+    let mut decoder = Decoder::new();
+    decoder.feed(line.as_bytes());
+    assert!(decoder.next_event().unwrap().is_some());
+    decoder.feed(format!("data: {}\n\n", "x".repeat(1 << 20)).as_bytes());
+    assert_eq!(
+        decoder.next_event(),
+        Err(DecodeError::LineTooLong { limit: 1 << 20 })
+    );
+    let chunk = format!("data: {}\n", "x".repeat(1 << 19));
+    for _ in 0..15 {
+        decoder.feed(chunk.as_bytes());
+        assert_eq!(decoder.next_event(), Ok(None));
+    }
+    decoder.feed(chunk.as_bytes());
+    assert_eq!(
+        decoder.next_event(),
+        Err(DecodeError::EventTooLarge { limit: 8 << 20 })
+    );
+}
+
+// ---- the sync adapter ----
+
+#[test]
+fn decode_reader_matches_the_decoder_and_carries_io_errors() {
+    use std::io::{self, Read};
+    struct Flaky(Vec<io::Result<Vec<u8>>>);
+    impl Read for Flaky {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Ok(0);
+            }
+            let chunk = self.0.remove(0)?;
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            Ok(chunk.len())
+        }
+    }
+    let reader = Flaky(vec![
+        Ok(b"data: a\n\ndata: b".to_vec()),
+        Err(io::ErrorKind::Interrupted.into()),
+        Ok(b"\n\ndata: c".to_vec()),
+        Err(io::ErrorKind::ConnectionReset.into()),
+        Ok(b"\n\ndata: never\n\n".to_vec()),
+    ]);
+    let mut events = sse_pump::decode_reader(reader);
+    assert_eq!(events.next().unwrap().unwrap().data, "a");
+    assert_eq!(events.next().unwrap().unwrap().data, "b");
+    match events.next() {
+        Some(Err(sse_pump::ReadError::Transport(e))) => {
+            assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
+        }
+        other => panic!("expected the transport error, got {other:?}"),
+    }
+    assert!(events.next().is_none());
+}
