@@ -98,62 +98,57 @@ struct Pump<W> {
 }
 
 impl<W: AsyncWrite + Unpin> Pump<W> {
-    /// Writes `first` and whatever events are already queued behind it, up to `limit`
-    /// bytes, in one write. Returns whether the source ended.
+    /// Writes `first` and the events already queued behind it, gathering up to `limit`
+    /// bytes per write; an event that would overflow a write starts the next one. Returns
+    /// whether the source ended.
     async fn batch<S: Source>(
         &mut self,
         first: Event,
         mut source: Pin<&mut S>,
         limit: usize,
     ) -> Result<bool, PumpError> {
-        let first = first.into_bytes();
-        let next = if limit > first.len() {
-            next_now(source.as_mut()).await
-        } else {
-            None
-        };
-        let (mut count, mut ended) = (1, false);
-        let result = match next {
-            None => self.out.write_frame(&first).await,
-            Some(next) => {
-                self.out.buf.clear();
-                self.out.ending.extend(&mut self.out.buf, &first);
-                let mut next = next;
-                loop {
-                    match next {
-                        Some(event) => {
-                            let frame = event.into_bytes();
-                            self.out.ending.extend(&mut self.out.buf, &frame);
-                            count += 1;
-                        }
-                        None => {
-                            ended = true;
-                            break;
-                        }
-                    }
-                    if self.out.buf.len() >= limit {
-                        break;
-                    }
-                    match next_now(source.as_mut()).await {
-                        Some(more) => next = more,
-                        None => break,
-                    }
+        let mut carry = Some(first.into_bytes());
+        let mut ended = false;
+        while let Some(first) = carry.take() {
+            let (mut count, mut len) = (1, first.len());
+            let mut alone = Some(first); // written as it is if nothing joins it
+            while !ended && len < limit {
+                let Some(next) = next_now(source.as_mut()).await else {
+                    break;
+                };
+                let Some(event) = next else {
+                    ended = true;
+                    break;
+                };
+                let frame = event.into_bytes();
+                if len + frame.len() > limit {
+                    carry = Some(frame);
+                    break;
                 }
-                self.out.write_buf().await
+                if let Some(first) = alone.take() {
+                    self.out.buf.clear();
+                    self.out.ending.extend(&mut self.out.buf, &first);
+                }
+                self.out.ending.extend(&mut self.out.buf, &frame);
+                (count, len) = (count + 1, len + frame.len());
             }
-        };
-        match result {
-            Ok(bytes) => {
-                self.report.events += count;
-                self.report.bytes += bytes as u64;
-                self.clock.touch();
-                Ok(ended)
-            }
-            Err(error) => {
-                self.report.undelivered += count;
-                Err(self.fail(error, source))
+            let written = match &alone {
+                Some(frame) => self.out.write_frame(frame).await,
+                None => self.out.write_buf().await,
+            };
+            match written {
+                Ok(bytes) => {
+                    self.report.events += count;
+                    self.report.bytes += bytes as u64;
+                    self.clock.touch();
+                }
+                Err(error) => {
+                    self.report.undelivered += count + u64::from(carry.is_some());
+                    return Err(self.fail(error, source));
+                }
             }
         }
+        Ok(ended)
     }
 
     /// Writes one frame that is not an event: the retry frame, a ping or the farewell.

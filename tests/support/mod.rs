@@ -95,7 +95,14 @@ pub fn failing_after(ok_writes: usize) -> (Recorder, Recording) {
         flushes: flushes.clone(),
         ok_writes,
     };
-    (sink, Recording { rx, writes, flushes })
+    (
+        sink,
+        Recording {
+            rx,
+            writes,
+            flushes,
+        },
+    )
 }
 
 impl Recording {
@@ -104,11 +111,14 @@ impl Recording {
         guard(self.rx.recv()).await.expect("the sink is gone")
     }
 
-    /// Waits until the bytes written so far end with `tail`, and returns them all.
+    /// Collects writes into `so_far` until they end with `tail`.
     pub async fn until_ends_with(&self, so_far: &mut Vec<u8>, tail: &[u8]) {
-        while !so_far.ends_with(tail) {
-            so_far.extend(self.next_write().await);
-        }
+        guard(async {
+            while !so_far.ends_with(tail) {
+                so_far.extend(self.next_write().await);
+            }
+        })
+        .await
     }
 
     /// Everything written, once the sink has been dropped.
@@ -130,7 +140,11 @@ impl Recording {
 }
 
 impl AsyncWrite for Recorder {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let done = self.writes.fetch_add(1, Ordering::SeqCst);
         if done >= self.ok_writes {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -170,6 +184,10 @@ impl AsyncWrite for Stuck {
 pub fn frames(wire: &[u8]) -> Vec<String> {
     let text = std::str::from_utf8(wire).expect("utf-8 on the wire");
     let mut frames: Vec<String> = text.split("\n\n").map(str::to_owned).collect();
-    assert_eq!(frames.pop().as_deref(), Some(""), "the wire ends mid-frame: {text:?}");
+    assert_eq!(
+        frames.pop().as_deref(),
+        Some(""),
+        "the wire ends mid-frame: {text:?}"
+    );
     frames
 }
