@@ -108,3 +108,8 @@ pub use crate::{
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
