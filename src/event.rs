@@ -2,9 +2,9 @@
 
 use std::{fmt, time::Duration};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
-use crate::{encode, Error};
+use crate::{arena, encode, Error};
 
 /// One Server-Sent Event (or comment), encoded to wire bytes as it is built.
 ///
@@ -12,6 +12,15 @@ use crate::{encode, Error};
 /// event is sent, or [`Event::freeze`] is called, the closing blank line is added and the
 /// bytes become immutable [`Bytes`]: cloning a frozen event, to send it to many streams,
 /// copies nothing.
+///
+/// # Memory
+///
+/// Events built on one thread share that thread's 16 KiB chunk of memory, so that building
+/// one costs no allocation of its own. The price: a chunk is freed only when the last event
+/// (or `Bytes` from [`Event::into_bytes`]) carved from it is dropped, so one long-lived
+/// event keeps up to 16 KiB alive, however short it is. Frames over 4 KiB get an
+/// allocation of their own. To keep a short event for long, copy its bytes out:
+/// `Bytes::copy_from_slice(&event.into_bytes())`.
 ///
 /// Fields appear on the wire in the order they are set. Setting `event`, `id` or `retry`
 /// twice writes both lines, and a parser keeps the last. An event with no field at all
@@ -50,9 +59,9 @@ pub struct Event {
 
 #[derive(Clone)]
 enum Buffer {
-    /// Lines so far, without the closing blank line. A `Vec` rather than a `BytesMut`:
-    /// when it is full, it freezes into `Bytes` with no allocation at all.
-    Active(Vec<u8>),
+    /// Lines so far, without the closing blank line, in a region of the thread's arena
+    /// (see [`arena`]) with room for at least that line.
+    Active(BytesMut),
     /// The whole frame, closing blank line included.
     Frozen(Bytes),
 }
@@ -69,19 +78,29 @@ impl Event {
     #[inline]
     pub fn new() -> Self {
         Event {
-            buf: Buffer::Active(Vec::new()),
+            buf: Buffer::Active(BytesMut::new()),
         }
     }
 
+    /// The lines so far, with room for `extra` more bytes and the closing blank line.
+    ///
+    /// Each region is sized exactly, so a setter after the first usually moves the event
+    /// to a bigger region: copying the few short lines already written costs less than
+    /// guessing how much room the rest of the event wants.
     #[inline]
-    fn active(&mut self) -> &mut Vec<u8> {
-        if let Buffer::Frozen(frame) = &self.buf {
-            let lines = &frame[..frame.len() - 1];
-            self.buf = Buffer::Active(lines.to_vec());
+    fn room(&mut self, extra: usize) -> &mut BytesMut {
+        let (lines, spare) = match &self.buf {
+            Buffer::Active(lines) => (&lines[..], lines.capacity() - lines.len()),
+            Buffer::Frozen(frame) => (&frame[..frame.len() - 1], 0),
+        };
+        if spare < extra + CLOSING {
+            let mut region = arena::region(lines.len() + extra + CLOSING);
+            region.extend_from_slice(lines);
+            self.buf = Buffer::Active(region);
         }
         match &mut self.buf {
             Buffer::Active(lines) => lines,
-            Buffer::Frozen(_) => unreachable!("thawed above"),
+            Buffer::Frozen(_) => unreachable!("replaced above"),
         }
     }
 
@@ -99,8 +118,15 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
     /// ```
     #[inline]
-    pub fn data(mut self, data: impl AsRef<str>) -> Self {
-        encode::put_lines(self.active(), b"data", data.as_ref().as_bytes());
+    pub fn data(self, data: impl AsRef<str>) -> Self {
+        self.lines(b"data: ", data.as_ref().as_bytes())
+    }
+
+    /// Appends one `prefix` line per line of `value`.
+    #[inline]
+    fn lines(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        let room = self.room(encode::lines_len(prefix, value));
+        encode::write_lines(room, prefix, value);
         self
     }
 
@@ -123,7 +149,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
-        self.single_line("event", name.as_ref(), false)
+        self.single_line("event", b"event: ", name.as_ref(), false)
     }
 
     /// Sets the event id (the `id:` field), which a browser sends back in the
@@ -145,16 +171,29 @@ impl Event {
     /// ```
     #[inline]
     pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
-        self.single_line("id", id.as_ref(), true)
+        self.single_line("id", b"id: ", id.as_ref(), true)
     }
 
     #[inline]
-    fn single_line(mut self, field: &'static str, value: &str, nul: bool) -> Result<Self, Error> {
-        if let Some(byte) = encode::forbidden_byte(value.as_bytes(), nul) {
-            return Err(Error::InvalidField { field, byte });
+    fn single_line(
+        self,
+        field: &'static str,
+        prefix: &[u8],
+        value: &str,
+        nul: bool,
+    ) -> Result<Self, Error> {
+        match encode::forbidden_byte(value.as_bytes(), nul) {
+            Some(byte) => Err(Error::InvalidField { field, byte }),
+            None => Ok(self.line(prefix, value.as_bytes())),
         }
-        encode::put_leading_line(self.active(), field.as_bytes(), value.as_bytes());
-        Ok(self)
+    }
+
+    /// Appends `prefix value`; `value` holds no CR or LF.
+    #[inline]
+    fn line(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        let room = self.room(encode::line_len(prefix, value.len()));
+        encode::write_line(room, prefix, value);
+        self
     }
 
     /// Sets the reconnection time (the `retry:` field), written in whole milliseconds.
@@ -168,11 +207,9 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
     #[inline]
-    pub fn retry(mut self, after: Duration) -> Self {
+    pub fn retry(self, after: Duration) -> Self {
         let mut digits = [0; 39];
-        let millis = encode::decimal(after.as_millis(), &mut digits);
-        encode::put_leading_line(self.active(), b"retry", millis);
-        self
+        self.line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
     }
 
     /// Appends a comment, one `:` line for each of its lines. Parsers ignore comments;
@@ -185,9 +222,8 @@ impl Event {
     /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
     /// ```
     #[inline]
-    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
-        encode::put_lines(self.active(), b"", text.as_ref().as_bytes());
-        self
+    pub fn comment(self, text: impl AsRef<str>) -> Self {
+        self.lines(b": ", text.as_ref().as_bytes())
     }
 
     /// Appends `value` serialized as compact JSON on a single `data:` line.
@@ -210,16 +246,10 @@ impl Event {
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
     #[cfg(feature = "json")]
-    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
-        let buf = self.active();
-        let start = buf.len();
-        buf.extend_from_slice(b"data: ");
-        if let Err(e) = serde_json::to_writer(&mut *buf, value) {
-            buf.truncate(start);
-            return Err(Error::Json(e));
-        }
-        buf.push(b'\n');
-        Ok(self)
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self, Error> {
+        // Serialized first, so that the line's region is sized exactly.
+        let json = serde_json::to_vec(value).map_err(Error::Json)?;
+        Ok(self.line(b"data: ", &json))
     }
 
     /// Closes the event with its blank line and makes its bytes immutable, so that clones
@@ -249,16 +279,22 @@ impl Event {
     /// assert_eq!(sse_pump::Event::new().data("x").into_bytes(), "data: x\n\n");
     /// ```
     #[inline]
-    pub fn into_bytes(self) -> Bytes {
+    pub fn into_bytes(mut self) -> Bytes {
         match self.buf {
-            Buffer::Active(mut lines) => {
-                lines.push(b'\n');
-                Bytes::from(lines)
-            }
             Buffer::Frozen(frame) => frame,
+            Buffer::Active(ref lines) if lines.is_empty() => Bytes::from_static(b"\n"),
+            Buffer::Active(_) => {
+                // `room` is a no-op unless this is a clone: `BytesMut::clone` leaves none.
+                let lines = self.room(0);
+                lines.extend_from_slice(b"\n");
+                std::mem::take(lines).freeze()
+            }
         }
     }
 }
+
+/// The bytes a frame needs after its last line: the closing blank line.
+const CLOSING: usize = 1;
 
 impl Default for Event {
     fn default() -> Self {
