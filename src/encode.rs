@@ -81,14 +81,14 @@ pub(crate) fn line_len(prefix: &[u8], value_len: usize) -> usize {
 
 /// Writes one line into room already reserved. `value` holds no CR or LF.
 #[inline]
-pub(crate) fn write_line(out: &mut BytesMut, prefix: &[u8], value: &[u8]) {
+pub(crate) fn write_line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
     if value.is_empty() {
         out.extend_from_slice(&prefix[..prefix.len() - 1]);
     } else {
         out.extend_from_slice(prefix);
         out.extend_from_slice(value);
     }
-    out.extend_from_slice(b"\n");
+    out.push(b'\n');
 }
 
 /// Room for [`write_lines`]: exact unless `value` has a CR or an empty line, which make
@@ -108,7 +108,9 @@ fn count_breaks(value: &[u8]) -> usize {
     value
         .chunks(255)
         .map(|block| {
-            let n = block.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n' || b == b'\r'));
+            let n = block
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b == b'\n' || b == b'\r'));
             usize::from(n)
         })
         .sum()
@@ -118,7 +120,7 @@ fn count_breaks(value: &[u8]) -> usize {
 /// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`. The room
 /// must have been reserved with [`lines_len`].
 #[inline]
-pub(crate) fn write_lines(out: &mut BytesMut, prefix: &[u8], value: &[u8]) {
+pub(crate) fn write_lines(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
     let mut rest = value;
     while let Some(at) = find_break(rest) {
         write_line(out, prefix, &rest[..at]);
@@ -175,13 +177,13 @@ mod tests {
 
     fn lines(value: &str) -> String {
         let room = lines_len(b"data: ", value.as_bytes());
-        let mut out = BytesMut::with_capacity(room);
+        let mut out = Vec::with_capacity(room);
         write_lines(&mut out, b"data: ", value.as_bytes());
         assert!(out.len() <= room, "{value:?} needs more room than reserved");
         if !value.contains('\r') && !value.split('\n').any(str::is_empty) {
             assert_eq!(out.len(), room, "{value:?} has room to spare");
         }
-        String::from_utf8(out.to_vec()).unwrap()
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
@@ -212,7 +214,10 @@ mod tests {
         let many = "\r".repeat(600);
         assert_eq!(lines(&many), "data:\n".repeat(601));
         let long = "y".repeat(1000) + "\n" + &"z".repeat(20);
-        assert_eq!(lines(&long), format!("data: {}\ndata: {}\n", &long[..1000], &long[1001..]));
+        assert_eq!(
+            lines(&long),
+            format!("data: {}\ndata: {}\n", &long[..1000], &long[1001..])
+        );
     }
 
     #[test]

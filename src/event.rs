@@ -2,9 +2,9 @@
 
 use std::{fmt, time::Duration};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use crate::{arena, encode, Error};
+use crate::{encode, Error};
 
 /// One Server-Sent Event (or comment), encoded to wire bytes as it is built.
 ///
@@ -12,15 +12,6 @@ use crate::{arena, encode, Error};
 /// event is sent, or [`Event::freeze`] is called, the closing blank line is added and the
 /// bytes become immutable [`Bytes`]: cloning a frozen event, to send it to many streams,
 /// copies nothing.
-///
-/// # Memory
-///
-/// Events built on one thread share that thread's 16 KiB chunk of memory, so that building
-/// one costs no allocation of its own. The price: a chunk is freed only when the last event
-/// (or `Bytes` from [`Event::into_bytes`]) carved from it is dropped, so one long-lived
-/// event keeps up to 16 KiB alive, however short it is. Frames over 4 KiB get an
-/// allocation of their own. To keep a short event for long, copy its bytes out:
-/// `Bytes::copy_from_slice(&event.into_bytes())`.
 ///
 /// Fields appear on the wire in the order they are set. Setting `event`, `id` or `retry`
 /// twice writes both lines, and a parser keeps the last. An event with no field at all
@@ -59,9 +50,10 @@ pub struct Event {
 
 #[derive(Clone)]
 enum Buffer {
-    /// Lines so far, without the closing blank line, in a region of the thread's arena
-    /// (see [`arena`]) with room for at least that line.
-    Active(BytesMut),
+    /// Lines so far, without the closing blank line, with room for at least that line.
+    /// A `Vec` rather than a `BytesMut`: when it is full, it freezes into `Bytes` with no
+    /// allocation and no atomic reference count at all.
+    Active(Vec<u8>),
     /// The whole frame, closing blank line included.
     Frozen(Bytes),
 }
@@ -78,29 +70,27 @@ impl Event {
     #[inline]
     pub fn new() -> Self {
         Event {
-            buf: Buffer::Active(BytesMut::new()),
+            buf: Buffer::Active(Vec::new()),
         }
     }
 
     /// The lines so far, with room for `extra` more bytes and the closing blank line.
     ///
-    /// Each region is sized exactly, so a setter after the first usually moves the event
-    /// to a bigger region: copying the few short lines already written costs less than
-    /// guessing how much room the rest of the event wants.
+    /// Room is reserved exactly, so that an event whose only setter was `data` is full
+    /// and freezes into `Bytes` without a second allocation.
     #[inline]
-    fn room(&mut self, extra: usize) -> &mut BytesMut {
-        let (lines, spare) = match &self.buf {
-            Buffer::Active(lines) => (&lines[..], lines.capacity() - lines.len()),
-            Buffer::Frozen(frame) => (&frame[..frame.len() - 1], 0),
-        };
-        if spare < extra + CLOSING {
-            let mut region = arena::region(lines.len() + extra + CLOSING);
-            region.extend_from_slice(lines);
-            self.buf = Buffer::Active(region);
+    fn room(&mut self, extra: usize) -> &mut Vec<u8> {
+        if let Buffer::Frozen(frame) = &self.buf {
+            let mut lines = Vec::with_capacity(frame.len() + extra);
+            lines.extend_from_slice(&frame[..frame.len() - 1]);
+            self.buf = Buffer::Active(lines);
         }
         match &mut self.buf {
-            Buffer::Active(lines) => lines,
-            Buffer::Frozen(_) => unreachable!("replaced above"),
+            Buffer::Active(lines) => {
+                lines.reserve_exact(extra + CLOSING);
+                lines
+            }
+            Buffer::Frozen(_) => unreachable!("thawed above"),
         }
     }
 
@@ -184,8 +174,22 @@ impl Event {
     ) -> Result<Self, Error> {
         match encode::forbidden_byte(value.as_bytes(), nul) {
             Some(byte) => Err(Error::InvalidField { field, byte }),
-            None => Ok(self.line(prefix, value.as_bytes())),
+            None => Ok(self.leading_line(prefix, value.as_bytes())),
         }
+    }
+
+    /// [`Event::line`] for a field that usually comes before others (`id`, `event`,
+    /// `retry`): the first allocation leaves room for a typical event's remaining lines.
+    /// Reallocating for each of them costs more than the second allocation that
+    /// `Bytes::from` then makes for the spare room.
+    #[inline]
+    fn leading_line(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        if let Buffer::Active(lines) = &mut self.buf {
+            if lines.capacity() == 0 {
+                lines.reserve_exact(LEADING_SLACK);
+            }
+        }
+        self.line(prefix, value)
     }
 
     /// Appends `prefix value`; `value` holds no CR or LF.
@@ -209,7 +213,7 @@ impl Event {
     #[inline]
     pub fn retry(self, after: Duration) -> Self {
         let mut digits = [0; 39];
-        self.line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
+        self.leading_line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
     }
 
     /// Appends a comment, one `:` line for each of its lines. Parsers ignore comments;
@@ -246,10 +250,16 @@ impl Event {
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
     #[cfg(feature = "json")]
-    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self, Error> {
-        // Serialized first, so that the line's region is sized exactly.
-        let json = serde_json::to_vec(value).map_err(Error::Json)?;
-        Ok(self.line(b"data: ", &json))
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
+        let buf = self.room(b"data: ".len());
+        let start = buf.len();
+        buf.extend_from_slice(b"data: ");
+        if let Err(e) = serde_json::to_writer(&mut *buf, value) {
+            buf.truncate(start);
+            return Err(Error::Json(e));
+        }
+        buf.push(b'\n');
+        Ok(self)
     }
 
     /// Closes the event with its blank line and makes its bytes immutable, so that clones
@@ -279,22 +289,23 @@ impl Event {
     /// assert_eq!(sse_pump::Event::new().data("x").into_bytes(), "data: x\n\n");
     /// ```
     #[inline]
-    pub fn into_bytes(mut self) -> Bytes {
+    pub fn into_bytes(self) -> Bytes {
         match self.buf {
-            Buffer::Frozen(frame) => frame,
-            Buffer::Active(ref lines) if lines.is_empty() => Bytes::from_static(b"\n"),
-            Buffer::Active(_) => {
-                // `room` is a no-op unless this is a clone: `BytesMut::clone` leaves none.
-                let lines = self.room(0);
-                lines.extend_from_slice(b"\n");
-                std::mem::take(lines).freeze()
+            Buffer::Active(mut lines) => {
+                lines.push(b'\n');
+                Bytes::from(lines)
             }
+            Buffer::Frozen(frame) => frame,
         }
     }
 }
 
 /// The bytes a frame needs after its last line: the closing blank line.
 const CLOSING: usize = 1;
+
+/// The room a leading field's first allocation leaves: its own line, an `event:` line and
+/// a few hundred bytes of data.
+const LEADING_SLACK: usize = 320;
 
 impl Default for Event {
     fn default() -> Self {

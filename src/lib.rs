@@ -58,7 +58,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
-mod arena;
 mod channel;
 mod config;
 mod encode;
