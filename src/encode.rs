@@ -69,121 +69,75 @@ impl LineEnding {
     }
 }
 
-/// The bytes a frame needs after its last line: the closing blank line.
-const CLOSING: usize = 1;
-
-/// Writes `name: value\n`, or `name:\n` for an empty value. `value` holds no CR or LF.
-///
-/// Reserves exactly this line plus the closing blank line, so that an event whose last
-/// setter wrote this line freezes into `Bytes` without reallocating.
+/// The length of `prefix value\n`, where `prefix` is a field name with its `": "`; an
+/// empty value drops the space (`data:\n`).
 #[inline]
-pub(crate) fn put_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.reserve_exact(line_len(name, value.len()) + CLOSING);
-    write_line(out, name, value);
-}
-
-/// Like [`put_line`], for a field that usually comes before others (`id`, `event`,
-/// `retry`): the first allocation leaves room for a typical event's remaining lines, so
-/// that they need no reallocation.
-#[inline]
-pub(crate) fn put_leading_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    let slack = if out.capacity() == 0 {
-        LEADING_SLACK
-    } else {
-        0
-    };
-    out.reserve_exact(line_len(name, value.len()) + CLOSING + slack);
-    write_line(out, name, value);
-}
-
-/// Room left after a leading field's first line: enough for an `event:` line and a few
-/// hundred bytes of data.
-const LEADING_SLACK: usize = 320;
-
-/// The length of `name: value\n` (or `name:\n`).
-#[inline]
-fn line_len(name: &[u8], value_len: usize) -> usize {
-    name.len() + value_len + if value_len == 0 { 2 } else { 3 }
-}
-
-/// Writes one line into room already reserved.
-#[inline]
-fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    if value.is_empty() {
-        out.extend_from_slice(b":\n");
-    } else {
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.push(b'\n');
+pub(crate) fn line_len(prefix: &[u8], value_len: usize) -> usize {
+    match value_len {
+        0 => prefix.len(),
+        n => prefix.len() + n + 1,
     }
 }
 
-/// Writes one `name: piece` line for every piece of `value` between line breaks
-/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`.
-///
-/// One scan finds the breaks, so the frame can be sized exactly before it is written;
-/// values with more than [`PIECES`] lines take a second scan.
+/// Writes one line into room already reserved. `value` holds no CR or LF.
 #[inline]
-pub(crate) fn put_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    let any_break = if value.len() < SHORT {
+pub(crate) fn write_line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
+    if value.is_empty() {
+        out.extend_from_slice(&prefix[..prefix.len() - 1]);
+    } else {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(value);
+    }
+    out.push(b'\n');
+}
+
+/// Room for [`write_lines`]: exact unless `value` has a CR or an empty line, which make
+/// fewer or shorter lines than this counts. Sizing with one quick count of the line
+/// breaks, rather than remembering where each one is, keeps both passes simple.
+#[inline]
+pub(crate) fn lines_len(prefix: &[u8], value: &[u8]) -> usize {
+    // Every break byte turns into one line end and starts a line of its own.
+    let breaks = count_breaks(value);
+    line_len(prefix, value.len() - breaks) + breaks * (prefix.len() + 1)
+}
+
+/// The number of CR and LF bytes in `value`.
+#[inline]
+fn count_breaks(value: &[u8]) -> usize {
+    // A `u8` count per block of 255 bytes lets the compiler compare 16 or 32 bytes at once.
+    value
+        .chunks(255)
+        .map(|block| {
+            let n = block
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b == b'\n' || b == b'\r'));
+            usize::from(n)
+        })
+        .sum()
+}
+
+/// Writes one `prefix piece` line for every piece of `value` between line breaks
+/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`. The room
+/// must have been reserved with [`lines_len`].
+#[inline]
+pub(crate) fn write_lines(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
+    let mut rest = value;
+    while let Some(at) = find_break(rest) {
+        write_line(out, prefix, &rest[..at]);
+        let crlf = rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n');
+        rest = &rest[at + 1 + usize::from(crlf)..];
+    }
+    write_line(out, prefix, rest);
+}
+
+/// The first CR or LF in `value`.
+#[inline]
+fn find_break(value: &[u8]) -> Option<usize> {
+    if value.len() < SHORT {
         value.iter().position(|&b| b == b'\n' || b == b'\r')
     } else {
         memchr::memchr2(b'\n', b'\r', value)
-    };
-    match any_break {
-        None => put_line(out, name, value),
-        Some(_) => put_split_lines(out, name, value),
     }
-}
-
-/// [`put_lines`] for a value with at least one line break.
-fn put_split_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    let mut pieces = [(0, 0); PIECES];
-    let mut count = 0;
-    let mut start = 0;
-    let mut len = CLOSING;
-    for at in memchr::memchr2_iter(b'\n', b'\r', value) {
-        if at < start {
-            continue; // the LF of a CRLF, skipped below
-        }
-        if count == PIECES {
-            return put_many_lines(out, name, value);
-        }
-        pieces[count] = (start, at);
-        count += 1;
-        len += line_len(name, at - start);
-        start = at
-            + if value[at] == b'\r' && value.get(at + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
-    }
-    out.reserve_exact(len + line_len(name, value.len() - start));
-    for &(from, to) in &pieces[..count] {
-        write_line(out, name, &value[from..to]);
-    }
-    write_line(out, name, &value[start..]);
-}
-
-/// The line breaks [`put_lines`] remembers in one scan.
-const PIECES: usize = 32;
-
-/// [`put_lines`] for values with many lines: splits as it goes, growing as needed.
-fn put_many_lines(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.reserve(value.len() + name.len() + 3 + CLOSING);
-    let mut rest = value;
-    while let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
-        put_line(out, name, &rest[..at]);
-        let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') {
-            2
-        } else {
-            1
-        };
-        rest = &rest[at + skip..];
-    }
-    put_line(out, name, rest);
 }
 
 /// Writes `n` in decimal into `buf`, returning the digits.
@@ -222,8 +176,13 @@ mod tests {
     use super::*;
 
     fn lines(value: &str) -> String {
-        let mut out = Vec::new();
-        put_lines(&mut out, b"data", value.as_bytes());
+        let room = lines_len(b"data: ", value.as_bytes());
+        let mut out = Vec::with_capacity(room);
+        write_lines(&mut out, b"data: ", value.as_bytes());
+        assert!(out.len() <= room, "{value:?} needs more room than reserved");
+        if !value.contains('\r') && !value.split('\n').any(str::is_empty) {
+            assert_eq!(out.len(), room, "{value:?} has room to spare");
+        }
         String::from_utf8(out).unwrap()
     }
 
@@ -249,10 +208,16 @@ mod tests {
         assert_eq!(lines("a\n"), "data: a\ndata:\n");
         assert_eq!(lines("\r\r\n"), "data:\ndata:\ndata:\n");
         assert_eq!(lines(" lead"), "data:  lead\n");
-        let many = "x\r\n".repeat(PIECES + 5);
-        assert_eq!(lines(&many), "data: x\n".repeat(PIECES + 5) + "data:\n");
-        let many = "\r".repeat(PIECES * 2);
-        assert_eq!(lines(&many), "data:\n".repeat(PIECES * 2 + 1));
+        assert_eq!(lines("ab\ncd"), "data: ab\ndata: cd\n");
+        let many = "x\r\n".repeat(300);
+        assert_eq!(lines(&many), "data: x\n".repeat(300) + "data:\n");
+        let many = "\r".repeat(600);
+        assert_eq!(lines(&many), "data:\n".repeat(601));
+        let long = "y".repeat(1000) + "\n" + &"z".repeat(20);
+        assert_eq!(
+            lines(&long),
+            format!("data: {}\ndata: {}\n", &long[..1000], &long[1001..])
+        );
     }
 
     #[test]

@@ -50,8 +50,9 @@ pub struct Event {
 
 #[derive(Clone)]
 enum Buffer {
-    /// Lines so far, without the closing blank line. A `Vec` rather than a `BytesMut`:
-    /// when it is full, it freezes into `Bytes` with no allocation at all.
+    /// Lines so far, without the closing blank line, with room for at least that line.
+    /// A `Vec` rather than a `BytesMut`: when it is full, it freezes into `Bytes` with no
+    /// allocation and no atomic reference count at all.
     Active(Vec<u8>),
     /// The whole frame, closing blank line included.
     Frozen(Bytes),
@@ -73,14 +74,22 @@ impl Event {
         }
     }
 
+    /// The lines so far, with room for `extra` more bytes and the closing blank line.
+    ///
+    /// Room is reserved exactly, so that an event whose only setter was `data` is full
+    /// and freezes into `Bytes` without a second allocation.
     #[inline]
-    fn active(&mut self) -> &mut Vec<u8> {
+    fn room(&mut self, extra: usize) -> &mut Vec<u8> {
         if let Buffer::Frozen(frame) = &self.buf {
-            let lines = &frame[..frame.len() - 1];
-            self.buf = Buffer::Active(lines.to_vec());
+            let mut lines = Vec::with_capacity(frame.len() + extra);
+            lines.extend_from_slice(&frame[..frame.len() - 1]);
+            self.buf = Buffer::Active(lines);
         }
         match &mut self.buf {
-            Buffer::Active(lines) => lines,
+            Buffer::Active(lines) => {
+                lines.reserve_exact(extra + CLOSING);
+                lines
+            }
             Buffer::Frozen(_) => unreachable!("thawed above"),
         }
     }
@@ -99,8 +108,15 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
     /// ```
     #[inline]
-    pub fn data(mut self, data: impl AsRef<str>) -> Self {
-        encode::put_lines(self.active(), b"data", data.as_ref().as_bytes());
+    pub fn data(self, data: impl AsRef<str>) -> Self {
+        self.lines(b"data: ", data.as_ref().as_bytes())
+    }
+
+    /// Appends one `prefix` line per line of `value`.
+    #[inline]
+    fn lines(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        let room = self.room(encode::lines_len(prefix, value));
+        encode::write_lines(room, prefix, value);
         self
     }
 
@@ -123,7 +139,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
-        self.single_line("event", name.as_ref(), false)
+        self.single_line("event", b"event: ", name.as_ref(), false)
     }
 
     /// Sets the event id (the `id:` field), which a browser sends back in the
@@ -145,16 +161,43 @@ impl Event {
     /// ```
     #[inline]
     pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
-        self.single_line("id", id.as_ref(), true)
+        self.single_line("id", b"id: ", id.as_ref(), true)
     }
 
     #[inline]
-    fn single_line(mut self, field: &'static str, value: &str, nul: bool) -> Result<Self, Error> {
-        if let Some(byte) = encode::forbidden_byte(value.as_bytes(), nul) {
-            return Err(Error::InvalidField { field, byte });
+    fn single_line(
+        self,
+        field: &'static str,
+        prefix: &[u8],
+        value: &str,
+        nul: bool,
+    ) -> Result<Self, Error> {
+        match encode::forbidden_byte(value.as_bytes(), nul) {
+            Some(byte) => Err(Error::InvalidField { field, byte }),
+            None => Ok(self.leading_line(prefix, value.as_bytes())),
         }
-        encode::put_leading_line(self.active(), field.as_bytes(), value.as_bytes());
-        Ok(self)
+    }
+
+    /// [`Event::line`] for a field that usually comes before others (`id`, `event`,
+    /// `retry`): the first allocation leaves room for a typical event's remaining lines.
+    /// Reallocating for each of them costs more than the second allocation that
+    /// `Bytes::from` then makes for the spare room.
+    #[inline]
+    fn leading_line(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        if let Buffer::Active(lines) = &mut self.buf {
+            if lines.capacity() == 0 {
+                lines.reserve_exact(LEADING_SLACK);
+            }
+        }
+        self.line(prefix, value)
+    }
+
+    /// Appends `prefix value`; `value` holds no CR or LF.
+    #[inline]
+    fn line(mut self, prefix: &[u8], value: &[u8]) -> Self {
+        let room = self.room(encode::line_len(prefix, value.len()));
+        encode::write_line(room, prefix, value);
+        self
     }
 
     /// Sets the reconnection time (the `retry:` field), written in whole milliseconds.
@@ -168,11 +211,9 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
     #[inline]
-    pub fn retry(mut self, after: Duration) -> Self {
+    pub fn retry(self, after: Duration) -> Self {
         let mut digits = [0; 39];
-        let millis = encode::decimal(after.as_millis(), &mut digits);
-        encode::put_leading_line(self.active(), b"retry", millis);
-        self
+        self.leading_line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
     }
 
     /// Appends a comment, one `:` line for each of its lines. Parsers ignore comments;
@@ -185,9 +226,8 @@ impl Event {
     /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
     /// ```
     #[inline]
-    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
-        encode::put_lines(self.active(), b"", text.as_ref().as_bytes());
-        self
+    pub fn comment(self, text: impl AsRef<str>) -> Self {
+        self.lines(b": ", text.as_ref().as_bytes())
     }
 
     /// Appends `value` serialized as compact JSON on a single `data:` line.
@@ -211,7 +251,7 @@ impl Event {
     /// ```
     #[cfg(feature = "json")]
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
-        let buf = self.active();
+        let buf = self.room(b"data: ".len());
         let start = buf.len();
         buf.extend_from_slice(b"data: ");
         if let Err(e) = serde_json::to_writer(&mut *buf, value) {
@@ -259,6 +299,13 @@ impl Event {
         }
     }
 }
+
+/// The bytes a frame needs after its last line: the closing blank line.
+const CLOSING: usize = 1;
+
+/// The room a leading field's first allocation leaves: its own line, an `event:` line and
+/// a few hundred bytes of data.
+const LEADING_SLACK: usize = 320;
 
 impl Default for Event {
     fn default() -> Self {
