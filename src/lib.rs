@@ -79,12 +79,15 @@
 //! | feature | adds |
 //! |---|---|
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
+//! | `hyper` | [`EventSource`] (connect, check, reconnect) over any `http` / `http-body` 1.x client, and [`decode_body`] to test an endpoint without a socket |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[path = "../adapters/mod.rs"]
+pub mod adapters;
 mod channel;
 mod config;
 mod decode;
@@ -107,4 +110,12 @@ pub use crate::{
     event::Event,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
+};
+
+#[cfg(feature = "hyper")]
+pub use crate::adapters::{
+    backoff::Backoff,
+    body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
+    event_source::{EventSource, Fetch, SourceItem},
+    Rejected, SourceError,
 };
