@@ -156,7 +156,12 @@ pub enum SourceItem {
 ///     }
 /// }
 /// # Ok(()) }
+/// # fn main() { let _ = run; }
 /// ```
+///
+/// A fetch for hyper's `client::conn::http1` on smol is in the crate's
+/// `tests/event_source.rs`; with hyper-util's legacy `Client` on tokio it is
+/// `move |req| client.request(req.map(|()| Empty::<Bytes>::new()))`.
 #[must_use = "streams do nothing unless polled"]
 pub struct EventSource<F: Fetch> {
     fetch: F,
