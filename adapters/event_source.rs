@@ -135,16 +135,24 @@ pub enum SourceItem {
 ///
 /// # Examples
 ///
+/// With hyper-util's legacy `Client` on tokio (`client-legacy`, `http1` and `tokio`
+/// features):
+///
 /// ```no_run
 /// use std::time::Duration;
+/// use bytes::Bytes;
 /// use futures_lite::StreamExt;
+/// use http_body_util::Empty;
+/// use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 /// use sse_pump::{Backoff, EventSource, SourceItem};
 ///
-/// # async fn connect(_: http::Request<()>) -> Result<http::Response<http_body_util::Empty<bytes::Bytes>>, std::io::Error> { unimplemented!() }
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// // `connect` sends a request with your client: hyper, hyper-util's `Client`, ...
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+/// let fetch = move |request: http::Request<()>| client.request(request.map(|()| Empty::new()));
+///
 /// let request = http::Request::get("http://127.0.0.1:8000/events").body(())?;
-/// let mut source = EventSource::new(connect, request)
+/// let mut source = EventSource::new(fetch, request)
 ///     .reconnect(Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30)).jitter(0.5))
 ///     .last_event_id("41");
 /// while let Some(item) = source.next().await {
@@ -156,12 +164,10 @@ pub enum SourceItem {
 ///     }
 /// }
 /// # Ok(()) }
-/// # fn main() { let _ = run; }
 /// ```
 ///
-/// A fetch for hyper's `client::conn::http1` on smol is in the crate's
-/// `tests/event_source.rs`; with hyper-util's legacy `Client` on tokio it is
-/// `move |req| client.request(req.map(|()| Empty::<Bytes>::new()))`.
+/// On smol, a fetch is a few lines over `hyper::client::conn::http1` and
+/// `smol::net::TcpStream` (or smol-hyper): see the crate's `tests/event_source.rs`.
 #[must_use = "streams do nothing unless polled"]
 pub struct EventSource<F: Fetch> {
     fetch: F,

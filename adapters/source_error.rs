@@ -76,6 +76,11 @@ impl Error for SourceError {
 /// let rejected = Rejected::new(http::StatusCode::NOT_FOUND, http::HeaderMap::new(), "no such stream".into());
 /// assert_eq!(rejected.status, 404);
 /// assert_eq!(rejected.to_string(), "the server answered 404 Not Found, not an event stream");
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(http::header::CONTENT_TYPE, "text/html".parse().unwrap());
+/// let rejected = Rejected::new(http::StatusCode::OK, headers, "<html>".into());
+/// assert_eq!(rejected.to_string(), r#"the server answered "text/html", not an event stream"#);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -117,11 +122,16 @@ impl Rejected {
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the server answered {}, not an event stream",
-            self.status
-        )
+        match self.headers.get(http::header::CONTENT_TYPE) {
+            Some(kind) if self.status == StatusCode::OK => {
+                write!(f, "the server answered {kind:?}, not an event stream")
+            }
+            _ => write!(
+                f,
+                "the server answered {}, not an event stream",
+                self.status
+            ),
+        }
     }
 }
 

@@ -514,3 +514,24 @@ fn on_smol_the_last_event_id_is_sent_on_reconnect() {
     assert_eq!(next_request(&notes).1["last-event-id"], "1");
     assert_eq!(next_request(&notes).1["last-event-id"], "1");
 }
+
+#[tokio::test]
+async fn a_connection_open_for_the_healthy_period_resets_the_backoff() {
+    let mut runs = Vec::new();
+    for healthy_after in [Duration::ZERO, Duration::from_secs(30)] {
+        let (addr, _notes) = serve(vec![sse(": no events\n\n"), sse(""), no_content()]);
+        let backoff = Backoff::exponential(Duration::from_millis(2), Duration::from_secs(1))
+            .healthy_after(healthy_after);
+        let mut source =
+            EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(backoff);
+        runs.push(within(drain(&mut source, 10)).await);
+    }
+    let open_and_retry = |n: u32| {
+        [
+            "open".to_string(),
+            format!("reconnecting #{n} {}ms", 1 << n),
+        ]
+    };
+    assert_eq!(runs[0], [open_and_retry(1), open_and_retry(1)].concat());
+    assert_eq!(runs[1], [open_and_retry(1), open_and_retry(2)].concat());
+}
