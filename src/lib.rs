@@ -47,7 +47,13 @@
 //! `AsyncRead`, and [`decode_stream`] as a `Stream` over a stream of byte chunks.
 //!
 //! That is also how to test a server without a socket: pump its stream into a `Vec<u8>`,
-//! then decode the bytes.
+//! then decode the bytes (with the `hyper` feature, `decode_body` decodes any
+//! `http_body::Body`, such as a handler's response, in process).
+//!
+//! With the `hyper` feature, `EventSource` adds what a browser's `EventSource` does around
+//! the decoder, over any HTTP client that speaks the `http` 1.x types, on any runtime: the
+//! request headers, the status and content-type checks, and reconnection with the last
+//! event ID, the server's `retry:`, exponential backoff and jitter.
 //!
 //! ```
 //! use sse_pump::{channel, decode_reader, Event, Sse};
@@ -79,12 +85,15 @@
 //! | feature | adds |
 //! |---|---|
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
+//! | `hyper` | `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[path = "../adapters/mod.rs"]
+pub mod adapters;
 mod channel;
 mod config;
 mod decode;
@@ -107,6 +116,14 @@ pub use crate::{
     event::Event,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
+};
+
+#[cfg(feature = "hyper")]
+pub use crate::adapters::{
+    backoff::Backoff,
+    body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
+    event_source::{EventSource, Fetch, SourceItem},
+    Rejected, SourceError,
 };
 
 /// The README's examples, compiled and run as doctests.

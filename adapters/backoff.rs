@@ -1,0 +1,207 @@
+//! How an [`EventSource`](crate::EventSource) waits before reconnecting.
+
+use std::time::Duration;
+
+/// The reconnection policy of an [`EventSource`](crate::EventSource): exponential backoff
+/// with jitter, a healthy period that resets it, and an optional maximum of attempts.
+///
+/// The delay before the `n`th consecutive attempt (`n` from 1) is
+/// `base × factor^(n−1)`, capped at `max` (or at `base`, if the server asked for more), then
+/// shortened by a random fraction of up to `jitter` of itself: with `jitter(0.5)` it lies in
+/// `[delay / 2, delay]`. `base` is the server's `retry:` value once it sent one, and the
+/// initial delay until then.
+///
+/// A connection counts as healthy, and the count goes back to zero, once an event arrived
+/// on it or once it stayed open for [`healthy_after`](Backoff::healthy_after) (30 s by
+/// default). So a server that sends events and then closes is reconnected to after its
+/// `retry:` delay every time, while one that keeps failing is given more and more room.
+///
+/// Default: [`Backoff::exponential`]`(3 s, 60 s)` (3 s is what browsers use), jitter 0.5,
+/// no maximum of attempts.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::Backoff;
+///
+/// let backoff = Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
+///     .jitter(0.0)
+///     .max_attempts(5);
+/// assert_eq!(backoff.delay(None, 1, 0.0), Duration::from_millis(500));
+/// assert_eq!(backoff.delay(None, 3, 0.0), Duration::from_secs(2));
+/// assert_eq!(backoff.delay(None, 20, 0.0), Duration::from_secs(30));
+/// // after `retry: 100` from the server
+/// assert_eq!(backoff.delay(Some(Duration::from_millis(100)), 2, 0.0), Duration::from_millis(200));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+    factor: f64,
+    jitter: f64,
+    max_attempts: Option<u32>,
+    healthy_after: Duration,
+    seed: Option<u64>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::exponential(Duration::from_secs(3), Duration::from_secs(60)).jitter(0.5)
+    }
+}
+
+impl Backoff {
+    /// Doubles the delay at each consecutive failure, from `initial` up to `max`; no jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4));
+    /// assert_eq!(backoff.delay(None, 2, 0.0), Duration::from_secs(2));
+    /// ```
+    pub fn exponential(initial: Duration, max: Duration) -> Self {
+        Backoff {
+            initial,
+            max,
+            factor: 2.0,
+            jitter: 0.0,
+            max_attempts: None,
+            healthy_after: Duration::from_secs(30),
+            seed: None,
+        }
+    }
+
+    /// The same delay every time (the server's `retry:` once it sent one): what a browser
+    /// does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::constant(Duration::from_secs(3));
+    /// assert_eq!(backoff.delay(None, 9, 0.0), Duration::from_secs(3));
+    /// ```
+    pub fn constant(delay: Duration) -> Self {
+        Backoff::exponential(delay, delay).factor(1.0)
+    }
+
+    /// The growth factor between consecutive attempts, at least 1. Default 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::MAX).factor(3.0);
+    /// assert_eq!(backoff.delay(None, 3, 0.0), Duration::from_secs(9));
+    /// ```
+    pub fn factor(mut self, factor: f64) -> Self {
+        self.factor = if factor >= 1.0 { factor } else { 1.0 };
+        self
+    }
+
+    /// Shortens each delay by a random fraction of up to `ratio` of itself (clamped to
+    /// `0.0..=1.0`), so that clients dropped together do not come back together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::constant(Duration::from_secs(2)).jitter(0.5);
+    /// assert_eq!(backoff.delay(None, 1, 1.0), Duration::from_secs(1)); // the shortest
+    /// ```
+    pub fn jitter(mut self, ratio: f64) -> Self {
+        self.jitter = if ratio.is_nan() {
+            0.0
+        } else {
+            ratio.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Gives up after `attempts` consecutive failed attempts: the source then yields
+    /// [`SourceError::Exhausted`](crate::SourceError::Exhausted) and ends. Default: never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let backoff = sse_pump::Backoff::default().max_attempts(10);
+    /// assert_eq!(backoff.get_max_attempts(), Some(10));
+    /// ```
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+
+    /// The maximum of consecutive attempts, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::Backoff::default().get_max_attempts(), None);
+    /// ```
+    pub fn get_max_attempts(&self) -> Option<u32> {
+        self.max_attempts
+    }
+
+    /// How long a connection must stay open, without events, to count as healthy and reset
+    /// the backoff. Default 30 s. (A connection that delivered an event is healthy anyway.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _backoff = sse_pump::Backoff::default().healthy_after(Duration::from_secs(10));
+    /// ```
+    pub fn healthy_after(mut self, open_for: Duration) -> Self {
+        self.healthy_after = open_for;
+        self
+    }
+
+    /// Seeds the jitter's random numbers, for reproducible tests. Default: a random seed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _backoff = sse_pump::Backoff::default().seed(42);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The delay before consecutive attempt `attempt` (from 1), given the server's `retry:`
+    /// value if any and a random `unit` in `0.0..1.0` (0 means no jitter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8)).jitter(0.5);
+    /// assert_eq!(backoff.delay(None, 3, 0.0), Duration::from_secs(4));
+    /// assert_eq!(backoff.delay(None, 3, 0.5), Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub fn delay(&self, retry: Option<Duration>, attempt: u32, unit: f64) -> Duration {
+        let base = retry.unwrap_or(self.initial);
+        let exponent = attempt.saturating_sub(1).min(64) as i32;
+        let grown = base.as_secs_f64() * self.factor.powi(exponent);
+        let cap = self.max.max(base).as_secs_f64();
+        let full = grown.min(cap);
+        let shortened = full * (1.0 - self.jitter * unit.clamp(0.0, 1.0));
+        Duration::try_from_secs_f64(shortened).unwrap_or(self.max.max(base))
+    }
+
+    pub(crate) fn healthy_period(&self) -> Duration {
+        self.healthy_after
+    }
+
+    pub(crate) fn rng(&self) -> fastrand::Rng {
+        match self.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        }
+    }
+}

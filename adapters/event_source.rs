@@ -1,0 +1,397 @@
+//! [`EventSource`]: EventSource semantics (connect, check, decode, reconnect) over any HTTP
+//! client that speaks the `http` and `http-body` 1.x types.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{ready, Context, Poll},
+    time::{Duration, Instant},
+};
+
+use futures_lite::Stream;
+use futures_timer::Delay;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
+use http_body::Body;
+
+use super::{
+    body::{decode_body_with, DecodeBody},
+    source_error::BoxError,
+};
+use crate::{Backoff, Decoder, MessageEvent, ReadError, Rejected, SourceError};
+
+mod state;
+
+use self::state::State;
+
+/// An HTTP client, as an [`EventSource`] uses it: send a request, get a response whose body
+/// is an [`http_body::Body`].
+///
+/// Every `FnMut(http::Request<()>) -> impl Future<Output = Result<http::Response<B>, E>>`
+/// is one, so a closure around any client does; the request has no body (an event stream
+/// is a `GET`), so map it to your client's empty body type.
+///
+/// # Examples
+///
+/// A client that never connects (a real one is in [`EventSource`]'s example):
+///
+/// ```
+/// use sse_pump::Fetch;
+///
+/// fn assert_fetch<F: Fetch>(_: &F) {}
+/// let offline = |_request: http::Request<()>| async {
+///     Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline"))
+/// };
+/// assert_fetch(&offline);
+/// ```
+pub trait Fetch {
+    /// The response body.
+    type Body: Body<Error: Into<Box<dyn std::error::Error + Send + Sync>>>;
+    /// The client's error.
+    type Error: Into<Box<dyn std::error::Error + Send + Sync>>;
+    /// The response future.
+    type Future: Future<Output = Result<Response<Self::Body>, Self::Error>>;
+
+    /// Sends `request`.
+    fn fetch(&mut self, request: Request<()>) -> Self::Future;
+}
+
+impl<F, Fut, B, E> Fetch for F
+where
+    F: FnMut(Request<()>) -> Fut,
+    Fut: Future<Output = Result<Response<B>, E>>,
+    B: Body<Error: Into<BoxError>>,
+    E: Into<BoxError>,
+{
+    type Body = B;
+    type Error = E;
+    type Future = Fut;
+
+    fn fetch(&mut self, request: Request<()>) -> Fut {
+        self(request)
+    }
+}
+
+/// What an [`EventSource`] yields, besides errors.
+///
+/// (Not [`Item`](crate::Item), which is the decoder's: events, comments and retry-only
+/// blocks. A source yields connection states too.)
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::SourceItem;
+///
+/// fn describe(item: &SourceItem) -> String {
+///     match item {
+///         SourceItem::Open => "open".into(),
+///         SourceItem::Event(event) => format!("{}: {}", event.event, event.data),
+///         SourceItem::Reconnecting { after, attempt, .. } => format!("retry #{attempt} in {after:?}"),
+///         _ => "?".into(),
+///     }
+/// }
+/// let item = SourceItem::Reconnecting { after: Duration::from_secs(1), attempt: 1, cause: None };
+/// assert_eq!(describe(&item), "retry #1 in 1s");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SourceItem {
+    /// The server accepted: status 200, content type `text/event-stream`.
+    Open,
+    /// An event (comments and retry-only blocks are not events).
+    Event(MessageEvent),
+    /// The connection failed or ended; the source waits `after`, then connects again.
+    Reconnecting {
+        /// The delay before the attempt, backoff and jitter included.
+        after: Duration,
+        /// The number of this attempt since the last healthy connection, from 1.
+        attempt: u32,
+        /// The transport error, or `None` if the stream ended cleanly.
+        cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+}
+
+/// A reconnecting event stream, as a browser's `EventSource`, over any HTTP client (see
+/// [`Fetch`]); a `Stream` of `Result<`[`SourceItem`]`, `[`SourceError`]`>`.
+///
+/// The client is the first argument because this crate brings none (the issue sketched
+/// `EventSource::new(request)`): it runs on tokio, smol or anything else. It sends `request`
+/// with `Accept: text/event-stream`, `Cache-Control: no-store` and, when the last event ID
+/// is not empty, `Last-Event-ID`. Then:
+///
+/// - status 200 with content type `text/event-stream` (any case, parameters ignored):
+///   [`SourceItem::Open`], then one [`SourceItem::Event`] per event;
+/// - status 204: the end (`None`), as the standard says;
+/// - any other status or content type: [`SourceError::Rejected`] with the status, headers
+///   and the first 4 KiB of the body, then the end, with no retry;
+/// - a client or body error, or the end of the body: [`SourceItem::Reconnecting`], a wait
+///   (see [`Backoff`]), and a new request carrying the last event ID;
+/// - too many consecutive failures ([`Backoff::max_attempts`]): [`SourceError::Exhausted`],
+///   then the end.
+///
+/// A line or event over the decoder's limits is a [`SourceError::Decode`] and the stream
+/// goes on. Timers are `futures-timer`'s, which need no runtime.
+///
+/// # Examples
+///
+/// With hyper-util's legacy `Client` on tokio (`client-legacy`, `http1` and `tokio`
+/// features):
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use futures_lite::StreamExt;
+/// use http_body_util::Empty;
+/// use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+/// use sse_pump::{Backoff, EventSource, SourceItem};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+/// let fetch = move |request: http::Request<()>| client.request(request.map(|()| Empty::new()));
+///
+/// let request = http::Request::get("http://127.0.0.1:8000/events").body(())?;
+/// let mut source = EventSource::new(fetch, request)
+///     .reconnect(Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30)).jitter(0.5))
+///     .last_event_id("41");
+/// while let Some(item) = source.next().await {
+///     match item? {
+///         SourceItem::Open => println!("connected"),
+///         SourceItem::Event(event) => println!("{}: {}", event.event, event.data),
+///         SourceItem::Reconnecting { after, attempt, .. } => println!("retry #{attempt} in {after:?}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// On smol, a fetch is a few lines over `hyper::client::conn::http1` and
+/// `smol::net::TcpStream` (or smol-hyper): see the crate's `tests/event_source.rs`.
+#[must_use = "streams do nothing unless polled"]
+pub struct EventSource<F: Fetch> {
+    fetch: F,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    backoff: Backoff,
+    rng: fastrand::Rng,
+    max_line_len: Option<usize>,
+    max_event_size: Option<usize>,
+    last_event_id: String,
+    retry: Option<Duration>,
+    attempt: u32,
+    opened_at: Option<Instant>,
+    state: State<F>,
+}
+
+// The future and the body are boxed, and `fetch` is only used through `&mut`: nothing is
+// structurally pinned.
+impl<F: Fetch> Unpin for EventSource<F> {}
+
+impl<F: Fetch> EventSource<F> {
+    /// A source that sends `request` (its method, URI, version and headers) with `fetch`.
+    /// Nothing happens until the stream is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fetch = |_: http::Request<()>| async {
+    ///     Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline"))
+    /// };
+    /// let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request);
+    /// assert_eq!(source.get_last_event_id(), "");
+    /// ```
+    pub fn new(fetch: F, request: Request<()>) -> Self {
+        let (parts, ()) = request.into_parts();
+        let backoff = Backoff::default();
+        EventSource {
+            fetch,
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            rng: backoff.rng(),
+            backoff,
+            max_line_len: None,
+            max_event_size: None,
+            last_event_id: String::new(),
+            retry: None,
+            attempt: 0,
+            opened_at: None,
+            state: State::Idle,
+        }
+    }
+
+    /// Sets the reconnection policy. Default: [`Backoff::default`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request)
+    ///     .reconnect(sse_pump::Backoff::default().max_attempts(3));
+    /// # drop(source);
+    /// ```
+    pub fn reconnect(mut self, backoff: Backoff) -> Self {
+        self.rng = backoff.rng();
+        self.backoff = backoff;
+        self
+    }
+
+    /// Sets the last event ID, for example one saved before a restart: the first request
+    /// already carries it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request).last_event_id("41");
+    /// assert_eq!(source.get_last_event_id(), "41");
+    /// ```
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.last_event_id = id.into();
+        self
+    }
+
+    /// The decoder's maximum line length (see [`Decoder::max_line_len`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request).max_line_len(64 * 1024);
+    /// # drop(source);
+    /// ```
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line_len = Some(bytes);
+        self
+    }
+
+    /// The decoder's maximum event size (see [`Decoder::max_event_size`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request).max_event_size(1 << 20);
+    /// # drop(source);
+    /// ```
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = Some(bytes);
+        self
+    }
+
+    /// The current last event ID: the one to save, to resume after a restart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request);
+    /// assert_eq!(source.get_last_event_id(), "");
+    /// ```
+    pub fn get_last_event_id(&self) -> &str {
+        match &self.state {
+            State::Open(events) => events.decoder().last_event_id(),
+            _ => &self.last_event_id,
+        }
+    }
+
+    /// The reconnection time the server set with `retry:`, if it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// assert_eq!(sse_pump::EventSource::new(fetch, request).retry(), None);
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        match &self.state {
+            State::Open(events) => events.decoder().retry().or(self.retry),
+            _ => self.retry,
+        }
+    }
+
+    /// Stops the source: drops the connection or the pending attempt; the stream then
+    /// yields `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let mut source = sse_pump::EventSource::new(fetch, request);
+    /// source.close();
+    /// assert!(source.is_closed());
+    /// assert!(futures_lite::future::block_on(source.next()).is_none());
+    /// ```
+    pub fn close(&mut self) {
+        self.state = State::Done;
+    }
+
+    /// Whether the source has ended: closed, rejected, told to stop (204) or exhausted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// assert!(!sse_pump::EventSource::new(fetch, request).is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// The request for the next attempt.
+    fn request(&self) -> Request<()> {
+        let mut request = Request::new(());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        let headers = request.headers_mut();
+        *headers = self.headers.clone();
+        let accept = HeaderValue::from_static("text/event-stream");
+        headers.insert(header::ACCEPT, accept);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let last_id = header::HeaderName::from_static("last-event-id");
+        match HeaderValue::from_bytes(self.last_event_id.as_bytes()) {
+            Ok(id) if !self.last_event_id.is_empty() => headers.insert(last_id, id),
+            _ => headers.remove(last_id),
+        };
+        request
+    }
+
+    /// A decoder for a new connection, with the limits and the last event ID.
+    fn decoder(&self) -> Decoder {
+        let mut decoder = Decoder::new();
+        if let Some(bytes) = self.max_line_len {
+            decoder = decoder.max_line_len(bytes);
+        }
+        if let Some(bytes) = self.max_event_size {
+            decoder = decoder.max_event_size(bytes);
+        }
+        decoder.with_last_event_id(self.last_event_id.clone())
+    }
+}
+
+impl<F: Fetch> fmt::Debug for EventSource<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSource")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("last_event_id", &self.get_last_event_id())
+            .field("attempt", &self.attempt)
+            .field("state", &self.state.name())
+            .finish()
+    }
+}
