@@ -1,8 +1,12 @@
 //! The blocking adapter: an `Iterator` of events over any `std::io::Read`.
 
-use std::{fmt, io::Read, marker::PhantomData};
+use std::{
+    fmt,
+    io::{self, Read},
+    marker::PhantomData,
+};
 
-use super::{Decoded, Decoder, MessageEvent, ReadError};
+use super::{DecodeError, Decoded, Decoder, MessageEvent, ReadError};
 
 /// How many bytes an adapter asks its transport for at a time.
 pub(super) const READ_SIZE: usize = 16 * 1024;
@@ -52,12 +56,7 @@ pub fn decode_reader<R: Read>(reader: R) -> DecodeReader<R> {
 #[must_use = "iterators do nothing unless consumed"]
 pub struct DecodeReader<R, T = MessageEvent> {
     reader: R,
-    decoder: Decoder,
-    buf: Box<[u8]>,
-    /// `buf[pos..filled]` is read and not parsed yet.
-    pos: usize,
-    filled: usize,
-    done: bool,
+    read: ReadBuf,
     kind: PhantomData<fn() -> T>,
 }
 
@@ -75,11 +74,7 @@ impl<R> DecodeReader<R> {
     pub fn new(decoder: Decoder, reader: R) -> Self {
         DecodeReader {
             reader,
-            decoder,
-            buf: vec![0; READ_SIZE].into_boxed_slice(),
-            pos: 0,
-            filled: 0,
-            done: false,
+            read: ReadBuf::new(decoder),
             kind: PhantomData,
         }
     }
@@ -99,11 +94,7 @@ impl<R, T> DecodeReader<R, T> {
     pub fn items(self) -> DecodeReader<R, crate::Item> {
         DecodeReader {
             reader: self.reader,
-            decoder: self.decoder,
-            buf: self.buf,
-            pos: self.pos,
-            filled: self.filled,
-            done: self.done,
+            read: self.read,
             kind: PhantomData,
         }
     }
@@ -117,7 +108,7 @@ impl<R, T> DecodeReader<R, T> {
     /// assert!(events.next().unwrap().is_err());
     /// ```
     pub fn max_line_len(mut self, bytes: usize) -> Self {
-        self.decoder = self.decoder.max_line_len(bytes);
+        self.read.decoder = self.read.decoder.max_line_len(bytes);
         self
     }
 
@@ -130,7 +121,7 @@ impl<R, T> DecodeReader<R, T> {
     /// assert!(events.next().unwrap().is_err());
     /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
-        self.decoder = self.decoder.max_event_size(bytes);
+        self.read.decoder = self.read.decoder.max_event_size(bytes);
         self
     }
 
@@ -145,7 +136,7 @@ impl<R, T> DecodeReader<R, T> {
     /// assert_eq!(events.decoder().last_event_id(), "3");
     /// ```
     pub fn decoder(&self) -> &Decoder {
-        &self.decoder
+        &self.read.decoder
     }
 
     /// The reader.
@@ -166,26 +157,14 @@ impl<R: Read, T: Decoded> Iterator for DecodeReader<R, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let input = &self.buf[..self.filled];
-            match self.decoder.pull_in::<T>(input, &mut self.pos) {
-                Ok(Some(value)) => return Some(Ok(value)),
-                Err(e) => return Some(Err(ReadError::Decode(e))),
-                Ok(None) if self.done => return None,
-                Ok(None) => {}
+            match self.read.pull::<T>() {
+                Pulled::Item(item) => return Some(item.map_err(ReadError::Decode)),
+                Pulled::End => return None,
+                Pulled::NeedInput => {}
             }
-            (self.pos, self.filled) = (0, 0);
-            match self.reader.read(&mut self.buf) {
-                Ok(0) => {
-                    self.decoder.finish();
-                    self.done = true;
-                }
-                Ok(n) => self.filled = n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.decoder.finish();
-                    self.done = true;
-                    return Some(Err(ReadError::Transport(e)));
-                }
+            let read = self.reader.read(self.read.space());
+            if let Some(e) = self.read.filled(read) {
+                return Some(Err(ReadError::Transport(e)));
             }
         }
     }
@@ -195,7 +174,80 @@ impl<R, T> fmt::Debug for DecodeReader<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DecodeReader")
             .field("reader", &std::any::type_name::<R>())
-            .field("decoder", &self.decoder)
+            .field("decoder", &self.read.decoder)
             .finish()
+    }
+}
+
+/// What both reading adapters keep: the decoder, and a buffer of bytes read from the
+/// transport that the decoder parses in place.
+pub(super) struct ReadBuf {
+    pub(super) decoder: Decoder,
+    buf: Box<[u8]>,
+    /// `buf[pos..filled]` is read and not parsed yet.
+    pos: usize,
+    filled: usize,
+    done: bool,
+}
+
+/// What [`ReadBuf::pull`] found.
+pub(super) enum Pulled<T> {
+    Item(Result<T, DecodeError>),
+    /// The transport ended and everything it sent is parsed.
+    End,
+    /// The buffer is used up: read into [`ReadBuf::space`], then call [`ReadBuf::filled`].
+    NeedInput,
+}
+
+impl ReadBuf {
+    pub(super) fn new(decoder: Decoder) -> Self {
+        ReadBuf {
+            decoder,
+            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            done: false,
+        }
+    }
+
+    /// The next item in the bytes read so far.
+    pub(super) fn pull<T: Decoded>(&mut self) -> Pulled<T> {
+        match self
+            .decoder
+            .pull_in::<T>(&self.buf[..self.filled], &mut self.pos)
+        {
+            Ok(Some(value)) => Pulled::Item(Ok(value)),
+            Err(e) => Pulled::Item(Err(e)),
+            Ok(None) if self.done => Pulled::End,
+            Ok(None) => {
+                (self.pos, self.filled) = (0, 0);
+                Pulled::NeedInput
+            }
+        }
+    }
+
+    /// The buffer to read into, once [`pull`](ReadBuf::pull) said `NeedInput`.
+    pub(super) fn space(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// Takes the outcome of a read into [`space`](ReadBuf::space). Returns the transport's
+    /// error, after which (as after its end) only what is already parsed comes out.
+    pub(super) fn filled(&mut self, read: io::Result<usize>) -> Option<io::Error> {
+        match read {
+            Ok(0) => self.end(),
+            Ok(n) => self.filled = n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                self.end();
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    fn end(&mut self) {
+        self.decoder.finish();
+        self.done = true;
     }
 }

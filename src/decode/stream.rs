@@ -3,7 +3,7 @@
 
 use std::{
     collections::VecDeque,
-    fmt, io,
+    fmt,
     marker::PhantomData,
     pin::Pin,
     task::{ready, Context, Poll},
@@ -12,7 +12,10 @@ use std::{
 use futures_lite::{AsyncRead, Stream};
 use pin_project_lite::pin_project;
 
-use super::{reader::READ_SIZE, DecodeError, Decoded, Decoder, Item, MessageEvent, ReadError};
+use super::{
+    reader::{Pulled, ReadBuf},
+    DecodeError, Decoded, Decoder, Item, MessageEvent, ReadError,
+};
 
 /// Decodes the events of an async reader (futures-io `AsyncRead`, which every
 /// `AsyncBufRead` also is; for tokio's `AsyncRead`, use `tokio_util::compat`).
@@ -78,12 +81,7 @@ pin_project! {
     pub struct Decode<R, T = MessageEvent> {
         #[pin]
         reader: R,
-        decoder: Decoder,
-        buf: Box<[u8]>,
-        // `buf[pos..filled]` is read and not parsed yet.
-        pos: usize,
-        filled: usize,
-        done: bool,
+        read: ReadBuf,
         kind: PhantomData<fn() -> T>,
     }
 }
@@ -98,14 +96,9 @@ impl<R> Decode<R> {
     /// let _events: sse_pump::Decode<&[u8]> = sse_pump::Decode::new(decoder, &b""[..]);
     /// ```
     pub fn new(decoder: Decoder, reader: R) -> Self {
-        let buf = vec![0; READ_SIZE].into_boxed_slice();
         Decode {
             reader,
-            decoder,
-            buf,
-            pos: 0,
-            filled: 0,
-            done: false,
+            read: ReadBuf::new(decoder),
             kind: PhantomData,
         }
     }
@@ -120,22 +113,9 @@ impl<R, T> Decode<R, T> {
     /// let _items = sse_pump::decode(&b": ping\n"[..]).items();
     /// ```
     pub fn items(self) -> Decode<R, crate::Item> {
-        let Decode {
-            reader,
-            decoder,
-            buf,
-            pos,
-            filled,
-            done,
-            ..
-        } = self;
         Decode {
-            reader,
-            decoder,
-            buf,
-            pos,
-            filled,
-            done,
+            reader: self.reader,
+            read: self.read,
             kind: PhantomData,
         }
     }
@@ -149,7 +129,7 @@ impl<R, T> Decode<R, T> {
     /// assert_eq!(sse_pump::decode(&b""[..]).decoder().retry(), None);
     /// ```
     pub fn decoder(&self) -> &Decoder {
-        &self.decoder
+        &self.read.decoder
     }
 }
 
@@ -159,23 +139,14 @@ impl<R: AsyncRead, T: Decoded> Stream for Decode<R, T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            match this
-                .decoder
-                .pull_in::<T>(&this.buf[..*this.filled], this.pos)
-            {
-                Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
-                Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
-                Ok(None) if *this.done => return Poll::Ready(None),
-                Ok(None) => (*this.pos, *this.filled) = (0, 0),
+            match this.read.pull::<T>() {
+                Pulled::Item(item) => return Poll::Ready(Some(item.map_err(ReadError::Decode))),
+                Pulled::End => return Poll::Ready(None),
+                Pulled::NeedInput => {}
             }
-            match ready!(this.reader.as_mut().poll_read(cx, this.buf)) {
-                Ok(0) => end(this.decoder, this.done),
-                Ok(n) => *this.filled = n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    end(this.decoder, this.done);
-                    return Poll::Ready(Some(Err(ReadError::Transport(e))));
-                }
+            let read = ready!(this.reader.as_mut().poll_read(cx, this.read.space()));
+            if let Some(e) = this.read.filled(read) {
+                return Poll::Ready(Some(Err(ReadError::Transport(e))));
             }
         }
     }
@@ -325,7 +296,7 @@ impl<R, T> fmt::Debug for Decode<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Decode")
             .field("reader", &std::any::type_name::<R>())
-            .field("decoder", &self.decoder)
+            .field("decoder", &self.read.decoder)
             .finish()
     }
 }
