@@ -77,7 +77,11 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 break (request.path.unwrap_or("/").to_owned(), last_id);
             }
             Ok(httparse::Status::Partial) => continue,
-            Err(_) => return stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await,
+            Err(_) => {
+                return stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await
+            }
         }
     };
     match path.as_str() {
@@ -108,17 +112,27 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             println!("stream from {start} ended: {report:?}");
             Ok(())
         }
-        _ => stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await,
+        _ => {
+            stream
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                .await
+        }
     }
 }
 
 /// The producer: one task per client, stopping when the client is gone.
 async fn produce(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
     for n in start.. {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let clock = Event::new().event("clock")?.data(format!("{}", now.as_secs()));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let clock = Event::new()
+            .event("clock")?
+            .data(format!("{}", now.as_secs()));
         let counter = Event::new().id(n.to_string())?.data(n.to_string());
-        let stats = Event::new().event("stats")?.json(&serde_json_value(n, now))?;
+        let stats = Event::new()
+            .event("stats")?
+            .json(&serde_json_value(n, now))?;
         for event in [clock, counter, stats] {
             if tx.send(event).await.is_err() {
                 return Ok(()); // the client left

@@ -11,12 +11,12 @@
 
 use std::time::Duration;
 
+use sse_pump::{channel, Event, KeepAlive, Sse};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
 use tokio_util::compat::TokioAsyncWriteCompatExt;
-use sse_pump::{channel, Event, KeepAlive, Sse};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -37,7 +37,12 @@ async fn main() -> std::io::Result<()> {
                 let mut tick = tokio::time::interval(Duration::from_millis(500));
                 for n in 0u64.. {
                     tick.tick().await;
-                    let event = Event::new().id(n.to_string()).unwrap().event("tick").unwrap().data(n.to_string());
+                    let event = Event::new()
+                        .id(n.to_string())
+                        .unwrap()
+                        .event("tick")
+                        .unwrap()
+                        .data(n.to_string());
                     if tx.send(event).await.is_err() {
                         break; // the client is gone
                     }

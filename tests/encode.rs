@@ -11,7 +11,13 @@ fn wire(event: Event, ending: LineEnding) -> String {
     tx.try_send(event).unwrap();
     drop(tx);
     let mut out = Vec::new();
-    block_on(Sse::new(rx).keep_alive(None).line_ending(ending).pump(&mut out)).unwrap();
+    block_on(
+        Sse::new(rx)
+            .keep_alive(None)
+            .line_ending(ending)
+            .pump(&mut out),
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -38,7 +44,11 @@ fn every_field_combination() {
         want.push('\n');
         for ending in [LineEnding::Lf, LineEnding::Cr, LineEnding::CrLf] {
             let end = std::str::from_utf8(ending.as_bytes()).unwrap();
-            assert_eq!(wire(event.clone(), ending), want.replace('\n', end), "mask {mask:#b}");
+            assert_eq!(
+                wire(event.clone(), ending),
+                want.replace('\n', end),
+                "mask {mask:#b}"
+            );
         }
     }
 }
@@ -66,8 +76,18 @@ fn data_keeps_every_line() {
 
 #[test]
 fn repeated_fields_are_all_written_in_order() {
-    let event = Event::new().data("1").comment("c").data("2").id("a").unwrap().id("b").unwrap();
-    assert_eq!(event.into_bytes(), "data: 1\n: c\ndata: 2\nid: a\nid: b\n\n");
+    let event = Event::new()
+        .data("1")
+        .comment("c")
+        .data("2")
+        .id("a")
+        .unwrap()
+        .id("b")
+        .unwrap();
+    assert_eq!(
+        event.into_bytes(),
+        "data: 1\n: c\ndata: 2\nid: a\nid: b\n\n"
+    );
 }
 
 #[test]
@@ -79,24 +99,48 @@ fn empty_event_and_id() {
 
 #[test]
 fn injection_in_event_and_id_is_refused() {
-    for bad in ["a\nb", "a\rb", "a\r\nb", "\n", "x\ndata: injected", "x\n\nevent: evil"] {
+    for bad in [
+        "a\nb",
+        "a\rb",
+        "a\r\nb",
+        "\n",
+        "x\ndata: injected",
+        "x\n\nevent: evil",
+    ] {
         let byte = if bad.contains('\r') { b'\r' } else { b'\n' };
         let err = Event::new().event(bad).unwrap_err();
-        assert!(matches!(err, Error::InvalidField { field: "event", byte: b } if b == byte), "{bad:?}");
+        assert!(
+            matches!(err, Error::InvalidField { field: "event", byte: b } if b == byte),
+            "{bad:?}"
+        );
         let err = Event::new().id(bad).unwrap_err();
-        assert!(matches!(err, Error::InvalidField { field: "id", byte: b } if b == byte), "{bad:?}");
+        assert!(
+            matches!(err, Error::InvalidField { field: "id", byte: b } if b == byte),
+            "{bad:?}"
+        );
     }
     let err = Event::new().id("1\u{0}2").unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "id", byte: 0 }));
+    assert!(matches!(
+        err,
+        Error::InvalidField {
+            field: "id",
+            byte: 0
+        }
+    ));
     assert_eq!(err.to_string(), "the `id` field cannot contain a NUL");
     // A NUL is legal in an event type.
-    assert_eq!(Event::new().event("a\u{0}b").unwrap().into_bytes(), "event: a\u{0}b\n\n");
+    assert_eq!(
+        Event::new().event("a\u{0}b").unwrap().into_bytes(),
+        "event: a\u{0}b\n\n"
+    );
 }
 
 #[test]
 fn injection_in_data_and_comment_is_neutralised() {
     // A line break can only start another line of the same field.
-    let event = Event::new().data("x\n\nevent: evil\ndata: injected").comment("c\n\ndata: evil");
+    let event = Event::new()
+        .data("x\n\nevent: evil\ndata: injected")
+        .comment("c\n\ndata: evil");
     assert_eq!(
         event.into_bytes(),
         "data: x\ndata:\ndata: event: evil\ndata: data: injected\n: c\n:\n: data: evil\n\n"
@@ -105,9 +149,18 @@ fn injection_in_data_and_comment_is_neutralised() {
 
 #[test]
 fn retry_is_whole_milliseconds() {
-    assert_eq!(Event::new().retry(Duration::from_secs(3)).into_bytes(), "retry: 3000\n\n");
-    assert_eq!(Event::new().retry(Duration::from_micros(1999)).into_bytes(), "retry: 1\n\n");
-    assert_eq!(Event::new().retry(Duration::ZERO).into_bytes(), "retry: 0\n\n");
+    assert_eq!(
+        Event::new().retry(Duration::from_secs(3)).into_bytes(),
+        "retry: 3000\n\n"
+    );
+    assert_eq!(
+        Event::new().retry(Duration::from_micros(1999)).into_bytes(),
+        "retry: 1\n\n"
+    );
+    assert_eq!(
+        Event::new().retry(Duration::ZERO).into_bytes(),
+        "retry: 0\n\n"
+    );
 }
 
 #[test]
@@ -117,7 +170,11 @@ fn a_frozen_event_is_shared_and_can_grow_again() {
     assert_eq!(frozen.clone().into_bytes(), "data: a\n\n");
     assert_eq!(grown.into_bytes(), "data: a\ndata: b\n\n");
     let (x, y) = (frozen.clone().into_bytes(), frozen.into_bytes());
-    assert_eq!(x.as_ptr(), y.as_ptr(), "clones of a frozen event share one buffer");
+    assert_eq!(
+        x.as_ptr(),
+        y.as_ptr(),
+        "clones of a frozen event share one buffer"
+    );
 }
 
 #[cfg(feature = "json")]
@@ -128,8 +185,18 @@ fn json_is_one_compact_line() {
         text: &'a str,
         n: u32,
     }
-    let event = Event::new().event("token").unwrap().json(&Msg { text: "a\nb\r\"", n: 1 }).unwrap();
-    assert_eq!(event.into_bytes(), "event: token\ndata: {\"text\":\"a\\nb\\r\\\"\",\"n\":1}\n\n");
+    let event = Event::new()
+        .event("token")
+        .unwrap()
+        .json(&Msg {
+            text: "a\nb\r\"",
+            n: 1,
+        })
+        .unwrap();
+    assert_eq!(
+        event.into_bytes(),
+        "event: token\ndata: {\"text\":\"a\\nb\\r\\\"\",\"n\":1}\n\n"
+    );
 
     let mut bad = std::collections::HashMap::new();
     bad.insert(vec![1u8], 1); // a map with non-string keys cannot be JSON

@@ -9,7 +9,10 @@ use sse_pump::{channel, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Ss
 use support::{frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
-    Event::new().id(n.to_string()).unwrap().data(format!("event {n}"))
+    Event::new()
+        .id(n.to_string())
+        .unwrap()
+        .data(format!("event {n}"))
 }
 
 async fn source_completes_and_everything_is_written() {
@@ -23,29 +26,45 @@ async fn source_completes_and_everything_is_written() {
     let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
     producer.await;
     assert_eq!(report.ended, Ended::SourceClosed);
-    assert_eq!((report.events, report.undelivered, report.pings), (100, 0, 0));
+    assert_eq!(
+        (report.events, report.undelivered, report.pings),
+        (100, 0, 0)
+    );
     assert_eq!(report.bytes, wire.len() as u64);
-    let want: Vec<String> = (0..100).map(|n| format!("id: {n}\ndata: event {n}")).collect();
+    let want: Vec<String> = (0..100)
+        .map(|n| format!("id: {n}\ndata: event {n}"))
+        .collect();
     assert_eq!(frames(&wire), want);
 }
 
 async fn stream_source() {
     let events = stream::iter(0..3).map(numbered);
     let mut wire = Vec::new();
-    let report = guard(Sse::from_stream(events).retry(Duration::from_millis(1500)).pump(&mut wire))
-        .await
-        .unwrap();
+    let report = guard(
+        Sse::from_stream(events)
+            .retry(Duration::from_millis(1500))
+            .pump(&mut wire),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.events, 3);
     assert_eq!(
         frames(&wire),
-        ["retry: 1500", "id: 0\ndata: event 0", "id: 1\ndata: event 1", "id: 2\ndata: event 2"]
+        [
+            "retry: 1500",
+            "id: 0\ndata: event 0",
+            "id: 1\ndata: event 1",
+            "id: 2\ndata: event 2"
+        ]
     );
 }
 
 async fn keep_alive_fires_after_quiet() {
     let (tx, rx) = channel(1);
     let (sink, seen) = recorder();
-    let ka = KeepAlive::new().interval(Duration::from_millis(20)).text("ping");
+    let ka = KeepAlive::new()
+        .interval(Duration::from_millis(20))
+        .text("ping");
     let pump = spawn(Sse::new(rx).keep_alive(ka).pump(sink));
     tx.send(Event::new().data("x")).await.unwrap();
     let mut wire = Vec::new();
@@ -70,7 +89,9 @@ async fn keep_alive_is_quiet_while_events_flow() {
         }
     });
     let mut wire = Vec::new();
-    let report = guard(Sse::new(rx).keep_alive(ka).pump(&mut wire)).await.unwrap();
+    let report = guard(Sse::new(rx).keep_alive(ka).pump(&mut wire))
+        .await
+        .unwrap();
     producer.await;
     assert_eq!((report.events, report.pings), (40, 0));
     assert!(!frames(&wire).iter().any(|f| f.starts_with(':')));
@@ -80,7 +101,11 @@ async fn keep_alive_disabled_means_no_timer() {
     // A zero interval is "off", not a ping loop: the pump must just wait for events.
     let (tx, rx) = channel(1);
     let (sink, seen) = recorder();
-    let pump = spawn(Sse::new(rx).keep_alive(KeepAlive::new().interval(Duration::ZERO)).pump(sink));
+    let pump = spawn(
+        Sse::new(rx)
+            .keep_alive(KeepAlive::new().interval(Duration::ZERO))
+            .pump(sink),
+    );
     tx.send(Event::new().data("only")).await.unwrap();
     assert_eq!(seen.next_write().await, b"data: only\n\n");
     drop(tx);
@@ -91,21 +116,38 @@ async fn keep_alive_disabled_means_no_timer() {
 
 async fn send_timeout_against_a_client_that_never_reads() {
     let (tx, rx) = channel(4);
-    let pump = spawn(Sse::new(rx).keep_alive(None).send_timeout(Duration::from_millis(30)).pump(Stuck));
+    let pump = spawn(
+        Sse::new(rx)
+            .keep_alive(None)
+            .send_timeout(Duration::from_millis(30))
+            .pump(Stuck),
+    );
     tx.send(Event::new().data("never read")).await.unwrap();
     guard(tx.closed()).await; // the producer learns the stream is gone
     let failed = guard(pump).await.unwrap_err();
     assert!(matches!(failed.error(), Error::SendTimeout(d) if *d == Duration::from_millis(30)));
     assert_eq!(failed.report().ended, Ended::SendTimeout);
-    assert_eq!((failed.report().events, failed.report().undelivered), (0, 1));
-    let back = tx.send(Event::new().data("late")).await.unwrap_err().into_inner();
+    assert_eq!(
+        (failed.report().events, failed.report().undelivered),
+        (0, 1)
+    );
+    let back = tx
+        .send(Event::new().data("late"))
+        .await
+        .unwrap_err()
+        .into_inner();
     assert_eq!(back.into_bytes(), "data: late\n\n");
 }
 
 async fn send_timeout_covers_pings() {
     let (tx, rx) = channel(1);
     let ka = KeepAlive::new().interval(Duration::from_millis(10));
-    let pump = spawn(Sse::new(rx).keep_alive(ka).send_timeout(Duration::from_millis(30)).pump(Stuck));
+    let pump = spawn(
+        Sse::new(rx)
+            .keep_alive(ka)
+            .send_timeout(Duration::from_millis(30))
+            .pump(Stuck),
+    );
     guard(tx.closed()).await;
     let failed = guard(pump).await.unwrap_err();
     assert!(matches!(failed.error(), Error::SendTimeout(_)));
@@ -122,9 +164,14 @@ async fn disconnect_mid_stream() {
     guard(tx.closed()).await;
     assert!(tx.send(numbered(3)).await.is_err());
     let failed = guard(pump).await.unwrap_err();
-    assert!(matches!(failed.error(), Error::Disconnected(e) if e.kind() == std::io::ErrorKind::BrokenPipe));
+    assert!(
+        matches!(failed.error(), Error::Disconnected(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    );
     let report = failed.report();
-    assert_eq!((report.ended, report.events, report.undelivered), (Ended::Disconnected, 1, 1));
+    assert_eq!(
+        (report.ended, report.events, report.undelivered),
+        (Ended::Disconnected, 1, 1)
+    );
 }
 
 async fn shutdown_with_farewell() {
@@ -132,13 +179,21 @@ async fn shutdown_with_farewell() {
     let (tx, rx) = channel(4);
     let (sink, seen) = recorder();
     let farewell = Event::new().event("bye").unwrap().data("restarting");
-    let pump = spawn(Sse::new(rx).shutdown(shutdown.listener()).farewell(farewell).pump(sink));
+    let pump = spawn(
+        Sse::new(rx)
+            .shutdown(shutdown.listener())
+            .farewell(farewell)
+            .pump(sink),
+    );
     tx.send(numbered(1)).await.unwrap();
     assert_eq!(seen.next_write().await, b"id: 1\ndata: event 1\n\n");
     shutdown.trigger();
     assert_eq!(seen.next_write().await, b"event: bye\ndata: restarting\n\n");
     let report = guard(pump).await.unwrap();
-    assert_eq!((report.ended, report.events, report.undelivered), (Ended::Shutdown, 2, 0));
+    assert_eq!(
+        (report.ended, report.events, report.undelivered),
+        (Ended::Shutdown, 2, 0)
+    );
     guard(tx.closed()).await;
     assert!(tx.send(numbered(2)).await.is_err());
 }
@@ -151,10 +206,15 @@ async fn shutdown_counts_what_was_queued() {
     }
     shutdown.trigger();
     let mut wire = Vec::new();
-    let sse = Sse::new(rx).shutdown(shutdown.listener()).farewell(Event::new().data("bye"));
+    let sse = Sse::new(rx)
+        .shutdown(shutdown.listener())
+        .farewell(Event::new().data("bye"));
     let report = guard(sse.pump(&mut wire)).await.unwrap();
     assert_eq!(wire, b"data: bye\n\n");
-    assert_eq!((report.ended, report.events, report.undelivered), (Ended::Shutdown, 1, 3));
+    assert_eq!(
+        (report.ended, report.events, report.undelivered),
+        (Ended::Shutdown, 1, 3)
+    );
     assert!(tx.is_closed());
 }
 
@@ -165,7 +225,9 @@ async fn one_shutdown_ends_many_streams() {
     for _ in 0..8 {
         let (tx, rx) = channel(1);
         senders.push(tx);
-        pumps.push(spawn(Sse::new(rx).shutdown(shutdown.listener()).pump(Vec::new())));
+        pumps.push(spawn(
+            Sse::new(rx).shutdown(shutdown.listener()).pump(Vec::new()),
+        ));
     }
     shutdown.trigger();
     for pump in pumps {
@@ -195,17 +257,29 @@ async fn coalescing_respects_its_limit_and_can_be_off() {
         }
         drop(tx);
         let (sink, seen) = recorder();
-        let report = guard(Sse::new(rx).coalesce(limit).pump(sink)).await.unwrap();
+        let report = guard(Sse::new(rx).coalesce(limit).pump(sink))
+            .await
+            .unwrap();
         assert_eq!(report.events, 100);
-        assert_eq!((seen.writes(), seen.flushes()), (writes, writes), "limit {limit}");
+        assert_eq!(
+            (seen.writes(), seen.flushes()),
+            (writes, writes),
+            "limit {limit}"
+        );
         assert_eq!(frames(&seen.rest()).len(), 100);
     }
 }
 
 async fn line_endings_apply_to_every_frame() {
     for (ending, want) in [
-        (LineEnding::Lf, "retry: 10\n\n:\n\nevent: a\ndata: 1\ndata: 2\n\ndata: x\n\n"),
-        (LineEnding::Cr, "retry: 10\r\r:\r\revent: a\rdata: 1\rdata: 2\r\rdata: x\r\r"),
+        (
+            LineEnding::Lf,
+            "retry: 10\n\n:\n\nevent: a\ndata: 1\ndata: 2\n\ndata: x\n\n",
+        ),
+        (
+            LineEnding::Cr,
+            "retry: 10\r\r:\r\revent: a\rdata: 1\rdata: 2\r\rdata: x\r\r",
+        ),
         (
             LineEnding::CrLf,
             "retry: 10\r\n\r\n:\r\n\r\nevent: a\r\ndata: 1\r\ndata: 2\r\n\r\ndata: x\r\n\r\n",
@@ -214,14 +288,19 @@ async fn line_endings_apply_to_every_frame() {
         let (tx, rx) = channel(4);
         let (sink, seen) = recorder();
         let ka = KeepAlive::new().interval(Duration::from_millis(5));
-        let pump = Sse::new(rx).retry(Duration::from_millis(10)).keep_alive(ka).line_ending(ending);
+        let pump = Sse::new(rx)
+            .retry(Duration::from_millis(10))
+            .keep_alive(ka)
+            .line_ending(ending);
         let pump = spawn(pump.pump(sink));
         let mut wire = Vec::new();
         seen.until_ends_with(&mut wire, ending.as_bytes()).await; // retry frame
         seen.until_ends_with(&mut wire, b":").await; // first ping starts
         seen.until_ends_with(&mut wire, ending.as_bytes()).await;
         seen.until_ends_with(&mut wire, ending.as_bytes()).await; // first ping ends
-        tx.send(Event::new().event("a").unwrap().data("1\r\n2")).await.unwrap();
+        tx.send(Event::new().event("a").unwrap().data("1\r\n2"))
+            .await
+            .unwrap();
         tx.send(Event::new().data("x")).await.unwrap();
         drop(tx);
         guard(pump).await.unwrap();
@@ -229,7 +308,8 @@ async fn line_endings_apply_to_every_frame() {
         // Pings may come again between the writes; remove the extra ones.
         let ping = [b":".as_slice(), ending.as_bytes(), ending.as_bytes()].concat();
         let text = String::from_utf8(wire).unwrap();
-        let (head, tail) = text.split_at(text.find(std::str::from_utf8(&ping).unwrap()).unwrap() + ping.len());
+        let (head, tail) =
+            text.split_at(text.find(std::str::from_utf8(&ping).unwrap()).unwrap() + ping.len());
         let tail = tail.replace(std::str::from_utf8(&ping).unwrap(), "");
         assert_eq!(format!("{head}{tail}"), want, "{ending:?}");
     }
@@ -242,7 +322,10 @@ async fn cloned_senders_never_interleave() {
         let tx = tx.clone();
         producers.push(spawn(async move {
             for n in 0..250 {
-                let event = Event::new().event(format!("p{p}")).unwrap().data(format!("{p}:{n}\nsecond line"));
+                let event = Event::new()
+                    .event(format!("p{p}"))
+                    .unwrap()
+                    .data(format!("{p}:{n}\nsecond line"));
                 tx.send(event).await.unwrap();
             }
         }));
@@ -261,7 +344,10 @@ async fn cloned_senders_never_interleave() {
         let (p, n) = frame
             .strip_prefix("event: p")
             .and_then(|rest| rest.split_once("\ndata: "))
-            .and_then(|(p, rest)| rest.strip_suffix("\ndata: second line").map(|rest| (p, rest)))
+            .and_then(|(p, rest)| {
+                rest.strip_suffix("\ndata: second line")
+                    .map(|rest| (p, rest))
+            })
             .unwrap_or_else(|| panic!("torn frame {frame:?}"));
         let p: usize = p.parse().unwrap();
         assert_eq!(n, format!("{p}:{}", next[p]), "out of order");
@@ -295,14 +381,18 @@ fn many_runtimes_in_many_threads() {
         let (tx, rx) = channel(16);
         let producer = spawn(async move {
             for n in 0..2000u64 {
-                tx.send(Event::new().id(format!("{id}-{n}")).unwrap().data("x")).await.unwrap();
+                tx.send(Event::new().id(format!("{id}-{n}")).unwrap().data("x"))
+                    .await
+                    .unwrap();
             }
         });
         let mut wire = Vec::new();
         let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
         producer.await;
         assert_eq!(report.events, 2000);
-        let want: Vec<String> = (0..2000).map(|n| format!("id: {id}-{n}\ndata: x")).collect();
+        let want: Vec<String> = (0..2000)
+            .map(|n| format!("id: {id}-{n}\ndata: x"))
+            .collect();
         assert_eq!(frames(&wire), want);
     };
     std::thread::scope(|s| {

@@ -95,7 +95,14 @@ pub fn failing_after(ok_writes: usize) -> (Recorder, Recording) {
         flushes: flushes.clone(),
         ok_writes,
     };
-    (sink, Recording { rx, writes, flushes })
+    (
+        sink,
+        Recording {
+            rx,
+            writes,
+            flushes,
+        },
+    )
 }
 
 impl Recording {
@@ -130,7 +137,11 @@ impl Recording {
 }
 
 impl AsyncWrite for Recorder {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let done = self.writes.fetch_add(1, Ordering::SeqCst);
         if done >= self.ok_writes {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -170,6 +181,10 @@ impl AsyncWrite for Stuck {
 pub fn frames(wire: &[u8]) -> Vec<String> {
     let text = std::str::from_utf8(wire).expect("utf-8 on the wire");
     let mut frames: Vec<String> = text.split("\n\n").map(str::to_owned).collect();
-    assert_eq!(frames.pop().as_deref(), Some(""), "the wire ends mid-frame: {text:?}");
+    assert_eq!(
+        frames.pop().as_deref(),
+        Some(""),
+        "the wire ends mid-frame: {text:?}"
+    );
     frames
 }
