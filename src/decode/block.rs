@@ -151,11 +151,18 @@ impl Block {
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
-        let data = lossy(&self.data[..self.data.len() - 1]).into_owned();
-        self.data.clear();
-        if self.data.capacity() > KEEP_CAPACITY {
-            self.data = Vec::new();
-        }
+        self.data.pop();
+        let data = if self.data.capacity() > KEEP_CAPACITY {
+            // Too big to keep: hand the buffer itself over rather than copy it into a
+            // fresh allocation (which costs page faults on multi-megabyte events).
+            let bytes = std::mem::take(&mut self.data);
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        } else {
+            let data = lossy(&self.data).into_owned();
+            self.data.clear();
+            data
+        };
         // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
         // type buffer has a value other than the empty string, change the type of the newly
         // created event to equal the value of the event type buffer."
