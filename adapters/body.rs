@@ -59,7 +59,7 @@ pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 /// let body = handler()?.into_body();
 /// let mut events = futures_lite::stream::block_on(sse_pump::decode_body(body));
 /// let event = events.next().unwrap()?;
-/// assert_eq!((event.event.as_str(), event.data.as_str()), ("greeting", "hi"));
+/// assert_eq!((&*event.event, event.data.as_str()), ("greeting", "hi"));
 /// assert!(events.next().is_none());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

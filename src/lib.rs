@@ -67,7 +67,7 @@
 //!
 //! let events = decode_reader(&wire[..]).collect::<Result<Vec<_>, _>>()?;
 //! assert_eq!((events[0].id.as_str(), events[0].data.as_str()), ("1", "first"));
-//! assert_eq!((events[1].event.as_str(), events[1].id.as_str()), ("done", "1"));
+//! assert_eq!((&*events[1].event, events[1].id.as_str()), ("done", "1"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

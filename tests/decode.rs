@@ -155,7 +155,7 @@ fn format_field_event_empty() {
     let events = events(&message("event: \ndata:data", true));
     assert_eq!(events.len(), 1);
     assert_eq!(
-        (events[0].event.as_str(), events[0].data.as_str()),
+        (&*events[0].event, events[0].data.as_str()),
         ("message", "data")
     );
 }
@@ -165,7 +165,7 @@ fn format_field_event() {
     let events = events(&message("event:test\ndata:x\n\ndata:x", true));
     let got: Vec<_> = events
         .iter()
-        .map(|e| (e.event.as_str(), e.data.as_str()))
+        .map(|e| (&*e.event, e.data.as_str()))
         .collect();
     assert_eq!(got, [("test", "x"), ("message", "x")]);
 }
@@ -428,7 +428,7 @@ fn spec_type_is_reset_after_dispatch_and_after_an_empty_block() {
 #[test]
 fn spec_last_event_field_wins() {
     let e = &events(b"event: a\nevent: b\nid: 1\nid: 2\ndata: x\n\n")[0];
-    assert_eq!((e.event.as_str(), e.id.as_str()), ("b", "2"));
+    assert_eq!((&*e.event, e.id.as_str()), ("b", "2"));
 }
 
 #[test]
@@ -475,7 +475,7 @@ fn finish_keeps_id_and_retry_and_strips_a_new_bom() {
 
 fn event(kind: &str, data: &str, id: &str) -> MessageEvent {
     MessageEvent {
-        event: kind.into(),
+        event: kind.to_owned().into(),
         data: data.into(),
         id: id.into(),
         retry: None,

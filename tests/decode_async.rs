@@ -66,7 +66,7 @@ async fn reader_with_a_reset() {
     let mut events = decode(script());
     assert_eq!(events.next().await.unwrap().unwrap().data, "a");
     let b = events.next().await.unwrap().unwrap();
-    assert_eq!((b.event.as_str(), b.data.as_str()), ("x", "b"));
+    assert_eq!((&*b.event, b.data.as_str()), ("x", "b"));
     match events.next().await {
         Some(Err(ReadError::Transport(e))) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
         other => panic!("expected the transport error, got {other:?}"),

@@ -92,7 +92,7 @@ fn expected(specs: &[Spec]) -> Vec<MessageEvent> {
         out.push(MessageEvent {
             event: match spec.event.as_deref() {
                 None | Some("") => "message".into(),
-                Some(name) => name.to_owned(),
+                Some(name) => name.to_owned().into(),
             },
             data: spec.data.replace("\r\n", "\n").replace('\r', "\n"),
             id: id.clone(),

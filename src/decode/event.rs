@@ -1,6 +1,6 @@
 //! What the decoder yields: dispatched events and, on request, comments and retry hints.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 /// One event as a browser dispatches it to an `EventSource` listener (the DOM's
 /// `MessageEvent`; the server-side builder is [`Event`](crate::Event)).
@@ -26,7 +26,12 @@ use std::time::Duration;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MessageEvent {
     /// The event type: the last `event:` field of the block, or `"message"`.
-    pub event: String,
+    ///
+    /// A `Cow` so that the default type, by far the most common, costs no allocation:
+    /// it is a borrowed `"message"`. It derefs to `&str` (`event.event == "tick"`,
+    /// `&*event.event`, `println!("{}", event.event)`); [`Cow::into_owned`] gives a
+    /// `String`.
+    pub event: Cow<'static, str>,
     /// The `data:` lines of the block, joined with `\n`.
     pub data: String,
     /// The last event ID when the event was dispatched: it persists across events until an

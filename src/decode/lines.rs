@@ -71,7 +71,7 @@ impl Lines {
         }
         loop {
             let start = *pos;
-            let Some(at) = memchr::memchr2(b'\n', b'\r', &input[start..]) else {
+            let Some(at) = line_end(&input[start..]) else {
                 *pos = input.len();
                 return self.unfinished(&input[start..], max);
             };
@@ -134,5 +134,67 @@ impl Lines {
             *pos += take;
         }
         self.bom_checked
+    }
+}
+
+/// The first CR or LF. SSE lines are mostly short (a blank line, `data: hello`, a JSON
+/// object of a few hundred bytes), and on those `memchr2`'s dispatch and setup cost more
+/// than the search (measured: mixes a and b of `benches/decode.rs`). So the first 256 bytes
+/// are checked eight at a time in plain integer arithmetic ("SWAR"), the rest with
+/// `memchr2`, which wins on long lines.
+#[inline]
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    const WORD: usize = 8;
+    const HEAD: usize = 32 * WORD;
+    let mut at = 0;
+    while at < HEAD && at + WORD <= bytes.len() {
+        let word: [u8; WORD] = bytes[at..at + WORD].try_into().unwrap_or_default();
+        let found = eol_bytes(u64::from_le_bytes(word));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += WORD;
+    }
+    if at < HEAD {
+        return bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map(|i| at + i);
+    }
+    memchr::memchr2(b'\n', b'\r', &bytes[at..]).map(|i| at + i)
+}
+
+/// The high bit of each byte of `word` that may be CR or LF. The lowest one set is exact
+/// (a borrow can only flag bytes above a real match), which is all `line_end` uses.
+#[inline]
+fn eol_bytes(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ (ONES * u64::from(b'\r')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_end;
+
+    #[test]
+    fn line_end_finds_the_first_cr_or_lf_at_every_offset() {
+        for len in 0..80 {
+            for at in 0..=len {
+                for eol in [b'\n', b'\r'] {
+                    // Bytes next to CR and LF, to catch a borrow flagging the wrong byte.
+                    let mut bytes: Vec<u8> = (0..len)
+                        .map(|i| [b'\x0b', b'\x0c', 0xFF, b'a'][i % 4])
+                        .collect();
+                    if at < len {
+                        bytes[at] = eol;
+                        bytes.extend_from_slice(b"\n\r");
+                    }
+                    let expected = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+                    assert_eq!(line_end(&bytes), expected, "len {len}, at {at}");
+                }
+            }
+        }
     }
 }

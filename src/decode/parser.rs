@@ -35,7 +35,7 @@ const MAX_EVENT: usize = 8 << 20;
 /// for chunk in [&b"data: hel"[..], b"lo\r", b"\n\r\nid: 1\n", b"data: partial"] {
 ///     decoder.feed(chunk);
 ///     while let Some(event) = decoder.next_event()? {
-///         assert_eq!((event.event.as_str(), event.data.as_str()), ("message", "hello"));
+///         assert_eq!((&*event.event, event.data.as_str()), ("message", "hello"));
 ///     }
 /// }
 /// decoder.finish(); // the stream ended: the partial event is dropped
@@ -233,7 +233,7 @@ impl Decoder {
             // "If the line starts with a U+003A COLON character (:): Ignore the line."
             if line[0] == b':' {
                 if T::ALL {
-                    let text = lossy(strip_space(&line[1..]).to_vec());
+                    let text = lossy(strip_space(&line[1..])).into_owned();
                     return Ok(T::other(Item::Comment(text)));
                 }
                 continue;

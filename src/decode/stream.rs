@@ -2,19 +2,19 @@
 //! stream of byte chunks (an HTTP body).
 
 use std::{
-    collections::VecDeque,
     fmt,
     marker::PhantomData,
     pin::Pin,
     task::{ready, Context, Poll},
 };
 
+use futures_core::TryStream;
 use futures_lite::{AsyncRead, Stream};
 use pin_project_lite::pin_project;
 
 use super::{
     reader::{Pulled, ReadBuf},
-    DecodeError, Decoded, Decoder, Item, MessageEvent, ReadError,
+    Decoded, Decoder, Item, MessageEvent, ReadError,
 };
 
 /// Decodes the events of an async reader (futures-io `AsyncRead`, which every
@@ -169,17 +169,23 @@ pin_project! {
     /// # });
     /// ```
     #[must_use = "streams do nothing unless polled"]
-    pub struct DecodeStream<S, T = MessageEvent> {
+    pub struct DecodeStream<S, T = MessageEvent>
+    where
+        S: TryStream,
+    {
         #[pin]
         chunks: S,
         decoder: Decoder,
-        // What the last chunk held, parsed at once so that the chunk need not be kept.
-        ready: VecDeque<Result<T, DecodeError>>,
+        // The last chunk, kept until `chunk[pos..]` is parsed: events are parsed from it
+        // one by one as they are polled, with no copy and no queue.
+        chunk: Option<S::Ok>,
+        pos: usize,
         done: bool,
+        kind: PhantomData<fn() -> T>,
     }
 }
 
-impl<S> DecodeStream<S> {
+impl<S: TryStream> DecodeStream<S> {
     /// Decodes `chunks` with a configured decoder.
     ///
     /// # Examples
@@ -194,8 +200,10 @@ impl<S> DecodeStream<S> {
         DecodeStream {
             chunks,
             decoder,
-            ready: VecDeque::new(),
+            chunk: None,
+            pos: 0,
             done: false,
+            kind: PhantomData,
         }
     }
 
@@ -212,20 +220,23 @@ impl<S> DecodeStream<S> {
         let DecodeStream {
             chunks,
             decoder,
-            ready,
+            chunk,
+            pos,
             done,
+            ..
         } = self;
-        let ready = ready.into_iter().map(|r| r.map(Item::Event)).collect();
         DecodeStream {
             chunks,
             decoder,
-            ready,
+            chunk,
+            pos,
             done,
+            kind: PhantomData,
         }
     }
 }
 
-impl<S, T> DecodeStream<S, T> {
+impl<S: TryStream, T> DecodeStream<S, T> {
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
     /// [reconnection time](Decoder::retry).
     ///
@@ -241,47 +252,36 @@ impl<S, T> DecodeStream<S, T> {
     }
 }
 
-impl<S, B, E, T> Stream for DecodeStream<S, T>
+impl<S, T> Stream for DecodeStream<S, T>
 where
-    S: Stream<Item = Result<B, E>>,
-    B: AsRef<[u8]>,
+    S: TryStream,
+    S::Ok: AsRef<[u8]>,
     T: Decoded,
 {
-    type Item = Result<T, ReadError<E>>;
+    type Item = Result<T, ReadError<S::Error>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if let Some(next) = this.ready.pop_front() {
-                return Poll::Ready(Some(next.map_err(ReadError::Decode)));
+            if let Some(chunk) = this.chunk {
+                match this.decoder.pull_in::<T>(chunk.as_ref(), this.pos) {
+                    Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
+                    Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
+                    // Parsed to its end (an unfinished line was carried): let it go.
+                    Ok(None) => *this.chunk = None,
+                }
             }
             if *this.done {
                 return Poll::Ready(None);
             }
-            match ready!(this.chunks.as_mut().poll_next(cx)) {
-                Some(Ok(chunk)) => parse_chunk(this.decoder, chunk.as_ref(), this.ready),
+            match ready!(this.chunks.as_mut().try_poll_next(cx)) {
+                Some(Ok(chunk)) => (*this.chunk, *this.pos) = (Some(chunk), 0),
                 Some(Err(e)) => {
                     end(this.decoder, this.done);
                     return Poll::Ready(Some(Err(ReadError::Transport(e))));
                 }
                 None => end(this.decoder, this.done),
             }
-        }
-    }
-}
-
-/// Queues everything `chunk` completes.
-fn parse_chunk<T: Decoded>(
-    decoder: &mut Decoder,
-    chunk: &[u8],
-    ready: &mut VecDeque<Result<T, DecodeError>>,
-) {
-    let mut pos = 0;
-    loop {
-        match decoder.pull_in::<T>(chunk, &mut pos) {
-            Ok(Some(value)) => ready.push_back(Ok(value)),
-            Err(e) => ready.push_back(Err(e)),
-            Ok(None) => return,
         }
     }
 }
@@ -301,7 +301,7 @@ impl<R, T> fmt::Debug for Decode<R, T> {
     }
 }
 
-impl<S, T> fmt::Debug for DecodeStream<S, T> {
+impl<S: TryStream, T> fmt::Debug for DecodeStream<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DecodeStream")
             .field("chunks", &std::any::type_name::<S>())
