@@ -97,9 +97,11 @@ impl Sse {
     pub const DEFAULT_COALESCE: usize = 64 * 1024;
     /// The default time a farewell event may take to write: 1 second.
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+}
 
-    /// A stream of the events sent into the [`channel`](crate::channel) that `events`
-    /// came from.
+impl<S: Source> Sse<S> {
+    /// A stream of the events of `events`: the [`Receiver`] of a [`channel`](crate::channel),
+    /// or any other [`Source`] (a hub subscription, for example).
     ///
     /// # Examples
     ///
@@ -108,7 +110,7 @@ impl Sse {
     /// let sse = sse_pump::Sse::new(rx);
     /// # drop(sse);
     /// ```
-    pub fn new(events: Receiver) -> Self {
+    pub fn new(events: S) -> Self {
         Sse {
             source: events,
             config: Config::default(),
