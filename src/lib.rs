@@ -100,6 +100,7 @@ mod decode;
 mod encode;
 mod error;
 mod event;
+mod frames;
 mod pump;
 mod shutdown;
 mod sse;

@@ -5,14 +5,18 @@ use std::{
     io,
     pin::Pin,
     task::{ready, Context, Poll},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use bytes::{Bytes, BytesMut};
-use futures_lite::{future::poll_fn, AsyncWrite, Stream};
+use futures_lite::{future::poll_fn, AsyncWrite};
 use futures_timer::Delay;
 
-use crate::{sse::Config, Ended, Error, Event, PumpError, Report, Source};
+use crate::{
+    frames::{gather, Batch, Clock},
+    sse::Config,
+    Ended, Error, Event, PumpError, Report, Source,
+};
 
 /// What woke the pump.
 enum Wake {
@@ -110,40 +114,30 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
         let mut carry = Some(first.into_bytes());
         let mut ended = false;
         while let Some(first) = carry.take() {
-            let (mut count, mut len) = (1, first.len());
-            let mut alone = Some(first); // written as it is if nothing joins it
-            while !ended && len < limit {
-                let Some(next) = next_now(source.as_mut()).await else {
-                    break;
-                };
-                let Some(event) = next else {
-                    ended = true;
-                    break;
-                };
-                let frame = event.into_bytes();
-                if len + frame.len() > limit {
-                    carry = Some(frame);
-                    break;
-                }
-                if let Some(first) = alone.take() {
-                    self.out.buf.clear();
-                    self.out.ending.extend(&mut self.out.buf, &first);
-                }
-                self.out.ending.extend(&mut self.out.buf, &frame);
-                (count, len) = (count + 1, len + frame.len());
-            }
-            let written = match &alone {
+            let batch = if ended {
+                Batch::alone(first)
+            } else {
+                let mut first = Some(first);
+                let (out, ending) = (&mut self.out.buf, self.out.ending);
+                poll_fn(|cx| {
+                    let first = first.take().expect("polled once");
+                    Poll::Ready(gather(first, source.as_mut(), cx, limit, ending, out))
+                })
+                .await
+            };
+            (carry, ended) = (batch.carry, batch.ended);
+            let written = match &batch.alone {
                 Some(frame) => self.out.write_frame(frame).await,
                 None => self.out.write_buf().await,
             };
             match written {
                 Ok(bytes) => {
-                    self.report.events += count;
+                    self.report.events += batch.events;
                     self.report.bytes += bytes as u64;
                     self.clock.touch();
                 }
                 Err(error) => {
-                    self.report.undelivered += count + u64::from(carry.is_some());
+                    self.report.undelivered += batch.events + u64::from(carry.is_some());
                     return Err(self.fail(error, source));
                 }
             }
@@ -183,16 +177,6 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
         self.report.ended = ended;
         std::mem::take(&mut self.report)
     }
-}
-
-/// The next item if the source has one ready now: `Some(Some(event))`, `Some(None)` when
-/// it has ended, `None` when nothing is queued.
-async fn next_now<S: Stream<Item = Event>>(mut source: Pin<&mut S>) -> Option<Option<Event>> {
-    poll_fn(|cx| match source.as_mut().poll_next(cx) {
-        Poll::Ready(next) => Poll::Ready(Some(next)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await
 }
 
 /// The writer, with the send timeout and the line-ending conversion buffer.
@@ -288,46 +272,5 @@ impl Deadline {
         let delay = self.delay.as_mut().expect("armed above");
         ready!(Pin::new(delay).poll(cx));
         Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
-    }
-}
-
-/// The keep-alive clock: counts quiet time since the last write.
-struct Clock {
-    interval: Option<Duration>,
-    delay: Option<Delay>,
-    last_write: Instant,
-}
-
-impl Clock {
-    fn new(interval: Option<Duration>) -> Self {
-        Clock {
-            interval,
-            delay: None,
-            last_write: Instant::now(),
-        }
-    }
-
-    fn touch(&mut self) {
-        if self.interval.is_some() {
-            self.last_write = Instant::now();
-        }
-    }
-
-    /// Ready once `interval` has passed with no write. The timer is set once and, when it
-    /// fires early because writes came in the meantime, moved to the new due time.
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(interval) = self.interval else {
-            return Poll::Pending;
-        };
-        let delay = self.delay.get_or_insert_with(|| Delay::new(interval));
-        loop {
-            ready!(Pin::new(&mut *delay).poll(cx));
-            let quiet = self.last_write.elapsed();
-            if quiet >= interval {
-                delay.reset(interval);
-                return Poll::Ready(());
-            }
-            delay.reset(interval - quiet);
-        }
     }
 }
