@@ -2,7 +2,8 @@
 //!
 //! | feature | module | adds |
 //! |---|---|---|
-//! | `hyper` | [`event_source`], [`backoff`], [`body`] | [`EventSource`](crate::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](crate::decode_body) |
+//! | `hyper` | [`response`], [`request`], [`io`] | serving: [`response`](crate::response) and [`SseBody`](crate::SseBody) for hyper and axum, [`last_event_id`](crate::last_event_id), [`WriteTimeout`](crate::WriteTimeout) and [`FuturesIo`](crate::FuturesIo) for connections |
+//! | `hyper` | [`event_source`], [`backoff`], [`body`] | the client: [`EventSource`](crate::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](crate::decode_body) |
 
 #[cfg(feature = "hyper")]
 pub mod backoff;
@@ -10,6 +11,12 @@ pub mod backoff;
 pub mod body;
 #[cfg(feature = "hyper")]
 pub mod event_source;
+#[cfg(feature = "hyper")]
+pub mod io;
+#[cfg(feature = "hyper")]
+pub mod request;
+#[cfg(feature = "hyper")]
+pub mod response;
 #[cfg(feature = "hyper")]
 mod source_error;
 

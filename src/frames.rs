@@ -3,6 +3,7 @@
 
 use std::{
     future::Future,
+    io,
     pin::Pin,
     task::{ready, Context, Poll},
     time::{Duration, Instant},
@@ -111,5 +112,44 @@ impl Clock {
             }
             delay.reset(interval - quiet);
         }
+    }
+}
+
+/// The send timeout: a timer armed only once a write has to wait.
+pub(crate) struct Deadline {
+    pub(crate) limit: Option<Duration>,
+    delay: Option<Delay>,
+    pub(crate) armed: bool,
+}
+
+impl Deadline {
+    pub(crate) fn new(limit: Option<Duration>) -> Self {
+        Deadline {
+            limit,
+            delay: None,
+            armed: false,
+        }
+    }
+
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Called when the writer is not ready: starts the clock if it is not running, and
+    /// fails with `TimedOut` once it runs out.
+    pub(crate) fn poll_expired<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let Some(limit) = self.limit else {
+            return Poll::Pending;
+        };
+        if !self.armed {
+            self.armed = true;
+            match &mut self.delay {
+                Some(delay) => delay.reset(limit),
+                None => self.delay = Some(Delay::new(limit)),
+            }
+        }
+        let delay = self.delay.as_mut().expect("armed above");
+        ready!(Pin::new(delay).poll(cx));
+        Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
     }
 }

@@ -85,7 +85,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
-//! | `hyper` | `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
+//! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -124,6 +124,9 @@ pub use crate::adapters::{
     backoff::Backoff,
     body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
     event_source::{EventSource, Fetch, SourceItem},
+    io::{FuturesIo, WriteTimeout},
+    request::{last_event_id, LastEventIdError, MAX_LAST_EVENT_ID},
+    response::{response, BodyReport, SseBody, SseResponse},
     Rejected, SourceError,
 };
 

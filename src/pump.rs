@@ -1,19 +1,12 @@
 //! The pump: source to writer, with coalescing, keep-alive, send timeout and shutdown.
 
-use std::{
-    future::Future,
-    io,
-    pin::Pin,
-    task::{ready, Context, Poll},
-    time::Duration,
-};
+use std::{future::Future, io, pin::Pin, task::Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{future::poll_fn, AsyncWrite};
-use futures_timer::Delay;
 
 use crate::{
-    frames::{gather, Batch, Clock},
+    frames::{gather, Batch, Clock, Deadline},
     sse::Config,
     Ended, Error, Event, PumpError, Report, Source,
 };
@@ -234,43 +227,4 @@ async fn write_flush<W: AsyncWrite + Unpin>(
         _ => Error::Disconnected(e),
     })?;
     Ok(bytes.len())
-}
-
-/// The send timeout: a timer armed only once a write has to wait.
-struct Deadline {
-    limit: Option<Duration>,
-    delay: Option<Delay>,
-    armed: bool,
-}
-
-impl Deadline {
-    fn new(limit: Option<Duration>) -> Self {
-        Deadline {
-            limit,
-            delay: None,
-            armed: false,
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.armed = false;
-    }
-
-    /// Called when the writer is not ready: starts the clock if it is not running, and
-    /// fails with `TimedOut` once it runs out.
-    fn poll_expired<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        let Some(limit) = self.limit else {
-            return Poll::Pending;
-        };
-        if !self.armed {
-            self.armed = true;
-            match &mut self.delay {
-                Some(delay) => delay.reset(limit),
-                None => self.delay = Some(Delay::new(limit)),
-            }
-        }
-        let delay = self.delay.as_mut().expect("armed above");
-        ready!(Pin::new(delay).poll(cx));
-        Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
-    }
 }

@@ -2,10 +2,13 @@
 
 use std::{
     fmt,
+    future::Future,
+    pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
+    task::{ready, Context, Poll},
 };
 
 #[derive(Default)]
@@ -143,15 +146,29 @@ impl ShutdownListener {
     /// futures_lite::future::block_on(listener.wait());
     /// ```
     pub async fn wait(&self) {
+        let mut listener = None;
+        std::future::poll_fn(|cx| self.poll_triggered(&mut listener, cx)).await;
+    }
+}
+
+impl ShutdownListener {
+    /// Ready once triggered; `listener` keeps the registration between polls.
+    pub(crate) fn poll_triggered(
+        &self,
+        listener: &mut Option<event_listener::EventListener>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         loop {
             if self.is_triggered() {
-                return;
+                return Poll::Ready(());
             }
-            let listener = self.inner.event.listen();
-            if self.is_triggered() {
-                return;
+            match listener {
+                None => *listener = Some(self.inner.event.listen()),
+                Some(waiting) => {
+                    ready!(Pin::new(waiting).poll(cx));
+                    *listener = None;
+                }
             }
-            listener.await;
         }
     }
 }

@@ -3,56 +3,20 @@
 
 use std::{
     collections::HashMap,
-    io,
     net::SocketAddr,
-    pin::Pin,
     sync::mpsc,
-    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use futures_lite::{AsyncRead, AsyncWrite, StreamExt};
+use futures_lite::StreamExt;
 use http_body_util::Empty;
 use hyper::body::Incoming;
-use sse_pump::{Backoff, SourceError, SourceItem};
+use sse_pump::{Backoff, FuturesIo, SourceError, SourceItem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A futures-io stream as hyper's IO (a few lines of glue, as smol-hyper does).
-pub(crate) struct FuturesIo<T>(pub(crate) T);
-
-impl<T: AsyncRead + Unpin> hyper::rt::Read for FuturesIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        let mut tmp = [0; 8192];
-        let room = buf.remaining().min(tmp.len());
-        let n = std::task::ready!(Pin::new(&mut self.0).poll_read(cx, &mut tmp[..room]))?;
-        buf.put_slice(&tmp[..n]);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
-    }
-}
 
 /// A fetch on tokio: one connection per request.
 pub(crate) async fn fetch_tokio(
@@ -61,7 +25,7 @@ pub(crate) async fn fetch_tokio(
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(FuturesIo(stream.compat())).await?;
+        hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
     tokio::spawn(conn);
     Ok(sender
         .send_request(request.map(|()| Empty::<Bytes>::new()))
@@ -74,7 +38,7 @@ pub(crate) async fn fetch_smol(
     request: http::Request<()>,
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = smol::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo(stream)).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(stream)).await?;
     smol::spawn(conn).detach();
     Ok(sender
         .send_request(request.map(|()| Empty::<Bytes>::new()))

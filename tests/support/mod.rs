@@ -15,6 +15,9 @@ use std::{
 
 use futures_lite::AsyncWrite;
 
+#[cfg(feature = "hyper")]
+pub mod http;
+
 /// Fails the test, instead of hanging it, if `fut` takes longer than 10 seconds. Only a
 /// guard: no test relies on it to order events.
 pub async fn guard<F: Future>(fut: F) -> F::Output {
@@ -49,6 +52,14 @@ pub fn spawn<T: Send + 'static>(
             Box::pin(async move { task.await.expect("task panicked") })
         }
         Err(_) => Box::pin(smol::spawn(fut)),
+    }
+}
+
+/// Spawns `fut` on the caller's runtime and lets it run on its own.
+pub fn detach(fut: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn(fut)),
+        Err(_) => smol::spawn(fut).detach(),
     }
 }
 

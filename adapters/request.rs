@@ -1,0 +1,91 @@
+//! Reading what an EventSource sends with its request.
+
+use std::fmt;
+
+use http::{header::HeaderName, Request};
+
+/// The longest `Last-Event-ID` accepted by [`last_event_id`], in bytes: 1 KiB.
+pub const MAX_LAST_EVENT_ID: usize = 1024;
+
+/// The `Last-Event-ID` header of a request: the id of the last event a reconnecting client
+/// received, so that the stream can resume after it.
+///
+/// `Ok(None)` when the header is absent or empty (a browser sends none before its first
+/// event with an id).
+///
+/// # Errors
+///
+/// A header longer than [`MAX_LAST_EVENT_ID`], not UTF-8, holding a NUL (which a browser
+/// never sends: it ignores such ids), or given twice, is a [`LastEventIdError`]; answer it
+/// with `400 Bad Request`, or ignore it and start from the beginning.
+///
+/// # Examples
+///
+/// ```
+/// let request = http::Request::get("/events").header("last-event-id", "42").body(())?;
+/// assert_eq!(sse_pump::last_event_id(&request)?, Some("42"));
+///
+/// let fresh = http::Request::get("/events").body(())?;
+/// assert_eq!(sse_pump::last_event_id(&fresh)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn last_event_id<B>(request: &Request<B>) -> Result<Option<&str>, LastEventIdError> {
+    let mut values = request.headers().get_all(LAST_EVENT_ID).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(LastEventIdError::Repeated);
+    }
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_LAST_EVENT_ID {
+        return Err(LastEventIdError::TooLong(bytes.len()));
+    }
+    if bytes.contains(&0) {
+        return Err(LastEventIdError::Nul);
+    }
+    let id = std::str::from_utf8(bytes).map_err(|_| LastEventIdError::NotUtf8)?;
+    Ok(Some(id).filter(|id| !id.is_empty()))
+}
+
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// Why a `Last-Event-ID` header was refused by [`last_event_id`].
+///
+/// # Examples
+///
+/// ```
+/// let long = "7".repeat(sse_pump::MAX_LAST_EVENT_ID + 1);
+/// let request = http::Request::get("/").header("last-event-id", long).body(())?;
+/// let error = sse_pump::last_event_id(&request).unwrap_err();
+/// assert_eq!(error, sse_pump::LastEventIdError::TooLong(1025));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LastEventIdError {
+    /// Longer than [`MAX_LAST_EVENT_ID`]; holds the length.
+    TooLong(usize),
+    /// Not valid UTF-8.
+    NotUtf8,
+    /// Holds a NUL byte.
+    Nul,
+    /// The header was given more than once.
+    Repeated,
+}
+
+impl fmt::Display for LastEventIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LastEventIdError::TooLong(len) => write!(
+                f,
+                "last-event-id of {len} bytes is longer than {MAX_LAST_EVENT_ID}"
+            ),
+            LastEventIdError::NotUtf8 => f.write_str("last-event-id is not utf-8"),
+            LastEventIdError::Nul => f.write_str("last-event-id holds a nul byte"),
+            LastEventIdError::Repeated => f.write_str("last-event-id given more than once"),
+        }
+    }
+}
+
+impl std::error::Error for LastEventIdError {}

@@ -1,0 +1,366 @@
+//! The hyper adapter over loopback, each scenario on tokio (hyper-util's `TokioIo`) and on
+//! smol (`FuturesIo`), plus axum on tokio. Tests wait on events and channels, never on
+//! sleeps, and every one is bounded by `guard`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::{
+    io::Write as _,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_lite::StreamExt;
+use http::{header, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use sse_pump::{
+    channel, decode_body, last_event_id, response, BodyReport, Ended, Event, KeepAlive, Shutdown,
+    Sse, SseResponse, WriteTimeout,
+};
+use support::{
+    guard,
+    http::{fetch, serve, Listener},
+};
+
+fn get(addr: std::net::SocketAddr) -> http::request::Builder {
+    Request::get(format!("http://{addr}/events")).header(header::HOST, addr.to_string())
+}
+
+/// Events with ids 1 to 3, and the response headers of an HTTP/1.1 request.
+async fn streams_events_with_the_headers() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let server = async move {
+            serve(listener.accept().await, |request| {
+                let (tx, rx) = channel(8);
+                for n in 1..=3 {
+                    let event = Event::new()
+                        .id(n.to_string())
+                        .unwrap()
+                        .data(format!("n={n}"));
+                    tx.try_send(event).unwrap();
+                }
+                let sse = Sse::new(rx).retry(Duration::from_millis(1500));
+                SseResponse::new(sse).version(request.version()).build()
+            })
+            .await
+        };
+        let client = async {
+            let response = fetch(addr, get(addr).body(()).unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let headers = response.headers();
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                "text/event-stream; charset=utf-8"
+            );
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+            assert_eq!(headers["x-accel-buffering"], "no");
+            assert_eq!(headers[header::CONTENT_ENCODING], "identity");
+            assert_eq!(headers[header::CONNECTION], "keep-alive");
+            let mut events = decode_body(response.into_body());
+            let mut seen = Vec::new();
+            while let Some(event) = events.try_next().await.unwrap() {
+                seen.push((event.id, event.data));
+            }
+            let expected = [("1", "n=1"), ("2", "n=2"), ("3", "n=3")];
+            assert_eq!(
+                seen,
+                expected.map(|(id, data)| (id.to_owned(), data.to_owned()))
+            );
+            assert_eq!(events.decoder().retry(), Some(Duration::from_millis(1500)));
+        };
+        let (served, ()) = futures_lite::future::zip(server, client).await;
+        served.unwrap();
+    })
+    .await
+}
+
+/// The handler sees `Last-Event-ID`, resumes after it, and refuses a bad one with 400.
+async fn resumes_from_last_event_id() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let handler = |request: Request<hyper::body::Incoming>| {
+            let resume = match last_event_id(&request) {
+                Ok(id) => id.and_then(|id| id.parse::<u64>().ok()).unwrap_or(0),
+                Err(error) => {
+                    let mut refusal =
+                        http::Response::new(Full::new(Bytes::from(error.to_string())));
+                    *refusal.status_mut() = StatusCode::BAD_REQUEST;
+                    return refusal.map(|body| body.boxed());
+                }
+            };
+            let events = (resume + 1..=resume + 2)
+                .map(|n| Event::new().id(n.to_string()).unwrap().data("x"));
+            let sse = Sse::from_stream(futures_lite::stream::iter(events));
+            response(sse).map(|body| body.boxed())
+        };
+        let server = async move {
+            let handler = Arc::new(handler);
+            for _ in 0..2 {
+                let handler = handler.clone();
+                serve(listener.accept().await, move |r| handler(r))
+                    .await
+                    .unwrap();
+            }
+        };
+        let client = async {
+            let request = get(addr).header("last-event-id", "41").body(()).unwrap();
+            let body = fetch(addr, request).await.unwrap().into_body();
+            let events: Vec<_> = decode_body(body).try_collect().await.unwrap();
+            let ids: Vec<_> = events.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, ["42", "43"]);
+
+            let long = "9".repeat(sse_pump::MAX_LAST_EVENT_ID + 1);
+            let request = get(addr).header("last-event-id", long).body(()).unwrap();
+            let refused = fetch(addr, request).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            let text = refused.into_body().collect().await.unwrap().to_bytes();
+            assert!(text.starts_with(b"last-event-id of 1025 bytes"), "{text:?}");
+        };
+        futures_lite::future::zip(server, client).await;
+    })
+    .await
+}
+
+/// A client that goes away ends the body: the producer's `closed()` resolves, its sends
+/// fail, and the report says so.
+async fn a_departed_client_stops_the_producer() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let (report_tx, report_rx) = async_channel::bounded::<BodyReport>(1);
+        let (producer_done_tx, producer_done) = async_channel::bounded(1);
+        let server = {
+            async move {
+                serve(listener.accept().await, move |_| {
+                    let (tx, rx) = channel(4);
+                    let done = producer_done_tx.clone();
+                    support::detach(async move {
+                        let mut n = 0u64;
+                        while tx.send(Event::new().data(n.to_string())).await.is_ok() {
+                            n += 1;
+                        }
+                        assert!(tx.is_closed());
+                        done.send(n).await.unwrap();
+                    });
+                    let response = response(Sse::new(rx));
+                    report_tx.try_send(response.body().report()).unwrap();
+                    response
+                })
+                .await
+            }
+        };
+        let client = async {
+            let body = fetch(addr, get(addr).body(()).unwrap())
+                .await
+                .unwrap()
+                .into_body();
+            let mut events = decode_body(body);
+            for n in 0..3 {
+                assert_eq!(events.next().await.unwrap().unwrap().data, n.to_string());
+            }
+            // Dropping the body drops the connection.
+        };
+        let (served, ()) = futures_lite::future::zip(server, client).await;
+        let _ = served; // hyper may report the reset or a clean close
+        let sent = producer_done.recv().await.unwrap();
+        assert!(sent >= 3);
+        let report = report_rx.recv().await.unwrap().wait().await;
+        assert_eq!(report.ended, Ended::Disconnected);
+        assert!(report.events >= 3);
+    })
+    .await
+}
+
+/// A client that never reads loses its connection once a write has waited longer than the
+/// connection's `WriteTimeout`; the producer learns of it.
+async fn a_client_that_stops_reading_is_dropped() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let (report_tx, report_rx) = async_channel::bounded(1);
+        let (producer_done_tx, producer_done) = async_channel::bounded(1);
+        let server = async move {
+            let io = WriteTimeout::new(listener.accept().await, Duration::from_millis(200));
+            serve(io, move |_| {
+                let (tx, rx) = channel(4);
+                let done = producer_done_tx.clone();
+                support::detach(async move {
+                    let chunk = "x".repeat(16 * 1024);
+                    let mut sent = 0u64;
+                    while tx.send(Event::new().data(&chunk)).await.is_ok() {
+                        sent += 1;
+                    }
+                    done.send(sent).await.unwrap();
+                });
+                let response = response(Sse::new(rx));
+                report_tx.try_send(response.body().report()).unwrap();
+                response
+            })
+            .await
+        };
+        // A raw client: sends its request, then never reads a byte.
+        let mut stalled = std::net::TcpStream::connect(addr).unwrap();
+        write!(stalled, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+        let served = server.await;
+        assert!(
+            served.is_err(),
+            "hyper ends the connection with the write error"
+        );
+        let sent = producer_done.recv().await.unwrap();
+        assert!(sent > 0);
+        let report = report_rx.recv().await.unwrap().wait().await;
+        assert_eq!(report.ended, Ended::Disconnected);
+        drop(stalled);
+    })
+    .await
+}
+
+/// Shutdown sends the farewell and ends the body cleanly; queued events are counted.
+async fn shutdown_says_farewell() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let shutdown = Shutdown::new();
+        let listener_signal = shutdown.listener();
+        let (tx, rx) = channel(8);
+        let rx = Mutex::new(Some(rx));
+        let (report_tx, report_rx) = async_channel::bounded(1);
+        let server = async move {
+            serve(listener.accept().await, move |_| {
+                let farewell = Event::new().event("bye").unwrap().data("server stopping");
+                let sse = Sse::new(rx.lock().unwrap().take().unwrap())
+                    .shutdown(listener_signal.clone())
+                    .farewell(farewell);
+                let response = response(sse);
+                report_tx.try_send(response.body().report()).unwrap();
+                response
+            })
+            .await
+        };
+        let client = async {
+            let body = fetch(addr, get(addr).body(()).unwrap())
+                .await
+                .unwrap()
+                .into_body();
+            let mut events = decode_body(body);
+            tx.send(Event::new().data("hello")).await.unwrap();
+            assert_eq!(events.next().await.unwrap().unwrap().data, "hello");
+            shutdown.trigger();
+            let bye = events.next().await.unwrap().unwrap();
+            assert_eq!((&*bye.event, bye.data.as_str()), ("bye", "server stopping"));
+            assert!(
+                events.next().await.is_none(),
+                "the body ends after the farewell"
+            );
+            assert!(tx.send(Event::new().data("late")).await.is_err());
+        };
+        let (served, ()) = futures_lite::future::zip(server, client).await;
+        served.unwrap();
+        let report = report_rx.recv().await.unwrap().wait().await;
+        assert_eq!((report.ended, report.events), (Ended::Shutdown, 2));
+    })
+    .await
+}
+
+/// Pings flow through the body when the source is quiet.
+async fn pings_keep_a_quiet_stream_alive() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let (tx, rx) = channel(1);
+        let rx = Mutex::new(Some(rx));
+        let server = async move {
+            serve(listener.accept().await, move |_| {
+                let keep_alive = KeepAlive::new()
+                    .interval(Duration::from_millis(20))
+                    .text("ping");
+                response(Sse::new(rx.lock().unwrap().take().unwrap()).keep_alive(keep_alive))
+            })
+            .await
+        };
+        let client = async {
+            let mut body = fetch(addr, get(addr).body(()).unwrap())
+                .await
+                .unwrap()
+                .into_body();
+            let mut wire = Vec::new();
+            while !wire.ends_with(b": ping\n\n: ping\n\n") {
+                let frame = body.frame().await.unwrap().unwrap();
+                wire.extend_from_slice(&frame.into_data().unwrap());
+            }
+            drop(tx);
+            while let Some(frame) = body.frame().await {
+                frame.unwrap();
+            }
+        };
+        let (served, ()) = futures_lite::future::zip(server, client).await;
+        served.unwrap();
+    })
+    .await
+}
+
+on_both!(
+    streams_events_with_the_headers,
+    resumes_from_last_event_id,
+    a_departed_client_stops_the_producer,
+    a_client_that_stops_reading_is_dropped,
+    shutdown_says_farewell,
+    pings_keep_a_quiet_stream_alive,
+);
+
+/// Queued events leave in one body frame, no larger than the coalescing limit.
+#[test]
+fn queued_events_share_a_frame() {
+    futures_lite::future::block_on(async {
+        let (tx, rx) = channel(200);
+        for n in 0..100 {
+            tx.try_send(Event::new().data(format!("{n:03}"))).unwrap();
+        }
+        drop(tx);
+        let mut body = sse_pump::SseBody::new(Sse::new(rx).coalesce(10 * 11));
+        let mut frames = Vec::new();
+        while let Some(frame) = body.frame().await {
+            frames.push(frame.unwrap().into_data().unwrap());
+        }
+        assert_eq!(frames.len(), 10, "100 frames of 11 bytes, 10 to a frame");
+        assert!(frames.iter().all(|f| f.len() == 110));
+        let wire: Vec<u8> = frames.concat();
+        let expected: String = (0..100).map(|n| format!("data: {n:03}\n\n")).collect();
+        assert_eq!(wire, expected.as_bytes());
+    })
+}
+
+/// axum serves the body as it is.
+#[tokio::test]
+async fn axum_serves_the_body() {
+    use axum::{routing::get as route_get, Router};
+    guard(async {
+        let app = Router::new().route(
+            "/events",
+            route_get(|| async {
+                let events = (1..=2).map(|n| Event::new().data(format!("axum {n}")));
+                response(Sse::from_stream(futures_lite::stream::iter(events)))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let response = fetch(addr, get(addr).body(()).unwrap()).await.unwrap();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/event-stream; charset=utf-8"
+        );
+        let events: Vec<_> = decode_body(response.into_body())
+            .try_collect()
+            .await
+            .unwrap();
+        let data: Vec<_> = events.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(data, ["axum 1", "axum 2"]);
+    })
+    .await
+}
