@@ -2,7 +2,9 @@
 //!
 //! | feature | module | adds |
 //! |---|---|---|
-//! | `hyper` | [`response`], [`request`], [`io`] | serving: [`response`](crate::response) and [`SseBody`](crate::SseBody) for hyper and axum, [`last_event_id`](crate::last_event_id), [`WriteTimeout`](crate::WriteTimeout) and [`FuturesIo`](crate::FuturesIo) for connections |
+//! | `tokio` | [`tokio`] | [`tokio::pump`] into a tokio writer, [`tokio::spawn`] a producer tied to its stream |
+//! | `smol` | [`smol`] | SSE over a bare TCP stream ([`smol::read_request`], [`smol::respond`]), [`smol::spawn`] a producer tied to its stream |
+//! | `hyper` | [`response`], [`last_event_id`], [`io`] | serving: [`response`](crate::response) and [`SseBody`](crate::SseBody) for hyper and axum, [`last_event_id`](crate::last_event_id), [`WriteTimeout`](crate::WriteTimeout) and [`FuturesIo`](crate::FuturesIo) for connections |
 //! | `hyper` | [`event_source`], [`backoff`], [`body`] | the client: [`EventSource`](crate::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](crate::decode_body) |
 
 #[cfg(feature = "hyper")]
@@ -13,12 +15,33 @@ pub mod body;
 pub mod event_source;
 #[cfg(feature = "hyper")]
 pub mod io;
-#[cfg(feature = "hyper")]
-pub mod request;
+#[cfg(any(feature = "hyper", feature = "smol"))]
+pub mod last_event_id;
 #[cfg(feature = "hyper")]
 pub mod response;
+#[cfg(feature = "smol")]
+pub mod smol;
 #[cfg(feature = "hyper")]
 mod source_error;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[cfg(feature = "hyper")]
 pub use self::source_error::{Rejected, SourceError};
+
+/// The headers of every SSE response, in lower case: see [`response`](crate::response).
+#[cfg(any(feature = "hyper", feature = "smol"))]
+const HEADERS: [(&str, &str); 4] = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-store"),
+    ("x-accel-buffering", "no"),
+    ("content-encoding", "identity"),
+];
+
+/// The text of a panic's payload, when it has one.
+#[cfg(any(feature = "tokio", feature = "smol"))]
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    (payload.downcast_ref::<&str>().copied())
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}

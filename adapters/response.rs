@@ -94,14 +94,9 @@ impl<S: Source> SseResponse<S> {
     /// ```
     pub fn new(sse: Sse<S>) -> Self {
         let mut headers = HeaderMap::with_capacity(5);
-        let set = |name, value| (name, HeaderValue::from_static(value));
-        for (name, value) in [
-            set(header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
-            set(header::CACHE_CONTROL, "no-store"),
-            set(HeaderName::from_static("x-accel-buffering"), "no"),
-            set(header::CONTENT_ENCODING, "identity"),
-        ] {
-            headers.insert(name, value);
+        for (name, value) in super::HEADERS {
+            let name = HeaderName::from_static(name);
+            headers.insert(name, HeaderValue::from_static(value));
         }
         SseResponse {
             sse,
@@ -377,7 +372,8 @@ impl<S: Source> Body for SseBody<S> {
             },
         };
         let Some(first) = first else {
-            state.finish(Ended::SourceClosed, 0);
+            let ended = state.report.source_ended(this.source.as_mut().take_error());
+            state.finish(ended, 0);
             return Poll::Ready(None);
         };
         let (limit, ending) = (state.config.coalesce, state.config.line_ending);

@@ -260,6 +260,14 @@ pub trait Source: Stream<Item = Event> {
     fn close(self: Pin<&mut Self>) -> u64 {
         0
     }
+
+    /// Why the source ended, if it failed (a producer task that returned an error or
+    /// panicked, for example); asked once, after the source returned `None`. The pump then
+    /// ends with [`Ended::SourceFailed`](crate::Ended::SourceFailed) and the message in
+    /// [`Report::source_error`](crate::Report::source_error). The default is `None`.
+    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+        None
+    }
 }
 
 impl Source for Receiver {

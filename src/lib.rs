@@ -101,6 +101,7 @@ mod encode;
 mod error;
 mod event;
 mod frames;
+mod producer;
 mod pump;
 mod shutdown;
 mod sse;
@@ -115,17 +116,20 @@ pub use crate::{
     encode::LineEnding,
     error::{Error, PumpError},
     event::Event,
+    producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
 };
 
+#[cfg(any(feature = "hyper", feature = "smol"))]
+pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::{
     backoff::Backoff,
     body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
     event_source::{EventSource, Fetch, SourceItem},
     io::{FuturesIo, WriteTimeout},
-    request::{last_event_id, LastEventIdError, MAX_LAST_EVENT_ID},
+    last_event_id::last_event_id,
     response::{response, BodyReport, SseBody, SseResponse},
     Rejected, SourceError,
 };

@@ -43,6 +43,13 @@ where
         report: Report::default(),
     };
 
+    if let Some(head) = &config.head {
+        let written = write_flush(&mut pump.out.writer, head, &mut pump.out.deadline).await;
+        if let Err(error) = written {
+            return Err(pump.fail(error, source.as_mut()));
+        }
+        pump.report.bytes += head.len() as u64;
+    }
     if let Some(retry) = config.retry {
         let frame = Event::new().retry(retry).into_bytes();
         pump.write(&frame, source.as_mut()).await?;
@@ -61,10 +68,10 @@ where
         match wake {
             Wake::Event(first) => {
                 if pump.batch(first, source.as_mut(), config.coalesce).await? {
-                    return Ok(pump.end(Ended::SourceClosed));
+                    return Ok(pump.source_ended(source));
                 }
             }
-            Wake::SourceEnded => return Ok(pump.end(Ended::SourceClosed)),
+            Wake::SourceEnded => return Ok(pump.source_ended(source)),
             Wake::Ping => {
                 let ping = config.keep_alive.as_ref().map(|ka| ka.ping_frame());
                 pump.write(&ping.unwrap_or_default(), source.as_mut())
@@ -164,6 +171,12 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
             error,
             report: std::mem::take(&mut self.report),
         }
+    }
+
+    /// Ends after the source did, asking it whether it failed.
+    fn source_ended<S: Source>(&mut self, source: Pin<&mut S>) -> Report {
+        let ended = self.report.source_ended(source.take_error());
+        self.end(ended)
     }
 
     fn end(&mut self, ended: Ended) -> Report {

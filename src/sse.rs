@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) shutdown: Option<ShutdownListener>,
     pub(crate) farewell: Option<Event>,
     pub(crate) grace: Duration,
+    /// Bytes written before anything else, as they are: a raw HTTP response head.
+    pub(crate) head: Option<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             shutdown: None,
             farewell: None,
             grace: Sse::DEFAULT_SHUTDOWN_GRACE,
+            head: None,
         }
     }
 }
@@ -354,6 +357,20 @@ pub struct Report {
     /// Events taken from the source but not written: those queued when the stream ended
     /// early, and those of a write that failed.
     pub undelivered: u64,
+    /// Why the source failed, when [`ended`](Report::ended) is [`Ended::SourceFailed`].
+    pub source_error: Option<String>,
+}
+
+impl Report {
+    /// Records how the source ended: with `error`, or cleanly.
+    pub(crate) fn source_ended(&mut self, error: Option<String>) -> Ended {
+        let ended = match error {
+            Some(_) => Ended::SourceFailed,
+            None => Ended::SourceClosed,
+        };
+        self.source_error = error;
+        ended
+    }
 }
 
 /// Why a pump stopped.
@@ -369,6 +386,9 @@ pub enum Ended {
     /// Every sender was dropped, or the stream ended; everything was written.
     #[default]
     SourceClosed,
+    /// The source ended with an error (its producer failed or panicked); everything it
+    /// sent was written. The message is in [`Report::source_error`].
+    SourceFailed,
     /// A shutdown was triggered.
     Shutdown,
     /// A write took longer than the send timeout.

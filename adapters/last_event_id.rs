@@ -1,10 +1,8 @@
-//! Reading what an EventSource sends with its request.
+//! The `Last-Event-ID` an EventSource sends when it reconnects.
 
 use std::fmt;
 
-use http::{header::HeaderName, Request};
-
-/// The longest `Last-Event-ID` accepted by [`last_event_id`], in bytes: 1 KiB.
+/// The longest `Last-Event-ID` accepted, in bytes: 1 KiB.
 pub const MAX_LAST_EVENT_ID: usize = 1024;
 
 /// The `Last-Event-ID` header of a request: the id of the last event a reconnecting client
@@ -29,15 +27,22 @@ pub const MAX_LAST_EVENT_ID: usize = 1024;
 /// assert_eq!(sse_pump::last_event_id(&fresh)?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn last_event_id<B>(request: &Request<B>) -> Result<Option<&str>, LastEventIdError> {
-    let mut values = request.headers().get_all(LAST_EVENT_ID).iter();
-    let Some(value) = values.next() else {
+#[cfg(feature = "hyper")]
+pub fn last_event_id<B>(request: &http::Request<B>) -> Result<Option<&str>, LastEventIdError> {
+    let values = request.headers().get_all("last-event-id").iter();
+    check(values.map(http::HeaderValue::as_bytes))
+}
+
+/// The one value of `values`, checked as [`last_event_id`] says.
+pub(crate) fn check<'a>(
+    mut values: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<&'a str>, LastEventIdError> {
+    let Some(bytes) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
         return Err(LastEventIdError::Repeated);
     }
-    let bytes = value.as_bytes();
     if bytes.len() > MAX_LAST_EVENT_ID {
         return Err(LastEventIdError::TooLong(bytes.len()));
     }
@@ -47,8 +52,6 @@ pub fn last_event_id<B>(request: &Request<B>) -> Result<Option<&str>, LastEventI
     let id = std::str::from_utf8(bytes).map_err(|_| LastEventIdError::NotUtf8)?;
     Ok(Some(id).filter(|id| !id.is_empty()))
 }
-
-const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Why a `Last-Event-ID` header was refused by [`last_event_id`].
 ///

@@ -1,0 +1,129 @@
+//! tokio: pump into a `tokio::io::AsyncWrite`, and spawn producers tied to their stream.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use tokio::task::JoinHandle;
+use tokio_util::compat::TokioAsyncWriteCompatExt;
+
+use crate::{channel, PumpError, Report, Sender, Source, Sse};
+
+/// Pumps `sse` into a tokio writer: a `TcpStream` or one of its halves, a `UnixStream`, a
+/// `DuplexStream`, … Everything else is [`Sse::pump`].
+///
+/// # Errors
+///
+/// As [`Sse::pump`]: the writer failed or a write took longer than the send timeout.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{adapters::tokio::pump, channel, Event, Sse};
+/// use tokio::io::AsyncReadExt;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut client, server) = tokio::io::duplex(1024);
+/// let (tx, rx) = channel(4);
+/// tx.send(Event::new().data("over a pipe")).await?;
+/// drop(tx);
+/// pump(Sse::new(rx), server).await?;
+/// let mut wire = String::new();
+/// client.read_to_string(&mut wire).await?;
+/// assert_eq!(wire, "data: over a pipe\n\n");
+/// # Ok(()) }
+/// ```
+pub async fn pump<S, W>(sse: Sse<S>, writer: W) -> Result<Report, PumpError>
+where
+    S: Source,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    sse.pump(writer.compat_write()).await
+}
+
+/// Spawns `producer` on the current tokio runtime with the sending half of a
+/// [`channel`](crate::channel) of `capacity` events, and returns its events as a
+/// [`Producer`](crate::Producer): the task is aborted when the stream ends, and the stream
+/// ends when the task does; an error or a panic is reported as
+/// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
+///
+/// # Panics
+///
+/// Outside a tokio runtime, as `tokio::spawn`; and if `capacity` is 0.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{adapters::tokio::spawn, Ended, Event, Sse};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let events = spawn(8, |tx| async move {
+///     tx.send(Event::new().data("one")).await.map_err(|_| "client gone")?;
+///     Err("the feed broke")
+/// });
+/// let mut wire = Vec::new();
+/// let report = Sse::new(events).pump(&mut wire).await.unwrap();
+/// assert_eq!(wire, b"data: one\n\n");
+/// assert_eq!(report.ended, Ended::SourceFailed);
+/// assert_eq!(report.source_error.as_deref(), Some("the feed broke"));
+/// # }
+/// ```
+pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Producer<Task>
+where
+    F: FnOnce(Sender) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display,
+{
+    let (tx, rx) = channel(capacity);
+    let run = producer(tx);
+    let handle = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
+    crate::Producer::new(rx, Task { handle })
+}
+
+/// A tokio producer task, aborted when dropped; see [`spawn`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let events: sse_pump::Producer<sse_pump::adapters::tokio::Task> =
+///     sse_pump::adapters::tokio::spawn(1, |_tx| async { Ok::<_, String>(()) });
+/// # drop(events);
+/// # }
+/// ```
+pub struct Task {
+    handle: JoinHandle<Result<(), String>>,
+}
+
+impl Future for Task {
+    type Output = Result<(), String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(match ready!(Pin::new(&mut self.handle).poll(cx)) {
+            Ok(outcome) => outcome,
+            Err(error) if error.is_panic() => Err(format!(
+                "producer panicked: {}",
+                super::panic_message(&*error.into_panic())
+            )),
+            Err(_) => Err("producer was cancelled".to_owned()),
+        })
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("finished", &self.handle.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,122 @@
+//! A producer task tied to its stream, for the runtime adapters' `spawn`.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use futures_lite::Stream;
+
+use crate::{Event, Receiver, Source};
+
+pin_project_lite::pin_project! {
+    /// The events of a producer task, as a [`Source`]: what the runtime adapters' `spawn`
+    /// returns (`adapters::tokio::spawn`, `adapters::smol::spawn`).
+    ///
+    /// Its life is tied to the stream's both ways:
+    /// - when the stream ends (client gone, send timeout, shutdown), the task is aborted
+    ///   at its next await, besides seeing its `send` fail;
+    /// - when the task ends, the stream ends once it has written what the task sent. A
+    ///   task that returned an error or panicked ends the stream with
+    ///   [`Ended::SourceFailed`](crate::Ended::SourceFailed), the message in
+    ///   [`Report::source_error`](crate::Report::source_error) (the client sees the stream
+    ///   end, not the message).
+    ///
+    /// `T` is the runtime's task handle, which aborts the task when dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// pub fn stream_of<T>(producer: sse_pump::Producer<T>) -> sse_pump::Sse<sse_pump::Producer<T>>
+    /// where
+    ///     T: std::future::Future<Output = Result<(), String>> + Unpin,
+    /// {
+    ///     sse_pump::Sse::new(producer)
+    /// }
+    /// # let (_tx, rx) = sse_pump::channel(1);
+    /// # let _ = stream_of(sse_pump::Producer::new(rx, std::future::ready(Ok(()))));
+    /// ```
+    pub struct Producer<T> {
+        #[pin]
+        events: Receiver,
+        task: Option<T>,
+        error: Option<String>,
+    }
+}
+
+impl<T> Producer<T>
+where
+    T: Future<Output = Result<(), String>> + Unpin,
+{
+    /// The events of `events`, sent by the task behind `task`. `task` resolves to the
+    /// producer's outcome, an error message if it failed or panicked, and aborts the task
+    /// when dropped. The runtime adapters build it; use this for another runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(4);
+    /// tx.send(sse_pump::Event::new().data("only")).await.unwrap();
+    /// drop(tx);
+    /// let failed = std::future::ready(Err::<(), _>("database gone".to_owned()));
+    /// let producer = sse_pump::Producer::new(rx, failed);
+    /// let report = sse_pump::Sse::new(producer).pump(Vec::new()).await.unwrap();
+    /// assert_eq!(report.ended, sse_pump::Ended::SourceFailed);
+    /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    /// assert_eq!(report.events, 1);
+    /// # });
+    /// ```
+    pub fn new(events: Receiver, task: T) -> Self {
+        Producer {
+            events,
+            task: Some(task),
+            error: None,
+        }
+    }
+}
+
+impl<T> Stream for Producer<T>
+where
+    T: Future<Output = Result<(), String>> + Unpin,
+{
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let this = self.project();
+        if let Some(event) = ready!(this.events.poll_next(cx)) {
+            return Poll::Ready(Some(event));
+        }
+        // Every sender is gone: the stream ends with the task.
+        if let Some(task) = this.task {
+            *this.error = ready!(Pin::new(task).poll(cx)).err();
+            *this.task = None;
+        }
+        Poll::Ready(None)
+    }
+}
+
+impl<T> Source for Producer<T>
+where
+    T: Future<Output = Result<(), String>> + Unpin,
+{
+    fn close(self: Pin<&mut Self>) -> u64 {
+        let this = self.project();
+        *this.task = None; // aborts the task
+        this.events.close()
+    }
+
+    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+        self.project().error.take()
+    }
+}
+
+impl<T> fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("running", &self.task.is_some())
+            .finish_non_exhaustive()
+    }
+}
