@@ -8,9 +8,12 @@ use std::{
 };
 
 use tokio::task::JoinHandle;
-use tokio_util::compat::TokioAsyncWriteCompatExt;
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
-use crate::{channel, PumpError, Report, Sender, Source, Sse};
+use crate::{
+    adapters::raw::{self, Request, RequestError},
+    channel, PumpError, Report, Sender, Source, Sse,
+};
 
 /// Pumps `sse` into a tokio writer: a `TcpStream` or one of its halves, a `UnixStream`, a
 /// `DuplexStream`, … Everything else is [`Sse::pump`].
@@ -42,6 +45,56 @@ where
     W: tokio::io::AsyncWrite + Unpin,
 {
     sse.pump(writer.compat_write()).await
+}
+
+/// [`raw::read_request`] on a tokio stream: reads an HTTP/1.x request head, for SSE over
+/// a bare `TcpStream` with [`respond`].
+///
+/// # Errors
+///
+/// As [`raw::read_request`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut wire = &b"GET /events HTTP/1.1\r\n\r\n"[..];
+/// let request = sse_pump::adapters::tokio::read_request(&mut wire).await?;
+/// assert_eq!(request.path(), "/events");
+/// # Ok(()) }
+/// ```
+pub async fn read_request<R>(stream: &mut R) -> Result<Request, RequestError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    raw::read_request(&mut stream.compat()).await
+}
+
+/// [`raw::respond`] on a tokio stream: writes the SSE response head, then pumps `sse`.
+///
+/// # Errors
+///
+/// As [`Sse::pump`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (tx, rx) = sse_pump::channel(1);
+/// drop(tx);
+/// let mut wire = Vec::new();
+/// sse_pump::adapters::tokio::respond(&mut wire, sse_pump::Sse::new(rx)).await?;
+/// assert!(wire.starts_with(b"HTTP/1.1 200 OK\r\n"));
+/// # Ok(()) }
+/// ```
+pub async fn respond<S, W>(stream: W, sse: Sse<S>) -> Result<Report, PumpError>
+where
+    S: Source,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    raw::respond(stream.compat_write(), sse).await
 }
 
 /// Spawns `producer` on the current tokio runtime with the sending half of a

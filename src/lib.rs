@@ -121,7 +121,7 @@ pub use crate::{
     sse::{Ended, Report, Sse},
 };
 
-#[cfg(any(feature = "hyper", feature = "smol"))]
+#[cfg(any(feature = "hyper", feature = "smol", feature = "tokio"))]
 pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::{

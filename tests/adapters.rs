@@ -7,7 +7,7 @@ use std::{io::Read as _, io::Write as _, time::Duration};
 
 use futures_lite::future::zip;
 use sse_pump::{
-    adapters::{smol as smol_rt, tokio as tokio_rt},
+    adapters::{raw, smol as smol_rt, tokio as tokio_rt},
     decode_reader, Ended, Event, Producer, Sse,
 };
 use support::{failing_after, guard, on_smol, on_tokio};
@@ -161,7 +161,7 @@ fn smol_serves_sse_on_a_bare_tcp_stream() {
         let addr = listener.local_addr().unwrap();
         let server = async {
             let (mut stream, _) = listener.accept().await.unwrap();
-            let request = smol_rt::read_request(&mut stream).await.unwrap();
+            let request = raw::read_request(&mut stream).await.unwrap();
             assert_eq!((request.method(), request.path()), ("GET", "/events"));
             let after: u64 = request.last_event_id().unwrap().unwrap().parse().unwrap();
             let events = smol_rt::spawn(4, move |tx| async move {
@@ -173,7 +173,7 @@ fn smol_serves_sse_on_a_bare_tcp_stream() {
                 Ok::<_, sse_pump::Error>(())
             });
             let sse = Sse::new(events).retry(Duration::from_secs(2));
-            smol_rt::respond(stream, sse).await.unwrap()
+            raw::respond(stream, sse).await.unwrap()
         };
         let client = smol::unblock(move || {
             let mut stream = std::net::TcpStream::connect(addr).unwrap();
@@ -213,7 +213,7 @@ fn smol_serves_sse_on_a_bare_tcp_stream() {
 /// Bad request heads get typed errors, not panics.
 #[test]
 fn bad_request_heads_are_typed_errors() {
-    use smol_rt::{read_request, RequestError, MAX_HEAD};
+    use raw::{read_request, RequestError, MAX_HEAD};
     on_smol(async {
         let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
         let error = read_request(&mut huge.as_bytes()).await.unwrap_err();
