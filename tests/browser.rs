@@ -56,48 +56,32 @@ fn chromium_receives_the_events_and_resumes_from_last_event_id() {
     );
     let want = 1 + 6 + 2 + 3; // open, 2 rounds, error, open, 1 round
     let received = poll(DEADLINE, || {
-        let received = browser.call(
-            "POST",
-            "execute/sync",
-            json!({
-                "script": "return window.received || []", "args": []
-            }),
-        );
-        let received = received.as_array().expect("an array").clone();
+        let received = browser.received();
         (received.len() >= want).then_some(received)
     })
     .unwrap_or_else(|| {
-        let received = browser.call(
-            "POST",
-            "execute/sync",
-            json!({
-                "script": "return window.received || []", "args": []
-            }),
-        );
-        panic!("after {DEADLINE:?} the page had only received {received}")
+        let received = browser.received();
+        panic!("after {DEADLINE:?} the page had only received {received:?}")
     });
 
-    let seen: Vec<String> = received[..want]
-        .iter()
-        .map(|e| {
-            let field = |name: &str| e.get(name).and_then(Value::as_str);
-            match (
-                field("type").expect("a type"),
-                field("data"),
-                field("lastEventId"),
-            ) {
-                (kind, Some(data), Some(id)) => describe(kind, data, id),
-                (kind, None, None) => kind.to_owned(), // open, error
-                _ => panic!("unexpected entry {e}"),
-            }
-        })
-        .collect();
+    let seen: Vec<String> = received[..want].iter().map(entry).collect();
     let mut expected = vec!["open".to_owned()];
     expected.extend(demo_rounds(0, 2, ""));
     expected.extend(["error".to_owned(), "open".to_owned()]);
     expected.extend(demo_rounds(2, 1, "1"));
     assert_eq!(seen, expected);
     demo.wait_for_line(|l| l == "resumed from Last-Event-ID: 1");
+}
+
+/// One entry of the page's `window.received`: a message event [`describe`]d, or the type
+/// of an `open` or `error` event.
+fn entry(e: &Value) -> String {
+    let field = |name: &str| e.get(name).and_then(Value::as_str);
+    match (field("type"), field("data"), field("lastEventId")) {
+        (Some(kind), Some(data), Some(id)) => describe(kind, data, id),
+        (Some(kind), None, None) => kind.to_owned(),
+        _ => panic!("unexpected entry {e}"),
+    }
 }
 
 /// A chromedriver process and one browser session in it, with a fresh profile directory.
@@ -144,6 +128,15 @@ impl Browser {
         let id = created["sessionId"].as_str().expect("a session id");
         browser.session = format!("{}/{id}", browser.session);
         browser
+    }
+
+    /// The page's `window.received`.
+    fn received(&self) -> Vec<Value> {
+        let script = json!({ "script": "return window.received || []", "args": [] });
+        match self.call("POST", "execute/sync", script) {
+            Value::Array(entries) => entries,
+            other => panic!("window.received is {other}"),
+        }
     }
 
     /// A WebDriver command on the session (`url`, `execute/sync`, ...): its `value`.
