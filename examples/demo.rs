@@ -6,8 +6,18 @@
 //!
 //! Open http://127.0.0.1:8000/ in a browser, or `curl -N http://127.0.0.1:8000/events`.
 //! The stream carries a clock (`event: clock`), a counter with ids (plain messages) and a
-//! JSON event (`event: stats`). Reload the page: the browser sends `Last-Event-ID` and the
-//! counter resumes where it stopped. Set `SSE_DEMO_ADDR` to listen elsewhere.
+//! JSON event (`event: stats`), one round a second. Reload the page: the browser sends
+//! `Last-Event-ID` and the counter resumes where it stopped.
+//!
+//! For tests (`tests/browser.rs`, `tests/clients.rs`) and the curious:
+//! - `SSE_DEMO_ADDR` sets the address (`127.0.0.1:0` picks a free port); the first line on
+//!   stdout is always `listening on http://ADDR/`.
+//! - `/events?limit=N` ends the stream after N rounds (the `retry: 1000` it sent first
+//!   tells the browser to reconnect a second later); `/?limit=N` is the page on that stream,
+//!   so it shows the reconnection every N seconds.
+//! - A request with a numeric `Last-Event-ID` prints `resumed from Last-Event-ID: N`.
+//! - The page keeps every event it receives in `window.received` (`type`, and `data` and
+//!   `lastEventId` for messages).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,13 +37,16 @@ const PAGE: &str = r#"<!doctype html>
 <p>Stats: <code id="stats">…</code></p>
 <p>Status: <span id="status">connecting</span></p>
 <script>
-const source = new EventSource("/events");
+const source = new EventSource("/events" + location.search);
 const $ = (id) => document.getElementById(id);
-source.onopen = () => { $("status").textContent = "open"; };
-source.onerror = () => { $("status").textContent = "reconnecting"; };
-source.onmessage = (e) => { $("count").textContent = e.data; $("lastid").textContent = e.lastEventId; };
-source.addEventListener("clock", (e) => { $("clock").textContent = e.data; });
-source.addEventListener("stats", (e) => { $("stats").textContent = JSON.stringify(JSON.parse(e.data)); });
+const received = (window.received = []);
+const record = (e) => received.push(e instanceof MessageEvent
+  ? { type: e.type, data: e.data, lastEventId: e.lastEventId } : { type: e.type });
+source.onopen = (e) => { record(e); $("status").textContent = "open"; };
+source.onerror = (e) => { record(e); $("status").textContent = "reconnecting"; };
+source.onmessage = (e) => { record(e); $("count").textContent = e.data; $("lastid").textContent = e.lastEventId; };
+source.addEventListener("clock", (e) => { record(e); $("clock").textContent = e.data; });
+source.addEventListener("stats", (e) => { record(e); $("stats").textContent = JSON.stringify(JSON.parse(e.data)); });
 </script>
 "#;
 
@@ -41,7 +54,9 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::var("SSE_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());
     smol::block_on(async {
         let listener = TcpListener::bind(&addr).await?;
-        println!("open http://{addr}/ or run: curl -N http://{addr}/events");
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}/");
+        println!("open it in a browser, or run: curl -N http://{addr}/events");
         loop {
             let (stream, _) = listener.accept().await?;
             smol::spawn(async move {
@@ -58,7 +73,7 @@ fn main() -> std::io::Result<()> {
 async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    let (path, last_id) = loop {
+    let (target, last_id) = loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 || head.len() > 16 * 1024 {
             return Ok(());
@@ -84,7 +99,13 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             }
         }
     };
-    match path.as_str() {
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let limit = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("limit="))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    match path {
         "/" => {
             let head = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -97,12 +118,16 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             stream
                 .write_all(
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n\
-                      cache-control: no-store\r\nx-accel-buffering: no\r\nconnection: close\r\n\r\n",
+                      cache-control: no-store\r\nx-accel-buffering: no\r\n\
+                      content-encoding: identity\r\nconnection: keep-alive\r\n\r\n",
                 )
                 .await?;
+            if let Some(id) = last_id {
+                println!("resumed from Last-Event-ID: {id}");
+            }
             let (tx, rx) = channel(16);
             let start = last_id.map_or(0, |id| id + 1);
-            smol::spawn(produce(tx, start)).detach();
+            smol::spawn(produce(tx, start, limit)).detach();
             let report = Sse::new(rx)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .send_timeout(Duration::from_secs(10))
@@ -120,9 +145,11 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// The producer: one task per client, stopping when the client is gone.
-async fn produce(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
-    for n in start.. {
+/// The producer: one task per client, stopping when the client is gone or after `limit`
+/// rounds (dropping `tx` ends the stream once the pump has written what was sent).
+async fn produce(tx: Sender, start: u64, limit: u64) -> Result<(), sse_pump::Error> {
+    let end = start.saturating_add(limit);
+    for n in start..end {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -138,7 +165,9 @@ async fn produce(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
                 return Ok(()); // the client left
             }
         }
-        smol::Timer::after(Duration::from_secs(1)).await;
+        if n + 1 < end {
+            smol::Timer::after(Duration::from_secs(1)).await;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,262 @@
+//! What the real-client tests share: the `demo` example as a child process, child guards
+//! and deadlines, and the rule for external clients (a browser, curl, Python): missing on
+//! a developer's machine, the test says so and passes; missing on CI (`CI=true`), it fails.
+#![allow(dead_code)]
+
+use std::{
+    env,
+    io::{BufRead, BufReader, Read, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::{mpsc, OnceLock},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// How long any one step may take before the test fails instead of hanging.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Whether this run is CI's, where every external client must be present.
+pub fn on_ci() -> bool {
+    env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Returns `path` if it is an executable file. Otherwise, on CI, fails the test; locally,
+/// prints why the test is skipped (straight to stderr, past the test harness's capture)
+/// and returns `None`.
+pub fn require(what: &str, path: Option<PathBuf>, install: &str) -> Option<PathBuf> {
+    if let Some(path) = path.filter(|p| p.is_file()) {
+        return Some(path);
+    }
+    assert!(
+        !on_ci(),
+        "CI=true but {what} is missing: {install} (.ci/run does it)"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {what} not found; install it to run this test: {install}"
+    );
+    None
+}
+
+/// Finds a program on `PATH`.
+pub fn which(name: &str) -> Option<PathBuf> {
+    env::split_paths(&env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A child process killed and reaped when the guard drops, on every path out of a test.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `command` to its end with stdout and stderr captured; kills it and fails the test
+/// if it is still running after `limit`.
+pub fn run_with_deadline(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let mut child = ChildGuard(child);
+    let status = poll(limit, || child.0.try_wait().unwrap())
+        .unwrap_or_else(|| panic!("{command:?} still running after {limit:?}"));
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Calls `check` every 50 ms until it gives `Some`, or gives `None` after `limit`.
+pub fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `demo` example, running on a free loopback port; killed when dropped.
+pub struct Demo {
+    /// `http://127.0.0.1:PORT/`, from the demo's `listening on` line.
+    pub url: String,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    _child: ChildGuard,
+}
+
+impl Demo {
+    /// Starts the demo binary with `SSE_DEMO_ADDR=127.0.0.1:0` and waits for the address
+    /// it prints.
+    pub fn start() -> Demo {
+        let child = Command::new(demo_binary())
+            .env("SSE_DEMO_ADDR", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cannot start the demo");
+        let mut child = ChildGuard(child);
+        let stdout = BufReader::new(child.0.stdout.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut demo = Demo {
+            url: String::new(),
+            lines,
+            seen: Vec::new(),
+            _child: child,
+        };
+        let line = demo.wait_for_line(|l| l.starts_with("listening on http://"));
+        demo.url = line["listening on ".len()..].to_owned();
+        demo
+    }
+
+    /// `host:port`, for raw sockets.
+    pub fn authority(&self) -> &str {
+        self.url["http://".len()..].trim_end_matches('/')
+    }
+
+    /// Waits (up to [`DEADLINE`]) for a line on the demo's stdout that satisfies `wanted`,
+    /// looking at the lines already seen first; fails the test, listing them, otherwise.
+    pub fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
+            return line.clone();
+        }
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no such line from the demo ({e}); it printed {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+}
+
+/// The demo binary, `target/<profile>/examples/demo`, built once per test binary.
+///
+/// `cargo test` builds examples too, but `cargo test --test browser` does not, and a
+/// binary left from an older build may be stale. So this runs `cargo build --example demo`
+/// with this test's profile and features: a no-op when `cargo test` has just built it.
+fn demo_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let exe = env::current_exe().expect("the test binary's path");
+        // target/<profile>/deps/<test> -> target/<profile>
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+        let features = if cfg!(feature = "hyper") {
+            "json,hyper"
+        } else {
+            "json"
+        };
+        let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--example",
+            "demo",
+            "--features",
+            features,
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
+        let output = run_with_deadline(&mut cargo, Duration::from_secs(600));
+        assert!(
+            output.status.success(),
+            "cargo build --example demo failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let binary = profile_dir
+            .join("examples")
+            .join(format!("demo{}", env::consts::EXE_SUFFIX));
+        assert!(binary.is_file(), "no demo binary at {}", binary.display());
+        binary
+    })
+}
+
+/// Splits an HTTP response into its head (up to the blank line) and body.
+pub fn split_head(response: &[u8]) -> (&[u8], &[u8]) {
+    let at = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of head in {:?}", String::from_utf8_lossy(response)));
+    (&response[..at + 4], &response[at + 4..])
+}
+
+/// One demo event in a form tests compare: `TYPE id="ID" DATA`, where a clock's data
+/// becomes `<now>` once checked to be the current Unix time in seconds, and a stats event's
+/// becomes `count=N even=B` once checked to be that JSON object with a `unix_ms` number.
+pub fn describe(kind: &str, data: &str, id: &str) -> String {
+    let data = match kind {
+        "clock" => {
+            let secs: u64 = data
+                .parse()
+                .unwrap_or_else(|_| panic!("clock data {data:?}"));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            assert!(secs.abs_diff(now) < 120, "clock {secs} is not now ({now})");
+            "<now>".to_owned()
+        }
+        "stats" => {
+            let value: serde_json::Value = serde_json::from_str(data).expect("stats JSON");
+            let object = value.as_object().expect("stats is an object");
+            assert_eq!(object.len(), 3, "stats keys: {data}");
+            assert!(object["unix_ms"].is_u64(), "stats unix_ms: {data}");
+            format!("count={} even={}", object["count"], object["even"])
+        }
+        _ => data.to_owned(),
+    };
+    format!("{kind} id={id:?} {data}")
+}
+
+/// What the demo sends in `rounds` rounds from counter `from`, each event [`describe`]d;
+/// `id_before` is the last event ID before the first round (the clock, which has no `id:`,
+/// carries the previous one).
+pub fn demo_rounds(from: u64, rounds: u64, id_before: &str) -> Vec<String> {
+    let mut id = id_before.to_owned();
+    let mut events = Vec::new();
+    for n in from..from + rounds {
+        events.push(format!("clock id={id:?} <now>"));
+        id = n.to_string();
+        events.push(format!("message id={id:?} {n}"));
+        events.push(format!("stats id={id:?} count={n} even={}", n % 2 == 0));
+    }
+    events
+}
