@@ -2,7 +2,7 @@
 //! `sse_pump::decode_reader`.
 //!
 //! ```text
-//! cargo run --example demo --features json      # in one terminal: serves /events
+//! cargo run --example demo --features json,smol      # in one terminal: serves /events
 //! cargo run --example blocking_client           # in another: 127.0.0.1:8000/events
 //! cargo run --example blocking_client -- 127.0.0.1:8000/events 5   # stop after 5 events
 //! ```

@@ -1,7 +1,8 @@
-//! A live page and its event stream, on smol over plain TCP.
+//! A live page and its event stream, on smol over plain TCP (`adapters::raw`: no HTTP
+//! stack, the request head read with httparse).
 //!
 //! ```text
-//! cargo run --example demo --features json
+//! cargo run --example demo --features json,smol
 //! ```
 //!
 //! Open http://127.0.0.1:8000/ in a browser, or `curl -N http://127.0.0.1:8000/events`.
@@ -22,10 +23,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smol::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
-use sse_pump::{channel, Event, KeepAlive, Sender, Sse};
+use sse_pump::{
+    adapters::{raw, smol::spawn},
+    Event, KeepAlive, Sender, Sse,
+};
 
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
@@ -71,78 +75,50 @@ fn main() -> std::io::Result<()> {
 
 /// Reads one request head and answers it: the page, the stream, or 404.
 async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    let (target, last_id) = loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 || head.len() > 16 * 1024 {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {
-                let last_id = request
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("last-event-id"))
-                    .and_then(|h| std::str::from_utf8(h.value).ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                break (request.path.unwrap_or("/").to_owned(), last_id);
-            }
-            Ok(httparse::Status::Partial) => continue,
-            Err(_) => {
-                return stream
-                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-                    .await
-            }
-        }
+    let request = match raw::read_request(&mut stream).await {
+        Ok(request) => request,
+        Err(raw::RequestError::Io(e)) => return Err(e),
+        Err(_) => return reply(stream, "400 Bad Request", "").await,
     };
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let (path, query) = request
+        .path()
+        .split_once('?')
+        .unwrap_or((request.path(), ""));
     let limit = query
         .split('&')
         .find_map(|pair| pair.strip_prefix("limit="))
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or(u64::MAX);
     match path {
-        "/" => {
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                PAGE.len()
-            );
-            stream.write_all(head.as_bytes()).await?;
-            stream.write_all(PAGE.as_bytes()).await
-        }
+        "/" => reply(stream, "200 OK", PAGE).await,
         "/events" => {
-            stream
-                .write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n\
-                      cache-control: no-store\r\nx-accel-buffering: no\r\n\
-                      content-encoding: identity\r\nconnection: keep-alive\r\n\r\n",
-                )
-                .await?;
+            let last_id = request.last_event_id().ok().flatten();
+            let last_id = last_id.and_then(|id| id.parse::<u64>().ok());
             if let Some(id) = last_id {
                 println!("resumed from Last-Event-ID: {id}");
             }
-            let (tx, rx) = channel(16);
             let start = last_id.map_or(0, |id| id + 1);
-            smol::spawn(produce(tx, start, limit)).detach();
-            let report = Sse::new(rx)
+            let events = spawn(16, move |tx| produce(tx, start, limit));
+            let sse = Sse::new(events)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .send_timeout(Duration::from_secs(10))
-                .retry(Duration::from_secs(1))
-                .pump(&mut stream)
-                .await;
+                .retry(Duration::from_secs(1));
+            let report = raw::respond(stream, sse).await;
             println!("stream from {start} ended: {report:?}");
             Ok(())
         }
-        _ => {
-            stream
-                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
-                .await
-        }
+        _ => reply(stream, "404 Not Found", "").await,
     }
+}
+
+/// A response with an HTML body, then the connection closes.
+async fn reply(mut stream: TcpStream, status: &str, body: &str) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await
 }
 
 /// The producer: one task per client, stopping when the client is gone or after `limit`

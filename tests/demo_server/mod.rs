@@ -179,10 +179,12 @@ fn demo_binary() -> &'static Path {
         let exe = env::current_exe().expect("the test binary's path");
         // target/<profile>/deps/<test> -> target/<profile>
         let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-        let features = if cfg!(feature = "hyper") {
-            "json,hyper"
+        // The features of this build, so that the demo is not rebuilt: all of them in
+        // the README's second test run, the only one that runs these tests.
+        let features = if cfg!(all(feature = "hyper", feature = "tokio")) {
+            "json,smol,hyper,tokio"
         } else {
-            "json"
+            "json,smol"
         };
         let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
