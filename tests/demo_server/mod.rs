@@ -8,7 +8,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    sync::{mpsc, OnceLock},
+    sync::{mpsc, Mutex},
     thread,
     time::{Duration, Instant},
 };
@@ -111,8 +111,14 @@ impl Demo {
     /// Starts the demo binary with `SSE_DEMO_ADDR=127.0.0.1:0` and waits for the address
     /// it prints.
     pub fn start() -> Demo {
-        let child = Command::new(demo_binary())
-            .env("SSE_DEMO_ADDR", "127.0.0.1:0")
+        Demo::start_example("demo", "SSE_DEMO_ADDR")
+    }
+
+    /// Starts the example `name` with `addr_env=127.0.0.1:0` and waits for the
+    /// `listening on http://…` line it prints.
+    pub fn start_example(name: &str, addr_env: &str) -> Demo {
+        let child = Command::new(example_binary(name))
+            .env(addr_env, "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -140,7 +146,19 @@ impl Demo {
 
     /// `host:port`, for raw sockets.
     pub fn authority(&self) -> &str {
-        self.url["http://".len()..].trim_end_matches('/')
+        let rest = &self.url["http://".len()..];
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// The process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
+    /// Waits up to `limit` for the process to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = &mut self._child.0;
+        poll(limit, || child.try_wait().ok().flatten())
     }
 
     /// Waits (up to [`DEADLINE`]) for a line on the demo's stdout that satisfies `wanted`,
@@ -168,31 +186,29 @@ impl Demo {
     }
 }
 
-/// The demo binary, `target/<profile>/examples/demo`, built once per test binary.
+/// The binary of example `name`, `target/<profile>/examples/<name>`, built once per test
+/// binary.
 ///
 /// `cargo test` builds examples too, but `cargo test --test browser` does not, and a
-/// binary left from an older build may be stale. So this runs `cargo build --example demo`
-/// with this test's profile and features: a no-op when `cargo test` has just built it.
-fn demo_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = env::current_exe().expect("the test binary's path");
-        // target/<profile>/deps/<test> -> target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-        // The features of this build, so that the demo is not rebuilt: all of them in
-        // the README's second test run, the only one that runs these tests.
-        let features = if cfg!(all(feature = "hyper", feature = "tokio")) {
-            "json,smol,hyper,tokio"
-        } else {
-            "json,smol"
-        };
+/// binary left from an older build may be stale. So this runs `cargo build --example NAME
+/// --all-features` with this test's profile: a no-op when `cargo test --all-features` (the
+/// README's second run, the only one that runs these tests) has just built it.
+fn example_binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let exe = env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test> -> target/<profile>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", env::consts::EXE_SUFFIX));
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
             "build",
             "--example",
-            "demo",
-            "--features",
-            features,
+            name,
+            "--all-features",
         ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cargo.arg("--release");
@@ -200,15 +216,13 @@ fn demo_binary() -> &'static Path {
         let output = run_with_deadline(&mut cargo, Duration::from_secs(600));
         assert!(
             output.status.success(),
-            "cargo build --example demo failed:\n{}",
+            "cargo build --example {name} failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let binary = profile_dir
-            .join("examples")
-            .join(format!("demo{}", env::consts::EXE_SUFFIX));
-        assert!(binary.is_file(), "no demo binary at {}", binary.display());
-        binary
-    })
+        built.push(name.to_owned());
+    }
+    assert!(binary.is_file(), "no {name} binary at {}", binary.display());
+    binary
 }
 
 /// Splits an HTTP response into its head (up to the blank line) and body.
