@@ -1,9 +1,7 @@
 //! Every server example, run as a process on a free loopback port and read by a hyper
 //! client: it serves what its doc says, and `shutdown` says farewell and exits on SIGTERM.
 
-#[allow(dead_code)]
 mod demo_server;
-#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;
