@@ -8,7 +8,7 @@ use futures_lite::FutureExt;
 use crate::{channel, Sender};
 
 /// Spawns `producer` on smol's global executor with the sending half of a
-/// [`channel`](crate::channel) of `capacity` events, and returns its events as a
+/// [`channel`] of `capacity` events, and returns its events as a
 /// [`Producer`](crate::Producer): the task is cancelled when the stream ends, and the
 /// stream ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).

@@ -98,7 +98,7 @@ where
 }
 
 /// Spawns `producer` on the current tokio runtime with the sending half of a
-/// [`channel`](crate::channel) of `capacity` events, and returns its events as a
+/// [`channel`] of `capacity` events, and returns its events as a
 /// [`Producer`](crate::Producer): the task is aborted when the stream ends, and the stream
 /// ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
