@@ -273,9 +273,7 @@ impl<S: Source> SseBody<S> {
             },
         }
     }
-}
 
-impl<S: Source> SseBody<S> {
     /// A handle on the body's [`Report`], available once the body has ended or been
     /// dropped. `events` counts the events handed to hyper; `undelivered` those still
     /// queued when the client went away or the stream was shut down.
@@ -343,8 +341,7 @@ impl<S: Source> Body for SseBody<S> {
         if let Some(retry) = state.first.take() {
             return Poll::Ready(Some(Ok(state.frame(retry))));
         }
-        let shutdown = state.config.shutdown.clone();
-        if let Some(signal) = shutdown {
+        if let Some(signal) = &state.config.shutdown {
             if signal.poll_triggered(&mut state.shutdown, cx).is_ready() {
                 let queued = this.source.as_mut().close();
                 let farewell = state.config.farewell.take();
