@@ -100,6 +100,7 @@ mod decode;
 mod encode;
 mod error;
 mod event;
+mod hub;
 mod pump;
 mod shutdown;
 mod sse;
@@ -114,6 +115,9 @@ pub use crate::{
     encode::LineEnding,
     error::{Error, PumpError},
     event::Event,
+    hub::{
+        Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
+    },
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
 };
