@@ -269,13 +269,14 @@ impl Hub {
                 (position, key)
             })
         };
-        let ring = shared.read();
-        let (cursor, replay) = shared.resolve(&ring, last_event_id);
-        let tail = ring.tail();
+        // Under `publish`, no event can slip in between the replay and the live events.
+        let publishing = lock(&shared.publish);
+        let tail = shared.tail.load(Ordering::Acquire);
+        let (cursor, replay) = shared.resolve(tail, last_event_id);
         if let Some((position, _)) = &position {
             position.store(tail, Ordering::Release);
         }
-        drop(ring);
+        drop(publishing);
         Ok(Subscription::new(
             shared.clone(),
             (cursor, tail),
@@ -339,7 +340,7 @@ impl Hub {
         HubStats {
             subscribers: lock(&shared.registry).count,
             published: counters.published.load(Ordering::Relaxed),
-            retained: shared.read().len(),
+            retained: shared.ring.len(shared.tail.load(Ordering::Acquire)),
             lagged_events: counters.lagged_events.load(Ordering::Relaxed),
             lag_disconnects: counters.lag_disconnects.load(Ordering::Relaxed),
             refused: counters.refused.load(Ordering::Relaxed),

@@ -2,7 +2,6 @@
 //! per-subscriber cursors.
 
 use std::{
-    collections::VecDeque,
     ops::Range,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -21,8 +20,9 @@ pub(super) struct Shared {
     /// Serialises publishers (and `close`), so that ids and the ring's order agree, and a
     /// frame is built outside the ring's lock.
     pub(super) publish: Mutex<()>,
-    pub(super) ring: RwLock<Ring>,
-    /// The sequence number of the next event: `ring.tail()`, readable without the lock.
+    pub(super) ring: Ring,
+    /// The sequence number of the next event. Stored (with `Release`) after the event's
+    /// slot is written, so a reader that sees it can read every slot before it.
     pub(super) tail: AtomicU64,
     /// Set under `publish`, after the last event: once it is seen, `tail` is final.
     pub(super) closed: AtomicBool,
@@ -44,15 +44,20 @@ pub(super) struct Counters {
     pub(super) wait_timeouts: AtomicU64,
 }
 
-/// The last `history + capacity` frames, oldest first.
+/// The last `history + capacity` frames: event `seq` is in slot `seq % len`.
+///
+/// Each slot has its own lock, as in `tokio::sync::broadcast`: subscribers reading
+/// different events never touch the same lock, and the publisher only ever locks the
+/// oldest slot, which it overwrites.
 pub(super) struct Ring {
-    slots: VecDeque<Slot>,
-    /// The sequence number of `slots[0]`.
-    pub(super) first: u64,
-    max: usize,
+    slots: Box<[RwLock<Slot>]>,
+    /// The sequence number of the first event (`first_id`).
+    origin: u64,
 }
 
 pub(super) struct Slot {
+    /// The sequence number of the event in the slot; `u64::MAX` while empty.
+    pub(super) seq: u64,
     pub(super) frame: Bytes,
     /// Where the `id` value is in `frame` (with `Ids::Keep`).
     id: Option<Range<usize>>,
@@ -74,17 +79,22 @@ impl Slot {
 }
 
 impl Ring {
-    pub(super) fn tail(&self) -> u64 {
-        self.first + self.slots.len() as u64
+    /// The oldest event still held, when the next one to publish is `tail`.
+    pub(super) fn first(&self, tail: u64) -> u64 {
+        tail.saturating_sub(self.slots.len() as u64)
+            .max(self.origin)
     }
 
-    pub(super) fn get(&self, seq: u64) -> Option<&Slot> {
-        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
-        self.slots.get(index)
+    /// Event `seq`'s slot, locked for reading: check its `seq`, the event may have been
+    /// overwritten by a newer one.
+    pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
+        let slot = &self.slots[(seq % self.slots.len() as u64) as usize];
+        slot.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.slots.len()
+    /// How many events the ring holds when the next one to publish is `tail`.
+    pub(super) fn len(&self, tail: u64) -> usize {
+        (tail - self.first(tail)) as usize
     }
 }
 
@@ -128,12 +138,21 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(super) fn new(config: HubBuilder) -> Self {
         let first = config.first_id;
+        let len = config.history.saturating_add(config.capacity);
+        let empty = || {
+            RwLock::new(Slot {
+                seq: u64::MAX,
+                frame: Bytes::new(),
+                id: None,
+                kind: None,
+                at: None,
+            })
+        };
         Shared {
-            ring: RwLock::new(Ring {
-                slots: VecDeque::new(),
-                first,
-                max: config.history.saturating_add(config.capacity),
-            }),
+            ring: Ring {
+                slots: (0..len).map(|_| empty()).collect(),
+                origin: first,
+            },
             tail: AtomicU64::new(first),
             config,
             publish: Mutex::new(()),
@@ -144,10 +163,6 @@ impl Shared {
             moved: event_listener::Event::new(),
             counters: Counters::default(),
         }
-    }
-
-    pub(super) fn read(&self) -> RwLockReadGuard<'_, Ring> {
-        self.ring.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -163,6 +178,7 @@ impl Shared {
             Ids::Keep => event.into_bytes(),
         };
         let slot = Slot {
+            seq,
             id: match self.config.ids {
                 Ids::Assign => None,
                 Ids::Keep => frame::field(&frame, b"id:"),
@@ -171,15 +187,15 @@ impl Shared {
             at: self.config.max_age.map(|_| Instant::now()),
             frame,
         };
-        {
-            let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
-            if ring.slots.len() >= ring.max {
-                ring.slots.pop_front();
-                ring.first += 1;
-            }
-            ring.slots.push_back(slot);
-            self.tail.store(seq + 1, Ordering::Release);
-        }
+        let index = (seq % self.ring.slots.len() as u64) as usize;
+        let old = std::mem::replace(
+            &mut *self.ring.slots[index]
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            slot,
+        );
+        self.tail.store(seq + 1, Ordering::Release);
+        drop(old); // its frame may be the last reference: freed outside the lock
         self.counters.published.fetch_add(1, Ordering::Relaxed);
         self.published.notify(usize::MAX);
         seq
@@ -203,29 +219,36 @@ impl Shared {
             .any(|at| at.load(Ordering::Acquire) == edge)
     }
 
-    /// Where a subscriber that last saw `last_event_id` starts reading, and what it gets.
-    pub(super) fn resolve(&self, ring: &Ring, last_event_id: Option<&str>) -> (u64, Replay) {
-        let tail = ring.tail();
+    /// Where a subscriber that last saw `last_event_id` starts reading, and what it gets,
+    /// when the next event to publish is `tail`; the caller holds `publish`, so `tail`
+    /// cannot move.
+    pub(super) fn resolve(&self, tail: u64, last_event_id: Option<&str>) -> (u64, Replay) {
         let Some(last) = last_event_id.filter(|id| !id.is_empty()) else {
             return (tail, Replay::Live);
         };
+        let first = self.ring.first(tail);
         let seen = match self.config.ids {
             Ids::Assign => last
                 .parse::<u64>()
                 .ok()
-                .filter(|&seen| seen < tail && seen >= ring.first.saturating_sub(1)),
-            Ids::Keep => (ring.first..tail).rev().find(|&seq| {
-                ring.get(seq)
-                    .and_then(|slot| Some(&slot.frame[slot.id.clone()?]))
-                    .is_some_and(|id| id == last.as_bytes())
+                .filter(|&seen| seen < tail && seen >= first.saturating_sub(1)),
+            Ids::Keep => (first..tail).rev().find(|&seq| {
+                let slot = self.ring.get(seq);
+                slot.id
+                    .clone()
+                    .is_some_and(|id| slot.seq == seq && &slot.frame[id] == last.as_bytes())
             }),
         };
         let Some(seen) = seen else {
             return (tail, Replay::Reset);
         };
         let missed = tail - 1 - seen;
-        let fresh = match (self.config.max_age, ring.get(seen + 1).and_then(|s| s.at)) {
-            (Some(age), Some(at)) => at.elapsed() <= age,
+        let fresh = match self.config.max_age {
+            Some(age) if missed > 0 => {
+                let slot = self.ring.get(seen + 1);
+                slot.at
+                    .is_none_or(|at| slot.seq == seen + 1 && at.elapsed() <= age)
+            }
             _ => true,
         };
         if missed <= self.config.history as u64 && fresh {

@@ -209,40 +209,47 @@ impl Subscription {
 
     /// Reads the event at the cursor, or applies the lag policy. `None`: nothing to yield
     /// (filtered out, or lagged), look again.
-    fn take(&mut self) -> Option<Event> {
+    fn take(&mut self, tail: u64) -> Option<Event> {
         let config = &self.shared.config;
-        let ring = self.shared.read();
-        let tail = ring.tail();
+        let first = self.shared.ring.first(tail);
         let behind = tail - self.cursor.max(self.replay_end);
-        if behind > config.capacity as u64 || self.cursor < ring.first {
-            let counters = &self.shared.counters;
-            if config.lag == Lag::DropOldest {
-                let to = (tail - config.capacity as u64).max(ring.first);
-                let missed = to - self.cursor;
-                self.cursor = to;
-                self.lagged += missed;
-                counters.lagged_events.fetch_add(missed, Ordering::Relaxed);
-                self.signal = Some(Signal::Gap(missed));
-            } else {
-                let missed = tail - self.cursor;
-                self.lagged += missed;
-                counters.lagged_events.fetch_add(missed, Ordering::Relaxed);
-                counters.lag_disconnects.fetch_add(1, Ordering::Relaxed);
-                drop(ring);
-                self.end();
-            }
+        if behind > config.capacity as u64 || self.cursor < first {
+            self.lag(tail, first);
             return None;
         }
-        let slot = ring.get(self.cursor)?;
+        let slot = self.shared.ring.get(self.cursor);
+        if slot.seq != self.cursor {
+            return None; // overwritten since `tail` was read: the next look sees the lag
+        }
         self.cursor += 1;
         let wanted = self.filter.as_ref().is_none_or(|keep| keep(slot.kind()));
         let event = wanted.then(|| Event::from_frame(slot.frame.clone()));
-        drop(ring);
+        drop(slot);
         if let Some((position, _)) = &self.position {
             position.store(self.cursor.max(self.replay_end), Ordering::Release);
             self.shared.moved.notify(usize::MAX);
         }
         event
+    }
+
+    /// Applies the lag policy to a subscriber too far behind.
+    fn lag(&mut self, tail: u64, first: u64) {
+        let config = &self.shared.config;
+        let counters = &self.shared.counters;
+        let to = match config.lag {
+            Lag::DropOldest => (tail - config.capacity as u64).max(first),
+            _ => tail,
+        };
+        let missed = to - self.cursor;
+        self.lagged += missed;
+        counters.lagged_events.fetch_add(missed, Ordering::Relaxed);
+        if config.lag == Lag::DropOldest {
+            self.cursor = to;
+            self.signal = Some(Signal::Gap(missed));
+        } else {
+            counters.lag_disconnects.fetch_add(1, Ordering::Relaxed);
+            self.end();
+        }
     }
 
     /// Stops reading and unsubscribes.
@@ -275,8 +282,9 @@ impl Stream for Subscription {
                 return Poll::Ready(Some(signal.event()));
             }
             let closed = this.shared.is_closed();
-            if this.cursor < this.shared.tail.load(Ordering::Acquire) {
-                match this.take() {
+            let tail = this.shared.tail.load(Ordering::Acquire);
+            if this.cursor < tail {
+                match this.take(tail) {
                     Some(event) => return Poll::Ready(Some(event)),
                     None => continue,
                 }
