@@ -41,6 +41,10 @@ pub enum Lag {
     /// (and [`Hub::publish`] refuses with [`PublishError::Full`](crate::PublishError::Full)
     /// instead of waiting). When the time is up the event is published anyway, and the
     /// subscribers still without room are disconnected as by [`Lag::Disconnect`].
+    ///
+    /// Finding out whether everyone has room costs a pass over the subscribers' positions
+    /// on each publish, so this policy suits hubs with few subscribers that must not skip
+    /// events (and whose clients are trusted to keep up).
     Wait(Duration),
 }
 
@@ -137,7 +141,9 @@ impl HubBuilder {
     /// Keeps the last `events` events for replay to clients that reconnect with a
     /// `Last-Event-ID`. Default 0: a reconnecting client that missed anything gets the
     /// `reset` event. This is also a bound on the hub's memory: at most
-    /// `history + subscriber_capacity` events are held, once, for all subscribers.
+    /// `history + subscriber_capacity` events are held, once, for all subscribers. The
+    /// ring's slots (about 100 bytes each, frames apart) are allocated by
+    /// [`build`](HubBuilder::build).
     ///
     /// # Examples
     ///

@@ -237,10 +237,10 @@ impl Subscription {
         let config = &self.shared.config;
         let counters = &self.shared.counters;
         let to = match config.lag {
-            Lag::DropOldest => (tail - config.capacity as u64).max(first),
+            Lag::DropOldest => tail.saturating_sub(config.capacity as u64).max(first),
             _ => tail,
         };
-        let missed = to - self.cursor;
+        let missed = to.saturating_sub(self.cursor);
         self.lagged += missed;
         counters.lagged_events.fetch_add(missed, Ordering::Relaxed);
         if config.lag == Lag::DropOldest {
