@@ -202,3 +202,61 @@ crate::on_both!(
     wait_waits_for_room,
     wait_gives_up_after_its_timeout,
 );
+
+/// A small capacity, a publisher racing readers on two threads: every reader's ids only
+/// go up, and each gap event says exactly how many ids it skipped.
+#[test]
+fn drop_oldest_accounts_for_every_event_under_races() {
+    const TOTAL: u64 = 50_000;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let hub = Hub::builder().subscriber_capacity(4).history(2).build();
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let mut rx = hub.subscribe(None).unwrap();
+                tokio::spawn(async move {
+                    let (mut last, mut received, mut skipped) = (0u64, 0u64, 0u64);
+                    let mut gap = None;
+                    while let Some(event) = rx.next().await {
+                        let bytes = event.into_bytes();
+                        let text = std::str::from_utf8(&bytes).unwrap();
+                        if let Some(n) = text.strip_prefix("event: gap\ndata: ") {
+                            let n: u64 = n.trim_end().parse().unwrap();
+                            skipped += n;
+                            gap = Some(gap.unwrap_or(0) + n); // gaps may follow each other
+                            continue;
+                        }
+                        let id: u64 = text[4..text.find('\n').unwrap()].parse().unwrap();
+                        assert_eq!(id - last - 1, gap.take().unwrap_or(0), "after {last}");
+                        (last, received) = (id, received + 1);
+                    }
+                    assert_eq!(skipped, rx.lagged());
+                    (received, skipped)
+                })
+            })
+            .collect();
+        let publisher = hub.clone();
+        tokio::spawn(async move {
+            for n in 1..=TOTAL {
+                publisher.publish(numbered(n)).unwrap();
+                if n % 64 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+        .await
+        .unwrap();
+        hub.close(None);
+        let mut all_skipped = 0;
+        for reader in readers {
+            let (received, skipped) = guard(reader).await.unwrap();
+            assert_eq!(received + skipped, TOTAL);
+            all_skipped += skipped;
+        }
+        assert_eq!(hub.stats().lagged_events, all_skipped);
+    });
+}
