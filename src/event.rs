@@ -280,6 +280,15 @@ impl Event {
         }
     }
 
+    /// An event whose whole frame (closing blank line included) is already encoded: how a
+    /// hub hands the one shared frame to each subscriber.
+    #[inline]
+    pub(crate) fn from_frame(frame: Bytes) -> Self {
+        Event {
+            buf: Buffer::Frozen(frame),
+        }
+    }
+
     /// The whole frame as it goes on the wire with `\n` line ends, closing blank line
     /// included.
     ///

@@ -38,6 +38,27 @@
 //! # Ok::<(), sse_pump::Error>(()) }).unwrap();
 //! ```
 //!
+//! # One publisher, many clients
+//!
+//! A [`Hub`] encodes each published event once and streams the same bytes to every
+//! [`Subscription`], with replay for clients that reconnect with a `Last-Event-ID`, and
+//! bounds on history, lag ([`Lag`]) and subscribers. A subscription is a [`Source`], so it
+//! is pumped like a channel's receiver, and leaves the hub when the pump drops it.
+//!
+//! ```
+//! use sse_pump::{Event, Hub, Sse};
+//! # futures_lite::future::block_on(async {
+//! let hub = Hub::builder().history(128).build();
+//! hub.publish(Event::new().event("chat")?.data("seen"))?; // id 1
+//! hub.publish(Event::new().event("chat")?.data("missed"))?; // id 2
+//! let rx = hub.subscribe(Some("1"))?; // the client reconnects: it last saw id 1
+//! hub.close(None); // ends every stream once it has what it missed
+//! let mut wire = Vec::new();
+//! Sse::new(rx).keep_alive(None).pump(&mut wire).await?;
+//! assert_eq!(wire, b"id: 2\nevent: chat\ndata: missed\n\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+//!
 //! # The client side
 //!
 //! [`Decoder`] parses any event stream exactly as a browser's `EventSource` does (the
@@ -103,6 +124,7 @@ mod encode;
 mod error;
 mod event;
 mod frames;
+mod hub;
 mod producer;
 mod pump;
 mod shutdown;
@@ -118,6 +140,9 @@ pub use crate::{
     encode::LineEnding,
     error::{Error, PumpError},
     event::Event,
+    hub::{
+        Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
+    },
     producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},

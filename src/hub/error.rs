@@ -1,0 +1,125 @@
+//! Why a publish or a subscribe was refused.
+
+use std::fmt;
+
+use crate::Event;
+
+/// A [`Hub::publish`](crate::Hub::publish) that was refused; the event is handed back.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{Event, Hub};
+///
+/// let hub = Hub::new();
+/// hub.close(None);
+/// let err = hub.publish(Event::new().data("late")).unwrap_err();
+/// assert!(err.is_closed());
+/// assert_eq!(err.to_string(), "publishing into a closed hub");
+/// assert_eq!(err.into_inner().into_bytes(), "data: late\n\n"); // handed back, not lost
+/// ```
+pub enum PublishError {
+    /// The hub was closed: stop publishing.
+    Closed(Event),
+    /// Under [`Lag::Wait`](crate::Lag::Wait), a subscriber has no room yet; try again, or
+    /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits.
+    Full(Event),
+}
+
+impl PublishError {
+    /// The event that was not published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::Hub::new();
+    /// hub.close(None);
+    /// let event = hub.publish(sse_pump::Event::new().data("x")).unwrap_err().into_inner();
+    /// # drop(event);
+    /// ```
+    pub fn into_inner(self) -> Event {
+        match self {
+            PublishError::Closed(event) | PublishError::Full(event) => event,
+        }
+    }
+
+    /// Whether the hub was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::Hub::new();
+    /// hub.close(None);
+    /// assert!(hub.publish(sse_pump::Event::new()).unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, PublishError::Closed(_))
+    }
+
+    /// Whether a subscriber had no room (only under [`Lag::Wait`](crate::Lag::Wait)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::Hub::new();
+    /// hub.close(None);
+    /// assert!(!hub.publish(sse_pump::Event::new()).unwrap_err().is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, PublishError::Full(_))
+    }
+}
+
+impl fmt::Debug for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::Closed(_) => f.write_str("Closed(..)"),
+            PublishError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PublishError::Closed(_) => "publishing into a closed hub",
+            PublishError::Full(_) => "a subscriber of the hub has no room",
+        })
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+/// A [`Hub::subscribe`](crate::Hub::subscribe) that was refused.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{Hub, SubscribeError};
+///
+/// let hub = Hub::builder().max_subscribers(1).build();
+/// let _first = hub.subscribe(None)?;
+/// let err = hub.subscribe(None).unwrap_err();
+/// assert_eq!(err, SubscribeError::Full);
+/// assert_eq!(err.to_string(), "the hub has its maximum of subscribers");
+/// # Ok::<(), SubscribeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubscribeError {
+    /// The hub has [`max_subscribers`](crate::HubBuilder::max_subscribers) already: an
+    /// HTTP server answers 503 Service Unavailable with a `Retry-After`.
+    Full,
+    /// The hub was closed.
+    Closed,
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubscribeError::Full => "the hub has its maximum of subscribers",
+            SubscribeError::Closed => "subscribing to a closed hub",
+        })
+    }
+}
+
+impl std::error::Error for SubscribeError {}
