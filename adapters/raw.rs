@@ -61,6 +61,10 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 /// [`response`](crate::response), with `Connection: close`: the stream ends when the
 /// connection does), then pumps `sse` into `stream`.
 ///
+/// It also reads `stream` while streaming, so that a client that closes its side ends the
+/// stream at once, idle or not, rather than at the next write that fails (on Linux the
+/// second one after the close). Bytes the client sends meanwhile are read and dropped.
+///
 /// # Errors
 ///
 /// As [`Sse::pump`]; the head is written as the stream's first frame, so it counts in the
@@ -69,22 +73,28 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 /// # Examples
 ///
 /// ```
-/// # futures_lite::future::block_on(async {
+/// use futures_lite::AsyncReadExt;
+/// # smol::block_on(async {
+/// let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = smol::net::TcpStream::connect(listener.local_addr()?).await?;
+/// let (server, _) = listener.accept().await?;
+///
 /// let (tx, rx) = sse_pump::channel(4);
-/// tx.send(sse_pump::Event::new().data("hi")).await.unwrap();
+/// tx.send(sse_pump::Event::new().data("hi")).await?;
 /// drop(tx);
-/// let mut wire = Vec::new();
-/// sse_pump::adapters::raw::respond(&mut wire, sse_pump::Sse::new(rx)).await.unwrap();
-/// let wire = String::from_utf8(wire).unwrap();
+/// sse_pump::adapters::raw::respond(server, sse_pump::Sse::new(rx)).await?;
+///
+/// let mut wire = String::new();
+/// client.read_to_string(&mut wire).await?;
 /// assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"));
 /// assert!(wire.contains("content-type: text/event-stream; charset=utf-8\r\n"));
 /// assert!(wire.ends_with("\r\n\r\ndata: hi\n\n"));
-/// # });
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
-pub async fn respond<S, W>(stream: W, mut sse: Sse<S>) -> Result<Report, PumpError>
+pub async fn respond<S, T>(stream: T, mut sse: Sse<S>) -> Result<Report, PumpError>
 where
     S: Source,
-    W: AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
 {
     let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     for (name, value) in super::HEADERS {
@@ -92,7 +102,12 @@ where
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
     sse.config.head = Some(head);
-    sse.pump(stream).await
+    let (mut reader, writer) = futures_lite::io::split(stream);
+    let hangup = async move {
+        let mut sink = [0; 256];
+        while let Ok(1..) = reader.read(&mut sink).await {}
+    };
+    sse.pump_until(writer, hangup).await
 }
 
 /// A request head read by [`read_request`].

@@ -71,7 +71,8 @@ where
     raw::read_request(&mut stream.compat()).await
 }
 
-/// [`raw::respond`] on a tokio stream: writes the SSE response head, then pumps `sse`.
+/// [`raw::respond`] on a tokio stream: writes the SSE response head, then pumps `sse`,
+/// ending as soon as the client closes its side.
 ///
 /// # Errors
 ///
@@ -80,21 +81,24 @@ where
 /// # Examples
 ///
 /// ```
+/// use tokio::io::AsyncReadExt;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut client, server) = tokio::io::duplex(4096);
 /// let (tx, rx) = sse_pump::channel(1);
 /// drop(tx);
-/// let mut wire = Vec::new();
-/// sse_pump::adapters::tokio::respond(&mut wire, sse_pump::Sse::new(rx)).await?;
-/// assert!(wire.starts_with(b"HTTP/1.1 200 OK\r\n"));
+/// sse_pump::adapters::tokio::respond(server, sse_pump::Sse::new(rx)).await?;
+/// let mut wire = String::new();
+/// client.read_to_string(&mut wire).await?;
+/// assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"));
 /// # Ok(()) }
 /// ```
-pub async fn respond<S, W>(stream: W, sse: Sse<S>) -> Result<Report, PumpError>
+pub async fn respond<S, T>(stream: T, sse: Sse<S>) -> Result<Report, PumpError>
 where
     S: Source,
-    W: tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    raw::respond(stream.compat_write(), sse).await
+    raw::respond(stream.compat(), sse).await
 }
 
 /// Spawns `producer` on the current tokio runtime with the sending half of a

@@ -17,14 +17,25 @@ enum Wake {
     SourceEnded,
     Ping,
     Shutdown,
+    Hangup,
 }
 
-pub(crate) async fn run<S, W>(source: S, config: Config, writer: W) -> Result<Report, PumpError>
+/// Pumps `source` into `writer` until the source ends, a shutdown, a failed write, or
+/// `hangup`: a future that resolves when the client is known to be gone without a write
+/// failing (its side of the connection closed), which ends the pump as a disconnect.
+pub(crate) async fn run<S, W, H>(
+    source: S,
+    config: Config,
+    writer: W,
+    hangup: H,
+) -> Result<Report, PumpError>
 where
     S: Source,
     W: AsyncWrite + Unpin,
+    H: Future<Output = ()>,
 {
     futures_lite::pin!(source);
+    futures_lite::pin!(hangup);
     let shutdown = async {
         match &config.shutdown {
             Some(signal) => signal.wait().await,
@@ -59,6 +70,9 @@ where
             if shutdown.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Wake::Shutdown);
             }
+            if hangup.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Hangup);
+            }
             if let Poll::Ready(next) = source.as_mut().poll_next(cx) {
                 return Poll::Ready(next.map_or(Wake::SourceEnded, Wake::Event));
             }
@@ -77,6 +91,10 @@ where
                 pump.write(&ping.unwrap_or_default(), source.as_mut())
                     .await?;
                 pump.report.pings += 1;
+            }
+            Wake::Hangup => {
+                let gone = io::Error::from(io::ErrorKind::ConnectionReset);
+                return Err(pump.fail(Error::Disconnected(gone), source.as_mut()));
             }
             Wake::Shutdown => {
                 pump.report.undelivered += source.as_mut().close();

@@ -312,7 +312,18 @@ impl<S: Source> Sse<S> {
     /// # });
     /// ```
     pub async fn pump<W: AsyncWrite + Unpin>(self, writer: W) -> Result<Report, PumpError> {
-        pump::run(self.source, self.config, writer).await
+        pump::run(self.source, self.config, writer, std::future::pending()).await
+    }
+
+    /// [`Sse::pump`], also ending as a disconnect when `hangup` resolves: for transports
+    /// that can tell a client left while the stream is idle (its side of the connection
+    /// closed) before a write fails.
+    pub(crate) async fn pump_until<W, H>(self, writer: W, hangup: H) -> Result<Report, PumpError>
+    where
+        W: AsyncWrite + Unpin,
+        H: std::future::Future<Output = ()>,
+    {
+        pump::run(self.source, self.config, writer, hangup).await
     }
 }
 

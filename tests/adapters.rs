@@ -230,3 +230,50 @@ fn bad_request_heads_are_typed_errors() {
         );
     })
 }
+
+/// A client that closes an idle stream ends `respond` at once (and so its producer),
+/// rather than at the second keep-alive ping after the close, when a write would fail.
+#[test]
+fn raw_respond_ends_when_an_idle_client_leaves() {
+    on_smol(guard(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = smol::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = zip(client, listener.accept()).await;
+        let (stream, _) = accepted.unwrap();
+        let (tx, rx) = sse_pump::channel(1); // a producer with nothing to say
+        let served = raw::respond(stream, Sse::new(rx).keep_alive(None));
+        let leave = async {
+            let mut client = client.unwrap();
+            let mut head = [0; 64]; // the response head arrives, then the client leaves
+            futures_lite::AsyncReadExt::read(&mut client, &mut head)
+                .await
+                .unwrap();
+            drop(client);
+        };
+        let (failed, ()) = zip(served, leave).await;
+        let failed = failed.unwrap_err();
+        assert_eq!(failed.report().ended, Ended::Disconnected);
+        assert!(tx.is_closed(), "the producer learns it at once");
+    }))
+}
+
+/// The same on tokio, through `adapters::tokio::respond`.
+#[test]
+fn tokio_respond_ends_when_an_idle_client_leaves() {
+    on_tokio(guard(async {
+        let (client, server) = tokio::io::duplex(4096);
+        let (tx, rx) = sse_pump::channel(1);
+        let served = tokio_rt::respond(server, Sse::new(rx).keep_alive(None));
+        let leave = async move {
+            let mut client = client;
+            let mut head = [0; 64];
+            tokio::io::AsyncReadExt::read(&mut client, &mut head)
+                .await
+                .unwrap();
+            drop(client);
+        };
+        let (failed, ()) = zip(served, leave).await;
+        assert_eq!(failed.unwrap_err().report().ended, Ended::Disconnected);
+        assert!(tx.is_closed());
+    }))
+}
