@@ -18,7 +18,7 @@ use sse_pump::{Event, FuturesIo, KeepAlive, Sender, Source, Sse, SseResponse, Wr
 
 use crate::{
     stats::{self, event_text, Live, Route},
-    Args, Mode, CAPACITY, WRITE_TIMEOUT,
+    capacity, Args, Mode, WRITE_TIMEOUT,
 };
 
 /// A body counted in `/stats` while it exists.
@@ -72,6 +72,9 @@ fn builder(args: &Args) -> http1::Builder {
     if let Some(writev) = args.writev {
         builder.writev(writev);
     }
+    if let Some(half_close) = args.half_close {
+        builder.half_close(half_close);
+    }
     builder
 }
 
@@ -119,8 +122,8 @@ fn tokio_reply(
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);
         match route {
-            Route::Events(n) => Some(spawn(CAPACITY, move |tx| produce(tx, n, live))),
-            Route::Idle => Some(spawn(CAPACITY, move |tx| idle(tx, live))),
+            Route::Events(n) => Some(spawn(capacity(&route), move |tx| produce(tx, n, live))),
+            Route::Idle => Some(spawn(capacity(&route), move |tx| idle(tx, live))),
             _ => None,
         }
     })
@@ -133,8 +136,8 @@ fn smol_reply(
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);
         match route {
-            Route::Events(n) => Some(spawn(CAPACITY, move |tx| produce(tx, n, live))),
-            Route::Idle => Some(spawn(CAPACITY, move |tx| idle(tx, live))),
+            Route::Events(n) => Some(spawn(capacity(&route), move |tx| produce(tx, n, live))),
+            Route::Idle => Some(spawn(capacity(&route), move |tx| idle(tx, live))),
             _ => None,
         }
     })
@@ -153,7 +156,7 @@ fn axum_reply(request: Request<hyper::body::Incoming>) -> Reply<axum::body::Body
             _ => plain(StatusCode::NOT_FOUND, "not found\n".into()),
         };
     }
-    let (tx, rx) = async_channel::bounded::<AxumEvent>(CAPACITY);
+    let (tx, rx) = async_channel::bounded::<AxumEvent>(capacity(&route));
     let live = Live::new(&stats::PRODUCERS);
     tokio::spawn(async move {
         let _live = live;

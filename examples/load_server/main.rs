@@ -14,7 +14,9 @@
 //! `/stats` (live producers, streams, connections, fds, RSS, heap with `--heap`).
 //!
 //! Options: `--port P` (0: any), `--threads N` (tokio workers; 1 is a current-thread
-//! runtime), `--max-buf-size B` and `--writev on|off` (hyper's `http1::Builder`),
+//! runtime), `--max-buf-size B`, `--writev on|off` and `--half-close on|off` (hyper's
+//! `http1::Builder`), `--capacity N` and `--idle-capacity N` (the producers' channels,
+//! default 256 and 16),
 //! `--heap` (count the live heap, for `/stats`), `--max-secs S` (exit after S seconds,
 //! default 900).
 
@@ -22,13 +24,27 @@ mod hyper_modes;
 mod raw;
 mod stats;
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicUsize, Ordering::Relaxed},
+    time::Duration,
+};
 
 #[global_allocator]
 static ALLOC: stats::Counting = stats::Counting;
 
-/// Channel capacity of every producer, in every mode.
-pub const CAPACITY: usize = 256;
+/// The channel capacity of `/events` producers, in every mode (`--capacity`).
+static EVENTS_CAPACITY: AtomicUsize = AtomicUsize::new(256);
+/// The channel capacity of `/idle` producers, in every mode (`--idle-capacity`): a quiet
+/// subscription's buffer. The slots are allocated up front (40 bytes each for sse-pump).
+static IDLE_CAPACITY: AtomicUsize = AtomicUsize::new(16);
+
+/// The channel capacity for a route's producer.
+pub fn capacity(route: &stats::Route) -> usize {
+    match route {
+        stats::Route::Idle => IDLE_CAPACITY.load(Relaxed),
+        _ => EVENTS_CAPACITY.load(Relaxed),
+    }
+}
 /// How long a write may wait before the connection is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,6 +64,7 @@ pub struct Args {
     pub threads: usize,
     pub max_buf_size: Option<usize>,
     pub writev: Option<bool>,
+    pub half_close: Option<bool>,
     pub max_secs: u64,
 }
 
@@ -58,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         threads: 1,
         max_buf_size: None,
         writev: None,
+        half_close: None,
         max_secs: 900,
     };
     let mut it = std::env::args().skip(1);
@@ -85,6 +103,14 @@ fn parse_args() -> Result<Args, String> {
                 args.max_buf_size = Some(size);
             }
             "--writev" => args.writev = Some(value()? == "on"),
+            "--half-close" => args.half_close = Some(value()? == "on"),
+            "--capacity" | "--idle-capacity" => {
+                let capacity = value()?.parse().map_err(|e| format!("{flag}: {e}"))?;
+                match flag.as_str() {
+                    "--capacity" => EVENTS_CAPACITY.store(capacity, Relaxed),
+                    _ => IDLE_CAPACITY.store(capacity, Relaxed),
+                }
+            }
             "--max-secs" => {
                 args.max_secs = value()?.parse().map_err(|e| format!("--max-secs: {e}"))?
             }

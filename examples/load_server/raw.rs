@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
     stats::{self, now_ns, Live, Route},
-    CAPACITY, WRITE_TIMEOUT,
+    capacity, WRITE_TIMEOUT,
 };
 
 fn plain_response(status: &str, text: &str) -> String {
@@ -33,8 +33,10 @@ pub async fn serve_smol(listener: smol::net::TcpListener) -> std::io::Result<()>
                 return;
             };
             let live = Live::new(&stats::PRODUCERS);
-            let events = match stats::route(request.path()) {
-                Route::Events(n) => spawn(CAPACITY, move |tx| async move {
+            let route = stats::route(request.path());
+            let capacity = capacity(&route);
+            let events = match route {
+                Route::Events(n) => spawn(capacity, move |tx| async move {
                     let _live = live;
                     for seq in 0..n {
                         let event = Event::new().data(stats::event_text(seq));
@@ -42,7 +44,7 @@ pub async fn serve_smol(listener: smol::net::TcpListener) -> std::io::Result<()>
                     }
                     Ok::<_, &str>(())
                 }),
-                Route::Idle => spawn(CAPACITY, move |tx| async move {
+                Route::Idle => spawn(capacity, move |tx| async move {
                     let _live = live;
                     tx.closed().await;
                     Ok::<_, &str>(())
