@@ -17,8 +17,9 @@ use hyper_util::rt::TokioIo;
 use sse_pump::{Event, FuturesIo, KeepAlive, Sender, Source, Sse, SseResponse, WriteTimeout};
 
 use crate::{
+    capacity,
     stats::{self, event_text, Live, Route},
-    capacity, Args, Mode, WRITE_TIMEOUT,
+    Args, Mode, WRITE_TIMEOUT,
 };
 
 /// A body counted in `/stats` while it exists.

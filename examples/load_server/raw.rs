@@ -11,8 +11,9 @@ use sse_pump::{
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
+    capacity,
     stats::{self, now_ns, Live, Route},
-    capacity, WRITE_TIMEOUT,
+    WRITE_TIMEOUT,
 };
 
 fn plain_response(status: &str, text: &str) -> String {
