@@ -7,7 +7,7 @@
 #
 # Knobs (environment): LOAD_SCALE (divides every count), LOAD_REPEAT (runs per throughput
 # figure, median reported; default 3), LOAD_IDLE_REPEAT (default 2), LOAD_MODES,
-# LOAD_IDLE_MODES, LOAD_CHURN_MODES (which servers), LOAD_SERVER_FLAGS (extra flags for
+# LOAD_IDLE_MODES, LOAD_CHURN_MODES (which servers; empty skips the part), LOAD_SERVER_FLAGS (extra flags for
 # every load_server, e.g. "--half-close on"), LOAD_THREADS (server tokio workers, 1).
 # Every server and client run has its own deadline, so the script stops by itself.
 set -euo pipefail
@@ -21,9 +21,9 @@ IDLE=$((10000 / SCALE))              # idle streams held
 CHURN=$((10000 / SCALE))             # churn cycles
 REPEAT=${LOAD_REPEAT:-3}
 IDLE_REPEAT=${LOAD_IDLE_REPEAT:-2}
-MODES=${LOAD_MODES:-"ceiling hyper-tokio hyper-smol smol-raw axum-sse"}
-IDLE_MODES=${LOAD_IDLE_MODES:-"hyper-tokio hyper-smol smol-raw axum-sse ceiling"}
-CHURN_MODES=${LOAD_CHURN_MODES:-"hyper-tokio hyper-smol smol-raw axum-sse"}
+MODES=${LOAD_MODES-"ceiling hyper-tokio hyper-smol smol-raw axum-sse"}
+IDLE_MODES=${LOAD_IDLE_MODES-"hyper-tokio hyper-smol smol-raw axum-sse ceiling"}
+CHURN_MODES=${LOAD_CHURN_MODES-"hyper-tokio hyper-smol smol-raw axum-sse"}
 SERVER_FLAGS=${LOAD_SERVER_FLAGS:-}
 THREADS=${LOAD_THREADS:-1}
 

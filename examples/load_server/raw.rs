@@ -35,6 +35,7 @@ pub async fn serve_smol(listener: smol::net::TcpListener) -> std::io::Result<()>
             };
             let live = Live::new(&stats::PRODUCERS);
             let route = stats::route(request.path());
+            drop(request); // not held for the stream's life
             let capacity = capacity(&route);
             let events = match route {
                 Route::Events(n) => spawn(capacity, move |tx| async move {
