@@ -7,8 +7,9 @@
 #
 # Knobs (environment): LOAD_SCALE (divides every count), LOAD_REPEAT (runs per throughput
 # figure, median reported; default 3), LOAD_IDLE_REPEAT (default 2), LOAD_MODES,
-# LOAD_IDLE_MODES, LOAD_CHURN_MODES (which servers; empty skips the part), LOAD_SERVER_FLAGS (extra flags for
-# every load_server, e.g. "--half-close on"), LOAD_THREADS (server tokio workers, 1).
+# LOAD_IDLE_MODES, LOAD_CHURN_MODES (which servers; an empty list skips the part),
+# LOAD_SERVER_FLAGS (extra flags for every load_server, e.g. "--half-close on"),
+# LOAD_THREADS (server tokio workers, default 1: a current-thread runtime).
 # Every server and client run has its own deadline, so the script stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
