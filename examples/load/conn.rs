@@ -1,0 +1,212 @@
+//! One client connection: raw TCP, a tiny HTTP/1.1 request, the response head parsed with
+//! httparse, the body de-chunked when hyper chunks it, and `sse_pump::Decoder` on the rest.
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use sse_pump::{Decoder, MessageEvent};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+const BUF: usize = 64 * 1024;
+
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    chunked: Option<Dechunk>,
+    decoder: Decoder,
+    /// Body bytes that came with the head.
+    early: Vec<u8>,
+    ended: bool,
+}
+
+impl Conn {
+    /// Connects, sends `GET target` and reads the response head (within `head_timeout`).
+    pub async fn open(addr: SocketAddr, target: &str, head_timeout: Duration) -> io::Result<Self> {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let request =
+            format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut buf = vec![0; BUF];
+        let mut len = 0;
+        let read_head = async {
+            loop {
+                let n = stream.read(&mut buf[len..]).await?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
+                }
+                len += n;
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut response = httparse::Response::new(&mut headers);
+                match response.parse(&buf[..len]) {
+                    Ok(httparse::Status::Complete(head)) => {
+                        if response.code != Some(200) {
+                            let status = response.code.unwrap_or(0);
+                            return Err(io::Error::other(format!("status {status}")));
+                        }
+                        let chunked = response.headers.iter().any(|h| {
+                            h.name.eq_ignore_ascii_case("transfer-encoding")
+                                && h.value.eq_ignore_ascii_case(b"chunked")
+                        });
+                        return Ok((head, chunked));
+                    }
+                    Ok(httparse::Status::Partial) if len < buf.len() => {}
+                    Ok(httparse::Status::Partial) => {
+                        return Err(io::Error::other("head too large"))
+                    }
+                    Err(error) => return Err(io::Error::other(error)),
+                }
+            }
+        };
+        let (head, chunked) = tokio::time::timeout(head_timeout, read_head)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no response head"))??;
+        let early = buf[head..len].to_vec();
+        Ok(Conn {
+            stream,
+            buf,
+            chunked: chunked.then(Dechunk::default),
+            decoder: Decoder::new(),
+            early,
+            ended: false,
+        })
+    }
+
+    /// Reads once and hands every complete event to `on_event`; `Ok(false)` once the body
+    /// has ended.
+    pub async fn read_events(
+        &mut self,
+        mut on_event: impl FnMut(&MessageEvent),
+    ) -> io::Result<bool> {
+        if self.ended {
+            return Ok(false);
+        }
+        let n = if self.early.is_empty() {
+            self.stream.read(&mut self.buf).await?
+        } else {
+            let early = std::mem::take(&mut self.early);
+            self.buf[..early.len()].copy_from_slice(&early);
+            early.len()
+        };
+        if n == 0 {
+            self.ended = true;
+            self.decoder.finish();
+        } else {
+            let bytes = &self.buf[..n];
+            match &mut self.chunked {
+                Some(dechunk) => {
+                    let decoder = &mut self.decoder;
+                    self.ended = dechunk.feed(bytes, |data| decoder.feed(data));
+                }
+                None => self.decoder.feed(bytes),
+            }
+        }
+        while let Some(event) = self.decoder.next_event().map_err(io::Error::other)? {
+            on_event(&event);
+        }
+        Ok(!self.ended)
+    }
+}
+
+/// A de-chunker for `Transfer-Encoding: chunked`.
+#[derive(Default)]
+pub struct Dechunk {
+    state: State,
+}
+
+#[derive(Default, Clone, Copy)]
+enum State {
+    #[default]
+    Size,
+    SizeDigits(u64),
+    Extension(u64),
+    SizeLf(u64),
+    Data(u64),
+    DataCr,
+    DataLf,
+    Trailer(usize),
+    Done,
+}
+
+impl Dechunk {
+    /// Feeds bytes, passing the data inside chunks to `out`; true once the last chunk and
+    /// trailers are through.
+    pub fn feed(&mut self, mut input: &[u8], mut out: impl FnMut(&[u8])) -> bool {
+        while let Some((&byte, rest)) = input.split_first() {
+            match self.state {
+                State::Data(remaining) => {
+                    let take = input.len().min(remaining as usize);
+                    out(&input[..take]);
+                    input = &input[take..];
+                    let left = remaining - take as u64;
+                    self.state = if left == 0 {
+                        State::DataCr
+                    } else {
+                        State::Data(left)
+                    };
+                    continue;
+                }
+                State::Size => self.state = digit(byte, 0),
+                State::SizeDigits(n) => self.state = digit(byte, n),
+                State::Extension(n) => match byte {
+                    b'\r' => self.state = State::SizeLf(n),
+                    b'\n' => self.state = chunk(n),
+                    _ => {}
+                },
+                State::SizeLf(n) => self.state = chunk(n),
+                State::DataCr => {
+                    self.state = if byte == b'\n' {
+                        State::Size
+                    } else {
+                        State::DataLf
+                    }
+                }
+                State::DataLf => self.state = State::Size,
+                State::Trailer(len) => match byte {
+                    b'\r' => {}
+                    b'\n' if len == 0 => self.state = State::Done,
+                    b'\n' => self.state = State::Trailer(0),
+                    _ => self.state = State::Trailer(len + 1),
+                },
+                State::Done => return true,
+            }
+            input = rest;
+        }
+        matches!(self.state, State::Done)
+    }
+}
+
+fn digit(byte: u8, n: u64) -> State {
+    match (byte as char).to_digit(16) {
+        Some(d) => State::SizeDigits(n * 16 + u64::from(d)),
+        None if byte == b'\r' => State::SizeLf(n),
+        None if byte == b'\n' => chunk(n),
+        None => State::Extension(n),
+    }
+}
+
+fn chunk(n: u64) -> State {
+    if n == 0 {
+        State::Trailer(0)
+    } else {
+        State::Data(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dechunks_across_splits() {
+        let wire = b"5\r\nhello\r\n3;x=1\r\n, w\r\n0\r\n\r\n";
+        for split in 0..wire.len() {
+            let mut dechunk = super::Dechunk::default();
+            let mut data = Vec::new();
+            let first = dechunk.feed(&wire[..split], |d| data.extend_from_slice(d));
+            let done = dechunk.feed(&wire[split..], |d| data.extend_from_slice(d));
+            assert!(!first && done, "split {split}");
+            assert_eq!(data, b"hello, w");
+        }
+    }
+}
