@@ -104,7 +104,7 @@ where
     sse.config.head = Some(head);
     let (mut reader, writer) = futures_lite::io::split(stream);
     let hangup = async move {
-        let mut sink = [0; 256];
+        let mut sink = [0; 8];
         while let Ok(1..) = reader.read(&mut sink).await {}
     };
     sse.pump_until(writer, hangup).await
