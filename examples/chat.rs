@@ -68,8 +68,11 @@ async fn main() -> std::io::Result<()> {
         let hub = hub.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(hub.clone(), request));
-            if let Err(e) = http1::Builder::new().serve_connection(io, service).await {
-                eprintln!("connection ended: {e}");
+            let served = http1::Builder::new().serve_connection(io, service).await;
+            // A client that leaves in the middle of its stream is an SSE client's normal end.
+            match served {
+                Err(e) if !e.is_incomplete_message() => eprintln!("connection ended: {e}"),
+                _ => {}
             }
         });
     }
