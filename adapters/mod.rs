@@ -5,7 +5,7 @@
 //! | `tokio` | [`tokio`] | [`tokio::pump`] into a tokio writer, [`tokio::spawn`] a producer tied to its stream |
 //! | `smol` | [`smol`], [`raw`] | [`smol::spawn`] a producer tied to its stream; SSE over a bare TCP stream ([`raw::read_request`], [`raw::respond`]) |
 //! | `tokio` | [`raw`] | the same bare-TCP SSE on tokio streams ([`tokio::read_request`], [`tokio::respond`]) |
-//! | `hyper` | [`response`], [`last_event_id`], [`io`] | serving: [`response`](crate::response) and [`SseBody`](crate::SseBody) for hyper and axum, [`last_event_id`](crate::last_event_id), [`WriteTimeout`](crate::WriteTimeout) and [`FuturesIo`](crate::FuturesIo) for connections |
+//! | `hyper` | [`response`], [`last_event_id`], [`io`] | serving: [`response`](crate::response) and [`SseBody`](crate::SseBody) for hyper and axum, [`unavailable`](crate::unavailable) (503 + `Retry-After`), [`last_event_id`](crate::last_event_id), [`WriteTimeout`](crate::WriteTimeout) and [`FuturesIo`](crate::FuturesIo) for connections |
 //! | `hyper` | [`event_source`], [`backoff`], [`body`] | the client: [`EventSource`](crate::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](crate::decode_body) |
 
 #[cfg(feature = "hyper")]

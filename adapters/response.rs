@@ -7,6 +7,7 @@ use std::{
     pin::Pin,
     sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::{Bytes, BytesMut};
@@ -55,6 +56,55 @@ use crate::{
 /// ```
 pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
     SseResponse::new(sse).build()
+}
+
+/// A `503 Service Unavailable` response with a `Retry-After` header and an empty body: the
+/// answer to a subscription the server refuses for now, such as
+/// [`SubscribeError::Full`](crate::SubscribeError::Full) when a [`Hub`](crate::Hub) has
+/// its [`max_subscribers`](crate::HubBuilder::max_subscribers).
+///
+/// `Retry-After` is written in whole seconds, rounded up (`1500 ms` becomes `2`, anything
+/// under a second but not zero becomes `1`). A browser's `EventSource` treats any status
+/// but 200 as fatal and does not reconnect by itself: a page that should come back listens
+/// for `error` with `readyState == CLOSED` and opens a new `EventSource` later. Scripts,
+/// load balancers and proxies read the header.
+///
+/// `B` is the body type of the server's responses; any body whose `Default` is empty fits
+/// (`http_body_util::Empty`, `Full`, `String`, `()`); map it into an `Either` next to an
+/// [`SseBody`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use http::Response;
+/// use http_body_util::{Either, Empty};
+/// use sse_pump::{response, unavailable, Hub, Sse, SseBody, Subscription};
+///
+/// fn events(hub: &Hub) -> Response<Either<SseBody<Subscription>, Empty<Bytes>>> {
+///     match hub.subscribe(None) {
+///         Ok(rx) => response(Sse::new(rx)).map(Either::Left),
+///         // SubscribeError::Full (max_subscribers reached), or Closed (shutting down)
+///         Err(_) => unavailable(Duration::from_secs(5)).map(Either::Right),
+///     }
+/// }
+///
+/// let hub = Hub::builder().max_subscribers(1).build();
+/// let first = events(&hub);
+/// assert_eq!(first.status(), 200);
+/// let second = events(&hub);
+/// assert_eq!(second.status(), 503);
+/// assert_eq!(second.headers()["retry-after"], "5");
+/// ```
+#[doc(alias = "503")]
+#[doc(alias = "retry-after")]
+pub fn unavailable<B: Default>(retry_after: Duration) -> Response<B> {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let mut response = Response::new(B::default());
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    (response.headers_mut()).insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// A response builder for when [`response`] is not enough: another status, more or other

@@ -106,7 +106,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
-//! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
+//! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `unavailable` (503 + `Retry-After` for a full hub), `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
 //! | `tokio` | `adapters::tokio`: `pump` into tokio writers, `spawn` a producer tied to its stream, bare-TCP `read_request` / `respond` |
 //! | `smol` | `adapters::smol::spawn`, a producer tied to its stream; `adapters::raw`, SSE over a bare TCP stream |
 #![forbid(unsafe_code)]
@@ -157,7 +157,7 @@ pub use crate::adapters::{
     event_source::{EventSource, Fetch, SourceItem},
     io::{FuturesIo, WriteTimeout},
     last_event_id::last_event_id,
-    response::{response, BodyReport, SseBody, SseResponse},
+    response::{response, unavailable, BodyReport, SseBody, SseResponse},
     Rejected, SourceError,
 };
 

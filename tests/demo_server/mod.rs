@@ -3,6 +3,8 @@
 //! a developer's machine, the test says so and passes; missing on CI (`CI=true`), it fails.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::{
     env,
     io::{BufRead, BufReader, Read, Write},

@@ -14,10 +14,10 @@ use std::{
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, decode_body, last_event_id, response, BodyReport, Ended, Event, KeepAlive, Shutdown,
-    Sse, SseResponse, WriteTimeout,
+    channel, decode_body, last_event_id, response, unavailable, BodyReport, Ended, Event, Hub,
+    KeepAlive, Shutdown, Sse, SseResponse, SubscribeError, WriteTimeout,
 };
 use support::{
     guard,
@@ -304,8 +304,67 @@ async fn pings_keep_a_quiet_stream_alive() {
     .await
 }
 
+/// A hub with `max_subscribers(1)`: the first client streams, the second is refused with
+/// `503` and `Retry-After` (2.5 s, rounded up to 3), and the first still gets what is
+/// published afterwards.
+async fn a_full_hub_answers_503_with_retry_after() {
+    guard(async {
+        let listener = Listener::bind().await;
+        let addr = listener.addr();
+        let hub = Hub::builder().max_subscribers(1).build();
+        let handler = {
+            let hub = hub.clone();
+            move |_request: Request<hyper::body::Incoming>| match hub.subscribe(None) {
+                Ok(rx) => response(Sse::new(rx)).map(Either::Left),
+                Err(SubscribeError::Full | SubscribeError::Closed) => {
+                    unavailable::<Empty<Bytes>>(Duration::from_millis(2500)).map(Either::Right)
+                }
+            }
+        };
+        let server = async move {
+            let handler = Arc::new(handler);
+            let mut connections = Vec::new();
+            for _ in 0..2 {
+                let handler = handler.clone();
+                connections.push(serve(listener.accept().await, move |r| handler(r)));
+            }
+            connections
+        };
+        let client = async {
+            let first = fetch(addr, get(addr).body(()).unwrap()).await.unwrap();
+            assert_eq!(first.status(), StatusCode::OK);
+            assert_eq!(hub.stats().subscribers, 1);
+
+            let refused = fetch(addr, get(addr).body(()).unwrap()).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(refused.headers()[header::RETRY_AFTER], "3");
+            let body = refused.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.is_empty(), "{body:?}");
+            let stats = hub.stats();
+            assert_eq!((stats.subscribers, stats.refused), (1, 1));
+
+            hub.publish(Event::new().data("still here")).unwrap();
+            let mut events = decode_body(first.into_body());
+            let event = events.try_next().await.unwrap().unwrap();
+            assert_eq!(
+                (event.id.as_str(), event.data.as_str()),
+                ("1", "still here")
+            );
+            events
+        };
+        let (connections, mut events) = futures_lite::future::zip(server, client).await;
+        hub.close(None);
+        assert!(events.try_next().await.unwrap().is_none());
+        for connection in connections {
+            connection.await.unwrap();
+        }
+    })
+    .await
+}
+
 on_both!(
     streams_events_with_the_headers,
+    a_full_hub_answers_503_with_retry_after,
     resumes_from_last_event_id,
     a_departed_client_stops_the_producer,
     a_client_that_stops_reading_is_dropped,

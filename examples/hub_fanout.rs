@@ -1,0 +1,262 @@
+//! Fan-out over real connections: a hyper server with one `Hub` on 127.0.0.1, 2,000 client
+//! connections on loopback, one event published at a time; how long until every client
+//! has read it.
+//!
+//! ```text
+//! cargo run --release --example hub_fanout --features hyper,tokio [-- CLIENTS ROUNDS]
+//! ```
+//!
+//! Defaults: 2,000 clients, 10 rounds. The process needs two descriptors per client (the
+//! server's end and the client's): with the usual soft limit of 1,024 open files, run
+//! `ulimit -n 8192` first (it says so and stops if the limit is too low). It stops by
+//! itself, and fails after 120 seconds whatever happens.
+//!
+//! Method. Server and clients share one process and one tokio multi-thread runtime (one
+//! worker per core), so the clients' reading competes with the server's writing, as on a
+//! one-machine test. The server is `response(Sse::new(hub.subscribe(..)))` over hyper's
+//! HTTP/1.1 connection, behind `WriteTimeout`, with `TCP_NODELAY`. Each client is a
+//! `TcpStream` that sends `GET /events`, checks the `200` head, then reads frames. The
+//! clients connect 50 at a time; once all 2,000 heads have arrived (and the hub counts
+//! 2,000 subscribers), each round publishes one event whose data is its publish time, and
+//! waits until every client has read it; a client's latency is the time its `read`
+//! returned the event minus that publish time. Each round prints p50 / p99 / max over the
+//! clients, and the last line the same over all rounds.
+
+use std::{
+    convert::Infallible,
+    error::Error,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use http_body_util::{Either, Empty};
+use hyper::{server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use sse_pump::{response, unavailable, Event, Hub, Sse, WriteTimeout};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// The whole run, connections included, fails after this long.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// How many clients connect at once: 200 at once overflowed loopback's accept queue on
+/// this project's machine, and each SYN dropped costs a one-second retransmission.
+const BATCH: usize = 50;
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
+    let clients = args.next().transpose()?.unwrap_or(2000);
+    let rounds = args.next().transpose()?.unwrap_or(10);
+    check_open_files(clients)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let run = async { tokio::time::timeout(DEADLINE, run(clients, rounds)).await };
+    runtime
+        .block_on(run)
+        .map_err(|_| format!("not done within {DEADLINE:?}"))?
+}
+
+async fn run(clients: usize, rounds: usize) -> Result<(), BoxError> {
+    let hub = Hub::builder()
+        .subscriber_capacity(16)
+        .max_subscribers(clients.max(10_000))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}/events");
+    println!("load average before: {}", load_average());
+    tokio::spawn(serve(listener, hub.clone()));
+
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(clients);
+    while sockets.len() < clients {
+        let batch = BATCH.min(clients - sockets.len());
+        let connecting: Vec<_> = (0..batch).map(|_| tokio::spawn(connect(addr))).collect();
+        for task in connecting {
+            sockets.push(task.await??);
+        }
+    }
+    let subscribers = hub.stats().subscribers;
+    if subscribers != clients {
+        return Err(format!("{clients} clients but {subscribers} subscribers").into());
+    }
+    println!(
+        "{clients} clients connected and subscribed in {:.2?}",
+        started.elapsed()
+    );
+
+    let base = Instant::now();
+    let (report, mut latencies) = mpsc::unbounded_channel();
+    let readers: Vec<_> = (sockets.into_iter())
+        .map(|(socket, rest)| tokio::spawn(read_events(socket, rest, base, rounds, report.clone())))
+        .collect();
+    drop(report);
+    let mut all = Vec::with_capacity(clients * rounds);
+    for round in 1..=rounds {
+        let sent = base.elapsed();
+        hub.publish(Event::new().data(sent.as_nanos().to_string()))?;
+        let mut this = Vec::with_capacity(clients);
+        while this.len() < clients {
+            let latency = latencies.recv().await.ok_or("a client stopped early")??;
+            this.push(latency);
+        }
+        println!("round {round:2}: {}", summary(&mut this));
+        all.extend(this);
+    }
+    println!("all {} deliveries: {}", all.len(), summary(&mut all));
+    let stats = hub.stats();
+    println!(
+        "hub: {} published, {} lagged events, {} refused",
+        stats.published, stats.lagged_events, stats.refused
+    );
+    println!("load average after: {}", load_average());
+    for reader in readers {
+        drop(reader.await?); // only now: closing connections would load the last round
+    }
+    hub.close(None);
+    Ok(())
+}
+
+/// Serves `GET /events` (whatever the path, here) from the hub; `503` when it is full.
+async fn serve(listener: TcpListener, hub: Hub) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let io = WriteTimeout::new(TokioIo::new(stream), Duration::from_secs(30));
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |_request| {
+                let answer = match hub.subscribe(None) {
+                    Ok(rx) => response(Sse::new(rx)).map(Either::Left),
+                    Err(_) => unavailable::<Empty<bytes::Bytes>>(Duration::from_secs(1))
+                        .map(Either::Right),
+                };
+                async move { Ok::<_, Infallible>(answer) }
+            });
+            let _ = http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
+}
+
+/// Opens a connection, asks for the stream and reads the response head; returns the
+/// socket and the bytes read past the head.
+async fn connect(addr: SocketAddr) -> Result<(TcpStream, Vec<u8>), BoxError> {
+    let mut socket = TcpStream::connect(addr).await.map_err(|e| {
+        format!("connect: {e} (out of file descriptors? run `ulimit -n 8192` first)")
+    })?;
+    socket.set_nodelay(true)?;
+    let request = "GET /events HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: text/event-stream\r\n\r\n";
+    socket.write_all(request.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        if socket.read_buf(&mut buf).await? == 0 {
+            return Err("the server closed the connection before its head".into());
+        }
+        if let Some(at) = find(&buf, b"\r\n\r\n") {
+            if !buf.starts_with(b"HTTP/1.1 200 ") {
+                let head = String::from_utf8_lossy(&buf[..at]);
+                return Err(format!("refused: {head}").into());
+            }
+            return Ok((socket, buf.split_off(at + 4)));
+        }
+    }
+}
+
+/// Reads `rounds` events, each carrying its publish time, and reports each one's latency:
+/// the time the `read` that completed it returned, minus the publish time. Returns the
+/// socket, still open.
+async fn read_events(
+    mut socket: TcpStream,
+    mut buf: Vec<u8>,
+    base: Instant,
+    rounds: usize,
+    report: mpsc::UnboundedSender<Result<Duration, BoxError>>,
+) -> TcpStream {
+    let mut read_at = base.elapsed();
+    for _ in 0..rounds {
+        let latency = loop {
+            if let Some((sent, used)) = event(&buf) {
+                buf.drain(..used);
+                break Ok(read_at.saturating_sub(sent));
+            }
+            match socket.read_buf(&mut buf).await {
+                Ok(0) => break Err("the stream ended".into()),
+                Ok(_) => read_at = base.elapsed(),
+                Err(e) => break Err(e.into()),
+            }
+        };
+        let failed = latency.is_err();
+        if report.send(latency).is_err() || failed {
+            break;
+        }
+    }
+    socket
+}
+
+/// The publish time in the first complete `data:` line of `buf` (chunk framing and pings
+/// hold no `data: `), and how many bytes of `buf` it took.
+fn event(buf: &[u8]) -> Option<(Duration, usize)> {
+    let start = find(buf, b"data: ")? + b"data: ".len();
+    let end = start + find(&buf[start..], b"\n")?;
+    let nanos: u64 = std::str::from_utf8(&buf[start..end]).ok()?.parse().ok()?;
+    Some((Duration::from_nanos(nanos), end + 1))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `p50 / p99 / max`, nearest rank, in milliseconds.
+fn summary(latencies: &mut [Duration]) -> String {
+    latencies.sort_unstable();
+    let rank = |p: usize| latencies[(latencies.len() * p).div_ceil(100).max(1) - 1];
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "p50 {:6.2} ms   p99 {:6.2} ms   max {:6.2} ms",
+        ms(rank(50)),
+        ms(rank(99)),
+        ms(latencies[latencies.len() - 1])
+    )
+}
+
+/// The 1, 5 and 15 minute load averages, on Linux.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = loadavg.split_whitespace().take(3).collect();
+    match fields.as_slice() {
+        [] => "unknown".to_owned(),
+        fields => fields.join(", "),
+    }
+}
+
+/// Stops early, with the fix, when the soft limit of open files (read on Linux) cannot
+/// hold two descriptors per client.
+fn check_open_files(clients: usize) -> Result<(), BoxError> {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let soft = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(3)?.parse::<usize>().ok());
+    let needed = 2 * clients + 64;
+    match soft {
+        Some(soft) if soft < needed => Err(format!(
+            "{clients} clients need about {needed} open files, the limit is {soft}: \
+             run `ulimit -n {}` first",
+            needed.next_power_of_two()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
