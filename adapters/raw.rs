@@ -2,7 +2,13 @@
 //! (httparse), answer with the SSE headers, pump. On smol's `TcpStream` (or any futures-io
 //! stream) as it is; on tokio's through [`adapters::tokio`](super::tokio).
 
-use std::{fmt, io};
+use std::{
+    fmt,
+    future::Future,
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite};
 
@@ -91,7 +97,8 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 /// assert!(wire.ends_with("\r\n\r\ndata: hi\n\n"));
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
-pub async fn respond<S, T>(stream: T, mut sse: Sse<S>) -> Result<Report, PumpError>
+// Not an `async fn`: the future is the pump's own, with no wrapper around it.
+pub fn respond<S, T>(stream: T, mut sse: Sse<S>) -> impl Future<Output = Result<Report, PumpError>>
 where
     S: Source,
     T: AsyncRead + AsyncWrite + Unpin,
@@ -102,12 +109,28 @@ where
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
     sse.config.head = Some(head);
-    let (mut reader, writer) = futures_lite::io::split(stream);
-    let hangup = async move {
-        let mut sink = [0; 8];
-        while let Ok(1..) = reader.read(&mut sink).await {}
-    };
-    sse.pump_until(writer, hangup).await
+    let (reader, writer) = futures_lite::io::split(stream);
+    sse.pump_until(writer, Hangup { reader })
+}
+
+/// Resolves when the client's side of the connection ends or fails; what the client sends
+/// meanwhile is read and dropped. A plain struct, 8 bytes in the stream's future.
+struct Hangup<R> {
+    reader: R,
+}
+
+impl<R: AsyncRead + Unpin> Future for Hangup<R> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut sink = [0; 64];
+        loop {
+            match ready!(Pin::new(&mut self.reader).poll_read(cx, &mut sink)) {
+                Ok(0) | Err(_) => return Poll::Ready(()),
+                Ok(_) => {}
+            }
+        }
+    }
 }
 
 /// A request head read by [`read_request`].

@@ -28,7 +28,7 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    pub(crate) fn alone(frame: Bytes) -> Self {
+    fn alone(frame: Bytes) -> Self {
         Batch {
             alone: Some(frame),
             events: 1,

@@ -1,12 +1,17 @@
 //! The pump: source to writer, with coalescing, keep-alive, send timeout and shutdown.
 
-use std::{future::Future, io, pin::Pin, task::Poll};
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    task::{ready, Poll},
+};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{future::poll_fn, AsyncWrite};
 
 use crate::{
-    frames::{gather, Batch, Clock, Deadline},
+    frames::{gather, Clock, Deadline},
     sse::Config,
     Ended, Error, Event, PumpError, Report, Source,
 };
@@ -23,91 +28,95 @@ enum Wake {
 /// Pumps `source` into `writer` until the source ends, a shutdown, a failed write, or
 /// `hangup`: a future that resolves when the client is known to be gone without a write
 /// failing (its side of the connection closed), which ends the pump as a disconnect.
-pub(crate) async fn run<S, W, H>(
+#[allow(clippy::manual_async_fn)] // smaller futures: see the comment in `run`
+pub(crate) fn run<S, W, H>(
     source: S,
     config: Config,
     writer: W,
-    hangup: H,
-) -> Result<Report, PumpError>
+    mut hangup: H,
+) -> impl Future<Output = Result<Report, PumpError>>
 where
     S: Source,
     W: AsyncWrite + Unpin,
-    H: Future<Output = ()>,
+    H: Future<Output = ()> + Unpin,
 {
-    futures_lite::pin!(source);
-    futures_lite::pin!(hangup);
-    let shutdown = async {
-        match &config.shutdown {
-            Some(signal) => signal.wait().await,
-            None => std::future::pending().await,
-        }
-    };
-    futures_lite::pin!(shutdown);
-    let mut pump = Pump {
-        out: Out {
-            writer,
-            deadline: Deadline::new(config.send_timeout),
-            buf: BytesMut::new(),
-            ending: config.line_ending,
-        },
-        clock: Clock::new(config.keep_alive.as_ref().map(|ka| ka.interval)),
-        report: Report::default(),
-    };
+    // An `async move` block rather than an `async fn`: an `async fn` keeps its arguments
+    // and its moved copies of them side by side in the future (rust-lang/rust#62958),
+    // hundreds of bytes per idle stream.
+    async move {
+        futures_lite::pin!(source);
+        let mut shutdown = None; // the listener, once registered
+        let mut pump = Pump {
+            out: Out {
+                writer,
+                deadline: Deadline::new(config.send_timeout),
+                buf: BytesMut::new(),
+                ending: config.line_ending,
+            },
+            clock: Clock::new(config.keep_alive.as_ref().map(|ka| ka.interval)),
+            report: Report::default(),
+        };
 
-    if let Some(head) = &config.head {
-        let written = write_flush(&mut pump.out.writer, head, &mut pump.out.deadline).await;
-        if let Err(error) = written {
-            return Err(pump.fail(error, source.as_mut()));
+        if let Some(head) = &config.head {
+            let written = write_flush(&mut pump.out.writer, head, &mut pump.out.deadline).await;
+            if let Err(error) = written {
+                return Err(pump.fail(error, source.as_mut()));
+            }
+            pump.report.bytes += head.len() as u64;
         }
-        pump.report.bytes += head.len() as u64;
-    }
-    if let Some(retry) = config.retry {
-        let frame = Event::new().retry(retry).into_bytes();
-        pump.write(&frame, source.as_mut()).await?;
-    }
-    loop {
-        let wake = poll_fn(|cx| {
-            if shutdown.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Wake::Shutdown);
-            }
-            if hangup.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Wake::Hangup);
-            }
-            if let Poll::Ready(next) = source.as_mut().poll_next(cx) {
-                return Poll::Ready(next.map_or(Wake::SourceEnded, Wake::Event));
-            }
-            pump.clock.poll_due(cx).map(|()| Wake::Ping)
-        })
-        .await;
-        match wake {
-            Wake::Event(first) => {
-                if pump.batch(first, source.as_mut(), config.coalesce).await? {
-                    return Ok(pump.source_ended(source));
+        if let Some(retry) = config.retry {
+            let frame = Event::new().retry(retry).into_bytes();
+            pump.write(&frame, source.as_mut()).await?;
+        }
+        loop {
+            // In a block of its own, so that `wake` is not kept beside the batch's future.
+            let first = {
+                let wake = poll_fn(|cx| {
+                    if let Some(signal) = &config.shutdown {
+                        if signal.poll_triggered(&mut shutdown, cx).is_ready() {
+                            return Poll::Ready(Wake::Shutdown);
+                        }
+                    }
+                    if Pin::new(&mut hangup).poll(cx).is_ready() {
+                        return Poll::Ready(Wake::Hangup);
+                    }
+                    if let Poll::Ready(next) = source.as_mut().poll_next(cx) {
+                        return Poll::Ready(next.map_or(Wake::SourceEnded, Wake::Event));
+                    }
+                    pump.clock.poll_due(cx).map(|()| Wake::Ping)
+                })
+                .await;
+                match wake {
+                    Wake::Event(first) => Some(first.into_bytes()),
+                    Wake::SourceEnded => return Ok(pump.source_ended(source)),
+                    Wake::Ping => {
+                        let ping = config.keep_alive.as_ref().map(|ka| ka.ping_frame());
+                        pump.write(&ping.unwrap_or_default(), source.as_mut())
+                            .await?;
+                        pump.report.pings += 1;
+                        continue;
+                    }
+                    Wake::Hangup => {
+                        let gone = io::Error::from(io::ErrorKind::ConnectionReset);
+                        return Err(pump.fail(Error::Disconnected(gone), source.as_mut()));
+                    }
+                    Wake::Shutdown => {
+                        pump.report.undelivered += source.as_mut().close();
+                        if let Some(farewell) = &config.farewell {
+                            let limit = config
+                                .send_timeout
+                                .map_or(config.grace, |t| t.min(config.grace));
+                            pump.out.deadline = Deadline::new(Some(limit));
+                            pump.write(&farewell.clone().into_bytes(), source.as_mut())
+                                .await?;
+                            pump.report.events += 1;
+                        }
+                        return Ok(pump.end(Ended::Shutdown));
+                    }
                 }
-            }
-            Wake::SourceEnded => return Ok(pump.source_ended(source)),
-            Wake::Ping => {
-                let ping = config.keep_alive.as_ref().map(|ka| ka.ping_frame());
-                pump.write(&ping.unwrap_or_default(), source.as_mut())
-                    .await?;
-                pump.report.pings += 1;
-            }
-            Wake::Hangup => {
-                let gone = io::Error::from(io::ErrorKind::ConnectionReset);
-                return Err(pump.fail(Error::Disconnected(gone), source.as_mut()));
-            }
-            Wake::Shutdown => {
-                pump.report.undelivered += source.as_mut().close();
-                if let Some(farewell) = &config.farewell {
-                    let limit = config
-                        .send_timeout
-                        .map_or(config.grace, |t| t.min(config.grace));
-                    pump.out.deadline = Deadline::new(Some(limit));
-                    pump.write(&farewell.clone().into_bytes(), source.as_mut())
-                        .await?;
-                    pump.report.events += 1;
-                }
-                return Ok(pump.end(Ended::Shutdown));
+            };
+            if pump.batch(first, source.as_mut(), config.coalesce).await? {
+                return Ok(pump.source_ended(source));
             }
         }
     }
@@ -120,62 +129,67 @@ struct Pump<W> {
 }
 
 impl<W: AsyncWrite + Unpin> Pump<W> {
-    /// Writes `first` and the events already queued behind it, gathering up to `limit`
+    /// Writes the `carry` frame and the events already queued behind it, gathering up to `limit`
     /// bytes per write; an event that would overflow a write starts the next one. Returns
     /// whether the source ended.
-    async fn batch<S: Source>(
-        &mut self,
-        first: Event,
-        mut source: Pin<&mut S>,
+    // The methods here return `async move` blocks rather than being `async fn`s, which
+    // would keep their arguments twice in the future (rust-lang/rust#62958).
+    #[allow(clippy::manual_async_fn)] // smaller futures: see the comment in `run`
+    fn batch<'a, S: Source>(
+        &'a mut self,
+        mut carry: Option<Bytes>,
+        mut source: Pin<&'a mut S>,
         limit: usize,
-    ) -> Result<bool, PumpError> {
-        let mut carry = Some(first.into_bytes());
-        let mut ended = false;
-        while let Some(first) = carry.take() {
-            let batch = if ended {
-                Batch::alone(first)
-            } else {
-                let mut first = Some(first);
+    ) -> impl Future<Output = Result<bool, PumpError>> + 'a {
+        async move {
+            let mut ended = false;
+            while carry.is_some() {
+                // Once the source has ended, what is left goes out alone.
+                let limit = if ended { 0 } else { limit };
                 let (out, ending) = (&mut self.out.buf, self.out.ending);
-                poll_fn(|cx| {
-                    let first = first.take().expect("polled once");
+                let batch = poll_fn(|cx| {
+                    let first = carry.take().expect("checked above, polled once");
                     Poll::Ready(gather(first, source.as_mut(), cx, limit, ending, out))
                 })
-                .await
-            };
-            (carry, ended) = (batch.carry, batch.ended);
-            let written = match &batch.alone {
-                Some(frame) => self.out.write_frame(frame).await,
-                None => self.out.write_buf().await,
-            };
-            match written {
-                Ok(bytes) => {
-                    self.report.events += batch.events;
-                    self.report.bytes += bytes as u64;
-                    self.clock.touch();
-                }
-                Err(error) => {
-                    self.report.undelivered += batch.events + u64::from(carry.is_some());
-                    return Err(self.fail(error, source));
+                .await;
+                carry = batch.carry;
+                ended |= batch.ended;
+                let written = match &batch.alone {
+                    Some(frame) => self.out.write_frame(frame).await,
+                    None => self.out.write_buf().await,
+                };
+                match written {
+                    Ok(bytes) => {
+                        self.report.events += batch.events;
+                        self.report.bytes += bytes as u64;
+                        self.clock.touch();
+                    }
+                    Err(error) => {
+                        self.report.undelivered += batch.events + u64::from(carry.is_some());
+                        return Err(self.fail(error, source));
+                    }
                 }
             }
+            Ok(ended)
         }
-        Ok(ended)
     }
 
     /// Writes one frame that is not an event: the retry frame, a ping or the farewell.
-    async fn write<S: Source>(
-        &mut self,
-        frame: &Bytes,
-        source: Pin<&mut S>,
-    ) -> Result<(), PumpError> {
-        match self.out.write_frame(frame).await {
-            Ok(bytes) => {
-                self.report.bytes += bytes as u64;
-                self.clock.touch();
-                Ok(())
+    #[allow(clippy::manual_async_fn)] // smaller futures: see the comment in `run`
+    fn write<'a, S: Source>(
+        &'a mut self,
+        frame: &'a Bytes,
+        source: Pin<&'a mut S>,
+    ) -> impl Future<Output = Result<(), PumpError>> + 'a {
+        async move {
+            match self.out.write_frame(frame).await {
+                Ok(bytes) => {
+                    self.report.bytes += bytes as u64;
+                    self.clock.touch();
+                    Ok(())
+                }
+                Err(error) => Err(self.fail(error, source)),
             }
-            Err(error) => Err(self.fail(error, source)),
         }
     }
 
@@ -213,49 +227,57 @@ struct Out<W> {
 
 impl<W: AsyncWrite + Unpin> Out<W> {
     /// Writes and flushes a frame encoded with `\n`, converting its line ends if need be.
-    async fn write_frame(&mut self, frame: &[u8]) -> Result<usize, Error> {
-        if self.ending == crate::LineEnding::Lf {
-            return write_flush(&mut self.writer, frame, &mut self.deadline).await;
-        }
-        self.buf.clear();
-        self.ending.extend(&mut self.buf, frame);
-        self.write_buf().await
+    fn write_frame<'a>(
+        &'a mut self,
+        frame: &'a [u8],
+    ) -> impl Future<Output = Result<usize, Error>> + 'a {
+        let bytes = if self.ending == crate::LineEnding::Lf {
+            frame
+        } else {
+            self.buf.clear();
+            self.ending.extend(&mut self.buf, frame);
+            &self.buf[..]
+        };
+        write_flush(&mut self.writer, bytes, &mut self.deadline)
     }
 
-    async fn write_buf(&mut self) -> Result<usize, Error> {
-        write_flush(&mut self.writer, &self.buf, &mut self.deadline).await
+    fn write_buf(&mut self) -> impl Future<Output = Result<usize, Error>> + '_ {
+        write_flush(&mut self.writer, &self.buf, &mut self.deadline)
     }
 }
 
 /// Writes all of `bytes` and flushes, within the deadline. Returns the bytes written.
-async fn write_flush<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    bytes: &[u8],
-    deadline: &mut Deadline,
-) -> Result<usize, Error> {
+fn write_flush<'a, W: AsyncWrite + Unpin>(
+    writer: &'a mut W,
+    bytes: &'a [u8],
+    deadline: &'a mut Deadline,
+) -> impl Future<Output = Result<usize, Error>> + 'a {
     let mut rest = bytes;
     deadline.disarm();
-    poll_fn(|cx| {
-        while !rest.is_empty() {
+    poll_fn(move |cx| {
+        let done = loop {
+            if rest.is_empty() {
+                match Pin::new(&mut *writer).poll_flush(cx) {
+                    Poll::Pending => break ready!(deadline.poll_expired(cx)),
+                    Poll::Ready(done) => break done,
+                }
+            }
             match Pin::new(&mut *writer).poll_write(cx, rest) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(0)) => break Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => rest = &rest[n..],
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return deadline.poll_expired(cx),
+                Poll::Ready(Err(e)) => break Err(e),
+                Poll::Pending => break ready!(deadline.poll_expired(cx)),
             }
-        }
-        match Pin::new(&mut *writer).poll_flush(cx) {
-            Poll::Pending => deadline.poll_expired(cx),
-            done => done,
-        }
+        };
+        Poll::Ready(
+            done.map(|()| bytes.len())
+                .map_err(|e| match deadline.limit {
+                    Some(limit) if e.kind() == io::ErrorKind::TimedOut && deadline.armed => {
+                        Error::SendTimeout(limit)
+                    }
+                    _ => Error::Disconnected(e),
+                }),
+        )
     })
-    .await
-    .map_err(|e| match deadline.limit {
-        Some(limit) if e.kind() == io::ErrorKind::TimedOut && deadline.armed => {
-            Error::SendTimeout(limit)
-        }
-        _ => Error::Disconnected(e),
-    })?;
-    Ok(bytes.len())
 }

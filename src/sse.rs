@@ -1,6 +1,6 @@
 //! The configured stream: a source of events plus how to deliver them.
 
-use std::{fmt, time::Duration};
+use std::{fmt, future::Future, time::Duration};
 
 use futures_lite::{AsyncWrite, Stream};
 
@@ -311,19 +311,28 @@ impl<S: Source> Sse<S> {
     /// assert_eq!((report.events, report.bytes), (1, 9));
     /// # });
     /// ```
-    pub async fn pump<W: AsyncWrite + Unpin>(self, writer: W) -> Result<Report, PumpError> {
-        pump::run(self.source, self.config, writer, std::future::pending()).await
+    // Not an `async fn`: the future is the pump's own, with no wrapper holding `self`
+    // beside it (an idle stream's memory is mostly this future).
+    pub fn pump<W: AsyncWrite + Unpin>(
+        self,
+        writer: W,
+    ) -> impl Future<Output = Result<Report, PumpError>> {
+        pump::run(self.source, self.config, writer, std::future::pending())
     }
 
     /// [`Sse::pump`], also ending as a disconnect when `hangup` resolves: for transports
     /// that can tell a client left while the stream is idle (its side of the connection
     /// closed) before a write fails.
-    pub(crate) async fn pump_until<W, H>(self, writer: W, hangup: H) -> Result<Report, PumpError>
+    pub(crate) fn pump_until<W, H>(
+        self,
+        writer: W,
+        hangup: H,
+    ) -> impl Future<Output = Result<Report, PumpError>>
     where
         W: AsyncWrite + Unpin,
-        H: std::future::Future<Output = ()>,
+        H: Future<Output = ()> + Unpin,
     {
-        pump::run(self.source, self.config, writer, hangup).await
+        pump::run(self.source, self.config, writer, hangup)
     }
 }
 
