@@ -45,6 +45,18 @@ use tokio::net::TcpListener;
 
 type Body = Either<SseBody<Subscription>, Full<Bytes>>;
 
+/// The id of this run's first message: `CHAT_FIRST_ID` if set (the tests use 1), else the
+/// start time in milliseconds, so that ids never repeat across restarts and a tab's saved
+/// id from an earlier run is unknown to this one (it gets a `reset`, not someone else's
+/// messages).
+fn first_id() -> u64 {
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    std::env::var("CHAT_FIRST_ID")
+        .ok()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| start.map_or(1, |since| since.as_millis() as u64))
+}
+
 /// The largest message accepted, in bytes.
 const MAX_MESSAGE: usize = 4 * 1024;
 
@@ -61,6 +73,7 @@ async fn main() -> std::io::Result<()> {
         .subscriber_capacity(64)
         .on_lag(Lag::DropOldest)
         .max_subscribers(10_000)
+        .first_id(first_id())
         .build();
     loop {
         let (stream, _) = listener.accept().await?;

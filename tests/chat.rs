@@ -35,7 +35,7 @@ fn two_pages_chat_and_a_refresh_replays_what_it_missed() {
     let Some((chromium, chromedriver)) = chromium_and_driver() else {
         return;
     };
-    let chat = Demo::start_example("chat", "SSE_ADDR");
+    let chat = Demo::start_example_with("chat", "SSE_ADDR", &[("CHAT_FIRST_ID", "1")]);
     let (a, b) = (
         Browser::start(&chromedriver, &chromium),
         Browser::start(&chromedriver, &chromium),
@@ -109,7 +109,7 @@ fn entry(e: &Value) -> String {
 /// `/events` prefers the `Last-Event-ID` header to the query parameter.
 #[test]
 fn messages_are_bounded_and_events_resume_by_header_or_query() {
-    let chat = Demo::start_example("chat", "SSE_ADDR");
+    let chat = Demo::start_example_with("chat", "SSE_ADDR", &[("CHAT_FIRST_ID", "1")]);
     let post = |body: &[u8]| {
         let head = format!(
             "POST /messages HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -119,8 +119,14 @@ impl Demo {
     /// Starts the example `name` with `addr_env=127.0.0.1:0` and waits for the
     /// `listening on http://…` line it prints.
     pub fn start_example(name: &str, addr_env: &str) -> Demo {
+        Demo::start_example_with(name, addr_env, &[])
+    }
+
+    /// [`Demo::start_example`] with more environment variables.
+    pub fn start_example_with(name: &str, addr_env: &str, envs: &[(&str, &str)]) -> Demo {
         let child = Command::new(example_binary(name))
             .env(addr_env, "127.0.0.1:0")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
