@@ -352,13 +352,19 @@ impl<S: Source> SseBody<S> {
 impl State {
     /// Applies the line ending to a frame encoded with `\n`.
     fn frame(&mut self, frame: Bytes) -> Frame<Bytes> {
-        self.report.bytes += frame.len() as u64;
-        self.clock.touch();
         if self.config.line_ending == LineEnding::Lf {
-            return Frame::data(frame);
+            return self.sent(frame);
         }
         self.config.line_ending.extend(&mut self.buf, &frame);
-        Frame::data(self.buf.split().freeze())
+        let converted = self.buf.split().freeze();
+        self.sent(converted)
+    }
+
+    /// Hands `bytes` to hyper: counted as written, and the keep-alive clock restarts.
+    fn sent(&mut self, bytes: Bytes) -> Frame<Bytes> {
+        self.report.bytes += bytes.len() as u64;
+        self.clock.touch();
+        Frame::data(bytes)
     }
 
     fn finish(&mut self, ended: Ended, undelivered: u64) {
@@ -438,10 +444,8 @@ impl<S: Source> Body for SseBody<S> {
         let frame = match batch.alone {
             Some(frame) => state.frame(frame),
             None => {
-                let frame = state.buf.split().freeze();
-                state.report.bytes += frame.len() as u64;
-                state.clock.touch();
-                Frame::data(frame)
+                let gathered = state.buf.split().freeze();
+                state.sent(gathered)
             }
         };
         Poll::Ready(Some(Ok(frame)))

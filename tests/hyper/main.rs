@@ -423,3 +423,26 @@ async fn axum_serves_the_body() {
     })
     .await
 }
+
+/// The body's report counts the bytes hyper was given, after line-ending conversion.
+#[test]
+fn the_report_counts_the_bytes_sent() {
+    futures_lite::future::block_on(async {
+        let (tx, rx) = channel(8);
+        tx.try_send(Event::new().data("a\nb")).unwrap();
+        tx.try_send(Event::new().data("c")).unwrap();
+        drop(tx);
+        let sse = Sse::new(rx)
+            .retry(Duration::from_secs(1))
+            .line_ending(sse_pump::LineEnding::CrLf);
+        let body = sse_pump::SseBody::new(sse);
+        let report = body.report();
+        let wire = body.collect().await.unwrap().to_bytes();
+        assert_eq!(
+            wire,
+            "retry: 1000\r\n\r\ndata: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n"
+        );
+        let report = report.wait().await;
+        assert_eq!((report.bytes, report.events), (wire.len() as u64, 2));
+    })
+}
