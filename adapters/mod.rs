@@ -41,10 +41,11 @@ const HEADERS: [(&str, &str); 4] = [
     ("content-encoding", "identity"),
 ];
 
-/// The text of a panic's payload, when it has one.
+/// A producer's panic as its error message: `producer panicked: <the payload's text>`.
 #[cfg(any(feature = "tokio", feature = "smol"))]
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    (payload.downcast_ref::<&str>().copied())
+fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = (payload.downcast_ref::<&str>().copied())
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message")
+        .unwrap_or("no message");
+    format!("producer panicked: {text}")
 }

@@ -42,10 +42,7 @@ where
     let task = smol::spawn(async move {
         match run.await {
             Ok(outcome) => outcome.map_err(|e| e.to_string()),
-            Err(panic) => Err(format!(
-                "producer panicked: {}",
-                super::panic_message(&*panic)
-            )),
+            Err(panic) => Err(super::panicked(&*panic)),
         }
     });
     crate::Producer::new(rx, Task { task })

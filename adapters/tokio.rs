@@ -162,10 +162,7 @@ impl Future for Task {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match ready!(Pin::new(&mut self.handle).poll(cx)) {
             Ok(outcome) => outcome,
-            Err(error) if error.is_panic() => Err(format!(
-                "producer panicked: {}",
-                super::panic_message(&*error.into_panic())
-            )),
+            Err(error) if error.is_panic() => Err(super::panicked(&*error.into_panic())),
             Err(_) => Err("producer was cancelled".to_owned()),
         })
     }
