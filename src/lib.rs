@@ -130,6 +130,8 @@ mod pump;
 mod shutdown;
 mod sse;
 
+pub use compact_str::CompactString;
+
 pub use crate::{
     channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
     config::KeepAlive,

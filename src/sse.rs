@@ -323,6 +323,7 @@ impl<S: Source> Sse<S> {
     /// [`Sse::pump`], also ending as a disconnect when `hangup` resolves: for transports
     /// that can tell a client left while the stream is idle (its side of the connection
     /// closed) before a write fails.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn pump_until<W, H>(
         self,
         writer: W,

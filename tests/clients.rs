@@ -136,7 +136,12 @@ fn httpx_sse_yields_what_decode_reader_yields() {
         .iter()
         .map(|e| {
             let retry = e.retry.map(|r| r.as_millis() as u64);
-            (e.event.to_string(), e.data.clone(), e.id.clone(), retry)
+            (
+                e.event.to_string(),
+                e.data.to_string(),
+                e.id.to_string(),
+                retry,
+            )
         })
         .collect();
 

@@ -71,7 +71,7 @@ fn events(input: &[u8]) -> Vec<MessageEvent> {
 }
 
 fn datas(input: &[u8]) -> Vec<String> {
-    events(input).into_iter().map(|e| e.data).collect()
+    events(input).into_iter().map(|e| e.data.into()).collect()
 }
 
 /// The body WPT's `resources/message.py` sends: the message, the newline parameter
@@ -208,7 +208,10 @@ fn format_field_id_2() {
 }
 
 fn ids(input: &str) -> Vec<String> {
-    events(input.as_bytes()).into_iter().map(|e| e.id).collect()
+    events(input.as_bytes())
+        .into_iter()
+        .map(|e| e.id.into())
+        .collect()
 }
 
 #[test]
@@ -563,6 +566,49 @@ fn event_too_large_is_a_typed_error_in_every_feeding_mode() {
         fits.items,
         [Ok(Item::Event(event("message", "12345\n6789", "")))]
     );
+}
+
+/// Lines longer than 64 KiB that span chunks take another way through the decoder (the
+/// gathered line becomes the event's data buffer in place): every chunking must give the
+/// same events, errors and limits as one chunk.
+#[test]
+fn huge_lines_across_chunks_decode_as_in_one_chunk() {
+    let big = "é".repeat(50 << 10) + "x"; // 100 KiB, with two-byte characters to split
+    let input = format!(
+        "data: {big}\ndata: tail\n\n\
+         data:{big}\r\n\r\n\
+         id: {big}\ndata: after a huge id\n\n\
+         event: e\ndata: {big}\n\n\
+         data: small\n\n"
+    );
+    let expected = [
+        event("message", &format!("{big}\ntail"), ""),
+        event("message", &big, ""),
+        event("message", "after a huge id", &big),
+        event("e", &big, &big),
+        event("message", "small", &big),
+    ]
+    .map(|e| Ok(Item::Event(e)));
+    let too_large = [
+        Err(DecodeError::EventTooLarge { limit: 64 << 10 }),
+        Err(DecodeError::EventTooLarge { limit: 64 << 10 }),
+        Ok(Item::Event(event("message", "after a huge id", &big))),
+        Err(DecodeError::EventTooLarge { limit: 64 << 10 }),
+        Ok(Item::Event(event("message", "small", &big))),
+    ];
+    for size in [input.len(), 1, 1000, 4096, 65_537] {
+        let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
+        assert_eq!(
+            run(Decoder::new(), &chunks).items,
+            expected,
+            "{size}-byte chunks"
+        );
+        let limited = run(Decoder::new().max_event_size(64 << 10), &chunks);
+        assert_eq!(
+            limited.items, too_large,
+            "{size}-byte chunks, 64 KiB events"
+        );
+    }
 }
 
 #[test]

@@ -75,7 +75,7 @@ fn memory_channel_merges_producers() {
     let events = first_events(&server, 6);
     let of = |name: &str| -> Vec<String> {
         let events = events.iter().filter(|e| e.event == name);
-        events.map(|e| e.data.clone()).collect()
+        events.map(|e| e.data.to_string()).collect()
     };
     let welcomes = of("welcome");
     assert_eq!(

@@ -94,8 +94,8 @@ fn expected(specs: &[Spec]) -> Vec<MessageEvent> {
                 None | Some("") => "message".into(),
                 Some(name) => name.to_owned().into(),
             },
-            data: spec.data.replace("\r\n", "\n").replace('\r', "\n"),
-            id: id.clone(),
+            data: spec.data.replace("\r\n", "\n").replace('\r', "\n").into(),
+            id: id.as_str().into(),
             retry: spec.retry.map(Duration::from_millis),
         });
     }

@@ -3,10 +3,13 @@
 
 use std::{borrow::Cow, time::Duration};
 
+use compact_str::CompactString;
+
 use super::{DecodeError, MessageEvent};
 
-/// The default event type, borrowed: most events have no `event:` field.
-const MESSAGE: &str = "message";
+/// The default event type: most events have no `event:` field. A constant, so that it is
+/// copied ready-made (building it at run time cost two store-forwarding stalls per event).
+const MESSAGE: CompactString = CompactString::const_new("message");
 /// The most capacity the data buffer keeps between events: a rare huge event should not
 /// pin its memory for the life of the stream.
 const KEEP_CAPACITY: usize = 64 << 10;
@@ -19,12 +22,14 @@ pub(super) struct Block {
     data: Vec<u8>,
     /// The event type buffer.
     event_type: Vec<u8>,
+    /// The last event type other than `message`, reused while the server repeats it.
+    last_type: CompactString,
     /// The last event ID buffer (raw bytes), and whether a field changed it since the
     /// last dispatch.
     pub(super) id_buffer: Vec<u8>,
     id_changed: bool,
     /// The event source's last event ID string, updated at every blank line.
-    pub(super) last_id: String,
+    pub(super) last_id: CompactString,
     /// The reconnection time, and whether this block set it.
     pub(super) retry: Option<Duration>,
     block_retry: Option<Duration>,
@@ -99,9 +104,35 @@ impl Block {
     #[inline]
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
         self.check_size(value.len() + 1, max_event)?;
+        // One reservation for both, so that a huge line is not followed by a doubling.
+        self.data.reserve(value.len() + 1);
         self.data.extend_from_slice(value);
         self.data.push(b'\n');
         Ok(())
+    }
+
+    /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
+    /// `line` from many chunks) as the data buffer itself: the value is moved to the front
+    /// in place, and `line` gets the old, empty data buffer. Returns false (nothing done)
+    /// for any other line, which the caller then processes as usual.
+    pub(super) fn adopt(
+        &mut self,
+        line: &mut Vec<u8>,
+        max_event: usize,
+    ) -> Result<bool, DecodeError> {
+        let Some(value) = line.strip_prefix(b"data:") else {
+            return Ok(false);
+        };
+        if !self.data.is_empty() || self.skipping {
+            return Ok(false);
+        }
+        let value = strip_space(value);
+        self.check_size(value.len() + 1, max_event)?;
+        let start = line.len() - value.len();
+        line.drain(..start);
+        line.push(b'\n');
+        std::mem::swap(line, &mut self.data);
+        Ok(true)
     }
 
     /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
@@ -115,7 +146,7 @@ impl Block {
 
     /// Drops the block being read and ignores its fields up to the next blank line.
     pub(super) fn skip(&mut self) {
-        self.data.clear();
+        self.clear_data();
         self.event_type.clear();
         self.block_retry = None;
         self.skipping = true;
@@ -130,10 +161,7 @@ impl Block {
         // event ID buffer. The buffer does not get reset, so the last event ID string of the
         // event source remains set to this value until the next time it is set by the
         // server."
-        if std::mem::take(&mut self.id_changed) {
-            self.last_id.clear();
-            self.last_id.push_str(&lossy(&self.id_buffer));
-        }
+        self.set_last_id();
         // "2. If the data buffer is an empty string, set the data buffer and the event type
         // buffer to the empty string and return."
         if self.data.is_empty() {
@@ -146,6 +174,34 @@ impl Block {
         Dispatch::Event
     }
 
+    /// Step 1 of "dispatch the event".
+    #[inline]
+    fn set_last_id(&mut self) {
+        if std::mem::take(&mut self.id_changed) {
+            self.last_id = text(&self.id_buffer);
+        }
+    }
+
+    /// A blank line right after the block's first and only `data:` line, whose `value` is
+    /// still in the input: the whole dispatch, without copying the value into the data
+    /// buffer first. `None` (nothing done) if the block is not in that state or the value
+    /// breaks the size limit; the caller then takes the usual way, which reports it.
+    #[inline]
+    pub(super) fn dispatch_single(
+        &mut self,
+        value: &[u8],
+        max_event: usize,
+    ) -> Option<MessageEvent> {
+        if !self.data.is_empty()
+            || self.skipping
+            || self.event_type.len() + value.len() + 1 > max_event
+        {
+            return None;
+        }
+        self.set_last_id();
+        Some(self.finish(text(value)))
+    }
+
     /// The event of a dispatch with data (steps 3 to 6), leaving the buffers empty.
     #[inline]
     pub(super) fn take_event(&mut self) -> MessageEvent {
@@ -156,19 +212,30 @@ impl Block {
             // Too big to keep: hand the buffer itself over rather than copy it into a
             // fresh allocation (which costs page faults on multi-megabyte events).
             let bytes = std::mem::take(&mut self.data);
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            let data = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            CompactString::from(data)
         } else {
-            let data = lossy(&self.data).into_owned();
+            let data = text(&self.data);
             self.data.clear();
             data
         };
+        self.finish(data)
+    }
+
+    /// Steps 5 and 6 of "dispatch the event", with the data.
+    #[inline]
+    fn finish(&mut self, data: CompactString) -> MessageEvent {
         // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
         // type buffer has a value other than the empty string, change the type of the newly
         // created event to equal the value of the event type buffer."
         let event = match &self.event_type[..] {
-            b"" | b"message" => Cow::Borrowed(MESSAGE),
-            name => Cow::Owned(lossy(name).into_owned()),
+            b"" => MESSAGE,
+            name if name == self.last_type.as_bytes() => self.last_type.clone(),
+            name => {
+                self.last_type = text(name);
+                self.last_type.clone()
+            }
         };
         self.event_type.clear();
         MessageEvent {
@@ -179,15 +246,33 @@ impl Block {
         }
     }
 
+    /// Empties the data buffer, and lets a huge one go.
+    fn clear_data(&mut self) {
+        if self.data.capacity() > KEEP_CAPACITY {
+            self.data = Vec::new();
+        }
+        self.data.clear();
+    }
+
     /// Forgets the unfinished block at the end of a stream; keeps the ID and retry.
     pub(super) fn reset(&mut self) {
-        self.data.clear();
+        self.clear_data();
         self.event_type.clear();
         self.block_retry = None;
         self.skipping = false;
         self.id_changed = false;
         self.id_buffer.clear();
         self.id_buffer.extend_from_slice(self.last_id.as_bytes());
+    }
+}
+
+/// [`lossy`], as the string type of [`MessageEvent`]: inline (no allocation) up to 24
+/// bytes.
+#[inline]
+pub(super) fn text(bytes: &[u8]) -> CompactString {
+    match lossy(bytes) {
+        Cow::Borrowed(text) => CompactString::new(text),
+        Cow::Owned(text) => CompactString::from(text),
     }
 }
 

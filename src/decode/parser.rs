@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::block::{lossy, strip_space, Block, Dispatch};
+use compact_str::CompactString;
+
+use super::block::{strip_space, text, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::lines::{Lines, Next};
 use super::{DecodeError, Item, MessageEvent};
@@ -11,6 +13,9 @@ use super::{DecodeError, Item, MessageEvent};
 const MAX_LINE: usize = 1 << 20;
 /// The default maximum event size: 8 MiB.
 const MAX_EVENT: usize = 8 << 20;
+/// A line longer than this that spans chunks becomes the data buffer in place (see
+/// [`Block::adopt`]); a shorter one is copied.
+const BIG_LINE: usize = 64 << 10;
 
 /// A sans-IO Server-Sent Events parser: feed it bytes, pull events.
 ///
@@ -168,7 +173,7 @@ impl Decoder {
     /// use sse_pump::{Decoder, Item};
     /// let mut decoder = Decoder::new();
     /// decoder.feed(b":\n");
-    /// assert_eq!(decoder.next_item()?, Some(Item::Comment(String::new())));
+    /// assert_eq!(decoder.next_item()?, Some(Item::Comment("".into())));
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn next_item(&mut self) -> Result<Option<Item>, DecodeError> {
@@ -209,8 +214,31 @@ impl Decoder {
     ) -> Result<Option<T>, DecodeError> {
         loop {
             let line = match self.lines.next(input, pos, self.max_line) {
-                Next::Input(start, end) => &input[start..end],
-                Next::Carry => &self.lines.carry[..],
+                Next::Input(start, end) => {
+                    let line = &input[start..end];
+                    // Most events are one `data:` line and a blank line: dispatch them
+                    // straight from the input.
+                    if let (Some(value), Some(after)) =
+                        (line.strip_prefix(b"data:"), blank_line(input, *pos))
+                    {
+                        let value = strip_space(value);
+                        if let Some(event) = self.block.dispatch_single(value, self.max_event) {
+                            *pos = after;
+                            return Ok(Some(T::event(event)));
+                        }
+                    }
+                    line
+                }
+                Next::Carry => {
+                    // A huge data line, gathered from many chunks: make the carry buffer
+                    // the data buffer, rather than copy it into fresh memory.
+                    if self.lines.carry.len() > BIG_LINE
+                        && self.block.adopt(&mut self.lines.carry, self.max_event)?
+                    {
+                        continue;
+                    }
+                    &self.lines.carry[..]
+                }
                 Next::NeedMore => return Ok(None),
                 Next::TooLong => {
                     self.block.skip();
@@ -233,8 +261,7 @@ impl Decoder {
             // "If the line starts with a U+003A COLON character (:): Ignore the line."
             if line[0] == b':' {
                 if T::ALL {
-                    let text = lossy(strip_space(&line[1..])).into_owned();
-                    return Ok(T::other(Item::Comment(text)));
+                    return Ok(T::other(Item::Comment(text(strip_space(&line[1..])))));
                 }
                 continue;
             }
@@ -310,8 +337,20 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
-        self.block.last_id = id.into();
+        self.block.last_id = CompactString::from(id.into());
         self.block.id_buffer = self.block.last_id.as_bytes().to_vec();
         self
+    }
+}
+
+/// The end of a blank line at `input[pos..]`, if one is there in full (a CR at the end of
+/// the input may be the start of a CRLF: that is left to [`Lines`]).
+#[inline]
+fn blank_line(input: &[u8], pos: usize) -> Option<usize> {
+    match input.get(pos..).unwrap_or_default() {
+        [b'\n', ..] => Some(pos + 1),
+        [b'\r', b'\n', ..] => Some(pos + 2),
+        [b'\r', _, ..] => Some(pos + 1),
+        _ => None,
     }
 }

@@ -66,10 +66,7 @@ async fn streams_events_with_the_headers() {
                 seen.push((event.id, event.data));
             }
             let expected = [("1", "n=1"), ("2", "n=2"), ("3", "n=3")];
-            assert_eq!(
-                seen,
-                expected.map(|(id, data)| (id.to_owned(), data.to_owned()))
-            );
+            assert_eq!(seen, expected.map(|(id, data)| (id.into(), data.into())));
             assert_eq!(events.decoder().retry(), Some(Duration::from_millis(1500)));
         };
         let (served, ()) = futures_lite::future::zip(server, client).await;
