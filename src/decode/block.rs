@@ -17,8 +17,9 @@ const KEEP_CAPACITY: usize = 64 << 10;
 /// The buffers of the block (event) being read, and the stream's state.
 #[derive(Debug, Default)]
 pub(super) struct Block {
-    /// The data buffer (raw bytes; decoded once, at dispatch, into an exactly sized
-    /// `String`). It is kept and reused, so it stops growing after the first events.
+    /// The data buffer (raw bytes; decoded once, at dispatch, into the event's string).
+    /// It is kept and reused, so it stops growing after the first events (up to
+    /// `KEEP_CAPACITY`).
     data: Vec<u8>,
     /// The event type buffer.
     event_type: Vec<u8>,
