@@ -50,8 +50,8 @@ impl Block {
         // COLON character (:): Process the field using the whole line as the field name,
         // and the empty string as the field value."
         // Most lines are data lines: skip the search for the colon and the name match.
-        if let Some(value) = line.strip_prefix(b"data:") {
-            return self.data_line(strip_space(value), max_event);
+        if let Some(value) = data_value(line) {
+            return self.data_line(value, max_event);
         }
         let (name, value) = match colon(line) {
             Some(at) => (&line[..at], strip_space(&line[at + 1..])),
@@ -121,13 +121,12 @@ impl Block {
         line: &mut Vec<u8>,
         max_event: usize,
     ) -> Result<bool, DecodeError> {
-        let Some(value) = line.strip_prefix(b"data:") else {
+        let Some(value) = data_value(line) else {
             return Ok(false);
         };
-        if !self.data.is_empty() || self.skipping {
+        if !self.awaits_first_data() {
             return Ok(false);
         }
-        let value = strip_space(value);
         self.check_size(value.len() + 1, max_event)?;
         let start = line.len() - value.len();
         line.drain(..start);
@@ -136,9 +135,20 @@ impl Block {
         Ok(true)
     }
 
+    /// Whether the block can take a first data line: it has no data yet and is not being
+    /// skipped.
+    fn awaits_first_data(&self) -> bool {
+        self.data.is_empty() && !self.skipping
+    }
+
+    /// Whether `extra` more bytes keep the block within the size limit.
+    fn fits(&self, extra: usize, max_event: usize) -> bool {
+        self.data.len() + self.event_type.len() + extra <= max_event
+    }
+
     /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
     pub(super) fn check_size(&mut self, extra: usize, max_event: usize) -> Result<(), DecodeError> {
-        if self.data.len() + self.event_type.len() + extra > max_event {
+        if !self.fits(extra, max_event) {
             self.skip();
             return Err(DecodeError::EventTooLarge { limit: max_event });
         }
@@ -193,10 +203,7 @@ impl Block {
         value: &[u8],
         max_event: usize,
     ) -> Option<MessageEvent> {
-        if !self.data.is_empty()
-            || self.skipping
-            || self.event_type.len() + value.len() + 1 > max_event
-        {
+        if !self.awaits_first_data() || !self.fits(value.len() + 1, max_event) {
             return None;
         }
         self.set_last_id();
@@ -296,6 +303,12 @@ fn colon(line: &[u8]) -> Option<usize> {
         None if line.len() > 8 => memchr::memchr(b':', &line[8..]).map(|at| at + 8),
         found => found,
     }
+}
+
+/// The value of a `data:` line, its one leading space removed; `None` for any other line.
+#[inline]
+pub(super) fn data_value(line: &[u8]) -> Option<&[u8]> {
+    line.strip_prefix(b"data:").map(strip_space)
 }
 
 /// "If value starts with a U+0020 SPACE character, remove it from value."

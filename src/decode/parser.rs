@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use compact_str::CompactString;
 
-use super::block::{strip_space, text, Block, Dispatch};
+use super::block::{data_value, strip_space, text, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::lines::{Lines, Next};
 use super::{DecodeError, Item, MessageEvent};
@@ -218,10 +218,8 @@ impl Decoder {
                     let line = &input[start..end];
                     // Most events are one `data:` line and a blank line: dispatch them
                     // straight from the input.
-                    if let (Some(value), Some(after)) =
-                        (line.strip_prefix(b"data:"), blank_line(input, *pos))
+                    if let (Some(value), Some(after)) = (data_value(line), blank_line(input, *pos))
                     {
-                        let value = strip_space(value);
                         if let Some(event) = self.block.dispatch_single(value, self.max_event) {
                             *pos = after;
                             return Ok(Some(T::event(event)));
