@@ -304,13 +304,11 @@ impl<S: Source> SseBody<S> {
     /// ```
     pub fn new(sse: Sse<S>) -> Self {
         let Sse { source, config } = sse;
-        let first = config
-            .retry
-            .map(|retry| Event::new().retry(retry).into_bytes());
+        let first = config.retry_frame();
         SseBody {
             source: Box::pin(source),
             state: State {
-                clock: Clock::new(config.keep_alive.as_ref().map(|ka| ka.interval)),
+                clock: config.clock(),
                 config,
                 shutdown: None,
                 first,
@@ -415,9 +413,9 @@ impl<S: Source> Body for SseBody<S> {
                 Poll::Pending => {
                     return match state.clock.poll_due(cx) {
                         Poll::Ready(()) => {
-                            let ping = state.config.keep_alive.as_ref().map(|ka| ka.ping_frame());
+                            let ping = state.config.ping();
                             state.report.pings += 1;
-                            Poll::Ready(Some(Ok(state.frame(ping.unwrap_or_default()))))
+                            Poll::Ready(Some(Ok(state.frame(ping))))
                         }
                         Poll::Pending => Poll::Pending,
                     };

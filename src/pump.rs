@@ -53,7 +53,7 @@ where
                 buf: BytesMut::new(),
                 ending: config.line_ending,
             },
-            clock: Clock::new(config.keep_alive.as_ref().map(|ka| ka.interval)),
+            clock: config.clock(),
             report: Report::default(),
         };
 
@@ -64,8 +64,7 @@ where
             }
             pump.report.bytes += head.len() as u64;
         }
-        if let Some(retry) = config.retry {
-            let frame = Event::new().retry(retry).into_bytes();
+        if let Some(frame) = config.retry_frame() {
             pump.write(&frame, source.as_mut()).await?;
         }
         loop {
@@ -90,9 +89,7 @@ where
                     Wake::Event(first) => Some(first.into_bytes()),
                     Wake::SourceEnded => return Ok(pump.source_ended(source)),
                     Wake::Ping => {
-                        let ping = config.keep_alive.as_ref().map(|ka| ka.ping_frame());
-                        pump.write(&ping.unwrap_or_default(), source.as_mut())
-                            .await?;
+                        pump.write(&config.ping(), source.as_mut()).await?;
                         pump.report.pings += 1;
                         continue;
                     }

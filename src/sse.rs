@@ -2,10 +2,12 @@
 
 use std::{fmt, future::Future, time::Duration};
 
+use bytes::Bytes;
 use futures_lite::{AsyncWrite, Stream};
 
 use crate::{
-    pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver, ShutdownListener, Source,
+    frames::Clock, pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver,
+    ShutdownListener, Source,
 };
 
 /// One Server-Sent Events stream: a source of events and the rules for delivering them.
@@ -75,6 +77,26 @@ pub(crate) struct Config {
     pub(crate) grace: Duration,
     /// Bytes written before anything else, as they are: a raw HTTP response head.
     pub(crate) head: Option<Vec<u8>>,
+}
+
+impl Config {
+    /// The keep-alive clock of a stream sent with this configuration.
+    pub(crate) fn clock(&self) -> Clock {
+        Clock::new(self.keep_alive.as_ref().map(|ka| ka.interval))
+    }
+
+    /// The next keep-alive ping (the clock never fires when keep-alive is off).
+    pub(crate) fn ping(&self) -> Bytes {
+        (self.keep_alive.as_ref())
+            .map(KeepAlive::ping_frame)
+            .unwrap_or_default()
+    }
+
+    /// The `retry:` frame that opens the stream, if a reconnection time is set.
+    pub(crate) fn retry_frame(&self) -> Option<Bytes> {
+        self.retry
+            .map(|retry| Event::new().retry(retry).into_bytes())
+    }
 }
 
 impl Default for Config {
