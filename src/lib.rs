@@ -115,16 +115,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
-#[path = "../adapters/mod.rs"]
 pub mod adapters;
 mod channel;
-mod config;
+#[cfg(feature = "client")]
+mod client;
 mod decode;
 mod encode;
 mod error;
 mod event;
 mod frames;
 mod hub;
+mod keep_alive;
 mod producer;
 mod pump;
 mod shutdown;
@@ -134,7 +135,6 @@ pub use compact_str::CompactString;
 
 pub use crate::{
     channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
-    config::KeepAlive,
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
         Decoded, Decoder, Item, MessageEvent, ReadError,
@@ -145,22 +145,27 @@ pub use crate::{
     hub::{
         Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
     },
+    keep_alive::KeepAlive,
     producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
 };
 
-#[cfg(any(feature = "hyper", feature = "smol", feature = "tokio"))]
-pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(feature = "hyper")]
+pub use crate::adapters::io::{FuturesIo, WriteTimeout};
+#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
+pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
+#[cfg(feature = "http")]
 pub use crate::adapters::{
-    backoff::Backoff,
-    body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    event_source::{EventSource, Fetch, SourceItem},
-    io::{FuturesIo, WriteTimeout},
+    http::{response, unavailable, BodyReport, SseBody, SseResponse},
     last_event_id::last_event_id,
-    response::{response, unavailable, BodyReport, SseBody, SseResponse},
-    Rejected, SourceError,
+};
+#[cfg(feature = "client")]
+pub use crate::client::{
+    backoff::Backoff,
+    decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
+    error::{Rejected, SourceError},
+    event_source::{EventSource, Fetch, SourceItem},
 };
 
 /// The README's examples, compiled and run as doctests.

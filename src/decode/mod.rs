@@ -1,17 +1,17 @@
 //! The client side: a sans-IO decoder and its blocking and async adapters.
 
 mod block;
+mod decoder;
 mod error;
 mod event;
 mod lines;
-mod parser;
 mod reader;
 mod stream;
 
 pub use self::{
+    decoder::Decoder,
     error::{DecodeError, ReadError},
     event::{Decoded, Item, MessageEvent},
-    parser::Decoder,
     reader::{decode_reader, DecodeReader},
     stream::{decode, decode_stream, Decode, DecodeStream},
 };

@@ -13,8 +13,8 @@
 
 mod builder;
 mod error;
-mod frame;
 mod shared;
+mod stamp;
 mod subscription;
 
 use std::{

@@ -12,7 +12,7 @@ use std::{
 
 use bytes::Bytes;
 
-use super::{frame, HubBuilder, Ids, Lag, Replay};
+use super::{stamp, HubBuilder, Ids, Lag, Replay};
 use crate::Event;
 
 pub(super) struct Shared {
@@ -174,16 +174,16 @@ impl Shared {
     pub(super) fn push(&self, event: Event) -> u64 {
         let seq = self.tail.load(Ordering::Acquire);
         let frame = match self.config.ids {
-            Ids::Assign => frame::with_id(&event.into_bytes(), seq),
+            Ids::Assign => stamp::with_id(&event.into_bytes(), seq),
             Ids::Keep => event.into_bytes(),
         };
         let slot = Slot {
             seq,
             id: match self.config.ids {
                 Ids::Assign => None,
-                Ids::Keep => frame::field(&frame, b"id:"),
+                Ids::Keep => stamp::field(&frame, b"id:"),
             },
-            kind: frame::field(&frame, b"event:"),
+            kind: stamp::field(&frame, b"event:"),
             at: self.config.max_age.map(|_| Instant::now()),
             frame,
         };

@@ -15,7 +15,7 @@ use std::{
 
 use futures_lite::AsyncWrite;
 
-#[cfg(feature = "hyper")]
+#[cfg(feature = "http")]
 pub mod http;
 
 /// Fails the test, instead of hanging it, if `fut` takes longer than 10 seconds. Only a

@@ -27,7 +27,7 @@ pub const MAX_LAST_EVENT_ID: usize = 1024;
 /// assert_eq!(sse_pump::last_event_id(&fresh)?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(feature = "hyper")]
+#[cfg(feature = "http")]
 pub fn last_event_id<B>(request: &http::Request<B>) -> Result<Option<&str>, LastEventIdError> {
     let values = request.headers().get_all("last-event-id").iter();
     check(values.map(http::HeaderValue::as_bytes))

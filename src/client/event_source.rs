@@ -15,8 +15,8 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, Uri, Versi
 use http_body::Body;
 
 use super::{
-    body::{decode_body_with, DecodeBody},
-    source_error::BoxError,
+    decode_body::{decode_body_with, DecodeBody},
+    error::BoxError,
 };
 use crate::{Backoff, Decoder, MessageEvent, ReadError, Rejected, SourceError};
 
