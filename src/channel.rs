@@ -3,6 +3,7 @@
 use std::{
     fmt,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -268,9 +269,81 @@ pub trait Source: Stream<Item = Event> {
     fn take_error(self: Pin<&mut Self>) -> Option<String> {
         None
     }
+
+    /// A handle that closes the source from any thread, as [`close`](Source::close) does
+    /// but without the events' count, or `None` if the source has no producer to stop.
+    ///
+    /// An HTTP body uses it when the server stops polling it because the client stopped
+    /// reading (an HTTP/2 stream out of flow-control window, a full socket): after the
+    /// send timeout the producers' sends fail, although the body is not polled.
+    fn close_handle(&self) -> Option<CloseHandle> {
+        None
+    }
+}
+
+/// Closes a [`Source`] from anywhere: see [`Source::close_handle`].
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::Source;
+/// let (tx, rx) = sse_pump::channel(1);
+/// let handle = rx.close_handle().unwrap();
+/// std::thread::spawn(move || handle.close()).join().unwrap();
+/// assert!(tx.is_closed());
+/// ```
+#[derive(Clone)]
+pub struct CloseHandle {
+    close: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl CloseHandle {
+    /// A handle that runs `close` to close its source. `close` may run more than once,
+    /// and on any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = sse_pump::CloseHandle::new(|| println!("closing"));
+    /// handle.close();
+    /// ```
+    pub fn new(close: impl Fn() + Send + Sync + 'static) -> Self {
+        CloseHandle {
+            close: Arc::new(close),
+        }
+    }
+
+    /// Closes the source: its producers' sends fail from now on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Source;
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// rx.close_handle().unwrap().close();
+    /// assert!(tx.try_send(sse_pump::Event::new().data("late")).is_err());
+    /// ```
+    pub fn close(&self) {
+        (self.close)()
+    }
+}
+
+impl fmt::Debug for CloseHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloseHandle").finish_non_exhaustive()
+    }
 }
 
 impl Source for Receiver {
+    fn close_handle(&self) -> Option<CloseHandle> {
+        let weak = self.inner.downgrade();
+        Some(CloseHandle::new(move || {
+            if let Some(receiver) = weak.upgrade() {
+                receiver.close();
+            }
+        }))
+    }
+
     fn close(self: Pin<&mut Self>) -> u64 {
         self.inner.close();
         let mut dropped = 0;

@@ -119,22 +119,26 @@ pub mod adapters;
 mod channel;
 #[cfg(feature = "client")]
 mod client;
+mod config;
 mod decode;
+mod deliver;
 mod encode;
 mod error;
 mod event;
-mod frames;
 mod hub;
 mod keep_alive;
 mod producer;
 mod pump;
 mod shutdown;
 mod sse;
+mod timer;
 
 pub use compact_str::CompactString;
 
 pub use crate::{
-    channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
+    channel::{
+        channel, CloseHandle, FromStream, Receiver, SendError, Sender, Source, TrySendError,
+    },
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
         Decoded, Decoder, Item, MessageEvent, ReadError,
@@ -157,7 +161,7 @@ pub use crate::adapters::io::{FuturesIo, WriteTimeout};
 pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(feature = "http")]
 pub use crate::adapters::{
-    http::{response, unavailable, BodyReport, SseBody, SseResponse},
+    http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
 #[cfg(feature = "client")]

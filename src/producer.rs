@@ -111,6 +111,10 @@ where
     fn take_error(self: Pin<&mut Self>) -> Option<String> {
         self.project().error.take()
     }
+
+    fn close_handle(&self) -> Option<crate::CloseHandle> {
+        self.events.close_handle()
+    }
 }
 
 impl<T> fmt::Debug for Producer<T> {

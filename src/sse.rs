@@ -2,11 +2,10 @@
 
 use std::{fmt, future::Future, time::Duration};
 
-use bytes::Bytes;
 use futures_lite::{AsyncWrite, Stream};
 
 use crate::{
-    frames::Clock, pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver,
+    config::Config, pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver,
     ShutdownListener, Source,
 };
 
@@ -63,56 +62,6 @@ use crate::{
 pub struct Sse<S = Receiver> {
     pub(crate) source: S,
     pub(crate) config: Config,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) keep_alive: Option<KeepAlive>,
-    pub(crate) send_timeout: Option<Duration>,
-    pub(crate) retry: Option<Duration>,
-    pub(crate) line_ending: LineEnding,
-    pub(crate) coalesce: usize,
-    pub(crate) shutdown: Option<ShutdownListener>,
-    pub(crate) farewell: Option<Event>,
-    pub(crate) grace: Duration,
-    /// Bytes written before anything else, as they are: a raw HTTP response head.
-    pub(crate) head: Option<Vec<u8>>,
-}
-
-impl Config {
-    /// The keep-alive clock of a stream sent with this configuration.
-    pub(crate) fn clock(&self) -> Clock {
-        Clock::new(self.keep_alive.as_ref().map(|ka| ka.interval))
-    }
-
-    /// The next keep-alive ping (the clock never fires when keep-alive is off).
-    pub(crate) fn ping(&self) -> Bytes {
-        (self.keep_alive.as_ref())
-            .map(KeepAlive::ping_frame)
-            .unwrap_or_default()
-    }
-
-    /// The `retry:` frame that opens the stream, if a reconnection time is set.
-    pub(crate) fn retry_frame(&self) -> Option<Bytes> {
-        self.retry
-            .map(|retry| Event::new().retry(retry).into_bytes())
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            keep_alive: Some(KeepAlive::new()),
-            send_timeout: Some(Sse::DEFAULT_SEND_TIMEOUT),
-            retry: None,
-            line_ending: LineEnding::Lf,
-            coalesce: Sse::DEFAULT_COALESCE,
-            shutdown: None,
-            farewell: None,
-            grace: Sse::DEFAULT_SHUTDOWN_GRACE,
-            head: None,
-        }
-    }
 }
 
 impl Sse {
@@ -339,15 +288,17 @@ impl<S: Source> Sse<S> {
         self,
         writer: W,
     ) -> impl Future<Output = Result<Report, PumpError>> {
-        pump::run(self.source, self.config, writer, std::future::pending())
+        pump::run(self.into_frames(), writer, std::future::pending())
     }
 
-    /// [`Sse::pump`], also ending as a disconnect when `hangup` resolves: for transports
-    /// that can tell a client left while the stream is idle (its side of the connection
-    /// closed) before a write fails.
+    /// [`Sse::pump`] for a raw connection: writes `head` first, as it is (an HTTP response
+    /// head), and also ends as a disconnect when `hangup` resolves, for transports that can
+    /// tell a client left while the stream is idle (its side of the connection closed)
+    /// before a write fails.
     #[cfg(any(feature = "smol", feature = "tokio"))]
-    pub(crate) fn pump_until<W, H>(
+    pub(crate) fn pump_raw<W, H>(
         self,
+        head: &[u8],
         writer: W,
         hangup: H,
     ) -> impl Future<Output = Result<Report, PumpError>>
@@ -355,7 +306,7 @@ impl<S: Source> Sse<S> {
         W: AsyncWrite + Unpin,
         H: Future<Output = ()> + Unpin,
     {
-        pump::run(self.source, self.config, writer, hangup)
+        pump::run(self.into_frames().open_with(head), writer, hangup)
     }
 }
 

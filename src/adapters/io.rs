@@ -9,7 +9,7 @@ use std::{
 
 use hyper::rt::{Read, ReadBufCursor, Write};
 
-use crate::frames::Deadline;
+use crate::timer::Deadline;
 
 /// A connection whose writes fail with [`io::ErrorKind::TimedOut`] once they have waited
 /// longer than a limit: the way a hyper server drops a client that stopped reading.

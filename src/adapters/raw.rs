@@ -98,7 +98,7 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 // Not an `async fn`: the future is the pump's own, with no wrapper around it.
-pub fn respond<S, T>(stream: T, mut sse: Sse<S>) -> impl Future<Output = Result<Report, PumpError>>
+pub fn respond<S, T>(stream: T, sse: Sse<S>) -> impl Future<Output = Result<Report, PumpError>>
 where
     S: Source,
     T: AsyncRead + AsyncWrite + Unpin,
@@ -108,9 +108,8 @@ where
         head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
-    sse.config.head = Some(head);
     let (reader, writer) = futures_lite::io::split(stream);
-    sse.pump_until(writer, Hangup { reader })
+    sse.pump_raw(&head, writer, Hangup { reader })
 }
 
 /// Resolves when the client's side of the connection ends or fails; what the client sends

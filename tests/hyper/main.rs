@@ -87,7 +87,7 @@ async fn resumes_from_last_event_id() {
                     let mut refusal =
                         http::Response::new(Full::new(Bytes::from(error.to_string())));
                     *refusal.status_mut() = StatusCode::BAD_REQUEST;
-                    return refusal.map(|body| body.boxed());
+                    return refusal.map(|body| body.map_err(|never| match never {}).boxed());
                 }
             };
             let events = (resume + 1..=resume + 2)

@@ -1,0 +1,11 @@
+//! Serving a stream as an `http_body::Body`: hyper, axum, and anything else built on
+//! http-body 1.x.
+
+mod body;
+mod response;
+mod watchdog;
+
+pub use self::{
+    body::{BodyError, BodyReport, SseBody},
+    response::{response, unavailable, SseResponse},
+};

@@ -1,0 +1,56 @@
+//! How a stream is delivered: the settings an [`Sse`] builds, which the delivery machine
+//! follows.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{timer::Clock, Event, KeepAlive, LineEnding, ShutdownListener, Sse};
+
+/// The delivery settings of one stream; see the table on [`Sse`] for the defaults.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) keep_alive: Option<KeepAlive>,
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
+    pub(crate) line_ending: LineEnding,
+    pub(crate) coalesce: usize,
+    pub(crate) shutdown: Option<ShutdownListener>,
+    pub(crate) farewell: Option<Event>,
+    pub(crate) grace: Duration,
+}
+
+impl Config {
+    /// The keep-alive clock of a stream sent with this configuration.
+    pub(crate) fn clock(&self) -> Clock {
+        Clock::new(self.keep_alive.as_ref().map(|ka| ka.interval))
+    }
+
+    /// The next keep-alive ping (the clock never fires when keep-alive is off).
+    pub(crate) fn ping(&self) -> Bytes {
+        (self.keep_alive.as_ref())
+            .map(KeepAlive::ping_frame)
+            .unwrap_or_default()
+    }
+
+    /// The `retry:` frame that opens the stream, if a reconnection time is set.
+    pub(crate) fn retry_frame(&self) -> Option<Bytes> {
+        self.retry
+            .map(|retry| Event::new().retry(retry).into_bytes())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            keep_alive: Some(KeepAlive::new()),
+            send_timeout: Some(Sse::DEFAULT_SEND_TIMEOUT),
+            retry: None,
+            line_ending: LineEnding::Lf,
+            coalesce: Sse::DEFAULT_COALESCE,
+            shutdown: None,
+            farewell: None,
+            grace: Sse::DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}

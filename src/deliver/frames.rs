@@ -1,0 +1,301 @@
+//! The delivery machine: every rule of sending a stream, with no IO.
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::Stream;
+
+use super::batch::gather;
+use crate::{config::Config, timer::Clock, Ended, Report, Source, Sse};
+
+pin_project_lite::pin_project! {
+    /// A stream's frames, ready to write: the opening frame (a raw response head, the
+    /// `retry` frame), batches of queued events, keep-alive pings when quiet, the farewell on
+    /// shutdown. Every transport (the pump into an `AsyncWrite`, the HTTP body) writes what
+    /// this yields and nothing else, so the rules live here once.
+    ///
+    /// A frame counts as delivered once the transport asks for the next one; a transport
+    /// that cannot deliver the last frame calls [`Frames::abort`], which counts it, and
+    /// everything still queued, as undelivered.
+    pub(crate) struct Frames<S> {
+        #[pin]
+        source: S,
+        state: State,
+    }
+}
+
+struct State {
+    config: Config,
+    clock: Clock,
+    shutdown: Option<event_listener::EventListener>,
+    phase: Phase,
+    /// Written before anything else: a raw response head, then the `retry` frame.
+    opening: Option<Bytes>,
+    /// An event that did not fit in the last batch; it starts the next one.
+    carry: Option<Bytes>,
+    source_ended: bool,
+    /// What the frame last handed out holds; counted when the next one is asked for.
+    in_flight: InFlight,
+    buf: BytesMut,
+    report: Report,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Live,
+    /// The farewell was handed out: the stream ends once it is delivered.
+    Farewell,
+    Done,
+}
+
+#[derive(Clone, Copy, Default)]
+struct InFlight {
+    events: u64,
+    bytes: u64,
+    ping: bool,
+}
+
+impl<S: Source> Frames<S> {
+    pub(crate) fn new(sse: Sse<S>) -> Self {
+        let Sse { source, config } = sse;
+        let mut state = State {
+            clock: config.clock(),
+            shutdown: None,
+            phase: Phase::Live,
+            opening: None,
+            carry: None,
+            source_ended: false,
+            in_flight: InFlight::default(),
+            buf: BytesMut::new(),
+            report: Report::default(),
+            config,
+        };
+        state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
+        Frames { source, state }
+    }
+
+    /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
+    pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
+        let mut opening = BytesMut::from(head);
+        opening.extend_from_slice(self.state.opening.as_deref().unwrap_or_default());
+        self.state.opening = Some(opening.freeze());
+        self
+    }
+
+    /// How long the transport may take to deliver the frame last handed out: the send
+    /// timeout, or for the farewell the shutdown grace if that is shorter.
+    pub(crate) fn send_limit(&self) -> Option<Duration> {
+        let config = &self.state.config;
+        match self.state.phase {
+            Phase::Farewell => Some(
+                config
+                    .send_timeout
+                    .map_or(config.grace, |t| t.min(config.grace)),
+            ),
+            _ => config.send_timeout,
+        }
+    }
+
+    /// Whether the stream has ended: the transport took every frame, or it was aborted.
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.phase == Phase::Done
+    }
+
+    /// The transport could not deliver the last frame (`ended` says why): it and every
+    /// queued event count as undelivered, and the source is closed, so producers learn the
+    /// stream is gone. Does nothing once the stream has ended.
+    pub(crate) fn abort(self: Pin<&mut Self>, ended: Ended) {
+        let this = self.project();
+        if this.state.phase == Phase::Done {
+            return;
+        }
+        let state = this.state;
+        let lost = state.in_flight.events + u64::from(state.carry.take().is_some());
+        state.in_flight = InFlight::default();
+        state.report.undelivered += lost + this.source.close();
+        state.finish(ended);
+    }
+
+    /// The report so far; complete once the stream has ended. Takes it out.
+    pub(crate) fn take_report(self: Pin<&mut Self>) -> Report {
+        std::mem::take(&mut self.project().state.report)
+    }
+
+    /// The report so far, complete once the stream has ended.
+    pub(crate) fn report(&self) -> &Report {
+        &self.state.report
+    }
+
+    /// The source, to ask it things that are not events.
+    pub(crate) fn source(&self) -> &S {
+        &self.source
+    }
+}
+
+impl<S: Source> Stream for Frames<S> {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.project();
+        let (state, mut source) = (this.state, this.source);
+        state.delivered();
+        match state.phase {
+            Phase::Live => {}
+            Phase::Farewell => {
+                state.finish(Ended::Shutdown);
+                return Poll::Ready(None);
+            }
+            Phase::Done => return Poll::Ready(None),
+        }
+        if let Some(opening) = state.opening.take() {
+            return state.hand(opening, InFlight::default());
+        }
+        if state.shutdown_triggered(cx) {
+            return state.shut_down(source);
+        }
+        if let Some(first) = state.carry.take() {
+            return state.batch(first, source, cx);
+        }
+        if state.source_ended {
+            return state.source_done(source);
+        }
+        match source.as_mut().poll_next(cx) {
+            Poll::Ready(Some(event)) => state.batch(event.into_bytes(), source, cx),
+            Poll::Ready(None) => state.source_done(source),
+            Poll::Pending => state.poll_ping(cx),
+        }
+    }
+}
+
+impl State {
+    /// The transport took the frame last handed out (it asks for the next one).
+    fn delivered(&mut self) {
+        let InFlight {
+            events,
+            bytes,
+            ping,
+        } = std::mem::take(&mut self.in_flight);
+        if bytes == 0 {
+            return;
+        }
+        self.report.events += events;
+        self.report.bytes += bytes;
+        self.report.pings += u64::from(ping);
+        self.clock.touch();
+    }
+
+    fn hand(&mut self, frame: Bytes, mut what: InFlight) -> Poll<Option<Bytes>> {
+        what.bytes = frame.len() as u64;
+        self.in_flight = what;
+        Poll::Ready(Some(frame))
+    }
+
+    /// A frame encoded with `\n`, with the stream's line ending.
+    fn convert(&mut self, frame: Bytes) -> Bytes {
+        if self.config.line_ending == crate::LineEnding::Lf {
+            return frame;
+        }
+        self.config.line_ending.extend(&mut self.buf, &frame);
+        self.buf.split().freeze()
+    }
+
+    /// `first` and the events queued behind it, as one frame.
+    fn batch<S: Source>(
+        &mut self,
+        first: Bytes,
+        source: Pin<&mut S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Bytes>> {
+        // Once the source has ended, what is left goes out alone.
+        let limit = if self.source_ended {
+            0
+        } else {
+            self.config.coalesce
+        };
+        let ending = self.config.line_ending;
+        let batch = gather(first, source, cx, limit, ending, &mut self.buf);
+        self.carry = batch.carry;
+        self.source_ended |= batch.ended;
+        let frame = match batch.alone {
+            Some(frame) => self.convert(frame),
+            None => self.buf.split().freeze(),
+        };
+        let events = batch.events;
+        self.hand(
+            frame,
+            InFlight {
+                events,
+                ..InFlight::default()
+            },
+        )
+    }
+
+    fn poll_ping(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        std::task::ready!(self.clock.poll_due(cx));
+        let ping = self.config.ping();
+        let ping = self.convert(ping);
+        self.hand(
+            ping,
+            InFlight {
+                ping: true,
+                ..InFlight::default()
+            },
+        )
+    }
+
+    fn shutdown_triggered(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(signal) = &self.config.shutdown else {
+            return false;
+        };
+        signal.poll_triggered(&mut self.shutdown, cx).is_ready()
+    }
+
+    /// Ends on shutdown: what is queued is dropped and counted, the farewell goes last.
+    fn shut_down<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
+        self.report.undelivered += source.close() + u64::from(self.carry.take().is_some());
+        let Some(farewell) = self
+            .config
+            .farewell
+            .as_ref()
+            .map(|e| e.clone().into_bytes())
+        else {
+            self.finish(Ended::Shutdown);
+            return Poll::Ready(None);
+        };
+        self.phase = Phase::Farewell;
+        let frame = self.convert(farewell);
+        self.hand(
+            frame,
+            InFlight {
+                events: 1,
+                ..InFlight::default()
+            },
+        )
+    }
+
+    /// Ends after the source did, asking it whether it failed.
+    fn source_done<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
+        let ended = self.report.source_ended(source.take_error());
+        self.finish(ended);
+        Poll::Ready(None)
+    }
+
+    fn finish(&mut self, ended: Ended) {
+        self.phase = Phase::Done;
+        self.report.ended = ended;
+    }
+}
+
+impl<S> Sse<S> {
+    /// The delivery machine of this stream.
+    pub(crate) fn into_frames(self) -> Frames<S>
+    where
+        S: Source,
+    {
+        Frames::new(self)
+    }
+}
