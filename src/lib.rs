@@ -168,7 +168,7 @@ pub use crate::adapters::{
 pub use crate::client::{
     backoff::Backoff,
     decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{Rejected, SourceError},
+    error::{Rejected, SourceError, SourceTimeout},
     event_source::{EventSource, Fetch, SourceItem},
 };
 

@@ -680,3 +680,40 @@ fn decode_reader_matches_the_decoder_and_carries_io_errors() {
     }
     assert!(events.next().is_none());
 }
+
+/// Hostile input: one 1 MiB `id:` then 2,000 tiny events. Each event carries the last
+/// event ID, so a kept huge ID would cost its size per event (2 GB); the ID limit keeps
+/// what the events carry within a small multiple of the input.
+#[test]
+fn a_huge_id_is_refused_so_events_do_not_each_carry_it() {
+    let mut input = format!("id: {}\n", "x".repeat((1 << 20) - 16)).into_bytes();
+    input.extend(b"data: a\n\n".repeat(2000));
+    let mut decoder = Decoder::new();
+    decoder.feed(&input);
+    assert_eq!(
+        decoder.next_event(),
+        Err(DecodeError::IdTooLong { limit: 1024 })
+    );
+    let mut carried = 0;
+    let mut events = 0;
+    while let Some(event) = decoder.next_event().unwrap() {
+        carried += event.id.len();
+        events += 1;
+    }
+    assert_eq!(events, 1999, "the block of the huge id was skipped");
+    assert!(
+        carried <= input.len(),
+        "events carry {carried} bytes of ids"
+    );
+    assert_eq!(decoder.last_event_id(), "");
+}
+
+#[test]
+fn an_id_at_the_limit_is_kept() {
+    let id = "7".repeat(1024);
+    let outcome = decode(format!("id: {id}\ndata: a\n\n").as_bytes());
+    assert_eq!(outcome.last_event_id, id);
+    let input = format!("id: {id}8\ndata: a\n\n");
+    let outcome = decode_with(|| Decoder::new().max_id_len(2048), input.as_bytes());
+    assert_eq!(outcome.last_event_id.len(), 1025);
+}

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The least initial delay: a zero one would not grow.
+const MIN_INITIAL: Duration = Duration::from_millis(1);
+
 /// The reconnection policy of an [`EventSource`](crate::EventSource): exponential backoff
 /// with jitter, a healthy period that resets it, and an optional maximum of attempts.
 ///
@@ -10,6 +13,12 @@ use std::time::Duration;
 /// shortened by a random fraction of up to `jitter` of itself: with `jitter(0.5)` it lies in
 /// `[delay / 2, delay]`. `base` is the server's `retry:` value once it sent one, and the
 /// initial delay until then.
+///
+/// The server's `retry:` is bounded, so that a hostile or broken server can neither turn
+/// reconnection into a hot loop nor send the client away for ever: it counts as at least
+/// [`Backoff::RETRY_FLOOR`] (100 ms; `retry: 0` gives 100 ms, 200 ms, 400 ms, ...) and at
+/// most [`Backoff::RETRY_CEILING`] (10 minutes); [`Backoff::retry_bounds`] changes both. An
+/// initial delay of zero counts as 1 ms, so the delay grows from it too.
 ///
 /// A connection counts as healthy, and the count goes back to zero, once an event arrived
 /// on it or once it stayed open for [`healthy_after`](Backoff::healthy_after) (30 s by
@@ -44,6 +53,8 @@ pub struct Backoff {
     max_attempts: Option<u32>,
     healthy_after: Duration,
     seed: Option<u64>,
+    retry_floor: Duration,
+    retry_ceiling: Duration,
 }
 
 impl Default for Backoff {
@@ -71,7 +82,56 @@ impl Backoff {
             max_attempts: None,
             healthy_after: Duration::from_secs(30),
             seed: None,
+            retry_floor: Self::RETRY_FLOOR,
+            retry_ceiling: Self::RETRY_CEILING,
         }
+    }
+
+    /// The least a server's `retry:` counts as: 100 ms. `retry: 0` would otherwise
+    /// reconnect with no pause at all, for ever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_pump::Backoff;
+    ///
+    /// let backoff = Backoff::default().jitter(0.0);
+    /// assert_eq!(backoff.delay(Some(Duration::ZERO), 1, 0.0), Backoff::RETRY_FLOOR);
+    /// assert_eq!(backoff.delay(Some(Duration::ZERO), 3, 0.0), 4 * Backoff::RETRY_FLOOR);
+    /// ```
+    pub const RETRY_FLOOR: Duration = Duration::from_millis(100);
+
+    /// The most a server's `retry:` counts as: 10 minutes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_pump::Backoff;
+    ///
+    /// let huge = Some(Duration::from_millis(u64::MAX)); // `retry: 99999999999999999999`
+    /// assert_eq!(Backoff::default().delay(huge, 1, 0.0), Backoff::RETRY_CEILING);
+    /// ```
+    pub const RETRY_CEILING: Duration = Duration::from_secs(600);
+
+    /// Bounds the server's `retry:` value to `floor..=ceiling` (a `floor` above `ceiling`
+    /// is lowered to it). Default [`RETRY_FLOOR`](Backoff::RETRY_FLOOR) to
+    /// [`RETRY_CEILING`](Backoff::RETRY_CEILING).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sse_pump::Backoff::default()
+    ///     .retry_bounds(Duration::from_secs(1), Duration::from_secs(60));
+    /// assert_eq!(backoff.delay(Some(Duration::from_millis(10)), 1, 0.0), Duration::from_secs(1));
+    /// assert_eq!(backoff.delay(Some(Duration::from_secs(3600)), 1, 0.0), Duration::from_secs(60));
+    /// ```
+    pub fn retry_bounds(mut self, floor: Duration, ceiling: Duration) -> Self {
+        self.retry_floor = floor.min(ceiling);
+        self.retry_ceiling = ceiling;
+        self
     }
 
     /// The same delay every time (the server's `retry:` once it sent one): what a browser
@@ -185,7 +245,11 @@ impl Backoff {
     /// ```
     #[must_use]
     pub fn delay(&self, retry: Option<Duration>, attempt: u32, unit: f64) -> Duration {
-        let base = retry.unwrap_or(self.initial);
+        let base = match retry {
+            Some(retry) => retry.clamp(self.retry_floor, self.retry_ceiling),
+            // A zero base would stay zero however often it doubles.
+            None => self.initial.max(MIN_INITIAL),
+        };
         let exponent = attempt.saturating_sub(1).min(64) as i32;
         let grown = base.as_secs_f64() * self.factor.powi(exponent);
         let cap = self.max.max(base).as_secs_f64();

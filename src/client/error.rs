@@ -1,6 +1,6 @@
 //! The errors of an [`EventSource`](crate::EventSource).
 
-use std::{error::Error, fmt};
+use std::{error::Error, fmt, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -13,7 +13,8 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 /// Why an [`EventSource`](crate::EventSource) yielded an error.
 ///
 /// After [`Rejected`](SourceError::Rejected) and [`Exhausted`](SourceError::Exhausted) the
-/// source ends (the next item is `None`); after [`Decode`](SourceError::Decode) it goes on.
+/// source ends (the next item is `None`); after [`Decode`](SourceError::Decode) and
+/// [`LastEventIdNotSent`](SourceError::LastEventIdNotSent) it goes on.
 /// Network errors and ends of stream are not errors: the source reconnects and says so
 /// with [`SourceItem::Reconnecting`](crate::SourceItem::Reconnecting).
 ///
@@ -34,6 +35,12 @@ pub enum SourceError {
     /// The event stream broke one of the decoder's limits; the decoder skipped the line and
     /// its event, and the source goes on.
     Decode(DecodeError),
+    /// The last event ID cannot be sent back as a `Last-Event-ID` header: it holds a
+    /// control character (not a header value), or starts or ends with a space or tab
+    /// (which servers trim, so it would name another event). The request about to be
+    /// sent goes without it, so the server cannot resume where the stream stopped: stop
+    /// here (drop the source) if that is worse than a gap. The source goes on.
+    LastEventIdNotSent(String),
     /// The maximum number of consecutive attempts was reached.
     Exhausted {
         /// How many consecutive attempts failed.
@@ -48,6 +55,11 @@ impl fmt::Display for SourceError {
         match self {
             SourceError::Rejected(r) => fmt::Display::fmt(r, f),
             SourceError::Decode(e) => fmt::Display::fmt(e, f),
+            SourceError::LastEventIdNotSent(id) => write!(
+                f,
+                "the last event id ({} bytes) cannot be sent as a header; reconnecting without it",
+                id.len()
+            ),
             SourceError::Exhausted { attempts, .. } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }
@@ -60,6 +72,7 @@ impl Error for SourceError {
         match self {
             SourceError::Rejected(r) => Some(&**r),
             SourceError::Decode(e) => Some(e),
+            SourceError::LastEventIdNotSent(_) => None,
             SourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
         }
     }
@@ -136,3 +149,45 @@ impl fmt::Display for Rejected {
 }
 
 impl Error for Rejected {}
+
+/// A deadline of an [`EventSource`](crate::EventSource) that passed: the `cause` of the
+/// [`SourceItem::Reconnecting`](crate::SourceItem::Reconnecting) that follows (downcast it
+/// from the boxed error), or the `last` of [`SourceError::Exhausted`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::{SourceItem, SourceTimeout};
+///
+/// fn timed_out(item: &SourceItem) -> Option<SourceTimeout> {
+///     match item {
+///         SourceItem::Reconnecting { cause: Some(cause), .. } => cause.downcast_ref().copied(),
+///         _ => None,
+///     }
+/// }
+/// let cause = Some(SourceTimeout::Idle(Duration::from_secs(45)).into());
+/// let item = SourceItem::Reconnecting { after: Duration::from_secs(3), attempt: 1, cause };
+/// assert_eq!(timed_out(&item), Some(SourceTimeout::Idle(Duration::from_secs(45))));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceTimeout {
+    /// No response head within this time
+    /// ([`response_timeout`](crate::EventSource::response_timeout)).
+    Response(Duration),
+    /// No byte on the open stream for this time
+    /// ([`idle_timeout`](crate::EventSource::idle_timeout)).
+    Idle(Duration),
+}
+
+impl fmt::Display for SourceTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceTimeout::Response(after) => write!(f, "no response within {after:?}"),
+            SourceTimeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
+        }
+    }
+}
+
+impl Error for SourceTimeout {}

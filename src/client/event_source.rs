@@ -18,11 +18,12 @@ use super::{
     decode_body::{decode_body_with, DecodeBody},
     error::BoxError,
 };
-use crate::{Backoff, Decoder, MessageEvent, ReadError, Rejected, SourceError};
+use crate::{Backoff, Decoder, MessageEvent, ReadError, Rejected, SourceError, SourceTimeout};
 
 mod state;
+mod watched;
 
-use self::state::State;
+use self::{state::State, watched::Watched};
 
 /// An HTTP client, as an [`EventSource`] uses it: send a request, get a response whose body
 /// is an [`http_body::Body`].
@@ -133,6 +134,27 @@ pub enum SourceItem {
 /// A line or event over the decoder's limits is a [`SourceError::Decode`] and the stream
 /// goes on. Timers are `futures-timer`'s, which need no runtime.
 ///
+/// # Limits against a hostile or broken server
+///
+/// - **It never waits for ever.** No response head within
+///   [`response_timeout`](EventSource::response_timeout) (30 s by default: connecting,
+///   TLS and the head, all inside the client's `fetch`), or no byte at all, not even a
+///   keep-alive comment, for [`idle_timeout`](EventSource::idle_timeout) (45 s: three of
+///   this crate's default 15 s pings) on an open stream, is a failed attempt: a
+///   [`SourceItem::Reconnecting`] whose `cause` is a [`SourceTimeout`]. The body of a
+///   rejection is collected for at most
+///   [`rejection_timeout`](EventSource::rejection_timeout) (5 s) and
+///   [`Rejected::BODY_LIMIT`](crate::Rejected::BODY_LIMIT) bytes.
+/// - **It never reconnects in a hot loop**: the server's `retry:` is bounded (see
+///   [`Backoff`]), and the delay still grows over consecutive failures.
+/// - **Memory follows the input**: an `id:` longer than the decoder's
+///   [`max_id_len`](Decoder::max_id_len) (1 KiB, the server side's
+///   `MAX_LAST_EVENT_ID`) is a [`SourceError::Decode`], and its block is skipped.
+/// - **A last event ID that cannot be sent is said, not dropped**: one that is not a valid
+///   header value (a control character) or that a header would not carry unchanged
+///   (leading or trailing blanks, which servers trim) gives
+///   [`SourceError::LastEventIdNotSent`] before each request that goes without it.
+///
 /// # Examples
 ///
 /// With hyper-util's legacy `Client` on tokio (`client-legacy`, `http1` and `tokio`
@@ -179,6 +201,8 @@ pub struct EventSource<F: Fetch> {
     rng: fastrand::Rng,
     max_line_len: Option<usize>,
     max_event_size: Option<usize>,
+    max_id_len: Option<usize>,
+    timeouts: Timeouts,
     last_event_id: String,
     retry: Option<Duration>,
     attempt: u32,
@@ -217,6 +241,8 @@ impl<F: Fetch> EventSource<F> {
             backoff,
             max_line_len: None,
             max_event_size: None,
+            max_id_len: None,
+            timeouts: Timeouts::default(),
             last_event_id: String::new(),
             retry: None,
             attempt: 0,
@@ -288,6 +314,74 @@ impl<F: Fetch> EventSource<F> {
         self
     }
 
+    /// The decoder's maximum `id:` length (see [`Decoder::max_id_len`]). Default 1 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request).max_id_len(4096);
+    /// # drop(source);
+    /// ```
+    pub fn max_id_len(mut self, bytes: usize) -> Self {
+        self.max_id_len = Some(bytes);
+        self
+    }
+
+    /// How long to wait for the response head, from the request (connecting included):
+    /// past it the attempt fails with [`SourceTimeout::Response`] and the source
+    /// reconnects. Default 30 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request)
+    ///     .response_timeout(std::time::Duration::from_secs(10));
+    /// # drop(source);
+    /// ```
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.response = timeout;
+        self
+    }
+
+    /// How long an open stream may stay silent (no byte, not even a keep-alive comment):
+    /// past it the connection is dropped with [`SourceTimeout::Idle`] and the source
+    /// reconnects. Default 45 s; keep it above the server's keep-alive interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request)
+    ///     .idle_timeout(std::time::Duration::from_secs(90));
+    /// # drop(source);
+    /// ```
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// How long the body of a rejection is read, for [`Rejected::body`](crate::Rejected):
+    /// past it the source yields the rejection with what arrived. Default 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::EventSource::new(fetch, request)
+    ///     .rejection_timeout(std::time::Duration::from_secs(1));
+    /// # drop(source);
+    /// ```
+    pub fn rejection_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.rejection = timeout;
+        self
+    }
+
     /// The current last event ID: the one to save, to resume after a restart.
     ///
     /// # Examples
@@ -352,8 +446,8 @@ impl<F: Fetch> EventSource<F> {
         matches!(self.state, State::Done)
     }
 
-    /// The request for the next attempt.
-    fn request(&self) -> Request<()> {
+    /// The request for the next attempt, and the last event ID if it could not go in it.
+    fn request(&self) -> (Request<()>, Option<String>) {
         let mut request = Request::new(());
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
@@ -364,11 +458,17 @@ impl<F: Fetch> EventSource<F> {
         headers.insert(header::ACCEPT, accept);
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         let last_id = header::HeaderName::from_static("last-event-id");
-        match HeaderValue::from_bytes(self.last_event_id.as_bytes()) {
-            Ok(id) if !self.last_event_id.is_empty() => headers.insert(last_id, id),
-            _ => headers.remove(last_id),
-        };
-        request
+        headers.remove(&last_id);
+        if self.last_event_id.is_empty() {
+            return (request, None);
+        }
+        match header_value(&self.last_event_id) {
+            Some(id) => {
+                request.headers_mut().insert(last_id, id);
+                (request, None)
+            }
+            None => (request, Some(self.last_event_id.clone())),
+        }
     }
 
     /// A decoder for a new connection, with the limits and the last event ID.
@@ -380,7 +480,39 @@ impl<F: Fetch> EventSource<F> {
         if let Some(bytes) = self.max_event_size {
             decoder = decoder.max_event_size(bytes);
         }
+        if let Some(bytes) = self.max_id_len {
+            decoder = decoder.max_id_len(bytes);
+        }
         decoder.with_last_event_id(self.last_event_id.clone())
+    }
+}
+
+/// The ID as a header value that a server reads back unchanged: none for a control
+/// character (not a header value) or a leading or trailing blank (trimmed by servers).
+fn header_value(id: &str) -> Option<HeaderValue> {
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    let bytes = id.as_bytes();
+    if blank(bytes.first()) || blank(bytes.last()) {
+        return None;
+    }
+    HeaderValue::from_bytes(bytes).ok()
+}
+
+/// The deadlines of an attempt.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    response: Duration,
+    idle: Duration,
+    rejection: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            response: Duration::from_secs(30),
+            idle: Duration::from_secs(45),
+            rejection: Duration::from_secs(5),
+        }
     }
 }
 

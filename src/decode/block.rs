@@ -36,9 +36,19 @@ pub(super) struct Block {
     block_retry: Option<Duration>,
     /// The block broke a limit: ignore its fields up to the next blank line.
     pub(super) skipping: bool,
+    /// The longest `id:` value kept: every event carries a copy of the last event ID.
+    pub(super) max_id: usize,
 }
 
 impl Block {
+    /// An empty block that keeps IDs up to `max_id` bytes.
+    pub(super) fn new(max_id: usize) -> Self {
+        Block {
+            max_id,
+            ..Block::default()
+        }
+    }
+
     /// Processes a line that is neither blank nor a comment (WHATWG 9.2.6).
     #[inline]
     pub(super) fn line(&mut self, line: &[u8], max_event: usize) -> Result<(), DecodeError> {
@@ -81,6 +91,10 @@ impl Block {
             // then set the last event ID buffer to the field value. Otherwise, ignore the
             // field."
             b"id" if memchr::memchr(0, value).is_none() => {
+                if value.len() > self.max_id {
+                    self.skip();
+                    return Err(DecodeError::IdTooLong { limit: self.max_id });
+                }
                 self.id_buffer.clear();
                 self.id_buffer.extend_from_slice(value);
                 self.id_changed = true;

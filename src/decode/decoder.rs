@@ -16,6 +16,8 @@ const MAX_EVENT: usize = 8 << 20;
 /// A line longer than this that spans chunks becomes the data buffer in place (see
 /// [`Block::adopt`]); a shorter one is copied.
 const BIG_LINE: usize = 64 << 10;
+/// The server side's `MAX_LAST_EVENT_ID`: a longer ID could not be sent back anyway.
+const MAX_ID: usize = 1024;
 
 /// A sans-IO Server-Sent Events parser: feed it bytes, pull events.
 ///
@@ -29,6 +31,7 @@ const BIG_LINE: usize = 64 << 10;
 /// |---|---|
 /// | [`max_line_len`](Decoder::max_line_len) | 1 MiB |
 /// | [`max_event_size`](Decoder::max_event_size) | 8 MiB |
+/// | [`max_id_len`](Decoder::max_id_len) | 1 KiB |
 ///
 /// Pull with [`next_event`](Decoder::next_event) until it returns `None` after each
 /// [`feed`](Decoder::feed), and call [`finish`](Decoder::finish) at the end of the stream.
@@ -82,7 +85,7 @@ impl Decoder {
             input: Vec::new(),
             input_pos: 0,
             lines: Lines::default(),
-            block: Block::default(),
+            block: Block::new(MAX_ID),
             max_line: MAX_LINE,
             max_event: MAX_EVENT,
         }
@@ -116,6 +119,32 @@ impl Decoder {
     /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
         self.max_event = bytes;
+        self
+    }
+
+    /// Sets the maximum length of an `id:` value, in bytes. Default 1 KiB, the longest
+    /// `Last-Event-ID` this crate's servers accept (`MAX_LAST_EVENT_ID`). A longer one
+    /// gives [`DecodeError::IdTooLong`]: its block is skipped and the last event ID stays.
+    ///
+    /// Why a limit: the last event ID persists, and every event carries a copy of it, so
+    /// one huge `id:` followed by many small events would cost its size once per event
+    /// (1 MiB and 2,000 events: 2 GB). With the limit an event carries at most 1 KiB of ID.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{DecodeError, Decoder};
+    ///
+    /// let mut decoder = Decoder::new().max_id_len(4);
+    /// decoder.feed(b"id: 1\ndata: a\n\nid: 12345\ndata: b\n\ndata: c\n\n");
+    /// assert_eq!(decoder.next_event()?.unwrap().id, "1");
+    /// assert_eq!(decoder.next_event(), Err(DecodeError::IdTooLong { limit: 4 }));
+    /// let event = decoder.next_event()?.unwrap();
+    /// assert_eq!((event.id.as_str(), event.data.as_str()), ("1", "c"));
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn max_id_len(mut self, bytes: usize) -> Self {
+        self.block.max_id = bytes;
         self
     }
 

@@ -29,6 +29,13 @@ pub enum DecodeError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// An `id:` field's value was longer than the maximum ID length
+    /// ([`Decoder::max_id_len`](crate::Decoder::max_id_len)); the decoder skipped its
+    /// block, and the last event ID stays what it was.
+    IdTooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// An event's data and type together were larger than the maximum event size.
     EventTooLarge {
         /// The limit, in bytes.
@@ -40,6 +47,7 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::LineTooLong { limit } => write!(f, "a line is longer than {limit} bytes"),
+            DecodeError::IdTooLong { limit } => write!(f, "an id is longer than {limit} bytes"),
             DecodeError::EventTooLarge { limit } => {
                 write!(f, "an event is larger than {limit} bytes")
             }

@@ -8,7 +8,7 @@ mod server;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use sse_pump::{Backoff, DecodeError, EventSource, SourceError, SourceItem};
+use sse_pump::{Backoff, DecodeError, EventSource, SourceError, SourceItem, SourceTimeout};
 
 use crate::server::*;
 
@@ -54,21 +54,21 @@ async fn last_event_id_is_sent_on_reconnect_and_absent_when_empty() {
 
 #[tokio::test]
 async fn retry_sets_the_base_delay() {
-    let (addr, notes) = serve(vec![sse("retry: 40\nid: 9\ndata: x\n\n"), no_content()]);
+    let (addr, notes) = serve(vec![sse("retry: 150\nid: 9\ndata: x\n\n"), no_content()]);
     // Without `retry:`, the first reconnect would wait 30 s and time the test out.
     let backoff = Backoff::exponential(Duration::from_secs(30), Duration::from_secs(60));
     let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
         .reconnect(backoff)
         .last_event_id("41");
     let items = within(drain(&mut source, 10)).await;
-    assert_eq!(items, ["open", "event 9 x", "reconnecting #1 40ms"]);
-    assert_eq!(source.retry(), Some(Duration::from_millis(40)));
+    assert_eq!(items, ["open", "event 9 x", "reconnecting #1 150ms"]);
+    assert_eq!(source.retry(), Some(Duration::from_millis(150)));
     let (first, headers) = next_request(&notes);
     assert_eq!(headers["last-event-id"], "41");
     let (second, headers) = next_request(&notes);
     assert_eq!(headers["last-event-id"], "9");
     assert!(
-        second - first >= Duration::from_millis(40),
+        second - first >= Duration::from_millis(150),
         "{:?}",
         second - first
     );
@@ -314,4 +314,162 @@ async fn a_connection_open_for_the_healthy_period_resets_the_backoff() {
     };
     assert_eq!(runs[0], [open_and_retry(1), open_and_retry(1)].concat());
     assert_eq!(runs[1], [open_and_retry(1), open_and_retry(2)].concat());
+}
+
+/// The cause of a `Reconnecting` item, if it is one of the source's deadlines.
+fn timeout_of(item: &Result<SourceItem, SourceError>) -> Option<SourceTimeout> {
+    match item {
+        Ok(SourceItem::Reconnecting {
+            cause: Some(cause), ..
+        }) => cause.downcast_ref().copied(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn retry_zero_is_floored_and_the_backoff_still_grows() {
+    let (addr, _notes) = serve(vec![
+        sse("retry: 0\ndata: x\n\n"),
+        drop_connection(),
+        drop_connection(),
+        no_content(),
+    ]);
+    let backoff = Backoff::exponential(Duration::from_millis(1), Duration::from_secs(1));
+    let mut source =
+        EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(backoff);
+    let items = within(drain(&mut source, 10)).await;
+    assert_eq!(
+        items,
+        [
+            "open",
+            "event  x",
+            "reconnecting #1 100ms",
+            "reconnecting #2 200ms",
+            "reconnecting #3 400ms",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_huge_retry_is_capped() {
+    let (addr, _notes) = serve(vec![sse("retry: 99999999999999999999\ndata: x\n\n")]);
+    let mut source =
+        EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
+    let items: Vec<_> = within(async {
+        let mut items = Vec::new();
+        for _ in 0..3 {
+            items.push(describe(source.next().await.unwrap()));
+        }
+        items
+    })
+    .await;
+    let ceiling = Backoff::RETRY_CEILING.as_millis();
+    assert_eq!(items[2], format!("reconnecting #1 {ceiling}ms"));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_and_is_retried() {
+    let (addr, notes) = serve(vec![Reply::Hold(String::new()), no_content()]);
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
+        .reconnect(quick())
+        .response_timeout(Duration::from_millis(200));
+    let item = within(source.next()).await.unwrap();
+    let limit = Duration::from_millis(200);
+    assert_eq!(timeout_of(&item), Some(SourceTimeout::Response(limit)));
+    assert!(within(source.next()).await.is_none(), "the retry got 204");
+    next_request(&notes);
+}
+
+#[tokio::test]
+async fn a_silent_open_stream_is_left_and_reconnected() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (addr, notes) = serve(vec![
+        Reply::Hold(format!("{head}: ping\n\ndata: a\n\n")),
+        no_content(),
+    ]);
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
+        .reconnect(quick())
+        .idle_timeout(Duration::from_millis(200));
+    assert_eq!(describe(within(source.next()).await.unwrap()), "open");
+    assert_eq!(describe(within(source.next()).await.unwrap()), "event  a");
+    let item = within(source.next()).await.unwrap();
+    let limit = Duration::from_millis(200);
+    assert_eq!(timeout_of(&item), Some(SourceTimeout::Idle(limit)));
+    assert!(within(source.next()).await.is_none(), "the retry got 204");
+    next_request(&notes);
+}
+
+#[tokio::test]
+async fn a_rejection_whose_body_stalls_ends_with_what_arrived() {
+    let (addr, _notes) = serve(vec![Reply::Hold(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\npartial".into(),
+    )]);
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
+        .reconnect(quick())
+        .rejection_timeout(Duration::from_millis(200));
+    match within(source.next()).await {
+        Some(Err(SourceError::Rejected(rejected))) => {
+            assert_eq!(rejected.status, 503);
+            assert_eq!(rejected.body, "partial");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(within(source.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
+    let (addr, notes) = serve(vec![
+        sse("id: a\x01b\ndata: x\n\n"),
+        sse("id:  7\ndata: y\n\n"),
+        no_content(),
+    ]);
+    let mut source =
+        EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
+    let items = within(drain(&mut source, 20)).await;
+    let not_sent = |len| {
+        format!("error the last event id ({len} bytes) cannot be sent as a header; reconnecting without it")
+    };
+    assert_eq!(
+        items,
+        [
+            "open".to_string(),
+            "event a\u{1}b x".into(),
+            "reconnecting #1 1ms".into(),
+            not_sent(3),
+            "open".into(),
+            "event  7 y".into(),
+            "reconnecting #1 1ms".into(),
+            not_sent(2),
+        ]
+    );
+    for _ in 0..3 {
+        assert_eq!(next_request(&notes).1.get("last-event-id"), None);
+    }
+}
+
+#[tokio::test]
+async fn an_id_over_the_limit_is_a_typed_error_and_not_resent() {
+    let huge = "i".repeat(2000);
+    let (addr, notes) = serve(vec![
+        sse(&format!(
+            "id: 5\ndata: a\n\nid: {huge}\ndata: b\n\ndata: c\n\n"
+        )),
+        no_content(),
+    ]);
+    let mut source =
+        EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
+    let items = within(drain(&mut source, 10)).await;
+    assert_eq!(
+        items,
+        [
+            "open",
+            "event 5 a",
+            "error an id is longer than 1024 bytes",
+            "event 5 c",
+            "reconnecting #1 1ms",
+        ]
+    );
+    next_request(&notes);
+    assert_eq!(next_request(&notes).1["last-event-id"], "5");
 }

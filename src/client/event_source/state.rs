@@ -8,10 +8,10 @@ use super::*;
 pub(super) enum State<F: Fetch> {
     /// About to send a request.
     Idle,
-    /// Waiting for the response.
-    Connecting(Pin<Box<F::Future>>),
-    /// Reading events.
-    Open(Pin<Box<DecodeBody<F::Body>>>),
+    /// Waiting for the response, until the response timeout.
+    Connecting(Pin<Box<F::Future>>, Delay),
+    /// Reading events, under the idle timeout.
+    Open(Pin<Box<DecodeBody<Watched<F::Body>>>>),
     /// Reading the start of a rejected response's body.
     Rejecting(Box<Rejecting<F::Body>>),
     /// Waiting before the next attempt.
@@ -24,7 +24,7 @@ impl<F: Fetch> State<F> {
     pub(super) fn name(&self) -> &'static str {
         match self {
             State::Idle => "Idle",
-            State::Connecting(_) => "Connecting",
+            State::Connecting(..) => "Connecting",
             State::Open(_) => "Open",
             State::Rejecting(_) => "Rejecting",
             State::Waiting(_) => "Waiting",
@@ -33,18 +33,27 @@ impl<F: Fetch> State<F> {
     }
 }
 
-/// A rejected response whose body is being collected, up to [`Rejected::BODY_LIMIT`].
+/// A rejected response whose body is being collected, up to [`Rejected::BODY_LIMIT`] and
+/// until a deadline: a server that stalls it does not hold the rejection back.
 pub(super) struct Rejecting<B> {
     rejected: Rejected,
     collected: Vec<u8>,
     body: Pin<Box<B>>,
+    deadline: Delay,
 }
 
 impl<B: Body> Rejecting<B> {
-    /// Polls until the limit, the end of the body or an error.
+    /// Polls until the limit, the end of the body, an error or the deadline.
     fn poll_collect(&mut self, cx: &mut Context<'_>) -> Poll<Rejected> {
         while self.collected.len() < Rejected::BODY_LIMIT {
-            match ready!(self.body.as_mut().poll_frame(cx)) {
+            let frame = match self.body.as_mut().poll_frame(cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    ready!(Pin::new(&mut self.deadline).poll(cx));
+                    break;
+                }
+            };
+            match frame {
                 Some(Ok(frame)) => {
                     if let Ok(mut data) = frame.into_data() {
                         while data.has_remaining() && self.collected.len() < Rejected::BODY_LIMIT {
@@ -82,14 +91,15 @@ impl<F: Fetch> Stream for EventSource<F> {
         let this = self.get_mut();
         loop {
             let step = match &mut this.state {
-                State::Idle => {
-                    let future = this.fetch.fetch(this.request());
-                    this.state = State::Connecting(Box::pin(future));
-                    Step::Again
-                }
-                State::Connecting(future) => match ready!(future.as_mut().poll(cx)) {
-                    Ok(response) => this.on_response(response),
-                    Err(e) => this.on_failure(Some(e.into())),
+                State::Idle => this.connect(),
+                State::Connecting(future, deadline) => match future.as_mut().poll(cx) {
+                    Poll::Ready(Ok(response)) => this.on_response(response),
+                    Poll::Ready(Err(e)) => this.on_failure(Some(e.into())),
+                    Poll::Pending => {
+                        ready!(Pin::new(deadline).poll(cx));
+                        let timeout = SourceTimeout::Response(this.timeouts.response);
+                        this.on_failure(Some(timeout.into()))
+                    }
                 },
                 State::Open(events) => match ready!(events.as_mut().poll_next(cx)) {
                     Some(item) => this.on_read(item),
@@ -117,6 +127,17 @@ impl<F: Fetch> Stream for EventSource<F> {
 }
 
 impl<F: Fetch> EventSource<F> {
+    /// Sends the request; says so if the last event ID could not go in it.
+    fn connect(&mut self) -> Step {
+        let (request, unsent) = self.request();
+        let future = Box::pin(self.fetch.fetch(request));
+        self.state = State::Connecting(future, Delay::new(self.timeouts.response));
+        match unsent {
+            Some(id) => Step::Yield(Err(SourceError::LastEventIdNotSent(id))),
+            None => Step::Again,
+        }
+    }
+
     /// Checks a response: open, stop (204) or reject.
     fn on_response(&mut self, response: Response<F::Body>) -> Step {
         let (parts, body) = response.into_parts();
@@ -125,7 +146,7 @@ impl<F: Fetch> EventSource<F> {
             return Step::End;
         }
         if parts.status == http::StatusCode::OK && is_event_stream(&parts.headers) {
-            let events = decode_body_with(self.decoder(), body);
+            let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts.idle));
             self.state = State::Open(Box::pin(events));
             self.opened_at = Some(Instant::now());
             return Step::Yield(Ok(SourceItem::Open));
@@ -134,19 +155,20 @@ impl<F: Fetch> EventSource<F> {
             rejected: Rejected::new(parts.status, parts.headers, bytes::Bytes::new()),
             collected: Vec::new(),
             body: Box::pin(body),
+            deadline: Delay::new(self.timeouts.rejection),
         }));
         Step::Again
     }
 
     /// Handles what the open stream yielded.
-    fn on_read(&mut self, item: Result<MessageEvent, ReadError<<F::Body as Body>::Error>>) -> Step {
+    fn on_read(&mut self, item: Result<MessageEvent, ReadError<BoxError>>) -> Step {
         match item {
             Ok(event) => {
                 self.attempt = 0; // an event: the connection is healthy
                 Step::Yield(Ok(SourceItem::Event(event)))
             }
             Err(ReadError::Decode(e)) => Step::Yield(Err(SourceError::Decode(e))),
-            Err(ReadError::Transport(e)) => self.on_failure(Some(e.into())),
+            Err(ReadError::Transport(e)) => self.on_failure(Some(e)),
         }
     }
 

@@ -1,0 +1,64 @@
+//! The body of an open stream, under the idle timeout.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_timer::Delay;
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+
+use crate::{client::error::BoxError, SourceTimeout};
+
+pin_project! {
+    /// A body that fails with [`SourceTimeout::Idle`] when no frame came for `idle`: a
+    /// server that stops sending, keep-alives included, is left rather than waited on.
+    pub(crate) struct Watched<B> {
+        #[pin]
+        body: B,
+        idle: Duration,
+        delay: Delay,
+    }
+}
+
+impl<B> Watched<B> {
+    pub(crate) fn new(body: B, idle: Duration) -> Self {
+        Watched {
+            body,
+            idle,
+            delay: Delay::new(idle),
+        }
+    }
+}
+
+impl<B> Body for Watched<B>
+where
+    B: Body<Error: Into<BoxError>>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
+        let this = self.project();
+        match this.body.poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.delay.reset(*this.idle);
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => match Pin::new(this.delay).poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(SourceTimeout::Idle(*this.idle).into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+}
