@@ -26,7 +26,7 @@ async fn events(request: Request) -> axum::response::Response {
     let start = match last_event_id(&request) {
         Ok(id) => id
             .and_then(|id| id.parse::<u64>().ok())
-            .map_or(0, |id| id + 1),
+            .map_or(0, |id| id.saturating_add(1)),
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let events = spawn(16, move |tx| ticks(tx, start));
@@ -36,7 +36,7 @@ async fn events(request: Request) -> axum::response::Response {
 /// A tick a second from `start`, until the client is gone.
 async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    for n in start.. {
+    for n in start..=u64::MAX {
         tick.tick().await;
         let event = Event::new()
             .id(n.to_string())?

@@ -97,7 +97,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             if let Some(id) = last_id {
                 println!("resumed from Last-Event-ID: {id}");
             }
-            let start = last_id.map_or(0, |id| id + 1);
+            let start = last_id.map_or(0, |id| id.saturating_add(1));
             let events = spawn(16, move |tx| produce(tx, start, limit));
             let sse = Sse::new(events)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

@@ -37,7 +37,7 @@ fn main() -> std::io::Result<()> {
                 };
                 let start = last_id
                     .and_then(|id| id.parse::<u64>().ok())
-                    .map_or(0, |id| id + 1);
+                    .map_or(0, |id| id.saturating_add(1));
                 let events = spawn(16, move |tx| ticks(tx, start));
                 let sse = Sse::new(events).retry(Duration::from_secs(1));
                 let report = raw::respond(stream, sse).await;
@@ -50,7 +50,7 @@ fn main() -> std::io::Result<()> {
 
 /// A tick a second from `start`, until the client is gone.
 async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
-    for n in start.. {
+    for n in start..=u64::MAX {
         let event = Event::new()
             .id(n.to_string())?
             .event("tick")?

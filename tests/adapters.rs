@@ -277,3 +277,165 @@ fn tokio_respond_ends_when_an_idle_client_leaves() {
         assert!(tx.is_closed());
     }))
 }
+
+/// A head that never completes (a client that connects and waits, or trickles) is a
+/// typed error once the deadline passes, on smol and on tokio.
+#[test]
+fn a_request_head_that_never_completes_times_out() {
+    use raw::RequestError;
+    let limit = Duration::from_millis(100);
+    on_smol(guard(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = smol::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = zip(client, listener.accept()).await;
+        let mut client = client.unwrap();
+        futures_lite::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let (mut stream, _) = accepted.unwrap();
+        let error = raw::read_request_within(&mut stream, limit)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, RequestError::Timeout(t) if t == limit),
+            "{error}"
+        );
+    }));
+    on_tokio(guard(async {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET")
+            .await
+            .unwrap();
+        let error = tokio_rt::read_request_within(&mut server, limit)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, RequestError::Timeout(t) if t == limit),
+            "{error}"
+        );
+    }));
+    assert_eq!(raw::HEAD_TIMEOUT, Duration::from_secs(5));
+}
+
+/// A blank line before any request line is not a request with an empty method and path.
+#[test]
+fn a_head_without_a_request_line_is_an_error() {
+    use raw::{read_request, RequestError};
+    on_smol(async {
+        for head in [&b"\r\n\r\n"[..], b"\r\n\r\nGET / HTTP/1.1\r\n\r\n"] {
+            let error = read_request(&mut &head[..]).await.unwrap_err();
+            assert!(matches!(error, RequestError::Incomplete), "{error}");
+        }
+        // One leading blank line is tolerated (RFC 9112 2.2), as httparse does.
+        let request = read_request(&mut &b"\r\nGET / HTTP/1.1\r\n\r\n"[..]).await;
+        assert_eq!(request.unwrap().method(), "GET");
+    })
+}
+
+/// A client connection whose bytes never run dry: reads are always ready, writes always
+/// succeed. Counts its reads.
+struct Flood(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl futures_lite::AsyncRead for Flood {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        buf.fill(b'x');
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+}
+
+impl futures_lite::AsyncWrite for Flood {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Runs `scenario` on its own thread: a scenario whose executor thread is held by one
+/// task never returns, and the test fails here instead of hanging.
+fn on_own_thread<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(scenario());
+    });
+    outcome
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the executor's thread was held: a neighbour starved")
+}
+
+/// One client flooding its connection after the head shares the executor's thread with
+/// a neighbour (its `respond` yields after every read) and is cut off after
+/// `MAX_AFTER_HEAD` bytes; on smol's executor and on tokio's.
+#[test]
+fn a_flooding_client_does_not_starve_its_neighbour() {
+    use std::sync::{atomic::AtomicUsize, atomic::Ordering, Arc};
+    let reads_before_neighbour = |spawn_both: fn(Flood) -> (Result<Ended, Ended>, usize)| {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let flood = Flood(reads.clone());
+        let (ended, seen) = on_own_thread(move || spawn_both(flood));
+        assert_eq!(ended, Err(Ended::Disconnected), "the flood was cut off");
+        let cap = raw::MAX_AFTER_HEAD / 64 + 1;
+        assert!(
+            seen < cap,
+            "the neighbour ran after {seen} reads of the flood"
+        );
+        assert!(reads.load(Ordering::Relaxed) <= cap, "reads past the cap");
+    };
+    fn ended(outcome: Result<sse_pump::Report, sse_pump::PumpError>) -> Result<Ended, Ended> {
+        match outcome {
+            Ok(report) => Ok(report.ended),
+            Err(e) => Err(e.report().ended),
+        }
+    }
+    reads_before_neighbour(|flood| {
+        let executor = smol::LocalExecutor::new();
+        let count = flood.0.clone();
+        let (_tx, rx) = sse_pump::channel(1);
+        let served = executor.spawn(raw::respond(flood, Sse::new(rx).keep_alive(None)));
+        let neighbour = executor.spawn(async move {
+            for _ in 0..3 {
+                futures_lite::future::yield_now().await;
+            }
+            count.load(std::sync::atomic::Ordering::Relaxed)
+        });
+        futures_lite::future::block_on(executor.run(async {
+            let seen = neighbour.await;
+            (ended(served.await), seen)
+        }))
+    });
+    reads_before_neighbour(|flood| {
+        on_tokio(async move {
+            let count = flood.0.clone();
+            let (_tx, rx) = sse_pump::channel(1);
+            let flood = tokio_util::compat::FuturesAsyncReadCompatExt::compat(flood);
+            let served = tokio::spawn(tokio_rt::respond(flood, Sse::new(rx).keep_alive(None)));
+            let neighbour = tokio::spawn(async move {
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                count.load(std::sync::atomic::Ordering::Relaxed)
+            });
+            let seen = neighbour.await.unwrap();
+            (ended(served.await.unwrap()), seen)
+        })
+    });
+}

@@ -14,11 +14,16 @@ use support::{guard, http::fetch, on_tokio};
 /// The first `count` events of the example's `/events`, asked for after `Last-Event-ID:
 /// 41`, and the still open stream.
 fn first_events(example: &Demo, count: usize) -> Vec<MessageEvent> {
+    first_events_after(example, "41", count)
+}
+
+/// The first `count` events of the example's `/events`, asked for after `last_id`.
+fn first_events_after(example: &Demo, last_id: &str, count: usize) -> Vec<MessageEvent> {
     let addr: std::net::SocketAddr = example.authority().parse().unwrap();
     on_tokio(guard(async move {
         let request = http::Request::get("/events")
             .header("host", addr.to_string())
-            .header("last-event-id", "41")
+            .header("last-event-id", last_id)
             .body(())
             .unwrap();
         let response = fetch(addr, request).await.unwrap();
@@ -64,6 +69,18 @@ fn hyper_smol_streams_ticks() {
 #[test]
 fn axum_resumes_after_last_event_id() {
     ticks("axum", ["42", "43"]);
+}
+
+/// A hostile `Last-Event-ID`, the largest u64: the examples that resume after it must not
+/// overflow `id + 1` (a panic in a debug build); they resume at the largest id.
+#[test]
+fn examples_survive_the_largest_last_event_id() {
+    for example in ["smol_raw", "hyper_tokio", "axum"] {
+        let server = Demo::start_example(example, "SSE_ADDR");
+        let max = u64::MAX.to_string();
+        let events = first_events_after(&server, &max, 1);
+        assert_eq!(events[0].id, max, "{example}");
+    }
 }
 
 /// Three producers feed one stream: their events arrive whole, each in its own order.

@@ -8,23 +8,35 @@ use std::{
     io,
     pin::Pin,
     task::{ready, Context, Poll},
+    time::Duration,
 };
 
-use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, FutureExt};
+use futures_timer::Delay;
 
 use crate::{LastEventIdError, PumpError, Report, Source, Sse};
 
 /// The longest request head [`read_request`] accepts: 8 KiB.
 pub const MAX_HEAD: usize = 8 * 1024;
 
+/// How long [`read_request`] waits for a complete head: 5 s. A client that connects and
+/// sends nothing, or one byte a second, would otherwise hold a connection (and whatever
+/// the server set aside for it) for ever.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most a client may send after its request head while [`respond`] streams: 64 KiB.
+/// An event-stream client sends nothing; past this the connection is ended.
+pub const MAX_AFTER_HEAD: usize = 64 * 1024;
+
 /// Reads an HTTP/1.x request head from `stream`, for a server that answers with
-/// [`respond`]. Reads no further than the head's end, so nothing is lost if the caller
-/// goes on to read a body.
+/// [`respond`], within [`HEAD_TIMEOUT`]. Reads no further than the head's end, so nothing
+/// is lost if the caller goes on to read a body.
 ///
 /// # Errors
 ///
-/// [`RequestError`]: the connection failed or closed first, the head is malformed, or it
-/// is larger than [`MAX_HEAD`].
+/// [`RequestError`]: the connection failed or closed first, the head is malformed or
+/// incomplete (a blank line before any request line), it is larger than [`MAX_HEAD`], or
+/// it took longer than [`HEAD_TIMEOUT`].
 ///
 /// # Examples
 ///
@@ -37,6 +49,45 @@ pub const MAX_HEAD: usize = 8 * 1024;
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Request, RequestError> {
+    read_request_within(stream, HEAD_TIMEOUT).await
+}
+
+/// [`read_request`] with another deadline than [`HEAD_TIMEOUT`]. The timer is
+/// `futures-timer`'s, which needs no runtime.
+///
+/// # Errors
+///
+/// As [`read_request`], with [`RequestError::Timeout`] after `timeout`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::adapters::raw::{read_request_within, RequestError};
+/// # futures_lite::future::block_on(async {
+/// let mut never = Never; // a client that connects and says nothing
+/// let error = read_request_within(&mut never, Duration::from_millis(10)).await.unwrap_err();
+/// assert!(matches!(error, RequestError::Timeout(_)));
+/// # });
+/// # struct Never;
+/// # impl futures_lite::AsyncRead for Never {
+/// #     fn poll_read(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, _: &mut [u8])
+/// #         -> std::task::Poll<std::io::Result<usize>> { std::task::Poll::Pending }
+/// # }
+/// ```
+pub async fn read_request_within<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    timeout: Duration,
+) -> Result<Request, RequestError> {
+    let expired = async {
+        Delay::new(timeout).await;
+        Err(RequestError::Timeout(timeout))
+    };
+    read_head(stream).or(expired).await
+}
+
+/// Reads and parses the head, with no deadline.
+async fn read_head<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Request, RequestError> {
     let mut head = Vec::with_capacity(512);
     let mut byte = [0];
     // One byte at a time, to stop exactly at the head's end: a head is small, and this
@@ -52,11 +103,21 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Request::new(&mut headers);
-    parsed.parse(&head).map_err(RequestError::Malformed)?;
+    // Partial: httparse skips blank lines before the request line, so `\r\n\r\n` alone
+    // is a head that never started.
+    let httparse::Status::Complete(_) = parsed.parse(&head).map_err(RequestError::Malformed)?
+    else {
+        return Err(RequestError::Incomplete);
+    };
+    let (Some(method), Some(path), Some(minor_version)) =
+        (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(RequestError::Incomplete);
+    };
     Ok(Request {
-        method: parsed.method.unwrap_or_default().to_owned(),
-        path: parsed.path.unwrap_or_default().to_owned(),
-        minor_version: parsed.version.unwrap_or_default(),
+        method: method.to_owned(),
+        path: path.to_owned(),
+        minor_version,
         headers: (parsed.headers.iter())
             .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
             .collect(),
@@ -69,7 +130,10 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 ///
 /// It also reads `stream` while streaming, so that a client that closes its side ends the
 /// stream at once, idle or not, rather than at the next write that fails (on Linux the
-/// second one after the close). Bytes the client sends meanwhile are read and dropped.
+/// second one after the close). Bytes the client sends meanwhile are read and dropped, up
+/// to [`MAX_AFTER_HEAD`] in all: past that the stream ends as if the client had left (an
+/// event-stream client sends nothing, and one that floods must not take the thread from
+/// its neighbours). Each read yields to the executor, however fast the bytes come.
 ///
 /// # Errors
 ///
@@ -109,13 +173,23 @@ where
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
     let (reader, writer) = futures_lite::io::split(stream);
-    sse.pump_raw(&head, writer, Hangup { reader })
+    sse.pump_raw(&head, writer, Hangup::new(reader))
 }
 
-/// Resolves when the client's side of the connection ends or fails; what the client sends
-/// meanwhile is read and dropped. A plain struct, 8 bytes in the stream's future.
+/// Resolves when the client's side of the connection ends or fails, or once it sent more
+/// than [`MAX_AFTER_HEAD`] bytes; what the client sends meanwhile is read and dropped.
 struct Hangup<R> {
     reader: R,
+    discarded: usize,
+}
+
+impl<R> Hangup<R> {
+    fn new(reader: R) -> Self {
+        Hangup {
+            reader,
+            discarded: 0,
+        }
+    }
 }
 
 impl<R: AsyncRead + Unpin> Future for Hangup<R> {
@@ -123,10 +197,17 @@ impl<R: AsyncRead + Unpin> Future for Hangup<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut sink = [0; 64];
-        loop {
-            match ready!(Pin::new(&mut self.reader).poll_read(cx, &mut sink)) {
-                Ok(0) | Err(_) => return Poll::Ready(()),
-                Ok(_) => {}
+        match ready!(Pin::new(&mut self.reader).poll_read(cx, &mut sink)) {
+            Ok(0) | Err(_) => Poll::Ready(()),
+            Ok(n) => {
+                self.discarded += n;
+                if self.discarded > MAX_AFTER_HEAD {
+                    return Poll::Ready(());
+                }
+                // One read per poll: a client whose bytes keep coming must not keep this
+                // task, and the thread, from everyone else. Poll again after a yield.
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
         }
     }
@@ -257,6 +338,10 @@ pub enum RequestError {
     TooLarge,
     /// The head is not HTTP/1.x.
     Malformed(httparse::Error),
+    /// The head ended (a blank line) before a request line: no method, path or version.
+    Incomplete,
+    /// The head was not complete within this time ([`HEAD_TIMEOUT`] by default).
+    Timeout(Duration),
 }
 
 impl From<io::Error> for RequestError {
@@ -272,6 +357,8 @@ impl fmt::Display for RequestError {
             RequestError::Closed => f.write_str("connection closed before the request's end"),
             RequestError::TooLarge => write!(f, "request head larger than {MAX_HEAD} bytes"),
             RequestError::Malformed(error) => write!(f, "malformed request: {error}"),
+            RequestError::Incomplete => f.write_str("request head without a request line"),
+            RequestError::Timeout(after) => write!(f, "no complete request head within {after:?}"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::{
     future::Future,
     pin::Pin,
     task::{ready, Context, Poll},
+    time::Duration,
 };
 
 use tokio::task::JoinHandle;
@@ -48,7 +49,7 @@ where
 }
 
 /// [`raw::read_request`] on a tokio stream: reads an HTTP/1.x request head, for SSE over
-/// a bare `TcpStream` with [`respond`].
+/// a bare `TcpStream` with [`respond`], within [`raw::HEAD_TIMEOUT`] (5 s).
 ///
 /// # Errors
 ///
@@ -69,6 +70,34 @@ where
     R: tokio::io::AsyncRead + Unpin,
 {
     raw::read_request(&mut stream.compat()).await
+}
+
+/// [`read_request`] with another deadline than [`raw::HEAD_TIMEOUT`].
+///
+/// # Errors
+///
+/// As [`raw::read_request_within`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::adapters::{raw::RequestError, tokio::read_request_within};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (mut server, _client) = tokio::io::duplex(64); // a client that says nothing
+/// let error = read_request_within(&mut server, Duration::from_millis(10)).await.unwrap_err();
+/// assert!(matches!(error, RequestError::Timeout(_)));
+/// # }
+/// ```
+pub async fn read_request_within<R>(
+    stream: &mut R,
+    timeout: Duration,
+) -> Result<Request, RequestError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    raw::read_request_within(&mut stream.compat(), timeout).await
 }
 
 /// [`raw::respond`] on a tokio stream: writes the SSE response head, then pumps `sse`,
