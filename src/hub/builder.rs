@@ -66,11 +66,15 @@ pub enum Lag {
 pub enum Ids {
     /// The hub numbers events `1, 2, 3, …` (from [`first_id`](HubBuilder::first_id)) and
     /// writes the number as the event's `id`, replacing any id the event had. Resolving a
-    /// `Last-Event-ID` is then a subtraction. The default.
+    /// `Last-Event-ID` is then a subtraction. Only the hub's own spelling matches: `+7` or
+    /// `007` name no event (the client gets [`Replay::Reset`](crate::Replay::Reset)), not
+    /// event 7. The default.
     #[default]
     Assign,
-    /// The hub keeps the ids the publisher set, and finds a `Last-Event-ID` by searching
-    /// its history, newest first. Give every event an id: an event without one cannot be
+    /// The hub keeps the ids the publisher set, and finds a `Last-Event-ID` in an index of
+    /// the ids it holds (a hash map: O(1), so a subscribe with an unknown id does not hold
+    /// publishers back while it searches), byte for byte; when several held events share
+    /// an id, the newest wins. Give every event an id: an event without one cannot be
     /// resumed from, and a client that last saw one is replayed from its previous id.
     Keep,
 }

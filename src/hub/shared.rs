@@ -2,6 +2,7 @@
 //! per-subscriber cursors.
 
 use std::{
+    collections::HashMap,
     ops::Range,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -21,6 +22,10 @@ pub(super) struct Shared {
     /// frame is built outside the ring's lock.
     pub(super) publish: Mutex<()>,
     pub(super) ring: Ring,
+    /// Under `Ids::Keep`: the newest event held with each id, so that a `Last-Event-ID`
+    /// is found in O(1) rather than by scanning the history under `publish`. Written and
+    /// read only under `publish`.
+    ids: Mutex<HashMap<Bytes, u64>>,
     /// The sequence number of the next event. Stored (with `Release`) after the event's
     /// slot is written, so a reader that sees it can read every slot before it.
     pub(super) tail: AtomicU64,
@@ -154,6 +159,7 @@ impl Shared {
                 origin: first,
             },
             tail: AtomicU64::new(first),
+            ids: Mutex::new(HashMap::new()),
             config,
             publish: Mutex::new(()),
             closed: AtomicBool::new(false),
@@ -187,6 +193,7 @@ impl Shared {
             at: self.config.max_age.map(|_| Instant::now()),
             frame,
         };
+        let id = slot.id.clone().map(|at| slot.frame.slice(at));
         let index = (seq % self.ring.slots.len() as u64) as usize;
         let old = std::mem::replace(
             &mut *self.ring.slots[index]
@@ -194,11 +201,31 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner),
             slot,
         );
+        if self.config.ids == Ids::Keep {
+            self.index(&old, id, seq);
+        }
         self.tail.store(seq + 1, Ordering::Release);
         drop(old); // its frame may be the last reference: freed outside the lock
         self.counters.published.fetch_add(1, Ordering::Relaxed);
         self.published.notify(usize::MAX);
         seq
+    }
+
+    /// Keeps the id index in step with the ring: `old` left it, event `seq` with `id`
+    /// came in. The caller holds `publish`.
+    fn index(&self, old: &Slot, id: Option<Bytes>, seq: u64) {
+        let mut ids = lock(&self.ids);
+        if let Some(at) = old.id.clone().filter(|_| old.seq != u64::MAX) {
+            let gone = &old.frame[at];
+            if ids.get(gone) == Some(&old.seq) {
+                ids.remove(gone);
+            }
+        }
+        if let Some(id) = id {
+            // Remove first: `insert` would keep the old key, and with it the old frame.
+            ids.remove(&id);
+            ids.insert(id, seq);
+        }
     }
 
     /// Under `Lag::Wait`: whether publishing now would put a subscriber more than its
@@ -228,16 +255,10 @@ impl Shared {
         };
         let first = self.ring.first(tail);
         let seen = match self.config.ids {
-            Ids::Assign => last
-                .parse::<u64>()
-                .ok()
-                .filter(|&seen| seen < tail && seen >= first.saturating_sub(1)),
-            Ids::Keep => (first..tail).rev().find(|&seq| {
-                let slot = self.ring.get(seq);
-                slot.id
-                    .clone()
-                    .is_some_and(|id| slot.seq == seq && &slot.frame[id] == last.as_bytes())
-            }),
+            Ids::Assign => {
+                canonical(last).filter(|&seen| seen < tail && seen >= first.saturating_sub(1))
+            }
+            Ids::Keep => lock(&self.ids).get(last.as_bytes()).copied(),
         };
         let Some(seen) = seen else {
             return (tail, Replay::Reset);
@@ -268,5 +289,55 @@ impl Shared {
         self.closed.store(true, Ordering::Release);
         self.published.notify(usize::MAX);
         self.moved.notify(usize::MAX);
+    }
+}
+
+/// An id as the hub writes it under `Ids::Assign`: decimal digits, no sign, no leading
+/// zero. Any other spelling (`+1`, `0001`) names no event, rather than the event `1`.
+fn canonical(id: &str) -> Option<u64> {
+    let digits = id.bytes().all(|b| b.is_ascii_digit());
+    let padded = id.len() > 1 && id.starts_with('0');
+    if id.is_empty() || !digits || padded {
+        return None;
+    }
+    id.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resolving a `Last-Event-ID` under `Ids::Keep` does not read the history: with
+    /// every slot locked (as a publisher overwriting it would), an unknown id still
+    /// resolves at once. A scan would wait on the first slot, under `publish`, holding
+    /// every publisher back for the length of the history.
+    #[test]
+    fn an_unknown_kept_id_is_resolved_without_reading_the_history() {
+        let config = crate::Hub::builder().history(10_000).ids(Ids::Keep);
+        let shared = Arc::new(Shared::new(config));
+        for n in 0..10_000 {
+            let event = Event::new().id(format!("e{n}")).unwrap().data("x");
+            let _publishing = lock(&shared.publish);
+            shared.push(event);
+        }
+        let tail = shared.tail.load(Ordering::Acquire);
+        let locked: Vec<_> = (shared.ring.slots.iter())
+            .map(|slot| slot.write().unwrap())
+            .collect();
+        let (done, resolved) = std::sync::mpsc::channel();
+        let resolver = shared.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(resolver.resolve(tail, Some("unknown")));
+        });
+        let outcome = resolved.recv_timeout(std::time::Duration::from_secs(10));
+        drop(locked);
+        assert_eq!(
+            outcome.expect("resolve read the history"),
+            (tail, Replay::Reset)
+        );
+        assert_eq!(
+            shared.resolve(tail, Some("e9999")).1,
+            Replay::Resumed { missed: 0 }
+        );
     }
 }

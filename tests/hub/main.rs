@@ -284,3 +284,61 @@ fn many_threads_one_hub() {
         }
     });
 }
+
+/// `Last-Event-ID` spellings the hub never wrote name no event: `+7` and `007` are not
+/// event 7 (under `Ids::Assign`), nor is any other byte string under `Ids::Keep`.
+#[test]
+fn ids_not_in_canonical_form_match_no_event() {
+    let hub = Hub::builder().history(16).build();
+    for n in 1..=10 {
+        hub.publish(numbered(n)).unwrap();
+    }
+    assert_eq!(
+        hub.subscribe(Some("7")).unwrap().replay(),
+        Replay::Resumed { missed: 3 }
+    );
+    for spelling in ["+7", "07", "007", " 7", "7 ", "0x7", "-0"] {
+        let replay = hub.subscribe(Some(spelling)).unwrap().replay();
+        assert_eq!(replay, Replay::Reset, "{spelling:?}");
+    }
+    let hub = Hub::builder().history(16).first_id(0).build();
+    hub.publish(numbered(0)).unwrap();
+    assert_eq!(
+        hub.subscribe(Some("0")).unwrap().replay(),
+        Replay::Resumed { missed: 0 }
+    );
+    assert_eq!(hub.subscribe(Some("00")).unwrap().replay(), Replay::Reset);
+
+    let hub = Hub::builder().history(16).ids(Ids::Keep).build();
+    hub.publish(numbered(1).id("1").unwrap()).unwrap();
+    hub.publish(numbered(2).id("02").unwrap()).unwrap();
+    assert_eq!(hub.subscribe(Some("+1")).unwrap().replay(), Replay::Reset);
+    assert_eq!(hub.subscribe(Some("2")).unwrap().replay(), Replay::Reset);
+    assert_eq!(
+        hub.subscribe(Some("1")).unwrap().replay(),
+        Replay::Resumed { missed: 1 }
+    );
+}
+
+/// Under `Ids::Keep` the index follows the ring: an evicted id is unknown, a repeated id
+/// resolves to its newest event, and an id whose newer holder was evicted is not found
+/// through its older one (which left first).
+#[test]
+fn kept_ids_are_found_while_held_and_forgotten_when_evicted() {
+    let hub = Hub::builder()
+        .history(3)
+        .subscriber_capacity(1)
+        .ids(Ids::Keep)
+        .build();
+    for (n, id) in [(1, "a"), (2, "b"), (3, "a"), (4, "c")] {
+        hub.publish(numbered(n).id(id).unwrap()).unwrap();
+    }
+    let replay = |id| hub.subscribe(Some(id)).unwrap().replay();
+    assert_eq!(replay("a"), Replay::Resumed { missed: 1 }, "the newest a");
+    assert_eq!(replay("b"), Replay::Resumed { missed: 2 });
+    for (n, id) in [(5, "d"), (6, "e"), (7, "f")] {
+        hub.publish(numbered(n).id(id).unwrap()).unwrap();
+    }
+    assert_eq!(replay("a"), Replay::Reset, "both a's were evicted");
+    assert_eq!(replay("c"), Replay::Resumed { missed: 3 });
+}
