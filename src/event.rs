@@ -25,6 +25,14 @@ use crate::{encode, Error};
 /// | [`retry`](Event::retry) | `retry: <milliseconds>` | never fails |
 /// | [`comment`](Event::comment) | one `:` line per line of the text | never fails: line breaks start new lines |
 ///
+/// Line breaks are CR, LF and CRLF, as the WHATWG standard defines them. U+2028, U+2029
+/// and U+0085 are not line breaks there, so `data`, `comment`, `event` and `id` write them
+/// as they are, and every browser reads them back as they are. Some other parsers split
+/// lines on them (Python's `str.splitlines`, which some Python clients use): for those,
+/// a `data` value with U+2028 followed by `id: x` would read as an `id` field. If such
+/// clients matter, send JSON with [`json`](Event::json), which escapes the three (the
+/// same JSON value), or keep them out of values.
+///
 /// # Examples
 ///
 /// ```
@@ -232,7 +240,13 @@ impl Event {
 
     /// Appends `value` serialized as compact JSON on a single `data:` line.
     ///
-    /// Compact JSON escapes every control character inside strings, so it never spans lines.
+    /// Compact JSON escapes every control character inside strings, but a value can
+    /// bring its own text (a `serde_json::value::RawValue` keeps its whitespace, line
+    /// breaks included): any CR or LF left in the output is whitespace between tokens, so
+    /// it becomes a space. U+2028, U+2029 and U+0085, which can only be inside strings,
+    /// are written as `\u2028`, `\u2029`, `\u0085`: not line breaks for SSE, but some
+    /// parsers (Python's `str.splitlines`, for one) split on them. The line never breaks,
+    /// for any parser, and the value is the same JSON.
     ///
     /// # Errors
     ///
@@ -258,6 +272,7 @@ impl Event {
             buf.truncate(start);
             return Err(Error::Json(e));
         }
+        encode::one_line_json(buf, start + b"data: ".len());
         buf.push(b'\n');
         Ok(self)
     }

@@ -203,3 +203,39 @@ fn json_is_one_compact_line() {
     let err = Event::new().data("kept").json(&bad).unwrap_err();
     assert!(matches!(err, Error::Json(_)));
 }
+
+/// A value that brings its own text (a `RawValue` keeps its whitespace) still makes one
+/// `data:` line, and decodes to the same JSON value.
+#[cfg(feature = "json")]
+#[test]
+fn json_with_raw_line_breaks_stays_on_one_line() {
+    let raw =
+        serde_json::value::RawValue::from_string("{\n\"a\": [1,\r\n2],\r\"b\": \"x\"\n}".into())
+            .unwrap();
+    let wire = Event::new().json(&raw).unwrap().into_bytes();
+    assert_eq!(wire, "data: { \"a\": [1,  2], \"b\": \"x\" }\n\n");
+    let mut decoder = sse_pump::Decoder::new();
+    decoder.feed(&wire);
+    let event = decoder.next_event().unwrap().unwrap();
+    let back: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(back, serde_json::json!({"a": [1, 2], "b": "x"}));
+    assert_eq!(decoder.next_event(), Ok(None), "one event, not several");
+}
+
+/// U+2028, U+2029 and U+0085 are not line breaks for SSE, but some parsers split on them
+/// (Python's `str.splitlines`): `json` escapes them (the same JSON value); `data` keeps
+/// them as they are (spec-exact), and a WHATWG decoder gives them back.
+#[cfg(feature = "json")]
+#[test]
+fn unicode_line_separators_are_escaped_in_json_and_kept_in_data() {
+    let text = "a\u{2028}b\u{2029}c\u{85}d";
+    let wire = Event::new().json(text).unwrap().into_bytes();
+    assert_eq!(wire, "data: \"a\\u2028b\\u2029c\\u0085d\"\n\n");
+    let back: String = serde_json::from_slice(&wire[6..wire.len() - 2]).unwrap();
+    assert_eq!(back, text);
+    let wire = Event::new().data(text).into_bytes();
+    assert_eq!(wire, format!("data: {text}\n\n"));
+    let mut decoder = sse_pump::Decoder::new();
+    decoder.feed(&wire);
+    assert_eq!(decoder.next_event().unwrap().unwrap().data, text);
+}
