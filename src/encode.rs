@@ -171,6 +171,38 @@ pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
     at.map(|i| value[i])
 }
 
+/// Makes the serialized JSON in `buf[start..]` one line for every parser, without
+/// changing its value: CR and LF (whitespace between tokens, in valid JSON) become spaces;
+/// U+2028, U+2029 and U+0085 (only ever inside strings) become `\u` escapes.
+#[cfg(feature = "json")]
+pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
+    let json = &buf[start..];
+    let suspect = memchr::memchr3(b'\r', b'\n', 0xE2, json).or_else(|| memchr::memchr(0xC2, json));
+    let Some(first) = suspect else {
+        return; // nearly always: nothing to change, nothing copied
+    };
+    let mut out = Vec::with_capacity(json.len() + 16);
+    out.extend_from_slice(&json[..first]);
+    let mut rest = &json[first..];
+    while let [byte, tail @ ..] = rest {
+        let (replacement, used): (&[u8], usize) = match rest {
+            [b'\r' | b'\n', ..] => (b" ", 1),
+            [0xE2, 0x80, 0xA8, ..] => (b"\\u2028", 3),
+            [0xE2, 0x80, 0xA9, ..] => (b"\\u2029", 3),
+            [0xC2, 0x85, ..] => (b"\\u0085", 2),
+            _ => {
+                out.push(*byte);
+                rest = tail;
+                continue;
+            }
+        };
+        out.extend_from_slice(replacement);
+        rest = &rest[used..];
+    }
+    buf.truncate(start);
+    buf.extend_from_slice(&out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,36 +273,4 @@ mod tests {
         assert_eq!(forbidden_byte(b"a\0c", false), None);
         assert_eq!(forbidden_byte(b"a\rc\n", false), Some(b'\r'));
     }
-}
-
-/// Makes the serialized JSON in `buf[start..]` one line for every parser, without
-/// changing its value: CR and LF (whitespace between tokens, in valid JSON) become spaces;
-/// U+2028, U+2029 and U+0085 (only ever inside strings) become `\u` escapes.
-#[cfg(feature = "json")]
-pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
-    let json = &buf[start..];
-    let suspect = memchr::memchr3(b'\r', b'\n', 0xE2, json).or_else(|| memchr::memchr(0xC2, json));
-    let Some(first) = suspect else {
-        return; // nearly always: nothing to change, nothing copied
-    };
-    let mut out = Vec::with_capacity(json.len() + 16);
-    out.extend_from_slice(&json[..first]);
-    let mut rest = &json[first..];
-    while let [byte, tail @ ..] = rest {
-        let (replacement, used): (&[u8], usize) = match rest {
-            [b'\r' | b'\n', ..] => (b" ", 1),
-            [0xE2, 0x80, 0xA8, ..] => (b"\\u2028", 3),
-            [0xE2, 0x80, 0xA9, ..] => (b"\\u2029", 3),
-            [0xC2, 0x85, ..] => (b"\\u0085", 2),
-            _ => {
-                out.push(*byte);
-                rest = tail;
-                continue;
-            }
-        };
-        out.extend_from_slice(replacement);
-        rest = &rest[used..];
-    }
-    buf.truncate(start);
-    buf.extend_from_slice(&out);
 }

@@ -100,6 +100,10 @@
 //! - An event is encoded once, when it is built; the pump moves its bytes.
 //! - Every event a `send` accepted is written or counted in the [`Report`].
 //! - A client that stops reading ends the stream after the send timeout, pings included.
+//! - Hostile peers meet documented limits with typed outcomes: a bounded `retry:`
+//!   (`Backoff`), the client's response, idle and rejection deadlines (`EventSource`), a
+//!   1 KiB cap on stored IDs ([`Decoder::max_id_len`]), the raw adapter's head deadline
+//!   and flood cap (`adapters::raw`). The README's "Limits" table lists them all.
 //!
 //! # Features
 //!
