@@ -36,6 +36,7 @@ fn check_limits(items: &[Result<Item, DecodeError>], max_line: usize, max_event:
                 assert!(e.data.split('\n').all(|line| chars(line) <= max_line), "line too long");
                 assert!(chars(&e.event) <= max_line && chars(&e.id) <= max_line);
                 assert!(!e.id.contains('\0'), "an id with NUL is ignored");
+                assert!(e.id.len() <= 1024, "an id over the default max_id_len is refused");
                 assert!(!e.event.is_empty());
             }
             Item::Comment(text) => assert!(chars(text) <= max_line, "comment too long"),
