@@ -214,17 +214,21 @@ impl Shared {
     /// Keeps the id index in step with the ring: `old` left it, event `seq` with `id`
     /// came in. The caller holds `publish`.
     fn index(&self, old: &Slot, id: Option<Bytes>, seq: u64) {
+        // One hash per change on the usual path (unique ids); repeated ids take a second.
         let mut ids = lock(&self.ids);
         if let Some(at) = old.id.clone().filter(|_| old.seq != u64::MAX) {
-            let gone = &old.frame[at];
-            if ids.get(gone) == Some(&old.seq) {
-                ids.remove(gone);
+            if let Some((gone, newer)) = ids.remove_entry(&old.frame[at]) {
+                if newer != old.seq {
+                    ids.insert(gone, newer); // a newer event holds this id: it stays
+                }
             }
         }
         if let Some(id) = id {
-            // Remove first: `insert` would keep the old key, and with it the old frame.
-            ids.remove(&id);
-            ids.insert(id, seq);
+            if ids.insert(id.clone(), seq).is_some() {
+                // `insert` kept the old key, and with it the old frame: swap it for ours.
+                ids.remove(&id);
+                ids.insert(id, seq);
+            }
         }
     }
 
