@@ -156,9 +156,11 @@ pub use crate::{
 };
 
 #[cfg(feature = "hyper")]
-pub use crate::adapters::io::{FuturesIo, WriteTimeout};
+pub use crate::adapters::io::FuturesIo;
 #[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
 pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub use crate::adapters::write_timeout::WriteTimeout;
 #[cfg(feature = "http")]
 pub use crate::adapters::{
     http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},

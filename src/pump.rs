@@ -52,6 +52,7 @@ where
             if let Err(error) = write_flush(&mut writer, &frame, &mut deadline).await {
                 return Err(fail(frames.as_mut(), error));
             }
+            frames.as_mut().delivered();
         }
     }
 }

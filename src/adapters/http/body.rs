@@ -55,6 +55,8 @@ pub struct SseBody<S: Source = Receiver> {
     // Boxed so that the body is `Unpin`, which `BodyExt` users and some servers need.
     frames: Pin<Box<Frames<S>>>,
     shared: Arc<Shared>,
+    /// The error to yield once the server has had a chance to flush what came before.
+    failing: Option<BodyError>,
 }
 
 impl<S: Source> SseBody<S> {
@@ -73,6 +75,7 @@ impl<S: Source> SseBody<S> {
         let watchdog = Watchdog::new(frames.source().close_handle());
         SseBody {
             frames,
+            failing: None,
             shared: Arc::new(Shared {
                 report: Mutex::new(None),
                 ended: event_listener::Event::new(),
@@ -144,6 +147,9 @@ impl<S: Source> Body for SseBody<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
+        if let Some(error) = this.failing.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
         if this.frames.is_done() {
             return Poll::Ready(None);
         }
@@ -159,7 +165,11 @@ impl<S: Source> Body for SseBody<S> {
             None if this.frames.report().ended == Ended::SourceFailed => {
                 let error = this.frames.report().source_error.clone();
                 this.finish();
-                Poll::Ready(Some(Err(BodyError::SourceFailed(error))))
+                // Not yet: a server aborts at once, discarding what it has not written
+                // yet. One `Pending` first lets it flush the events the source did send.
+                this.failing = Some(BodyError::SourceFailed(error));
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
             None => {
                 this.finish();
@@ -169,7 +179,8 @@ impl<S: Source> Body for SseBody<S> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_done()
+        // A failed body is not at its end: the error is still to come.
+        self.frames.is_done() && self.frames.report().ended != Ended::SourceFailed
     }
 
     fn size_hint(&self) -> SizeHint {
