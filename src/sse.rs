@@ -295,7 +295,7 @@ impl<S: Source> Sse<S> {
         self,
         writer: W,
     ) -> impl Future<Output = Result<Report, PumpError>> {
-        pump::run(self.into_frames(), writer, std::future::pending())
+        pump::Pump::new(self.into_frames(), writer, std::future::pending())
     }
 
     /// [`Sse::pump`] for a raw connection: writes `head` first, as it is (an HTTP response
@@ -313,7 +313,7 @@ impl<S: Source> Sse<S> {
         W: AsyncWrite + Unpin,
         H: Future<Output = ()> + Unpin,
     {
-        pump::run(self.into_frames().open_with(head), writer, hangup)
+        pump::Pump::new(self.into_frames().open_with(head), writer, hangup)
     }
 }
 

@@ -54,7 +54,7 @@ use crate::{deliver::Frames, Ended, Receiver, Report, Source, Sse};
 pub struct SseBody<S: Source = Receiver> {
     // Boxed so that the body is `Unpin`, which `BodyExt` users and some servers need.
     frames: Pin<Box<Frames<S>>>,
-    shared: Arc<Shared>,
+    shared: Arc<Watchdog<Shared>>,
     /// The error to yield once the server has had a chance to flush what came before.
     failing: Option<BodyError>,
 }
@@ -72,15 +72,14 @@ impl<S: Source> SseBody<S> {
     /// ```
     pub fn new(sse: Sse<S>) -> Self {
         let frames = Box::pin(sse.into_frames());
-        let watchdog = Watchdog::new(frames.source().close_handle());
+        let shared = Shared {
+            report: Mutex::new(None),
+            ended: event_listener::Event::new(),
+        };
         SseBody {
+            shared: Arc::new(Watchdog::new(frames.source().close_handle(), shared)),
             frames,
             failing: None,
-            shared: Arc::new(Shared {
-                report: Mutex::new(None),
-                ended: event_listener::Event::new(),
-                watchdog: Arc::new(watchdog),
-            }),
         }
     }
 
@@ -110,10 +109,10 @@ impl<S: Source> SseBody<S> {
 
     /// Publishes the report of a body that has ended.
     fn finish(&mut self) {
-        self.shared.watchdog.stop();
+        self.shared.stop();
         let report = self.frames.as_mut().take_report();
-        *self.shared.lock() = Some(report);
-        self.shared.ended.notify(usize::MAX);
+        *self.shared.shared.lock() = Some(report);
+        self.shared.shared.ended.notify(usize::MAX);
     }
 
     /// Ends a body whose last frame the server did not take in time.
@@ -128,7 +127,7 @@ impl<S: Source> SseBody<S> {
 impl<S: Source> Drop for SseBody<S> {
     fn drop(&mut self) {
         if !self.frames.is_done() {
-            let fired = self.shared.watchdog.fired();
+            let fired = self.shared.fired();
             self.frames.as_mut().abort(match fired {
                 true => Ended::SendTimeout,
                 false => Ended::Disconnected,
@@ -153,13 +152,13 @@ impl<S: Source> Body for SseBody<S> {
         if this.frames.is_done() {
             return Poll::Ready(None);
         }
-        this.shared.watchdog.taken();
-        if this.shared.watchdog.fired() {
+        this.shared.taken();
+        if this.shared.fired() {
             return Poll::Ready(Some(Err(this.time_out())));
         }
         match ready!(this.frames.as_mut().poll_next(cx)) {
             Some(frame) => {
-                this.shared.watchdog.handed(this.frames.send_limit());
+                this.shared.handed(this.frames.send_limit());
                 Poll::Ready(Some(Ok(Frame::data(frame))))
             }
             None if this.frames.report().ended == Ended::SourceFailed => {
@@ -230,10 +229,10 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
+/// How a body ended, for its [`BodyReport`]s.
 struct Shared {
     report: Mutex<Option<Report>>,
     ended: event_listener::Event,
-    watchdog: Arc<Watchdog>,
 }
 
 impl Shared {
@@ -262,7 +261,7 @@ impl Shared {
 /// ```
 #[derive(Clone)]
 pub struct BodyReport {
-    shared: Arc<Shared>,
+    shared: Arc<Watchdog<Shared>>,
 }
 
 impl BodyReport {
@@ -276,7 +275,7 @@ impl BodyReport {
     /// assert!(body.report().get().is_none());
     /// ```
     pub fn get(&self) -> Option<Report> {
-        self.shared.lock().clone()
+        self.shared.shared.lock().clone()
     }
 
     /// Waits until the body has ended, then returns its report.
@@ -297,7 +296,7 @@ impl BodyReport {
             if let Some(report) = self.get() {
                 return report;
             }
-            let listener = self.shared.ended.listen();
+            let listener = self.shared.shared.ended.listen();
             if let Some(report) = self.get() {
                 return report;
             }
