@@ -99,7 +99,12 @@
 //!   break.
 //! - An event is encoded once, when it is built; the pump moves its bytes.
 //! - Every event a `send` accepted is written or counted in the [`Report`].
-//! - A client that stops reading ends the stream after the send timeout, pings included.
+//! - A client that stops reading ends the stream after the send timeout, pings included,
+//!   on every transport: the pump, an HTTP body (HTTP/1.1 or a stalled HTTP/2 stream),
+//!   `axum::serve`.
+//! - A producer that fails ends the stream after what it sent; over HTTP the response is
+//!   aborted (HTTP/1.1: no terminating chunk; HTTP/2: a reset), so a client can tell a
+//!   truncated stream from a finished one.
 //!
 //! # Features
 //!

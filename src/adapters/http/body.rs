@@ -31,8 +31,13 @@ use crate::{deliver::Frames, Ended, Receiver, Report, Source, Sse};
 /// - the server stops polling it for longer than the [send timeout](Sse::send_timeout)
 ///   after a frame (the client stopped reading): the source is closed then, even though
 ///   the body is not polled, so producers stop; if the server polls it again, it yields
-///   [`BodyError::SendTimeout`]. The connection itself is the server's: serve it through
-///   [`WriteTimeout`](crate::WriteTimeout) (feature `hyper`) to close it too;
+///   [`BodyError::SendTimeout`], which aborts the response. Over HTTP/1.1 the connection
+///   itself is the server's: serve it through [`WriteTimeout`](crate::WriteTimeout) to
+///   close it too. Over HTTP/2, hyper polls a stream's body only while the client's
+///   flow-control window for it is open, so a stalled stream is reset when the client
+///   opens the window or resets it (a browser does when the page goes), and holds until
+///   then at most that window and hyper's send buffer (400 KiB by default); the other
+///   streams of the connection are not affected;
 /// - the server drops it (the client went away): the source is closed, so producers'
 ///   sends fail.
 ///
