@@ -69,8 +69,7 @@ where
             }
             match ready!(this.frames.as_mut().poll_next(cx)) {
                 Some(frame) => {
-                    this.deadline.limit = this.frames.send_limit();
-                    this.deadline.disarm();
+                    this.deadline.restart(this.frames.send_limit());
                     *this.writing = Some(frame);
                 }
                 None => return Poll::Ready(Ok(this.frames.take_report())),
@@ -116,10 +115,8 @@ fn write_flush<W: AsyncWrite + Unpin>(
         }
     };
     *writing = None;
-    Poll::Ready(done.map_err(|e| match deadline.limit {
-        Some(limit) if e.kind() == io::ErrorKind::TimedOut && deadline.armed => {
-            Error::SendTimeout(limit)
-        }
-        _ => Error::Disconnected(e),
+    Poll::Ready(done.map_err(|e| match deadline.expired(&e) {
+        Some(limit) => Error::SendTimeout(limit),
+        None => Error::Disconnected(e),
     }))
 }

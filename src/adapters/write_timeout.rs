@@ -83,7 +83,7 @@ impl<I> WriteTimeout<I> {
     /// assert_eq!(io.limit(), Duration::from_secs(5));
     /// ```
     pub fn limit(&self) -> Duration {
-        self.deadline.limit.unwrap_or(Duration::MAX)
+        self.deadline.limit().unwrap_or(Duration::MAX)
     }
 
     /// The IO inside.
