@@ -68,6 +68,7 @@ impl Deadline {
     }
 
     /// The limit: `None` is none.
+    #[cfg(any(feature = "hyper", feature = "tokio"))]
     pub(crate) fn limit(&self) -> Option<Duration> {
         self.limit
     }
@@ -79,6 +80,7 @@ impl Deadline {
     }
 
     /// Ends the wait of a write that made progress.
+    #[cfg(any(feature = "hyper", feature = "tokio"))]
     pub(crate) fn disarm(&mut self) {
         self.armed = false;
     }
