@@ -246,7 +246,88 @@ fn encode(c: &mut Criterion) {
             })
         });
         group.finish();
+        shared_buffer(c, mix, frame_len);
     }
+}
+
+/// The size of the write buffer a server gathers frames into before one write.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Appends `frame` to `buf` as a server gathers frames: a full buffer is written (here,
+/// cleared) first.
+fn gather_into(buf: &mut BytesMut, frame: &[u8]) {
+    if buf.len() + frame.len() > WRITE_BUFFER {
+        black_box(&buf[..]);
+        buf.clear();
+    }
+    buf.extend_from_slice(frame);
+}
+
+/// Every contender writing into one shared 64 KiB buffer, as a server does.
+fn shared_buffer(c: &mut Criterion, mix: &'static Mix, frame_len: usize) {
+    let mut group = c.benchmark_group(format!("encode_into_64k/{}_{}B", mix.name, frame_len));
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let mut buf = BytesMut::with_capacity(WRITE_BUFFER);
+    group.bench_function(BenchmarkId::from_parameter("sse_pump_encode_into"), |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                if buf.len() + frame_len > WRITE_BUFFER {
+                    black_box(&buf[..]);
+                    buf.clear();
+                }
+                ours_into(black_box(mix), &mut buf);
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("sse_pump_event_copied"), |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                gather_into(&mut buf, &ours(black_box(mix)));
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                if buf.len() + frame_len > WRITE_BUFFER {
+                    black_box(&buf[..]);
+                    buf.clear();
+                }
+                russe_into(black_box(mix), &mut buf);
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("sse_stream"), |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                gather_into(&mut buf, &sse_stream(black_box(mix)));
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+        b.iter(|| axum_frames(black_box(mix), BATCH, |bytes| gather_into(&mut buf, &bytes)))
+    });
+    group.bench_function(BenchmarkId::from_parameter("ceiling_copy"), |b| {
+        let frame = ours(mix);
+        b.iter(|| {
+            for _ in 0..BATCH {
+                gather_into(&mut buf, black_box(&frame[..]));
+            }
+        })
+    });
+    group.finish();
+}
+
+/// sse-pump's frame appended to `buf` with `Event::encode_into`: no `Bytes` per event.
+fn ours_into(mix: &Mix, buf: &mut BytesMut) {
+    let mut event = sse_pump::Event::new();
+    if let Some(id) = mix.id {
+        event = event.id(id).expect("valid id");
+    }
+    if let Some(name) = mix.event {
+        event = event.event(name).expect("valid event");
+    }
+    event.data(mix.data).encode_into(buf);
 }
 
 criterion_group! {

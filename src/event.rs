@@ -324,6 +324,32 @@ impl Event {
     }
 }
 
+impl Event {
+    /// Appends the whole frame to `buf` (with `\n` line ends, closing blank line
+    /// included): for a transport that gathers frames into its own write buffer, with no
+    /// `Bytes` made for the event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
+    /// sse_pump::Event::new().data("a").encode_into(&mut buf);
+    /// sse_pump::Event::new().data("b").encode_into(&mut buf);
+    /// assert_eq!(buf, "data: a\n\ndata: b\n\n");
+    /// ```
+    #[inline]
+    pub fn encode_into(self, buf: &mut bytes::BytesMut) {
+        match self.buf {
+            Buffer::Active(lines) => {
+                buf.reserve(lines.len() + CLOSING);
+                buf.extend_from_slice(&lines);
+                buf.extend_from_slice(b"\n");
+            }
+            Buffer::Frozen(frame) => buf.extend_from_slice(&frame),
+        }
+    }
+}
+
 /// The bytes a frame needs after its last line: the closing blank line.
 const CLOSING: usize = 1;
 

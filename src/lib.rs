@@ -99,7 +99,12 @@
 //!   break.
 //! - An event is encoded once, when it is built; the pump moves its bytes.
 //! - Every event a `send` accepted is written or counted in the [`Report`].
-//! - A client that stops reading ends the stream after the send timeout, pings included.
+//! - A client that stops reading ends the stream after the send timeout, pings included,
+//!   on every transport: the pump, an HTTP body (HTTP/1.1 or a stalled HTTP/2 stream),
+//!   `axum::serve`.
+//! - A producer that fails ends the stream after what it sent; over HTTP the response is
+//!   aborted (HTTP/1.1: no terminating chunk; HTTP/2: a reset), so a client can tell a
+//!   truncated stream from a finished one.
 //! - Hostile peers meet documented limits with typed outcomes: a bounded `retry:`
 //!   (`Backoff`), the client's response, idle and rejection deadlines (`EventSource`), a
 //!   1 KiB cap on stored IDs ([`Decoder::max_id_len`]), the raw adapter's head deadline
@@ -160,9 +165,11 @@ pub use crate::{
 };
 
 #[cfg(feature = "hyper")]
-pub use crate::adapters::io::{FuturesIo, WriteTimeout};
+pub use crate::adapters::io::FuturesIo;
 #[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
 pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub use crate::adapters::write_timeout::WriteTimeout;
 #[cfg(feature = "http")]
 pub use crate::adapters::{
     http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},

@@ -5,52 +5,74 @@ use std::{
     future::Future,
     io,
     pin::Pin,
-    task::{ready, Poll},
+    task::{ready, Context, Poll},
 };
 
-use futures_lite::{future::poll_fn, AsyncWrite, Stream};
+use bytes::{Buf, Bytes};
+use futures_lite::{AsyncWrite, Stream};
 
 use crate::{deliver::Frames, timer::Deadline, Ended, Error, PumpError, Report, Source};
 
-/// Writes `frames` into `writer` until they end, a write fails or times out, or `hangup`
-/// resolves: a future that resolves when the client is known to be gone without a write
-/// failing (its side of the connection closed), which ends the pump as a disconnect.
-#[allow(clippy::manual_async_fn)] // smaller futures: see below
-pub(crate) fn run<S, W, H>(
-    frames: Frames<S>,
-    mut writer: W,
-    mut hangup: H,
-) -> impl Future<Output = Result<Report, PumpError>>
+pin_project_lite::pin_project! {
+    /// Writes `frames` into `writer` until they end, a write fails or times out, or `hangup`
+    /// resolves: a future that resolves when the client is known to be gone without a write
+    /// failing (its side of the connection closed), which ends the pump as a disconnect.
+    ///
+    /// A future by hand, not an `async` block: the block would keep the machine twice, as
+    /// its captured argument and as the pinned local (rust-lang/rust#62958), and an idle
+    /// stream's memory is mostly this future.
+    pub(crate) struct Pump<S, W, H> {
+        #[pin]
+        frames: Frames<S>,
+        writer: W,
+        hangup: H,
+        deadline: Deadline,
+        // The rest of the frame being written; empty when it is written but not flushed.
+        writing: Option<Bytes>,
+    }
+}
+
+impl<S, W, H> Pump<S, W, H> {
+    pub(crate) fn new(frames: Frames<S>, writer: W, hangup: H) -> Self {
+        Pump {
+            frames,
+            writer,
+            hangup,
+            deadline: Deadline::new(None),
+            writing: None,
+        }
+    }
+}
+
+impl<S, W, H> Future for Pump<S, W, H>
 where
     S: Source,
     W: AsyncWrite + Unpin,
     H: Future<Output = ()> + Unpin,
 {
-    // An `async move` block rather than an `async fn`: an `async fn` keeps its arguments
-    // and its moved copies of them side by side in the future (rust-lang/rust#62958),
-    // hundreds of bytes per idle stream.
-    async move {
-        futures_lite::pin!(frames);
-        let mut deadline = Deadline::new(None);
+    type Output = Result<Report, PumpError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
         loop {
-            let next = poll_fn(|cx| {
-                if Pin::new(&mut hangup).poll(cx).is_ready() {
-                    return Poll::Ready(Err(()));
+            if this.writing.is_some() {
+                let written = ready!(write_flush(this.writer, this.writing, this.deadline, cx));
+                if let Err(error) = written {
+                    return Poll::Ready(Err(fail(this.frames, error)));
                 }
-                frames.as_mut().poll_next(cx).map(Ok)
-            })
-            .await;
-            let frame = match next {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return Ok(frames.as_mut().take_report()),
-                Err(()) => {
-                    let gone = io::Error::from(io::ErrorKind::ConnectionReset);
-                    return Err(fail(frames.as_mut(), Error::Disconnected(gone)));
+                this.frames.as_mut().delivered();
+                continue;
+            }
+            if Pin::new(&mut *this.hangup).poll(cx).is_ready() {
+                let gone = io::Error::from(io::ErrorKind::ConnectionReset);
+                return Poll::Ready(Err(fail(this.frames, Error::Disconnected(gone))));
+            }
+            match ready!(this.frames.as_mut().poll_next(cx)) {
+                Some(frame) => {
+                    this.deadline.restart(this.frames.send_limit());
+                    *this.writing = Some(frame);
                 }
-            };
-            deadline.limit = frames.send_limit();
-            if let Err(error) = write_flush(&mut writer, &frame, &mut deadline).await {
-                return Err(fail(frames.as_mut(), error));
+                None => return Poll::Ready(Ok(this.frames.take_report())),
             }
         }
     }
@@ -68,35 +90,33 @@ fn fail<S: Source>(mut frames: Pin<&mut Frames<S>>, error: Error) -> PumpError {
     }
 }
 
-/// Writes all of `bytes` and flushes, within the deadline.
-fn write_flush<'a, W: AsyncWrite + Unpin>(
-    writer: &'a mut W,
-    bytes: &'a [u8],
-    deadline: &'a mut Deadline,
-) -> impl Future<Output = Result<(), Error>> + 'a {
-    let mut rest = bytes;
-    deadline.disarm();
-    poll_fn(move |cx| {
-        let done = loop {
-            if rest.is_empty() {
-                match Pin::new(&mut *writer).poll_flush(cx) {
-                    Poll::Pending => break ready!(deadline.poll_expired(cx)),
-                    Poll::Ready(done) => break done,
-                }
-            }
-            match Pin::new(&mut *writer).poll_write(cx, rest) {
-                Poll::Ready(Ok(0)) => break Err(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => rest = &rest[n..],
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => break Err(e),
+/// Writes the rest of `writing` and flushes, within the deadline; `writing` is `None`
+/// once done.
+fn write_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    writing: &mut Option<Bytes>,
+    deadline: &mut Deadline,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Error>> {
+    let rest = writing.as_mut().expect("a frame is being written");
+    let done = loop {
+        if rest.is_empty() {
+            match Pin::new(&mut *writer).poll_flush(cx) {
                 Poll::Pending => break ready!(deadline.poll_expired(cx)),
+                Poll::Ready(done) => break done,
             }
-        };
-        Poll::Ready(done.map_err(|e| match deadline.limit {
-            Some(limit) if e.kind() == io::ErrorKind::TimedOut && deadline.armed => {
-                Error::SendTimeout(limit)
-            }
-            _ => Error::Disconnected(e),
-        }))
-    })
+        }
+        match Pin::new(&mut *writer).poll_write(cx, rest) {
+            Poll::Ready(Ok(0)) => break Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => rest.advance(n),
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(e)) => break Err(e),
+            Poll::Pending => break ready!(deadline.poll_expired(cx)),
+        }
+    };
+    *writing = None;
+    Poll::Ready(done.map_err(|e| match deadline.expired(&e) {
+        Some(limit) => Error::SendTimeout(limit),
+        None => Error::Disconnected(e),
+    }))
 }

@@ -138,12 +138,19 @@ impl<S> Sse<S> {
         self
     }
 
-    /// Sets how long one write and flush (of events, a ping or the farewell) may take
-    /// before the pump gives up on the client, or turns the limit off with `None`.
-    /// Default 30 seconds.
+    /// Sets how long one frame (events, a ping or the farewell) may take to deliver before
+    /// the stream gives up on the client, or turns the limit off with `None`. Default 30
+    /// seconds. The stream then ends with [`Ended::SendTimeout`]: its source is closed, so
+    /// producers' sends fail, and what it held is counted as undelivered.
     ///
-    /// The clock starts when the sink stops accepting bytes, so a sink that accepts at once
-    /// costs no timer at all.
+    /// It means the same on every transport. [`Sse::pump`] times each write and flush, and
+    /// starts the clock only when the writer stops accepting bytes, so a writer that
+    /// accepts at once costs no timer at all. An [`SseBody`](crate::SseBody) times how
+    /// long the server takes to ask for the next frame after one was handed out; a server
+    /// stops asking while it cannot write (a full socket, an HTTP/2 stream out of
+    /// flow-control window), and the body closes its source on time although it is not
+    /// polled. On TCP, a client that reads nothing fills the kernel's buffers first: see
+    /// [`WriteTimeout`](crate::WriteTimeout) for how large they grow and how to cap them.
     ///
     /// # Examples
     ///
@@ -288,7 +295,7 @@ impl<S: Source> Sse<S> {
         self,
         writer: W,
     ) -> impl Future<Output = Result<Report, PumpError>> {
-        pump::run(self.into_frames(), writer, std::future::pending())
+        pump::Pump::new(self.into_frames(), writer, std::future::pending())
     }
 
     /// [`Sse::pump`] for a raw connection: writes `head` first, as it is (an HTTP response
@@ -306,7 +313,7 @@ impl<S: Source> Sse<S> {
         W: AsyncWrite + Unpin,
         H: Future<Output = ()> + Unpin,
     {
-        pump::run(self.into_frames().open_with(head), writer, hangup)
+        pump::Pump::new(self.into_frames().open_with(head), writer, hangup)
     }
 }
 

@@ -53,9 +53,9 @@ impl Clock {
 
 /// The send timeout: a timer armed only once a write has to wait.
 pub(crate) struct Deadline {
-    pub(crate) limit: Option<Duration>,
+    limit: Option<Duration>,
     delay: Option<Delay>,
-    pub(crate) armed: bool,
+    armed: bool,
 }
 
 impl Deadline {
@@ -67,8 +67,28 @@ impl Deadline {
         }
     }
 
+    /// The limit: `None` is none.
+    #[cfg(any(feature = "hyper", feature = "tokio"))]
+    pub(crate) fn limit(&self) -> Option<Duration> {
+        self.limit
+    }
+
+    /// Starts over for a new write, with `limit`.
+    pub(crate) fn restart(&mut self, limit: Option<Duration>) {
+        self.limit = limit;
+        self.armed = false;
+    }
+
+    /// Ends the wait of a write that made progress.
+    #[cfg(any(feature = "hyper", feature = "tokio"))]
     pub(crate) fn disarm(&mut self) {
         self.armed = false;
+    }
+
+    /// The limit, if `error` is this deadline running out (not an error of the IO).
+    pub(crate) fn expired(&self, error: &io::Error) -> Option<Duration> {
+        let ours = self.armed && error.kind() == io::ErrorKind::TimedOut;
+        self.limit.filter(|_| ours)
     }
 
     /// Called when the writer is not ready: starts the clock if it is not running, and

@@ -181,28 +181,78 @@ fn axum_reply(request: Request<hyper::body::Incoming>) -> Reply<axum::body::Body
     )
 }
 
+/// axum's `Sse` fed the usual way: a producer task over a tokio `mpsc` channel.
+fn axum_mpsc_reply(request: Request<hyper::body::Incoming>) -> Reply<axum::body::Body> {
+    use axum::response::{
+        sse::{Event as AxumEvent, KeepAlive as AxumKeepAlive, Sse as AxumSse},
+        IntoResponse,
+    };
+    let route = stats::route(&request.uri().to_string());
+    let n = match route {
+        Route::Events(n) => n,
+        Route::Stats => return plain(StatusCode::OK, stats::report()),
+        _ => return plain(StatusCode::NOT_FOUND, "not found\n".into()),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<AxumEvent>(capacity(&route));
+    let live = Live::new(&stats::PRODUCERS);
+    tokio::spawn(async move {
+        let _live = live;
+        for seq in 0..n {
+            if tx
+                .send(AxumEvent::default().data(event_text(seq)))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let events = futures_lite::stream::unfold(rx, |mut rx| async move {
+        let event = rx.recv().await?;
+        Some((Ok::<_, Infallible>(event), rx))
+    });
+    counted(
+        AxumSse::new(events)
+            .keep_alive(AxumKeepAlive::new())
+            .into_response(),
+    )
+}
+
+/// sse-pump's body fed by an iterator: the same events with no task and no channel.
+fn iter_reply(request: Request<hyper::body::Incoming>) -> Reply<SseBodyOf<impl Source>> {
+    let route = stats::route(&request.uri().to_string());
+    let n = match route {
+        Route::Events(n) => n,
+        Route::Stats => return plain(StatusCode::OK, stats::report()),
+        _ => return plain(StatusCode::NOT_FOUND, "not found\n".into()),
+    };
+    let events = futures_lite::stream::iter(0..n).map(|seq| Event::new().data(event_text(seq)));
+    let sse = Sse::from_stream(events).keep_alive(KeepAlive::new());
+    counted(SseResponse::new(sse).version(request.version()).build())
+}
+
 pub async fn serve_tokio(listener: tokio::net::TcpListener, args: &Args) -> std::io::Result<()> {
     let builder = builder(args);
-    let axum = args.mode == Mode::AxumSse;
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         let conn = Live::new(&stats::CONNS);
         let io = WriteTimeout::new(TokioIo::new(stream), WRITE_TIMEOUT);
-        if axum {
-            let service = service_fn(|r| async move { Ok::<_, Infallible>(axum_reply(r)) });
-            let serving = builder.serve_connection(io, service);
-            tokio::spawn(async move {
-                let _conn = conn;
-                let _ = serving.await;
-            });
-        } else {
-            let service = service_fn(|r| async move { Ok::<_, Infallible>(tokio_reply(r)) });
-            let serving = builder.serve_connection(io, service);
-            tokio::spawn(async move {
-                let _conn = conn;
-                let _ = serving.await;
-            });
+        macro_rules! serve {
+            ($reply:expr) => {{
+                let service = service_fn(|r| async move { Ok::<_, Infallible>($reply(r)) });
+                let serving = builder.serve_connection(io, service);
+                tokio::spawn(async move {
+                    let _conn = conn;
+                    let _ = serving.await;
+                });
+            }};
+        }
+        match args.mode {
+            Mode::AxumSse => serve!(axum_reply),
+            Mode::AxumMpsc => serve!(axum_mpsc_reply),
+            Mode::HyperIter => serve!(iter_reply),
+            _ => serve!(tokio_reply),
         }
     }
 }

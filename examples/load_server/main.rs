@@ -1,4 +1,4 @@
-//! The server side of the load figures (`benches/load.sh`): one binary, five ways of
+//! The server side of the load figures (`benches/load.sh`): one binary, seven ways of
 //! serving the same events over HTTP/1.1 on 127.0.0.1.
 //!
 //! ```text
@@ -8,7 +8,9 @@
 //! Modes: `hyper-tokio` (sse-pump's `response` on hyper, tokio), `hyper-smol` (the same on
 //! smol through `FuturesIo`), `smol-raw` (`adapters::smol::respond` over a bare TCP
 //! stream), `axum-sse` (axum's own `Sse`, the baseline, on the same hyper connection
-//! settings as `hyper-tokio`), `ceiling` (pre-encoded events in 64 KiB writes, no
+//! settings as `hyper-tokio`, fed over async-channel), `axum-mpsc` (axum's `Sse` fed by a
+//! producer task over a tokio `mpsc` channel, the usual way), `hyper-iter` (sse-pump's body
+//! fed by an iterator: no producer task, no channel), `ceiling` (pre-encoded events in 64 KiB writes, no
 //! channel, no task per event). Endpoints: `/events?n=N` (a producer task sends N events
 //! `data: <seq> <send-time-ns>`, then the stream ends), `/idle` (keep-alive pings only),
 //! `/stats` (live producers, streams, connections, fds, RSS, heap with `--heap`).
@@ -54,6 +56,10 @@ pub enum Mode {
     HyperSmol,
     SmolRaw,
     AxumSse,
+    /// axum's `Sse` fed by a producer task over a tokio `mpsc` channel.
+    AxumMpsc,
+    /// sse-pump's body fed by an iterator, no producer task: the channel path's ceiling.
+    HyperIter,
     Ceiling,
 }
 
@@ -88,6 +94,8 @@ fn parse_args() -> Result<Args, String> {
                     "hyper-smol" => Mode::HyperSmol,
                     "smol-raw" => Mode::SmolRaw,
                     "axum-sse" => Mode::AxumSse,
+                    "axum-mpsc" => Mode::AxumMpsc,
+                    "hyper-iter" => Mode::HyperIter,
                     "ceiling" => Mode::Ceiling,
                     other => return Err(format!("unknown mode {other}")),
                 }
@@ -146,7 +154,7 @@ fn main() {
                 _ => raw::serve_smol(listener).await,
             }
         }),
-        Mode::HyperTokio | Mode::AxumSse | Mode::Ceiling => {
+        Mode::HyperTokio | Mode::AxumSse | Mode::AxumMpsc | Mode::HyperIter | Mode::Ceiling => {
             let runtime = if args.threads <= 1 {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()

@@ -78,6 +78,7 @@ impl<S: Source> Frames<S> {
         Frames { source, state }
     }
 
+    #[cfg(any(feature = "smol", feature = "tokio"))]
     /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
     pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
         let mut opening = BytesMut::from(head);
@@ -100,9 +101,16 @@ impl<S: Source> Frames<S> {
         }
     }
 
+    #[cfg(feature = "http")]
     /// Whether the stream has ended: the transport took every frame, or it was aborted.
     pub(crate) fn is_done(&self) -> bool {
         self.state.phase == Phase::Done
+    }
+
+    /// The transport delivered the frame last handed out. Asking for the next frame says
+    /// the same; this is for a transport that learns it before it asks.
+    pub(crate) fn delivered(self: Pin<&mut Self>) {
+        self.project().state.delivered();
     }
 
     /// The transport could not deliver the last frame (`ended` says why): it and every
@@ -125,11 +133,13 @@ impl<S: Source> Frames<S> {
         std::mem::take(&mut self.project().state.report)
     }
 
+    #[cfg(feature = "http")]
     /// The report so far, complete once the stream has ended.
     pub(crate) fn report(&self) -> &Report {
         &self.state.report
     }
 
+    #[cfg(feature = "http")]
     /// The source, to ask it things that are not events.
     pub(crate) fn source(&self) -> &S {
         &self.source

@@ -1,23 +1,19 @@
-//! The hyper adapter over loopback, each scenario on tokio (hyper-util's `TokioIo`) and on
-//! smol (`FuturesIo`), plus axum on tokio. Tests wait on events and channels, never on
-//! sleeps, and every one is bounded by `guard`.
+//! The hyper adapter over loopback (what only HTTP has: headers, `Last-Event-ID`, 503s, body
+//! frames), each scenario on tokio (`TokioIo`) and on smol (`FuturesIo`), plus axum. The delivery
+//! behaviour every path shares is in `tests/delivery`. Tests wait on events, never on sleeps.
 
 #[path = "../support/mod.rs"]
 mod support;
 
-use std::{
-    io::Write as _,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, decode_body, last_event_id, response, unavailable, BodyReport, Ended, Event, Hub,
-    KeepAlive, Shutdown, Sse, SseResponse, SubscribeError, WriteTimeout,
+    channel, decode_body, last_event_id, response, unavailable, Event, Hub, Sse, SseResponse,
+    SubscribeError,
 };
 use support::{
     guard,
@@ -123,184 +119,6 @@ async fn resumes_from_last_event_id() {
     .await
 }
 
-/// A client that goes away ends the body: the producer's `closed()` resolves, its sends
-/// fail, and the report says so.
-async fn a_departed_client_stops_the_producer() {
-    guard(async {
-        let listener = Listener::bind().await;
-        let addr = listener.addr();
-        let (report_tx, report_rx) = async_channel::bounded::<BodyReport>(1);
-        let (producer_done_tx, producer_done) = async_channel::bounded(1);
-        let server = {
-            async move {
-                serve(listener.accept().await, move |_| {
-                    let (tx, rx) = channel(4);
-                    let done = producer_done_tx.clone();
-                    support::detach(async move {
-                        let mut n = 0u64;
-                        while tx.send(Event::new().data(n.to_string())).await.is_ok() {
-                            n += 1;
-                        }
-                        assert!(tx.is_closed());
-                        done.send(n).await.unwrap();
-                    });
-                    let response = response(Sse::new(rx));
-                    report_tx.try_send(response.body().report()).unwrap();
-                    response
-                })
-                .await
-            }
-        };
-        let client = async {
-            let body = fetch(addr, get(addr).body(()).unwrap())
-                .await
-                .unwrap()
-                .into_body();
-            let mut events = decode_body(body);
-            for n in 0..3 {
-                assert_eq!(events.next().await.unwrap().unwrap().data, n.to_string());
-            }
-            // Dropping the body drops the connection.
-        };
-        let (served, ()) = futures_lite::future::zip(server, client).await;
-        let _ = served; // hyper may report the reset or a clean close
-        let sent = producer_done.recv().await.unwrap();
-        assert!(sent >= 3);
-        let report = report_rx.recv().await.unwrap().wait().await;
-        assert_eq!(report.ended, Ended::Disconnected);
-        assert!(report.events >= 3);
-    })
-    .await
-}
-
-/// A client that never reads loses its connection once a write has waited longer than the
-/// connection's `WriteTimeout`; the producer learns of it.
-async fn a_client_that_stops_reading_is_dropped() {
-    guard(async {
-        let listener = Listener::bind().await;
-        let addr = listener.addr();
-        let (report_tx, report_rx) = async_channel::bounded(1);
-        let (producer_done_tx, producer_done) = async_channel::bounded(1);
-        let server = async move {
-            let io = WriteTimeout::new(listener.accept().await, Duration::from_millis(200));
-            serve(io, move |_| {
-                let (tx, rx) = channel(4);
-                let done = producer_done_tx.clone();
-                support::detach(async move {
-                    let chunk = "x".repeat(16 * 1024);
-                    let mut sent = 0u64;
-                    while tx.send(Event::new().data(&chunk)).await.is_ok() {
-                        sent += 1;
-                    }
-                    done.send(sent).await.unwrap();
-                });
-                let response = response(Sse::new(rx));
-                report_tx.try_send(response.body().report()).unwrap();
-                response
-            })
-            .await
-        };
-        // A raw client: sends its request, then never reads a byte.
-        let mut stalled = std::net::TcpStream::connect(addr).unwrap();
-        write!(stalled, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
-        let served = server.await;
-        assert!(
-            served.is_err(),
-            "hyper ends the connection with the write error"
-        );
-        let sent = producer_done.recv().await.unwrap();
-        assert!(sent > 0);
-        let report = report_rx.recv().await.unwrap().wait().await;
-        assert_eq!(report.ended, Ended::Disconnected);
-        drop(stalled);
-    })
-    .await
-}
-
-/// Shutdown sends the farewell and ends the body cleanly; queued events are counted.
-async fn shutdown_says_farewell() {
-    guard(async {
-        let listener = Listener::bind().await;
-        let addr = listener.addr();
-        let shutdown = Shutdown::new();
-        let listener_signal = shutdown.listener();
-        let (tx, rx) = channel(8);
-        let rx = Mutex::new(Some(rx));
-        let (report_tx, report_rx) = async_channel::bounded(1);
-        let server = async move {
-            serve(listener.accept().await, move |_| {
-                let farewell = Event::new().event("bye").unwrap().data("server stopping");
-                let sse = Sse::new(rx.lock().unwrap().take().unwrap())
-                    .shutdown(listener_signal.clone())
-                    .farewell(farewell);
-                let response = response(sse);
-                report_tx.try_send(response.body().report()).unwrap();
-                response
-            })
-            .await
-        };
-        let client = async {
-            let body = fetch(addr, get(addr).body(()).unwrap())
-                .await
-                .unwrap()
-                .into_body();
-            let mut events = decode_body(body);
-            tx.send(Event::new().data("hello")).await.unwrap();
-            assert_eq!(events.next().await.unwrap().unwrap().data, "hello");
-            shutdown.trigger();
-            let bye = events.next().await.unwrap().unwrap();
-            assert_eq!((&*bye.event, bye.data.as_str()), ("bye", "server stopping"));
-            assert!(
-                events.next().await.is_none(),
-                "the body ends after the farewell"
-            );
-            assert!(tx.send(Event::new().data("late")).await.is_err());
-        };
-        let (served, ()) = futures_lite::future::zip(server, client).await;
-        served.unwrap();
-        let report = report_rx.recv().await.unwrap().wait().await;
-        assert_eq!((report.ended, report.events), (Ended::Shutdown, 2));
-    })
-    .await
-}
-
-/// Pings flow through the body when the source is quiet.
-async fn pings_keep_a_quiet_stream_alive() {
-    guard(async {
-        let listener = Listener::bind().await;
-        let addr = listener.addr();
-        let (tx, rx) = channel(1);
-        let rx = Mutex::new(Some(rx));
-        let server = async move {
-            serve(listener.accept().await, move |_| {
-                let keep_alive = KeepAlive::new()
-                    .interval(Duration::from_millis(20))
-                    .text("ping");
-                response(Sse::new(rx.lock().unwrap().take().unwrap()).keep_alive(keep_alive))
-            })
-            .await
-        };
-        let client = async {
-            let mut body = fetch(addr, get(addr).body(()).unwrap())
-                .await
-                .unwrap()
-                .into_body();
-            let mut wire = Vec::new();
-            while !wire.ends_with(b": ping\n\n: ping\n\n") {
-                let frame = body.frame().await.unwrap().unwrap();
-                wire.extend_from_slice(&frame.into_data().unwrap());
-            }
-            drop(tx);
-            while let Some(frame) = body.frame().await {
-                frame.unwrap();
-            }
-        };
-        let (served, ()) = futures_lite::future::zip(server, client).await;
-        served.unwrap();
-    })
-    .await
-}
-
 /// A hub with `max_subscribers(1)`: the first client streams, the second is refused with
 /// `503` and `Retry-After` (2.5 s, rounded up to 3), and the first still gets what is
 /// published afterwards.
@@ -363,10 +181,6 @@ on_both!(
     streams_events_with_the_headers,
     a_full_hub_answers_503_with_retry_after,
     resumes_from_last_event_id,
-    a_departed_client_stops_the_producer,
-    a_client_that_stops_reading_is_dropped,
-    shutdown_says_farewell,
-    pings_keep_a_quiet_stream_alive,
 );
 
 /// Queued events leave in one body frame, no larger than the coalescing limit.

@@ -43,6 +43,23 @@ impl Listener {
         }
     }
 
+    /// Accepts a connection, first handing its socket to `tap` (to set socket options).
+    pub async fn accept_with(&self, tap: impl FnOnce(std::os::fd::BorrowedFd<'_>)) -> Box<dyn Io> {
+        use std::os::fd::AsFd;
+        match self {
+            Listener::Tokio(l) => {
+                let stream = l.accept().await.unwrap().0;
+                tap(stream.as_fd());
+                Box::new(TokioIo::new(stream))
+            }
+            Listener::Smol(l) => {
+                let stream = l.accept().await.unwrap().0;
+                tap(stream.as_fd());
+                Box::new(FuturesIo::new(stream))
+            }
+        }
+    }
+
     pub async fn accept(&self) -> Box<dyn Io> {
         match self {
             Listener::Tokio(l) => Box::new(TokioIo::new(l.accept().await.unwrap().0)),

@@ -31,8 +31,13 @@ use crate::{deliver::Frames, Ended, Receiver, Report, Source, Sse};
 /// - the server stops polling it for longer than the [send timeout](Sse::send_timeout)
 ///   after a frame (the client stopped reading): the source is closed then, even though
 ///   the body is not polled, so producers stop; if the server polls it again, it yields
-///   [`BodyError::SendTimeout`]. The connection itself is the server's: serve it through
-///   [`WriteTimeout`](crate::WriteTimeout) (feature `hyper`) to close it too;
+///   [`BodyError::SendTimeout`], which aborts the response. Over HTTP/1.1 the connection
+///   itself is the server's: serve it through [`WriteTimeout`](crate::WriteTimeout) to
+///   close it too. Over HTTP/2, hyper polls a stream's body only while the client's
+///   flow-control window for it is open, so a stalled stream is reset when the client
+///   opens the window or resets it (a browser does when the page goes), and holds until
+///   then at most that window and hyper's send buffer (400 KiB by default); the other
+///   streams of the connection are not affected;
 /// - the server drops it (the client went away): the source is closed, so producers'
 ///   sends fail.
 ///
@@ -54,7 +59,9 @@ use crate::{deliver::Frames, Ended, Receiver, Report, Source, Sse};
 pub struct SseBody<S: Source = Receiver> {
     // Boxed so that the body is `Unpin`, which `BodyExt` users and some servers need.
     frames: Pin<Box<Frames<S>>>,
-    shared: Arc<Shared>,
+    shared: Arc<Watchdog<Shared>>,
+    /// The error to yield once the server has had a chance to flush what came before.
+    failing: Option<BodyError>,
 }
 
 impl<S: Source> SseBody<S> {
@@ -70,14 +77,14 @@ impl<S: Source> SseBody<S> {
     /// ```
     pub fn new(sse: Sse<S>) -> Self {
         let frames = Box::pin(sse.into_frames());
-        let watchdog = Watchdog::new(frames.source().close_handle());
+        let shared = Shared {
+            report: Mutex::new(None),
+            ended: event_listener::Event::new(),
+        };
         SseBody {
+            shared: Arc::new(Watchdog::new(frames.source().close_handle(), shared)),
             frames,
-            shared: Arc::new(Shared {
-                report: Mutex::new(None),
-                ended: event_listener::Event::new(),
-                watchdog: Arc::new(watchdog),
-            }),
+            failing: None,
         }
     }
 
@@ -107,10 +114,10 @@ impl<S: Source> SseBody<S> {
 
     /// Publishes the report of a body that has ended.
     fn finish(&mut self) {
-        self.shared.watchdog.stop();
+        self.shared.stop();
         let report = self.frames.as_mut().take_report();
-        *self.shared.lock() = Some(report);
-        self.shared.ended.notify(usize::MAX);
+        *self.shared.shared.lock() = Some(report);
+        self.shared.shared.ended.notify(usize::MAX);
     }
 
     /// Ends a body whose last frame the server did not take in time.
@@ -125,7 +132,7 @@ impl<S: Source> SseBody<S> {
 impl<S: Source> Drop for SseBody<S> {
     fn drop(&mut self) {
         if !self.frames.is_done() {
-            let fired = self.shared.watchdog.fired();
+            let fired = self.shared.fired();
             self.frames.as_mut().abort(match fired {
                 true => Ended::SendTimeout,
                 false => Ended::Disconnected,
@@ -144,22 +151,29 @@ impl<S: Source> Body for SseBody<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
+        if let Some(error) = this.failing.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
         if this.frames.is_done() {
             return Poll::Ready(None);
         }
-        this.shared.watchdog.taken();
-        if this.shared.watchdog.fired() {
+        this.shared.taken();
+        if this.shared.fired() {
             return Poll::Ready(Some(Err(this.time_out())));
         }
         match ready!(this.frames.as_mut().poll_next(cx)) {
             Some(frame) => {
-                this.shared.watchdog.handed(this.frames.send_limit());
+                this.shared.handed(this.frames.send_limit());
                 Poll::Ready(Some(Ok(Frame::data(frame))))
             }
             None if this.frames.report().ended == Ended::SourceFailed => {
                 let error = this.frames.report().source_error.clone();
                 this.finish();
-                Poll::Ready(Some(Err(BodyError::SourceFailed(error))))
+                // Not yet: a server aborts at once, discarding what it has not written
+                // yet. One `Pending` first lets it flush the events the source did send.
+                this.failing = Some(BodyError::SourceFailed(error));
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
             None => {
                 this.finish();
@@ -169,7 +183,8 @@ impl<S: Source> Body for SseBody<S> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_done()
+        // A failed body is not at its end: the error is still to come.
+        self.frames.is_done() && self.frames.report().ended != Ended::SourceFailed
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -219,10 +234,10 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
+/// How a body ended, for its [`BodyReport`]s.
 struct Shared {
     report: Mutex<Option<Report>>,
     ended: event_listener::Event,
-    watchdog: Arc<Watchdog>,
 }
 
 impl Shared {
@@ -251,7 +266,7 @@ impl Shared {
 /// ```
 #[derive(Clone)]
 pub struct BodyReport {
-    shared: Arc<Shared>,
+    shared: Arc<Watchdog<Shared>>,
 }
 
 impl BodyReport {
@@ -265,7 +280,7 @@ impl BodyReport {
     /// assert!(body.report().get().is_none());
     /// ```
     pub fn get(&self) -> Option<Report> {
-        self.shared.lock().clone()
+        self.shared.shared.lock().clone()
     }
 
     /// Waits until the body has ended, then returns its report.
@@ -286,7 +301,7 @@ impl BodyReport {
             if let Some(report) = self.get() {
                 return report;
             }
-            let listener = self.shared.ended.listen();
+            let listener = self.shared.shared.ended.listen();
             if let Some(report) = self.get() {
                 return report;
             }

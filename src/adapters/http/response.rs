@@ -19,11 +19,13 @@ use crate::{adapters::HEADERS, Receiver, Source, Sse};
 /// To change the status, add or override headers, or answer an HTTP/1.1 request with
 /// `Connection: keep-alive`, use [`SseResponse`].
 ///
-/// Over hyper, the send timeout belongs to the connection, because hyper, not the body,
-/// writes to the socket: serve the connection's IO through
-/// [`WriteTimeout`](crate::WriteTimeout) so that a client that stops reading loses its
-/// connection. [`Sse::send_timeout`] and [`Sse::shutdown_grace`] do not apply to a body;
-/// keep-alive, `retry`, line endings, coalescing, shutdown and the farewell do.
+/// Every rule of [`Sse`] applies to the body as to [`Sse::pump`]: keep-alive, `retry`, line
+/// endings, coalescing, shutdown with the farewell and its grace, and the send timeout
+/// (see [`SseBody`] for what a timeout does to a body the server no longer polls). The
+/// connection is the server's: serve its IO through [`WriteTimeout`](crate::WriteTimeout)
+/// (or, with axum, the listener through
+/// [`WriteTimeoutListener`](crate::adapters::axum::WriteTimeoutListener)) so that a client
+/// that stops reading also loses its connection.
 ///
 /// # Examples
 ///

@@ -22,8 +22,9 @@ use futures_timer::Delay;
 
 use crate::CloseHandle;
 
-/// Watches one body; shared between it and the timer thread.
-pub(super) struct Watchdog {
+/// Watches one body; shared between it and the timer thread, with `T`, what else the
+/// body shares (one allocation for both).
+pub(super) struct Watchdog<T> {
     epoch: Instant,
     /// When the frame still waiting to be taken was handed out, in nanoseconds since
     /// `epoch`, plus one; 0 when the server took it.
@@ -35,10 +36,11 @@ pub(super) struct Watchdog {
     fired: AtomicBool,
     timer: Mutex<Option<Delay>>,
     close: Option<CloseHandle>,
+    pub(super) shared: T,
 }
 
-impl Watchdog {
-    pub(super) fn new(close: Option<CloseHandle>) -> Self {
+impl<T: Send + Sync + 'static> Watchdog<T> {
+    pub(super) fn new(close: Option<CloseHandle>, shared: T) -> Self {
         Watchdog {
             epoch: Instant::now(),
             handed: AtomicU64::new(0),
@@ -47,6 +49,7 @@ impl Watchdog {
             fired: AtomicBool::new(false),
             timer: Mutex::new(None),
             close,
+            shared,
         }
     }
 
@@ -125,7 +128,7 @@ impl Watchdog {
     }
 }
 
-impl Wake for Watchdog {
+impl<T: Send + Sync + 'static> Wake for Watchdog<T> {
     fn wake(self: Arc<Self>) {
         self.check();
     }

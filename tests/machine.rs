@@ -1,11 +1,13 @@
-//! Pump scenarios, each run on smol and on tokio.
+//! The delivery machine's rules, driven through the pump into in-memory sinks (exact writes,
+//! flushes and failures), each scenario on smol and on tokio. The same behaviour over real
+//! connections, on every delivery path, is in `tests/delivery`.
 
 mod support;
 
 use std::time::Duration;
 
 use futures_lite::{future, stream, StreamExt};
-use sse_pump::{channel, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Sse};
+use sse_pump::{channel, Ended, Error, Event, KeepAlive, Shutdown, Sse};
 use support::{frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
@@ -13,28 +15,6 @@ fn numbered(n: u64) -> Event {
         .id(n.to_string())
         .unwrap()
         .data(format!("event {n}"))
-}
-
-async fn source_completes_and_everything_is_written() {
-    let (tx, rx) = channel(4);
-    let producer = spawn(async move {
-        for n in 0..100 {
-            tx.send(numbered(n)).await.unwrap();
-        }
-    });
-    let mut wire = Vec::new();
-    let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
-    producer.await;
-    assert_eq!(report.ended, Ended::SourceClosed);
-    assert_eq!(
-        (report.events, report.undelivered, report.pings),
-        (100, 0, 0)
-    );
-    assert_eq!(report.bytes, wire.len() as u64);
-    let want: Vec<String> = (0..100)
-        .map(|n| format!("id: {n}\ndata: event {n}"))
-        .collect();
-    assert_eq!(frames(&wire), want);
 }
 
 async fn stream_source() {
@@ -57,26 +37,6 @@ async fn stream_source() {
             "id: 2\ndata: event 2"
         ]
     );
-}
-
-async fn keep_alive_fires_after_quiet() {
-    let (tx, rx) = channel(1);
-    let (sink, seen) = recorder();
-    let ka = KeepAlive::new()
-        .interval(Duration::from_millis(20))
-        .text("ping");
-    let pump = spawn(Sse::new(rx).keep_alive(ka).pump(sink));
-    tx.send(Event::new().data("x")).await.unwrap();
-    let mut wire = Vec::new();
-    seen.until_ends_with(&mut wire, b": ping\n\n").await;
-    drop(tx);
-    let report = guard(pump).await.unwrap();
-    wire.extend(seen.rest());
-    let frames = frames(&wire);
-    assert_eq!(frames[0], "data: x");
-    assert!(frames[1..].iter().all(|f| f == ": ping"), "{frames:?}");
-    assert_eq!(report.pings, frames.len() as u64 - 1);
-    assert!(report.pings >= 1);
 }
 
 async fn keep_alive_is_quiet_while_events_flow() {
@@ -114,31 +74,6 @@ async fn keep_alive_disabled_means_no_timer() {
     assert_eq!(seen.writes(), 1);
 }
 
-async fn send_timeout_against_a_client_that_never_reads() {
-    let (tx, rx) = channel(4);
-    let pump = spawn(
-        Sse::new(rx)
-            .keep_alive(None)
-            .send_timeout(Duration::from_millis(30))
-            .pump(Stuck),
-    );
-    tx.send(Event::new().data("never read")).await.unwrap();
-    guard(tx.closed()).await; // the producer learns the stream is gone
-    let failed = guard(pump).await.unwrap_err();
-    assert!(matches!(failed.error(), Error::SendTimeout(d) if *d == Duration::from_millis(30)));
-    assert_eq!(failed.report().ended, Ended::SendTimeout);
-    assert_eq!(
-        (failed.report().events, failed.report().undelivered),
-        (0, 1)
-    );
-    let back = tx
-        .send(Event::new().data("late"))
-        .await
-        .unwrap_err()
-        .into_inner();
-    assert_eq!(back.into_bytes(), "data: late\n\n");
-}
-
 async fn send_timeout_covers_pings() {
     let (tx, rx) = channel(1);
     let ka = KeepAlive::new().interval(Duration::from_millis(10));
@@ -152,50 +87,6 @@ async fn send_timeout_covers_pings() {
     let failed = guard(pump).await.unwrap_err();
     assert!(matches!(failed.error(), Error::SendTimeout(_)));
     assert_eq!(failed.report().pings, 0);
-}
-
-async fn disconnect_mid_stream() {
-    let (tx, rx) = channel(4);
-    let (sink, seen) = support::failing_after(1);
-    let pump = spawn(Sse::new(rx).keep_alive(None).pump(sink));
-    tx.send(numbered(1)).await.unwrap();
-    assert_eq!(seen.next_write().await, b"id: 1\ndata: event 1\n\n");
-    tx.send(numbered(2)).await.unwrap(); // accepted, but its write fails
-    guard(tx.closed()).await;
-    assert!(tx.send(numbered(3)).await.is_err());
-    let failed = guard(pump).await.unwrap_err();
-    assert!(
-        matches!(failed.error(), Error::Disconnected(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
-    );
-    let report = failed.report();
-    assert_eq!(
-        (report.ended, report.events, report.undelivered),
-        (Ended::Disconnected, 1, 1)
-    );
-}
-
-async fn shutdown_with_farewell() {
-    let shutdown = Shutdown::new();
-    let (tx, rx) = channel(4);
-    let (sink, seen) = recorder();
-    let farewell = Event::new().event("bye").unwrap().data("restarting");
-    let pump = spawn(
-        Sse::new(rx)
-            .shutdown(shutdown.listener())
-            .farewell(farewell)
-            .pump(sink),
-    );
-    tx.send(numbered(1)).await.unwrap();
-    assert_eq!(seen.next_write().await, b"id: 1\ndata: event 1\n\n");
-    shutdown.trigger();
-    assert_eq!(seen.next_write().await, b"event: bye\ndata: restarting\n\n");
-    let report = guard(pump).await.unwrap();
-    assert_eq!(
-        (report.ended, report.events, report.undelivered),
-        (Ended::Shutdown, 2, 0)
-    );
-    guard(tx.closed()).await;
-    assert!(tx.send(numbered(2)).await.is_err());
 }
 
 async fn shutdown_counts_what_was_queued() {
@@ -270,48 +161,6 @@ async fn coalescing_respects_its_limit_and_can_be_off() {
     }
 }
 
-async fn line_endings_apply_to_every_frame() {
-    for (ending, want) in [
-        (
-            LineEnding::Lf,
-            "retry: 10\n\n:\n\nevent: a\ndata: 1\ndata: 2\n\ndata: x\n\n",
-        ),
-        (
-            LineEnding::Cr,
-            "retry: 10\r\r:\r\revent: a\rdata: 1\rdata: 2\r\rdata: x\r\r",
-        ),
-        (
-            LineEnding::CrLf,
-            "retry: 10\r\n\r\n:\r\n\r\nevent: a\r\ndata: 1\r\ndata: 2\r\n\r\ndata: x\r\n\r\n",
-        ),
-    ] {
-        let (tx, rx) = channel(4);
-        let (sink, seen) = recorder();
-        let ka = KeepAlive::new().interval(Duration::from_millis(5));
-        let pump = Sse::new(rx)
-            .retry(Duration::from_millis(10))
-            .keep_alive(ka)
-            .line_ending(ending);
-        let pump = spawn(pump.pump(sink));
-        let ping = [b":".as_slice(), ending.as_bytes(), ending.as_bytes()].concat();
-        let mut wire = Vec::new();
-        seen.until_ends_with(&mut wire, &ping).await; // the retry frame, then a ping
-        tx.send(Event::new().event("a").unwrap().data("1\r\n2"))
-            .await
-            .unwrap();
-        tx.send(Event::new().data("x")).await.unwrap();
-        drop(tx);
-        guard(pump).await.unwrap();
-        wire.extend(seen.rest());
-        // Pings may come again between the writes; remove the extra ones.
-        let text = String::from_utf8(wire).unwrap();
-        let (head, tail) =
-            text.split_at(text.find(std::str::from_utf8(&ping).unwrap()).unwrap() + ping.len());
-        let tail = tail.replace(std::str::from_utf8(&ping).unwrap(), "");
-        assert_eq!(format!("{head}{tail}"), want, "{ending:?}");
-    }
-}
-
 async fn cloned_senders_never_interleave() {
     let (tx, rx) = channel(8);
     let mut producers = Vec::new();
@@ -354,20 +203,14 @@ async fn cloned_senders_never_interleave() {
 }
 
 on_both!(
-    source_completes_and_everything_is_written,
     stream_source,
-    keep_alive_fires_after_quiet,
     keep_alive_is_quiet_while_events_flow,
     keep_alive_disabled_means_no_timer,
-    send_timeout_against_a_client_that_never_reads,
     send_timeout_covers_pings,
-    disconnect_mid_stream,
-    shutdown_with_farewell,
     shutdown_counts_what_was_queued,
     one_shutdown_ends_many_streams,
     queued_events_share_one_write,
     coalescing_respects_its_limit_and_can_be_off,
-    line_endings_apply_to_every_frame,
     cloned_senders_never_interleave,
 );
 
