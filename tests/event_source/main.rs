@@ -473,3 +473,22 @@ async fn an_id_over_the_limit_is_a_typed_error_and_not_resent() {
     next_request(&notes);
     assert_eq!(next_request(&notes).1["last-event-id"], "5");
 }
+
+/// Idle means no byte at all: keep-alive comments, which carry no event, keep a stream
+/// open well past the idle timeout (here 24 pings 50 ms apart, 1.2 s, against 400 ms).
+#[tokio::test]
+async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    let mut chunks = vec![": ping\n\n".to_string(); 24];
+    chunks.push("data: after the pings\n\n".into());
+    let pause = Duration::from_millis(50);
+    let (addr, _notes) = serve(vec![Reply::Drip(head.into(), chunks, pause), no_content()]);
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
+        .reconnect(quick())
+        .idle_timeout(Duration::from_millis(400));
+    let items = within(drain(&mut source, 10)).await;
+    assert_eq!(
+        items,
+        ["open", "event  after the pings", "reconnecting #1 1ms"]
+    );
+}

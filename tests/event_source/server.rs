@@ -51,6 +51,8 @@ pub(crate) enum Reply {
     Close(String),
     /// Write this response, keep the connection until the client drops it, and say so.
     Hold(String),
+    /// Write this head, then each chunk after a pause (a server's pacing), then close.
+    Drip(String, Vec<String>, Duration),
 }
 
 /// What the server saw.
@@ -128,6 +130,15 @@ async fn answer(mut socket: tokio::net::TcpStream, reply: Reply, notes: mpsc::Se
     match reply {
         Reply::Close(response) => {
             let _ = socket.write_all(response.as_bytes()).await;
+        }
+        Reply::Drip(head, chunks, pause) => {
+            let _ = socket.write_all(head.as_bytes()).await;
+            for chunk in chunks {
+                tokio::time::sleep(pause).await;
+                if socket.write_all(chunk.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
         }
         Reply::Hold(response) => {
             let _ = socket.write_all(response.as_bytes()).await;

@@ -1,26 +1,26 @@
 //! The body of an open stream, under the idle timeout.
 
 use std::{
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
 
-use futures_timer::Delay;
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
-use crate::{client::error::BoxError, SourceTimeout};
+use crate::{client::error::BoxError, timer::Clock, SourceTimeout};
 
 pin_project! {
     /// A body that fails with [`SourceTimeout::Idle`] when no frame came for `idle`: a
     /// server that stops sending, keep-alives included, is left rather than waited on.
+    /// A frame only notes the time: the timer is moved when it fires, not per frame
+    /// (resetting a `futures-timer` delay wakes its thread).
     pub(crate) struct Watched<B> {
         #[pin]
         body: B,
         idle: Duration,
-        delay: Delay,
+        clock: Clock,
     }
 }
 
@@ -29,7 +29,7 @@ impl<B> Watched<B> {
         Watched {
             body,
             idle,
-            delay: Delay::new(idle),
+            clock: Clock::new(Some(idle)),
         }
     }
 }
@@ -48,10 +48,10 @@ where
         let this = self.project();
         match this.body.poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.delay.reset(*this.idle);
+                this.clock.touch();
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
-            Poll::Pending => match Pin::new(this.delay).poll(cx) {
+            Poll::Pending => match this.clock.poll_due(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(SourceTimeout::Idle(*this.idle).into()))),
                 Poll::Pending => Poll::Pending,
             },
