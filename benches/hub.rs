@@ -61,7 +61,6 @@ static GLOBAL: Counting = Counting;
 fn event(n: u64) -> Event {
     Event::new()
         .event("tick")
-        .unwrap()
         .data(format!("{{\"n\":{n},\"text\":\"hello from the hub\"}}"))
 }
 
@@ -134,7 +133,7 @@ impl Tx {
                 hub.publish(event(n)).unwrap();
             }
             Tx::Broadcast(tx) => {
-                let frame = event(n).id(n.to_string()).unwrap().into_bytes();
+                let frame = event(n).id(n.to_string()).into_bytes();
                 tx.send(frame).unwrap();
             }
         }

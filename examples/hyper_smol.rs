@@ -50,8 +50,8 @@ async fn handle(
 async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
     for n in 0u64.. {
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

@@ -63,10 +63,7 @@ async fn handle(
     signal: ShutdownListener,
 ) -> Result<Response<SseBody<Producer<Task>>>, Infallible> {
     let events = spawn(16, ticks);
-    let farewell = Event::new()
-        .event("bye")
-        .expect("no line break")
-        .data("server shutting down");
+    let farewell = Event::new().event("bye").data("server shutting down");
     let sse = Sse::new(events)
         .shutdown(signal)
         .farewell(farewell)
@@ -97,8 +94,8 @@ async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
     for n in 0u64.. {
         tick.tick().await;
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

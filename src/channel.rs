@@ -2,15 +2,14 @@
 
 use std::{
     fmt,
+    future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
 
 use futures_lite::Stream;
 
-use crate::Event;
-
-pub use async_channel::{SendError, TrySendError};
+use crate::{Event, SendError, TrySendError};
 
 /// Creates a bounded channel that carries events from producers to one stream.
 ///
@@ -20,7 +19,7 @@ pub use async_channel::{SendError, TrySendError};
 ///
 /// # Panics
 ///
-/// If `capacity` is zero, like [`async_channel::bounded`]: a fixed configuration value,
+/// If `capacity` is zero: a fixed configuration value,
 /// never run-time input.
 ///
 /// # Examples
@@ -69,7 +68,8 @@ impl Sender {
     /// # Errors
     ///
     /// Once the stream has ended (the client left, a send timed out, or a shutdown came),
-    /// the event is handed back in [`SendError`]: stop producing.
+    /// the event is handed back in [`SendError::Closed`]: stop producing. An event that
+    /// refused a field ([`Event::error`]) is handed back in [`SendError::Invalid`] at once.
     ///
     /// # Examples
     ///
@@ -79,16 +79,26 @@ impl Sender {
     /// assert!(tx.send(sse_pump::Event::new().data("x")).await.is_ok());
     /// # });
     /// ```
-    pub fn send(&self, event: Event) -> async_channel::Send<'_, Event> {
-        self.inner.send(event)
+    pub fn send(&self, event: Event) -> Send<'_> {
+        match event.error() {
+            None => Send {
+                inner: Some(self.inner.send(event)),
+                invalid: None,
+            },
+            Some(_) => Send {
+                inner: None,
+                invalid: Some(event),
+            },
+        }
     }
 
     /// Sends an event if there is room now.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when the channel is full (the client is behind), and
-    /// [`TrySendError::Closed`] when the stream has ended; both hand the event back.
+    /// [`TrySendError::Full`] when the channel is full (the client is behind),
+    /// [`TrySendError::Closed`] when the stream has ended, and [`TrySendError::Invalid`]
+    /// when the event refused a field; all hand the event back.
     ///
     /// # Examples
     ///
@@ -99,8 +109,14 @@ impl Sender {
     /// tx.try_send(Event::new().data("1")).unwrap();
     /// assert!(matches!(tx.try_send(Event::new().data("2")), Err(TrySendError::Full(_))));
     /// ```
-    pub fn try_send(&self, event: Event) -> Result<(), TrySendError<Event>> {
-        self.inner.try_send(event)
+    pub fn try_send(&self, event: Event) -> Result<(), TrySendError> {
+        if event.error().is_some() {
+            return Err(TrySendError::Invalid(event));
+        }
+        self.inner.try_send(event).map_err(|e| match e {
+            async_channel::TrySendError::Full(event) => TrySendError::Full(event),
+            async_channel::TrySendError::Closed(event) => TrySendError::Closed(event),
+        })
     }
 
     /// Sends an event from code that is not async, blocking the thread while the channel
@@ -108,7 +124,8 @@ impl Sender {
     ///
     /// # Errors
     ///
-    /// As [`Sender::send`]: the event is handed back once the stream has ended.
+    /// As [`Sender::send`]: the event is handed back once the stream has ended, or if it
+    /// refused a field.
     ///
     /// # Examples
     ///
@@ -125,8 +142,11 @@ impl Sender {
     /// futures_lite::future::block_on(sse_pump::Sse::new(rx).keep_alive(None).pump(&mut wire)).unwrap();
     /// assert_eq!(wire, b"data: 0\n\ndata: 1\n\ndata: 2\n\n");
     /// ```
-    pub fn send_blocking(&self, event: Event) -> Result<(), SendError<Event>> {
-        self.inner.send_blocking(event)
+    pub fn send_blocking(&self, event: Event) -> Result<(), SendError> {
+        if event.error().is_some() {
+            return Err(SendError::Invalid(event));
+        }
+        (self.inner.send_blocking(event)).map_err(|e| SendError::Closed(e.0))
     }
 
     /// Resolves once the stream has ended, for any reason: the client left, a send timed
@@ -146,8 +166,10 @@ impl Sender {
     /// assert_eq!(producer.await, "client gone");
     /// # });
     /// ```
-    pub fn closed(&self) -> async_channel::Closed<'_, Event> {
-        self.inner.closed()
+    pub fn closed(&self) -> Closed<'_> {
+        Closed {
+            inner: self.inner.closed(),
+        }
     }
 
     /// Whether the stream has ended.
@@ -196,6 +218,82 @@ impl fmt::Debug for Sender {
             .field("queued", &self.inner.len())
             .field("closed", &self.inner.is_closed())
             .finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Sender::send`]: resolves once the event is in the channel, or
+    /// refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, _rx) = sse_pump::channel(1);
+    /// let sending: sse_pump::Send<'_> = tx.send(sse_pump::Event::new().data("x"));
+    /// assert!(sending.await.is_ok());
+    /// # });
+    /// ```
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct Send<'a> {
+        #[pin]
+        inner: Option<async_channel::Send<'a, Event>>,
+        invalid: Option<Event>,
+    }
+}
+
+impl Future for Send<'_> {
+    type Output = Result<(), SendError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(event) = this.invalid.take() {
+            return Poll::Ready(Err(SendError::Invalid(event)));
+        }
+        match this.inner.as_pin_mut() {
+            Some(send) => send.poll(cx).map_err(|e| SendError::Closed(e.0)),
+            None => panic!("`Send` polled after it completed"),
+        }
+    }
+}
+
+impl fmt::Debug for Send<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Sender::closed`]: resolves once the stream has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// let closed: sse_pump::Closed<'_> = tx.closed();
+    /// drop(rx);
+    /// closed.await;
+    /// # });
+    /// ```
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct Closed<'a> {
+        #[pin]
+        inner: async_channel::Closed<'a, Event>,
+    }
+}
+
+impl Future for Closed<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl fmt::Debug for Closed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed").finish_non_exhaustive()
     }
 }
 

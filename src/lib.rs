@@ -16,7 +16,7 @@
 //! let (tx, rx) = channel(32);
 //! let producer = async move {
 //!     for n in 0..3u64 {
-//!         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+//!         let event = Event::new().id(n.to_string()).event("tick").data(n.to_string());
 //!         if tx.send(event).await.is_err() {
 //!             break; // the client is gone
 //!         }
@@ -49,8 +49,8 @@
 //! use sse_pump::{Event, Hub, Sse};
 //! # futures_lite::future::block_on(async {
 //! let hub = Hub::builder().history(128).build();
-//! hub.publish(Event::new().event("chat")?.data("seen"))?; // id 1
-//! hub.publish(Event::new().event("chat")?.data("missed"))?; // id 2
+//! hub.publish(Event::new().event("chat").data("seen"))?; // id 1
+//! hub.publish(Event::new().event("chat").data("missed"))?; // id 2
 //! let rx = hub.subscribe(Some("1"))?; // the client reconnects: it last saw id 1
 //! hub.close(None); // ends every stream once it has what it missed
 //! let mut wire = Vec::new();
@@ -80,8 +80,8 @@
 //! use sse_pump::{channel, decode_reader, Event, Sse};
 //!
 //! let (tx, rx) = channel(4);
-//! tx.send_blocking(Event::new().id("1")?.data("first"))?;
-//! tx.send_blocking(Event::new().event("done")?.data(""))?;
+//! tx.send_blocking(Event::new().id("1").data("first"))?;
+//! tx.send_blocking(Event::new().event("done").data(""))?;
 //! drop(tx);
 //! let mut wire = Vec::new();
 //! futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
@@ -131,16 +131,14 @@ mod pump;
 mod shutdown;
 mod sse;
 
-pub use compact_str::CompactString;
-
 pub use crate::{
-    channel::{channel, FromStream, Receiver, SendError, Sender, Source, TrySendError},
+    channel::{channel, Closed, FromStream, Receiver, Send, Sender, Source},
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
-        Decoded, Decoder, Item, MessageEvent, ReadError,
+        Decoded, Decoder, Item, MessageEvent, ReadError, Text,
     },
     encode::LineEnding,
-    error::{Error, PumpError},
+    error::{Error, FieldError, PumpError, SendError, TrySendError},
     event::Event,
     hub::{
         Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,

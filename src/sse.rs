@@ -35,7 +35,7 @@ use crate::{
 /// let (tx, rx) = channel(32);
 /// let producer = async move {
 ///     for n in 0..3u64 {
-///         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+///         let event = Event::new().id(n.to_string()).event("tick").data(n.to_string());
 ///         if tx.send(event).await.is_err() {
 ///             break; // the stream is gone: stop producing
 ///         }
@@ -285,7 +285,7 @@ impl<S> Sse<S> {
     ///
     /// ```
     /// let (_tx, rx) = sse_pump::channel(1);
-    /// let sse = sse_pump::Sse::new(rx).farewell(sse_pump::Event::new().event("bye")?);
+    /// let sse = sse_pump::Sse::new(rx).farewell(sse_pump::Event::new().event("bye"));
     /// # let _ = sse;
     /// # Ok::<(), sse_pump::Error>(())
     /// ```

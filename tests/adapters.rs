@@ -128,9 +128,7 @@ fn tokio_pump_into_a_tcp_stream() {
             let (stream, _) = listener.accept().await.unwrap();
             let events = tokio_rt::spawn(4, |tx| async move {
                 for n in 0..3 {
-                    tx.send(Event::new().id(n.to_string())?.data("t"))
-                        .await
-                        .ok();
+                    tx.send(Event::new().id(n.to_string()).data("t")).await.ok();
                 }
                 Ok::<_, sse_pump::Error>(())
             });
@@ -166,9 +164,7 @@ fn smol_serves_sse_on_a_bare_tcp_stream() {
             let after: u64 = request.last_event_id().unwrap().unwrap().parse().unwrap();
             let events = smol_rt::spawn(4, move |tx| async move {
                 for n in after + 1..=after + 2 {
-                    tx.send(Event::new().id(n.to_string())?.data("s"))
-                        .await
-                        .ok();
+                    tx.send(Event::new().id(n.to_string()).data("s")).await.ok();
                 }
                 Ok::<_, sse_pump::Error>(())
             });

@@ -9,10 +9,7 @@ use sse_pump::{channel, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Ss
 use support::{frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
-    Event::new()
-        .id(n.to_string())
-        .unwrap()
-        .data(format!("event {n}"))
+    Event::new().id(n.to_string()).data(format!("event {n}"))
 }
 
 async fn source_completes_and_everything_is_written() {
@@ -178,7 +175,7 @@ async fn shutdown_with_farewell() {
     let shutdown = Shutdown::new();
     let (tx, rx) = channel(4);
     let (sink, seen) = recorder();
-    let farewell = Event::new().event("bye").unwrap().data("restarting");
+    let farewell = Event::new().event("bye").data("restarting");
     let pump = spawn(
         Sse::new(rx)
             .shutdown(shutdown.listener())
@@ -296,7 +293,7 @@ async fn line_endings_apply_to_every_frame() {
         let ping = [b":".as_slice(), ending.as_bytes(), ending.as_bytes()].concat();
         let mut wire = Vec::new();
         seen.until_ends_with(&mut wire, &ping).await; // the retry frame, then a ping
-        tx.send(Event::new().event("a").unwrap().data("1\r\n2"))
+        tx.send(Event::new().event("a").data("1\r\n2"))
             .await
             .unwrap();
         tx.send(Event::new().data("x")).await.unwrap();
@@ -321,7 +318,6 @@ async fn cloned_senders_never_interleave() {
             for n in 0..250 {
                 let event = Event::new()
                     .event(format!("p{p}"))
-                    .unwrap()
                     .data(format!("{p}:{n}\nsecond line"));
                 tx.send(event).await.unwrap();
             }
@@ -378,7 +374,7 @@ fn many_runtimes_in_many_threads() {
         let (tx, rx) = channel(16);
         let producer = spawn(async move {
             for n in 0..2000u64 {
-                tx.send(Event::new().id(format!("{id}-{n}")).unwrap().data("x"))
+                tx.send(Event::new().id(format!("{id}-{n}")).data("x"))
                     .await
                     .unwrap();
             }

@@ -45,7 +45,7 @@ use crate::{
 /// use sse_pump::{channel, decode_body, response, Event, Sse};
 /// # futures_lite::future::block_on(async {
 /// let (tx, rx) = channel(8);
-/// tx.send(Event::new().event("greeting")?.data("hello")).await?;
+/// tx.send(Event::new().event("greeting").data("hello")).await?;
 /// drop(tx);
 ///
 /// let response = response(Sse::new(rx));

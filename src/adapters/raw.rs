@@ -52,7 +52,7 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Request::new(&mut headers);
-    parsed.parse(&head).map_err(RequestError::Malformed)?;
+    parsed.parse(&head).map_err(malformed)?;
     Ok(Request {
         method: parsed.method.unwrap_or_default().to_owned(),
         path: parsed.path.unwrap_or_default().to_owned(),
@@ -256,8 +256,22 @@ pub enum RequestError {
     Closed,
     /// The head is larger than [`MAX_HEAD`].
     TooLarge,
-    /// The head is not HTTP/1.x.
-    Malformed(httparse::Error),
+    /// The head is not HTTP/1.x; says which part was wrong (`"header name"`, `"version"`,
+    /// ...).
+    Malformed(&'static str),
+}
+
+/// httparse's error as ours: which part of the head was wrong.
+fn malformed(error: httparse::Error) -> RequestError {
+    RequestError::Malformed(match error {
+        httparse::Error::HeaderName => "header name",
+        httparse::Error::HeaderValue => "header value",
+        httparse::Error::NewLine => "line ending",
+        httparse::Error::Status => "status",
+        httparse::Error::Token => "token",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "version",
+    })
 }
 
 impl From<io::Error> for RequestError {
@@ -269,10 +283,10 @@ impl From<io::Error> for RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::Io(error) => write!(f, "reading the request failed: {error}"),
+            RequestError::Io(_) => f.write_str("reading the request failed"),
             RequestError::Closed => f.write_str("connection closed before the request's end"),
             RequestError::TooLarge => write!(f, "request head larger than {MAX_HEAD} bytes"),
-            RequestError::Malformed(error) => write!(f, "malformed request: {error}"),
+            RequestError::Malformed(part) => write!(f, "malformed request: bad {part}"),
         }
     }
 }
@@ -281,7 +295,6 @@ impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RequestError::Io(error) => Some(error),
-            RequestError::Malformed(error) => Some(error),
             _ => None,
         }
     }

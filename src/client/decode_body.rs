@@ -49,7 +49,7 @@ pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 ///
 /// fn handler() -> Result<http::Response<Full<bytes::Bytes>>, Box<dyn std::error::Error>> {
 ///     let (tx, rx) = channel(4);
-///     tx.send_blocking(Event::new().event("greeting")?.data("hi"))?;
+///     tx.send_blocking(Event::new().event("greeting").data("hi"))?;
 ///     drop(tx);
 ///     let mut wire = Vec::new();
 ///     futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;

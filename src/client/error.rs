@@ -58,8 +58,8 @@ impl fmt::Display for SourceError {
 impl Error for SourceError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            SourceError::Rejected(r) => Some(&**r),
-            SourceError::Decode(e) => Some(e),
+            // Displayed already: not a source too.
+            SourceError::Rejected(_) | SourceError::Decode(_) => None,
             SourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
         }
     }

@@ -7,7 +7,7 @@ use compact_str::CompactString;
 use super::block::{data_value, strip_space, text, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::lines::{Lines, Next};
-use super::{DecodeError, Item, MessageEvent};
+use super::{DecodeError, Item, MessageEvent, Text};
 
 /// The default maximum line length: 1 MiB.
 const MAX_LINE: usize = 1 << 20;
@@ -259,7 +259,7 @@ impl Decoder {
             // "If the line starts with a U+003A COLON character (:): Ignore the line."
             if line[0] == b':' {
                 if T::ALL {
-                    return Ok(T::other(Item::Comment(text(strip_space(&line[1..])))));
+                    return Ok(T::other(Item::Comment(Text(text(strip_space(&line[1..]))))));
                 }
                 continue;
             }

@@ -26,7 +26,7 @@ pub(super) const READ_SIZE: usize = 16 * 1024;
 /// use sse_pump::{channel, decode_reader, Event, Sse};
 ///
 /// let (tx, rx) = channel(4);
-/// tx.send_blocking(Event::new().event("greeting")?.data("hello\nworld"))?;
+/// tx.send_blocking(Event::new().event("greeting").data("hello\nworld"))?;
 /// drop(tx);
 /// let mut wire = Vec::new();
 /// futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;

@@ -56,7 +56,7 @@ pub enum Lag {
 /// use sse_pump::{Event, Hub, Ids};
 ///
 /// let hub = Hub::builder().ids(Ids::Keep).history(16).build();
-/// hub.publish(Event::new().id("order-17")?.data("shipped"))?;
+/// hub.publish(Event::new().id("order-17").data("shipped"))?;
 /// let rx = hub.subscribe(Some("order-17"))?; // resolves the publisher's own id
 /// assert_eq!(rx.replay(), sse_pump::Replay::Resumed { missed: 0 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -24,6 +24,9 @@ pub enum PublishError {
     /// Under [`Lag::Wait`](crate::Lag::Wait), a subscriber has no room yet; try again, or
     /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits.
     Full(Event),
+    /// The event refused a field ([`Event::error`]), which is this error's `source`; it
+    /// was not published.
+    Invalid(Event),
 }
 
 impl PublishError {
@@ -39,7 +42,9 @@ impl PublishError {
     /// ```
     pub fn into_inner(self) -> Event {
         match self {
-            PublishError::Closed(event) | PublishError::Full(event) => event,
+            PublishError::Closed(event)
+            | PublishError::Full(event)
+            | PublishError::Invalid(event) => event,
         }
     }
 
@@ -68,6 +73,19 @@ impl PublishError {
     pub fn is_full(&self) -> bool {
         matches!(self, PublishError::Full(_))
     }
+
+    /// Whether the event refused a field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::Hub::new();
+    /// let refused = sse_pump::Event::new().id("a\nb");
+    /// assert!(hub.publish(refused).unwrap_err().is_invalid());
+    /// ```
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, PublishError::Invalid(_))
+    }
 }
 
 impl fmt::Debug for PublishError {
@@ -75,6 +93,7 @@ impl fmt::Debug for PublishError {
         match self {
             PublishError::Closed(_) => f.write_str("Closed(..)"),
             PublishError::Full(_) => f.write_str("Full(..)"),
+            PublishError::Invalid(_) => f.write_str("Invalid(..)"),
         }
     }
 }
@@ -84,11 +103,21 @@ impl fmt::Display for PublishError {
         f.write_str(match self {
             PublishError::Closed(_) => "publishing into a closed hub",
             PublishError::Full(_) => "a subscriber of the hub has no room",
+            PublishError::Invalid(_) => "the event refused a field",
         })
     }
 }
 
-impl std::error::Error for PublishError {}
+impl std::error::Error for PublishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PublishError::Invalid(event) => event
+                .error()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
 
 /// A [`Hub::subscribe`](crate::Hub::subscribe) that was refused.
 ///

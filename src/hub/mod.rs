@@ -54,8 +54,8 @@ use crate::Event;
 ///     .on_lag(Lag::DropOldest)  // then it skips ahead, after a `gap` event
 ///     .max_subscribers(10_000)  // beyond: SubscribeError::Full (503)
 ///     .build();
-/// hub.publish(Event::new().event("chat")?.data("first"))?; // id 1
-/// hub.publish(Event::new().event("chat")?.data("second"))?; // id 2
+/// hub.publish(Event::new().event("chat").data("first"))?; // id 1
+/// hub.publish(Event::new().event("chat").data("second"))?; // id 2
 ///
 /// // A client that reconnects with `Last-Event-ID: 1` gets event 2, then the live ones.
 /// let rx = hub.subscribe(Some("1"))?;
@@ -134,8 +134,9 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`] once the hub is closed, and, under [`Lag::Wait`] only,
-    /// [`PublishError::Full`] while a subscriber has no room. Both hand the event back.
+    /// [`PublishError::Closed`] once the hub is closed, [`PublishError::Invalid`] if the
+    /// event refused a field, and, under [`Lag::Wait`] only, [`PublishError::Full`] while a
+    /// subscriber has no room. All hand the event back.
     ///
     /// # Examples
     ///
@@ -148,6 +149,9 @@ impl Hub {
     #[doc(alias = "send")]
     #[doc(alias = "broadcast")]
     pub fn publish(&self, event: Event) -> Result<u64, PublishError> {
+        if event.error().is_some() {
+            return Err(PublishError::Invalid(event));
+        }
         let shared = self.shared();
         let _publishing = lock(&shared.publish);
         if shared.is_closed() {
@@ -166,8 +170,8 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`] once the hub is closed (also while waiting), with the
-    /// event handed back.
+    /// [`PublishError::Closed`] once the hub is closed (also while waiting), and
+    /// [`PublishError::Invalid`] if the event refused a field, with the event handed back.
     ///
     /// # Examples
     ///
@@ -187,6 +191,9 @@ impl Hub {
         let Lag::Wait(limit) = self.shared().config.lag else {
             return self.publish(event);
         };
+        if event.error().is_some() {
+            return Err(PublishError::Invalid(event));
+        }
         let shared = self.shared();
         let mut timer = futures_timer::Delay::new(limit);
         let mut timed_out = false;
@@ -300,7 +307,7 @@ impl Hub {
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
     /// let mut rx = hub.subscribe(None)?;
-    /// hub.close(Event::new().event("bye")?.data("restarting"));
+    /// hub.close(Event::new().event("bye").data("restarting"));
     /// assert_eq!(rx.next().await.unwrap().into_bytes(), "event: bye\ndata: restarting\n\n");
     /// assert!(rx.next().await.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();

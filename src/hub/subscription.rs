@@ -59,16 +59,10 @@ enum Signal {
 
 impl Signal {
     fn event(self) -> Event {
-        let event = Event::new();
         match self {
-            Signal::Reset => event.event("reset"),
-            Signal::Gap(_) => event.event("gap"),
+            Signal::Reset => Event::new().event("reset").data(""),
+            Signal::Gap(missed) => Event::new().event("gap").data(missed.to_string()),
         }
-        .map(|event| match self {
-            Signal::Reset => event.data(""),
-            Signal::Gap(missed) => event.data(missed.to_string()),
-        })
-        .unwrap_or_default()
     }
 }
 
@@ -88,8 +82,8 @@ type Filter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::new();
 /// let rx = hub.subscribe(None)?;
-/// hub.publish(Event::new().event("chat")?.data("hi"))?;
-/// hub.close(Event::new().event("bye")?.data(""));
+/// hub.publish(Event::new().event("chat").data("hi"))?;
+/// hub.close(Event::new().event("bye").data(""));
 /// let mut wire = Vec::new();
 /// Sse::new(rx).keep_alive(None).pump(&mut wire).await?;
 /// assert_eq!(wire, b"id: 1\nevent: chat\ndata: hi\n\nevent: bye\ndata:\n\n");
@@ -162,8 +156,8 @@ impl Subscription {
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
     /// let mut rx = hub.subscribe(None)?.filter(|kind| kind == "chat");
-    /// hub.publish(Event::new().event("presence")?.data("ann joined"))?;
-    /// hub.publish(Event::new().event("chat")?.data("hello"))?;
+    /// hub.publish(Event::new().event("presence").data("ann joined"))?;
+    /// hub.publish(Event::new().event("chat").data("hello"))?;
     /// assert_eq!(rx.next().await.unwrap().into_bytes(), "id: 2\nevent: chat\ndata: hello\n\n");
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```

@@ -38,7 +38,7 @@ async fn take(rx: &mut Subscription, n: usize) -> Vec<String> {
 }
 
 fn numbered(n: u64) -> Event {
-    Event::new().event("n").unwrap().data(n.to_string())
+    Event::new().event("n").data(n.to_string())
 }
 
 /// Clients drop and resubscribe with their last id every few events while the publisher
@@ -75,7 +75,7 @@ async fn replay_seam_with_concurrent_publishing() {
         let publishing = spawn(async move {
             for n in 1..=TOTAL {
                 let event = match ids {
-                    Ids::Keep => numbered(n).id(format!("e{n}")).unwrap(),
+                    Ids::Keep => numbered(n).id(format!("e{n}")),
                     _ => numbered(n),
                 };
                 publisher.publish(event).unwrap();
@@ -123,8 +123,8 @@ async fn unknown_or_too_old_ids_get_the_reset_event() {
 
     // With no history, a client that saw the last event resumes; any other gets a reset.
     let hub = Hub::builder().history(0).ids(Ids::Keep).build();
-    hub.publish(numbered(1).id("a").unwrap()).unwrap();
-    hub.publish(numbered(2).id("b").unwrap()).unwrap();
+    hub.publish(numbered(1).id("a")).unwrap();
+    hub.publish(numbered(2).id("b")).unwrap();
     assert_eq!(
         hub.subscribe(Some("b")).unwrap().replay(),
         Replay::Resumed { missed: 0 }
@@ -197,7 +197,7 @@ async fn close_with_farewell_through_the_pump() {
         pumps.push((pump, seen));
     }
     hub.publish(numbered(1)).unwrap();
-    hub.close(Event::new().event("bye").unwrap().data("restarting"));
+    hub.close(Event::new().event("bye").data("restarting"));
     for (pump, seen) in pumps {
         let report = guard(pump).await.unwrap();
         assert_eq!((report.ended, report.events), (Ended::SourceClosed, 2));
@@ -228,12 +228,11 @@ async fn filter_by_event_type() {
         .subscribe(None)
         .unwrap()
         .filter(|kind| kind == "message");
-    hub.publish(Event::new().event("presence").unwrap().data("ann"))
+    hub.publish(Event::new().event("presence").data("ann"))
         .unwrap();
-    hub.publish(Event::new().event("chat").unwrap().data("hi"))
-        .unwrap();
+    hub.publish(Event::new().event("chat").data("hi")).unwrap();
     hub.publish(Event::new().data("untyped")).unwrap();
-    hub.close(Event::new().event("bye").unwrap());
+    hub.close(Event::new().event("bye"));
     assert_eq!(take(&mut chat, 5).await, ["2", "bye"]);
     assert_eq!(take(&mut plain, 5).await, ["3", "bye"]);
 }

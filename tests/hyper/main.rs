@@ -37,10 +37,7 @@ async fn streams_events_with_the_headers() {
             serve(listener.accept().await, |request| {
                 let (tx, rx) = channel(8);
                 for n in 1..=3 {
-                    let event = Event::new()
-                        .id(n.to_string())
-                        .unwrap()
-                        .data(format!("n={n}"));
+                    let event = Event::new().id(n.to_string()).data(format!("n={n}"));
                     tx.try_send(event).unwrap();
                 }
                 let sse = Sse::new(rx).retry(Duration::from_millis(1500));
@@ -90,8 +87,8 @@ async fn resumes_from_last_event_id() {
                     return refusal.map(|body| body.boxed());
                 }
             };
-            let events = (resume + 1..=resume + 2)
-                .map(|n| Event::new().id(n.to_string()).unwrap().data("x"));
+            let events =
+                (resume + 1..=resume + 2).map(|n| Event::new().id(n.to_string()).data("x"));
             let sse = Sse::from_stream(futures_lite::stream::iter(events));
             response(sse).map(|body| body.boxed())
         };
@@ -229,7 +226,7 @@ async fn shutdown_says_farewell() {
         let (report_tx, report_rx) = async_channel::bounded(1);
         let server = async move {
             serve(listener.accept().await, move |_| {
-                let farewell = Event::new().event("bye").unwrap().data("server stopping");
+                let farewell = Event::new().event("bye").data("server stopping");
                 let sse = Sse::new(rx.lock().unwrap().take().unwrap())
                     .shutdown(listener_signal.clone())
                     .farewell(farewell);
