@@ -29,7 +29,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use sse_pump::{Event, Hub};
+use sse_pump::{hub::Hub, Event};
 
 const SUBSCRIBERS: usize = 10_000;
 const EVENTS: u64 = 2_048;
@@ -296,7 +296,7 @@ fn memory(system: Fanout, runtime: &tokio::runtime::Runtime) -> (f64, f64) {
         }
     });
     let inline = match system {
-        Fanout::Hub => std::mem::size_of::<sse_pump::Subscription>(),
+        Fanout::Hub => std::mem::size_of::<sse_pump::hub::Subscription>(),
         Fanout::Broadcast => std::mem::size_of::<tokio::sync::broadcast::Receiver<Bytes>>(),
     };
     let alone =

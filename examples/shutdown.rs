@@ -16,7 +16,7 @@ use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use sse_pump::{
     adapters::tokio::{spawn, Task},
-    Event, Producer, Sender, Shutdown, ShutdownListener, Sse, SseBody, SseResponse, WriteTimeout,
+    Event, Sender, Shutdown, ShutdownListener, Spawned, Sse, SseBody, SseResponse, WriteTimeout,
 };
 use tokio::{net::TcpListener, signal};
 
@@ -61,7 +61,7 @@ async fn main() -> std::io::Result<()> {
 async fn handle(
     request: Request<Incoming>,
     signal: ShutdownListener,
-) -> Result<Response<SseBody<Producer<Task>>>, Infallible> {
+) -> Result<Response<SseBody<Spawned<Task>>>, Infallible> {
     let events = spawn(16, ticks);
     let farewell = Event::new().event("bye").data("server shutting down");
     let sse = Sse::new(events)

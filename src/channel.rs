@@ -4,7 +4,7 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    task::{Context, Poll},
+    task::{ready, Context, Poll},
 };
 
 use futures_lite::Stream;
@@ -339,8 +339,9 @@ impl fmt::Debug for Receiver {
     }
 }
 
-/// Where a stream's events come from: a [`Receiver`], or any `Stream` through
-/// [`Sse::from_stream`](crate::Sse::from_stream).
+/// Where a stream's events come from: a [`Receiver`], a hub
+/// [`Subscription`](crate::hub::Subscription), a spawned task ([`Spawned`](crate::Spawned)),
+/// or any `Stream` through [`Sse::from_stream`](crate::Sse::from_stream).
 ///
 /// # Examples
 ///
@@ -349,6 +350,11 @@ impl fmt::Debug for Receiver {
 /// let (_tx, rx) = sse_pump::channel(1);
 /// let _ = takes_any_source(sse_pump::Sse::new(rx));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Source` of events",
+    label = "not a `Source`",
+    note = "for a `Stream` of `Event`s or of `Result<Event, E>`, call `Sse::from_stream(stream)` rather than `Sse::new`"
+)]
 pub trait Source: Stream<Item = Event> {
     /// Stops accepting events and drops those still queued, returning how many there were.
     ///
@@ -382,6 +388,11 @@ impl Source for Receiver {
 pin_project_lite::pin_project! {
     /// A `Stream` of events as a [`Source`]; made by [`Sse::from_stream`](crate::Sse::from_stream).
     ///
+    /// The stream yields [`Event`]s, or `Result<Event, E>`s (as axum's `Sse` takes them):
+    /// an `Err` ends the stream as a failed source does, with
+    /// [`Ended::SourceFailed`](crate::Ended::SourceFailed) and the error's text in
+    /// [`Report::source_error`](crate::Report::source_error).
+    ///
     /// # Examples
     ///
     /// ```
@@ -390,19 +401,57 @@ pin_project_lite::pin_project! {
     /// ```
     pub struct FromStream<S> {
         #[pin]
-        pub(crate) inner: S,
+        inner: S,
+        error: Option<String>,
+        failed: bool,
     }
 }
 
-impl<S: Stream<Item = Event>> Stream for FromStream<S> {
+impl<S> FromStream<S> {
+    /// The source of `inner`'s events.
+    pub(crate) fn new(inner: S) -> Self {
+        FromStream {
+            inner,
+            error: None,
+            failed: false,
+        }
+    }
+}
+
+impl<S> Stream for FromStream<S>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.project().inner.poll_next(cx)
+        let this = self.project();
+        if *this.failed {
+            return Poll::Ready(None);
+        }
+        match ready!(this.inner.poll_next(cx)).map(IntoEventResult::into_event_result) {
+            Some(Ok(event)) => Poll::Ready(Some(event)),
+            Some(Err(error)) => {
+                // The first error ends the stream: the source failed.
+                *this.failed = true;
+                *this.error = Some(error);
+                Poll::Ready(None)
+            }
+            None => Poll::Ready(None),
+        }
     }
 }
 
-impl<S: Stream<Item = Event>> Source for FromStream<S> {}
+impl<S> Source for FromStream<S>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
+    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+        self.project().error.take()
+    }
+}
 
 impl<S> fmt::Debug for FromStream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -410,4 +459,49 @@ impl<S> fmt::Debug for FromStream<S> {
             .field(&std::any::type_name::<S>())
             .finish()
     }
+}
+
+/// What a stream given to [`Sse::from_stream`](crate::Sse::from_stream) may yield: an
+/// [`Event`], or a `Result<Event, E>` whose error ends the stream (its text goes in the
+/// report). Sealed: only these implement it.
+///
+/// # Examples
+///
+/// ```
+/// fn takes<T: sse_pump::IntoEventResult>(_: T) {}
+/// takes(sse_pump::Event::new());
+/// takes(Ok::<_, std::io::Error>(sse_pump::Event::new()));
+/// ```
+pub trait IntoEventResult: sealed::Sealed {
+    /// The event, or the error's text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::IntoEventResult;
+    /// let failed = Err::<sse_pump::Event, _>("database gone").into_event_result();
+    /// assert_eq!(failed.unwrap_err(), "database gone");
+    /// ```
+    fn into_event_result(self) -> Result<Event, String>;
+}
+
+impl IntoEventResult for Event {
+    #[inline]
+    fn into_event_result(self) -> Result<Event, String> {
+        Ok(self)
+    }
+}
+
+impl<E: fmt::Display> IntoEventResult for Result<Event, E> {
+    #[inline]
+    fn into_event_result(self) -> Result<Event, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+mod sealed {
+    /// Keeps [`IntoEventResult`](super::IntoEventResult) closed.
+    pub trait Sealed {}
+    impl Sealed for crate::Event {}
+    impl<E> Sealed for Result<crate::Event, E> {}
 }

@@ -32,7 +32,7 @@ use crate::{encode, FieldError};
 /// fields or events of its own (an `id` with a line feed, from a database row, say) is
 /// not written: the event records the first such [`FieldError`], and
 /// [`Sender::send`](crate::Sender::send), `try_send`, `send_blocking` and
-/// [`Hub::publish`](crate::Hub::publish) refuse the event and hand it back, its error as the
+/// [`Hub::publish`](crate::hub::Hub::publish) refuse the event and hand it back, its error as the
 /// refusal's `source`. So a corrupt frame never reaches the wire, and the error is never
 /// lost. To see the error where the event is built, end the chain with [`Event::check`].
 ///

@@ -46,7 +46,7 @@
 //! is pumped like a channel's receiver, and leaves the hub when the pump drops it.
 //!
 //! ```
-//! use sse_pump::{Event, Hub, Sse};
+//! use sse_pump::{Event, hub::Hub, Sse};
 //! # futures_lite::future::block_on(async {
 //! let hub = Hub::builder().history(128).build();
 //! hub.publish(Event::new().event("chat").data("seen"))?; // id 1
@@ -118,21 +118,21 @@
 pub mod adapters;
 mod channel;
 #[cfg(feature = "client")]
-mod client;
+pub mod client;
 mod decode;
 mod encode;
 mod error;
 mod event;
 mod frames;
-mod hub;
+pub mod hub;
 mod keep_alive;
-mod producer;
 mod pump;
 mod shutdown;
+mod spawned;
 mod sse;
 
 pub use crate::{
-    channel::{channel, Closed, FromStream, Receiver, Send, Sender, Source},
+    channel::{channel, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source},
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
         Decoded, Decoder, Item, MessageEvent, ReadError, Text,
@@ -140,12 +140,9 @@ pub use crate::{
     encode::LineEnding,
     error::{Error, FieldError, PumpError, SendError, TrySendError},
     event::Event,
-    hub::{
-        Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
-    },
     keep_alive::KeepAlive,
-    producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
+    spawned::Spawned,
     sse::{Ended, Report, Sse},
 };
 
@@ -158,14 +155,6 @@ pub use crate::adapters::{
     http::{response, unavailable, BodyReport, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
-#[cfg(feature = "client")]
-pub use crate::client::{
-    backoff::Backoff,
-    decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{Rejected, SourceError},
-    event_source::{EventSource, Fetch, SourceItem},
-};
-
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

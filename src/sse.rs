@@ -6,8 +6,8 @@ use bytes::Bytes;
 use futures_lite::{AsyncWrite, Stream};
 
 use crate::{
-    frames::Clock, pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver,
-    ShutdownListener, Source,
+    channel::IntoEventResult, frames::Clock, pump, Event, FromStream, KeepAlive, LineEnding,
+    PumpError, Receiver, ShutdownListener, Source,
 };
 
 /// One Server-Sent Events stream: a source of events and the rules for delivering them.
@@ -143,9 +143,15 @@ impl<S: Source> Sse<S> {
     }
 }
 
-impl<S: Stream<Item = Event>> Sse<FromStream<S>> {
+impl<S> Sse<FromStream<S>>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
     /// A stream of the events of any `Stream`, for when there is a stream rather than a
-    /// producer task. The stream ends when `events` does.
+    /// producer task. The stream ends when `events` does. `events` yields [`Event`]s or,
+    /// as axum's `Sse` takes them, `Result<Event, E>`s: an `Err` ends the stream with
+    /// [`Ended::SourceFailed`] and the error's text in [`Report::source_error`].
     ///
     /// # Examples
     ///
@@ -159,9 +165,23 @@ impl<S: Stream<Item = Event>> Sse<FromStream<S>> {
     /// # });
     /// # use futures_lite::StreamExt;
     /// ```
+    ///
+    /// A stream of results:
+    ///
+    /// ```
+    /// use sse_pump::{Ended, Event, Sse};
+    /// # futures_lite::future::block_on(async {
+    /// let rows = [Ok(Event::new().data("row 1")), Err("database gone")];
+    /// let mut wire = Vec::new();
+    /// let report = Sse::from_stream(futures_lite::stream::iter(rows)).keep_alive(None).pump(&mut wire).await?;
+    /// assert_eq!(wire, b"data: row 1\n\n");
+    /// assert_eq!(report.ended, Ended::SourceFailed);
+    /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    /// # Ok::<(), sse_pump::PumpError>(()) }).unwrap();
+    /// ```
     pub fn from_stream(events: S) -> Self {
         Sse {
-            source: FromStream { inner: events },
+            source: FromStream::new(events),
             config: Config::default(),
         }
     }

@@ -165,7 +165,7 @@ fn an_event_with_a_refused_field_is_not_sent() {
     assert!(tx.send_blocking(refused()).unwrap_err().is_invalid());
     let sent = futures_lite::future::block_on(tx.send(refused()));
     assert!(sent.unwrap_err().is_invalid());
-    let hub = sse_pump::Hub::new();
+    let hub = sse_pump::hub::Hub::new();
     assert!(hub.publish(refused()).unwrap_err().is_invalid());
     drop(tx);
     let mut wire = Vec::new();

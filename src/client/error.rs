@@ -1,4 +1,4 @@
-//! The errors of an [`EventSource`](crate::EventSource).
+//! The errors of an [`EventSource`](crate::client::EventSource).
 
 use std::{error::Error, fmt};
 
@@ -10,24 +10,24 @@ use crate::DecodeError;
 /// A boxed transport error, as the HTTP client reported it.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
-/// Why an [`EventSource`](crate::EventSource) yielded an error.
+/// Why an [`EventSource`](crate::client::EventSource) yielded an error.
 ///
-/// After [`Rejected`](SourceError::Rejected) and [`Exhausted`](SourceError::Exhausted) the
-/// source ends (the next item is `None`); after [`Decode`](SourceError::Decode) it goes on.
+/// After [`Rejected`](EventSourceError::Rejected) and [`Exhausted`](EventSourceError::Exhausted) the
+/// source ends (the next item is `None`); after [`Decode`](EventSourceError::Decode) it goes on.
 /// Network errors and ends of stream are not errors: the source reconnects and says so
-/// with [`SourceItem::Reconnecting`](crate::SourceItem::Reconnecting).
+/// with [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting).
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{DecodeError, SourceError};
+/// use sse_pump::{DecodeError, client::EventSourceError};
 ///
-/// let err = SourceError::Decode(DecodeError::LineTooLong { limit: 8 });
+/// let err = EventSourceError::Decode(DecodeError::LineTooLong { limit: 8 });
 /// assert_eq!(err.to_string(), "a line is longer than 8 bytes");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum SourceError {
+pub enum EventSourceError {
     /// The server answered with a status other than 200 (and 204), or a content type other
     /// than `text/event-stream`. Not retried.
     Rejected(Box<Rejected>),
@@ -43,24 +43,24 @@ pub enum SourceError {
     },
 }
 
-impl fmt::Display for SourceError {
+impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceError::Rejected(r) => fmt::Display::fmt(r, f),
-            SourceError::Decode(e) => fmt::Display::fmt(e, f),
-            SourceError::Exhausted { attempts, .. } => {
+            EventSourceError::Rejected(r) => fmt::Display::fmt(r, f),
+            EventSourceError::Decode(e) => fmt::Display::fmt(e, f),
+            EventSourceError::Exhausted { attempts, .. } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }
         }
     }
 }
 
-impl Error for SourceError {
+impl Error for EventSourceError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             // Displayed already: not a source too.
-            SourceError::Rejected(_) | SourceError::Decode(_) => None,
-            SourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
+            EventSourceError::Rejected(_) | EventSourceError::Decode(_) => None,
+            EventSourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
         }
     }
 }
@@ -71,7 +71,7 @@ impl Error for SourceError {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::Rejected;
+/// use sse_pump::client::Rejected;
 ///
 /// let rejected = Rejected::new(http::StatusCode::NOT_FOUND, http::HeaderMap::new(), "no such stream".into());
 /// assert_eq!(rejected.status, 404);
@@ -99,7 +99,7 @@ impl Rejected {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sse_pump::Rejected::BODY_LIMIT, 4096);
+    /// assert_eq!(sse_pump::client::Rejected::BODY_LIMIT, 4096);
     /// ```
     pub const BODY_LIMIT: usize = 4096;
 
@@ -108,7 +108,7 @@ impl Rejected {
     /// # Examples
     ///
     /// ```
-    /// let r = sse_pump::Rejected::new(http::StatusCode::OK, http::HeaderMap::new(), bytes::Bytes::new());
+    /// let r = sse_pump::client::Rejected::new(http::StatusCode::OK, http::HeaderMap::new(), bytes::Bytes::new());
     /// assert!(r.body.is_empty());
     /// ```
     pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {

@@ -75,7 +75,7 @@ impl Decoder {
     ///
     /// ```
     /// let decoder = sse_pump::Decoder::new();
-    /// assert_eq!(decoder.retry(), None);
+    /// assert_eq!(decoder.reconnection_time(), None);
     /// ```
     pub fn new() -> Self {
         Decoder {
@@ -301,10 +301,10 @@ impl Decoder {
     /// let mut decoder = sse_pump::Decoder::new();
     /// decoder.feed(b"retry: 2500\n");
     /// assert_eq!(decoder.next_event()?, None);
-    /// assert_eq!(decoder.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// assert_eq!(decoder.reconnection_time(), Some(std::time::Duration::from_millis(2500)));
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
-    pub fn retry(&self) -> Option<Duration> {
+    pub fn reconnection_time(&self) -> Option<Duration> {
         self.block.retry
     }
 

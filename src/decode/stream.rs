@@ -126,7 +126,7 @@ impl<R, T> Decode<R, T> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sse_pump::decode(&b""[..]).decoder().retry(), None);
+    /// assert_eq!(sse_pump::decode(&b""[..]).decoder().reconnection_time(), None);
     /// ```
     pub fn decoder(&self) -> &Decoder {
         &self.read.decoder

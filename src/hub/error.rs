@@ -4,12 +4,12 @@ use std::fmt;
 
 use crate::Event;
 
-/// A [`Hub::publish`](crate::Hub::publish) that was refused; the event is handed back.
+/// A [`Hub::publish`](crate::hub::Hub::publish) that was refused; the event is handed back.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub};
+/// use sse_pump::{Event, hub::Hub};
 ///
 /// let hub = Hub::new();
 /// hub.close(None);
@@ -21,8 +21,8 @@ use crate::Event;
 pub enum PublishError {
     /// The hub was closed: stop publishing.
     Closed(Event),
-    /// Under [`Lag::Wait`](crate::Lag::Wait), a subscriber has no room yet; try again, or
-    /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits.
+    /// Under [`Lag::Wait`](crate::hub::Lag::Wait), a subscriber has no room yet; try again, or
+    /// use [`Hub::publish_async`](crate::hub::Hub::publish_async), which waits.
     Full(Event),
     /// The event refused a field ([`Event::error`]), which is this error's `source`; it
     /// was not published.
@@ -35,7 +35,7 @@ impl PublishError {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// let event = hub.publish(sse_pump::Event::new().data("x")).unwrap_err().into_inner();
     /// # drop(event);
@@ -53,7 +53,7 @@ impl PublishError {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(hub.publish(sse_pump::Event::new()).unwrap_err().is_closed());
     /// ```
@@ -61,12 +61,12 @@ impl PublishError {
         matches!(self, PublishError::Closed(_))
     }
 
-    /// Whether a subscriber had no room (only under [`Lag::Wait`](crate::Lag::Wait)).
+    /// Whether a subscriber had no room (only under [`Lag::Wait`](crate::hub::Lag::Wait)).
     ///
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(!hub.publish(sse_pump::Event::new()).unwrap_err().is_full());
     /// ```
@@ -79,7 +79,7 @@ impl PublishError {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// let refused = sse_pump::Event::new().id("a\nb");
     /// assert!(hub.publish(refused).unwrap_err().is_invalid());
     /// ```
@@ -119,12 +119,12 @@ impl std::error::Error for PublishError {
     }
 }
 
-/// A [`Hub::subscribe`](crate::Hub::subscribe) that was refused.
+/// A [`Hub::subscribe`](crate::hub::Hub::subscribe) that was refused.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Hub, SubscribeError};
+/// use sse_pump::{hub::Hub, hub::SubscribeError};
 ///
 /// let hub = Hub::builder().max_subscribers(1).build();
 /// let _first = hub.subscribe(None)?;
@@ -135,7 +135,7 @@ impl std::error::Error for PublishError {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SubscribeError {
-    /// The hub has [`max_subscribers`](crate::HubBuilder::max_subscribers) already: an
+    /// The hub has [`max_subscribers`](crate::hub::HubBuilder::max_subscribers) already: an
     /// HTTP server answers 503 Service Unavailable with a `Retry-After`.
     Full,
     /// The hub was closed.

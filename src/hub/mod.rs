@@ -1,4 +1,4 @@
-//! The hub: one publisher, many subscribers, replay from a bounded history.
+//! The hub: one publisher, many subscribers, replay from a bounded history ([`Hub`]).
 //!
 //! Design: the hub keeps one ring of the last `history + subscriber_capacity` encoded
 //! frames, one lock per slot, and each [`Subscription`] is a cursor into it (as in
@@ -46,7 +46,7 @@ use crate::Event;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Lag, Sse};
+/// use sse_pump::{Event, hub::Hub, hub::Lag, Sse};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::builder()
 ///     .history(1024)            // kept for replay
@@ -96,7 +96,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// # drop(hub);
     /// ```
     pub fn new() -> Self {
@@ -108,7 +108,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().history(100).build();
+    /// let hub = sse_pump::hub::Hub::builder().history(100).build();
     /// # drop(hub);
     /// ```
     pub fn builder() -> HubBuilder {
@@ -141,10 +141,10 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// assert_eq!(hub.publish(sse_pump::Event::new().data("one"))?, 1);
     /// assert_eq!(hub.publish(sse_pump::Event::new().data("two"))?, 2);
-    /// # Ok::<(), sse_pump::PublishError>(())
+    /// # Ok::<(), sse_pump::hub::PublishError>(())
     /// ```
     #[doc(alias = "send")]
     #[doc(alias = "broadcast")]
@@ -177,7 +177,7 @@ impl Hub {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::{Event, Hub, Lag};
+    /// use sse_pump::{Event, hub::Hub, hub::Lag};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().subscriber_capacity(1).on_lag(Lag::Wait(Duration::from_millis(10))).build();
     /// let slow = hub.subscribe(None)?; // never reads
@@ -246,7 +246,7 @@ impl Hub {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().history(16).build();
     /// hub.publish(Event::new().data("a"))?;
@@ -303,7 +303,7 @@ impl Hub {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
     /// let mut rx = hub.subscribe(None)?;
@@ -322,7 +322,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(hub.is_closed());
     /// ```
@@ -335,7 +335,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// let rx = hub.subscribe(None)?;
     /// hub.publish(sse_pump::Event::new().data("x"))?;
     /// let stats = hub.stats();
@@ -374,8 +374,8 @@ impl fmt::Debug for Hub {
 /// # Examples
 ///
 /// ```
-/// let stats = sse_pump::Hub::new().stats();
-/// assert_eq!(stats, sse_pump::HubStats::default());
+/// let stats = sse_pump::hub::Hub::new().stats();
+/// assert_eq!(stats, sse_pump::hub::HubStats::default());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

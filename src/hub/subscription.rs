@@ -15,15 +15,15 @@ use event_listener::EventListener;
 use futures_lite::Stream;
 
 use super::shared::{lock, Shared};
-use crate::{Event, Lag, Source};
+use crate::{hub::Lag, Event, Source};
 
 /// What a new subscription gets before the live events, depending on the `Last-Event-ID`
-/// it presented to [`Hub::subscribe`](crate::Hub::subscribe).
+/// it presented to [`Hub::subscribe`](crate::hub::Hub::subscribe).
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Replay};
+/// use sse_pump::{Event, hub::Hub, hub::Replay};
 ///
 /// let hub = Hub::builder().history(8).build();
 /// let id = hub.publish(Event::new().data("a"))?; // id 1
@@ -68,7 +68,7 @@ impl Signal {
 
 type Filter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// One subscriber's stream of a [`Hub`](crate::Hub)'s events; hand it to
+/// One subscriber's stream of a [`Hub`](crate::hub::Hub)'s events; hand it to
 /// [`Sse::new`](crate::Sse::new).
 ///
 /// It yields the replayed events (or a `reset` event), then the live ones. It is a cursor
@@ -78,7 +78,7 @@ type Filter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Sse};
+/// use sse_pump::{Event, hub::Hub, Sse};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::new();
 /// let rx = hub.subscribe(None)?;
@@ -133,9 +133,9 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
-    /// assert_eq!(hub.subscribe(None)?.replay(), sse_pump::Replay::Live);
-    /// # Ok::<(), sse_pump::SubscribeError>(())
+    /// let hub = sse_pump::hub::Hub::new();
+    /// assert_eq!(hub.subscribe(None)?.replay(), sse_pump::hub::Replay::Live);
+    /// # Ok::<(), sse_pump::hub::SubscribeError>(())
     /// ```
     pub fn replay(&self) -> Replay {
         self.replay
@@ -145,13 +145,13 @@ impl Subscription {
     /// passes `filter`. The `reset`, `gap` and farewell events always pass. Skipped events
     /// are not lag: they count as read.
     ///
-    /// For topics that most subscribers do not want, prefer one [`Hub`](crate::Hub) per
+    /// For topics that most subscribers do not want, prefer one [`Hub`](crate::hub::Hub) per
     /// topic: a filter still wakes the subscriber for every event.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// use futures_lite::StreamExt;
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
@@ -172,9 +172,9 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// assert_eq!(hub.subscribe(None)?.lagged(), 0);
-    /// # Ok::<(), sse_pump::SubscribeError>(())
+    /// # Ok::<(), sse_pump::hub::SubscribeError>(())
     /// ```
     pub fn lagged(&self) -> u64 {
         self.lagged
@@ -185,7 +185,7 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// let rx = hub.subscribe(None)?;
     /// hub.publish(sse_pump::Event::new().data("x"))?;
     /// assert_eq!(rx.pending(), 1);

@@ -8,7 +8,10 @@ mod lag;
 use std::time::Duration;
 
 use futures_lite::{future, StreamExt};
-use sse_pump::{Ended, Error, Event, Hub, Ids, Replay, Sse, SubscribeError, Subscription};
+use sse_pump::{
+    hub::Hub, hub::Ids, hub::Replay, hub::SubscribeError, hub::Subscription, Ended, Error, Event,
+    Sse,
+};
 use support::{failing_after, frames, guard, recorder, spawn};
 
 /// The `id` of a frame, or its `event` type when it has no id (`reset`, `gap`, farewell).

@@ -16,8 +16,8 @@ use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, decode_body, last_event_id, response, unavailable, BodyReport, Ended, Event, Hub,
-    KeepAlive, Shutdown, Sse, SseResponse, SubscribeError, WriteTimeout,
+    channel, client::decode_body, hub::Hub, hub::SubscribeError, last_event_id, response,
+    unavailable, BodyReport, Ended, Event, KeepAlive, Shutdown, Sse, SseResponse, WriteTimeout,
 };
 use support::{
     guard,
@@ -64,7 +64,10 @@ async fn streams_events_with_the_headers() {
             }
             let expected = [("1", "n=1"), ("2", "n=2"), ("3", "n=3")];
             assert_eq!(seen, expected.map(|(id, data)| (id.into(), data.into())));
-            assert_eq!(events.decoder().retry(), Some(Duration::from_millis(1500)));
+            assert_eq!(
+                events.decoder().reconnection_time(),
+                Some(Duration::from_millis(1500))
+            );
         };
         let (served, ()) = futures_lite::future::zip(server, client).await;
         served.unwrap();
@@ -78,7 +81,7 @@ async fn resumes_from_last_event_id() {
         let listener = Listener::bind().await;
         let addr = listener.addr();
         let handler = |request: Request<hyper::body::Incoming>| {
-            let resume = match last_event_id(&request) {
+            let resume = match last_event_id(request.headers()) {
                 Ok(id) => id.and_then(|id| id.parse::<u64>().ok()).unwrap_or(0),
                 Err(error) => {
                     let mut refusal =
