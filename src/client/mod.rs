@@ -1,5 +1,5 @@
-//! The client: [`EventSource`](crate::client::EventSource) connects, checks, decodes and reconnects
-//! over any `http` / `http-body` 1.x client; [`decode_body`](crate::client::decode_body) decodes a
+//! The client: [`EventSource`] connects, checks, decodes and reconnects
+//! over any `http` / `http-body` 1.x client; [`decode_body`] decodes a
 //! body in process. Behind the `client` feature, which needs no hyper.
 
 mod backoff;

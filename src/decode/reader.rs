@@ -126,7 +126,7 @@ impl<R, T> DecodeReader<R, T> {
     }
 
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///

@@ -121,7 +121,7 @@ impl<R, T> Decode<R, T> {
     }
 
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///
@@ -238,7 +238,7 @@ impl<S: TryStream> DecodeStream<S> {
 
 impl<S: TryStream, T> DecodeStream<S, T> {
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///
