@@ -202,7 +202,7 @@ impl From<PumpError> for Error {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{channel, Event, SendError};
+/// use sse_pump::{channel, Event};
 ///
 /// let (tx, rx) = channel(1);
 /// let err = tx.send_blocking(Event::new().id("1\n").data("x")).unwrap_err();

@@ -43,7 +43,7 @@ use crate::{encode, FieldError};
 /// use sse_pump::Event;
 ///
 /// let event = Event::new()
-///     .id(42)
+///     .id("42")
 ///     .event("tick")
 ///     .retry(Duration::from_secs(3))
 ///     .data("first line\nsecond line");

@@ -11,6 +11,7 @@
 //! producer learns that the client is gone when `send` fails.
 //!
 //! ```no_run
+//! # #![allow(dead_code)]
 //! # #[cfg(all(feature = "http", feature = "tokio"))]
 //! # mod doc {
 //! use std::time::Duration;
@@ -62,6 +63,7 @@
 //! last event ID and backoff, over any `http` 1.x client (here hyper-util's):
 //!
 //! ```no_run
+//! # #![allow(dead_code)]
 //! # #[cfg(feature = "client")]
 //! # async fn doc() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures_lite::StreamExt;

