@@ -82,10 +82,10 @@ fn mixes() -> Vec<&'static Mix> {
 fn ours(mix: &Mix) -> Bytes {
     let mut event = sse_pump::Event::new();
     if let Some(id) = mix.id {
-        event = event.id(id).expect("valid id");
+        event = event.id(id);
     }
     if let Some(name) = mix.event {
-        event = event.event(name).expect("valid event");
+        event = event.event(name);
     }
     event.data(mix.data).into_bytes()
 }
@@ -322,10 +322,10 @@ fn shared_buffer(c: &mut Criterion, mix: &'static Mix, frame_len: usize) {
 fn ours_into(mix: &Mix, buf: &mut BytesMut) {
     let mut event = sse_pump::Event::new();
     if let Some(id) = mix.id {
-        event = event.id(id).expect("valid id");
+        event = event.id(id);
     }
     if let Some(name) = mix.event {
-        event = event.event(name).expect("valid event");
+        event = event.event(name);
     }
     event.data(mix.data).encode_into(buf);
 }

@@ -29,7 +29,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use sse_pump::{Event, Hub};
+use sse_pump::{hub::Hub, Event};
 
 const SUBSCRIBERS: usize = 10_000;
 const EVENTS: u64 = 2_048;
@@ -61,7 +61,6 @@ static GLOBAL: Counting = Counting;
 fn event(n: u64) -> Event {
     Event::new()
         .event("tick")
-        .unwrap()
         .data(format!("{{\"n\":{n},\"text\":\"hello from the hub\"}}"))
 }
 
@@ -134,7 +133,7 @@ impl Tx {
                 hub.publish(event(n)).unwrap();
             }
             Tx::Broadcast(tx) => {
-                let frame = event(n).id(n.to_string()).unwrap().into_bytes();
+                let frame = event(n).id(n.to_string()).into_bytes();
                 tx.send(frame).unwrap();
             }
         }
@@ -297,7 +296,7 @@ fn memory(system: Fanout, runtime: &tokio::runtime::Runtime) -> (f64, f64) {
         }
     });
     let inline = match system {
-        Fanout::Hub => std::mem::size_of::<sse_pump::Subscription>(),
+        Fanout::Hub => std::mem::size_of::<sse_pump::hub::Subscription>(),
         Fanout::Broadcast => std::mem::size_of::<tokio::sync::broadcast::Receiver<Bytes>>(),
     };
     let alone =

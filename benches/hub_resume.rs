@@ -16,7 +16,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sse_pump::{Event, Hub, Ids};
+use sse_pump::{
+    hub::{Hub, Ids},
+    Event,
+};
 
 const HISTORY: usize = 10_000;
 const PUBLISHES: usize = 2_000;
@@ -25,7 +28,6 @@ const SUBSCRIBERS: usize = 2;
 fn event(n: usize) -> Event {
     Event::new()
         .id(format!("e{n}"))
-        .unwrap()
         .data("tick")
         .freeze()
 }

@@ -1,5 +1,5 @@
 //! axum: `response(sse)` is a response axum serves as it is (any `http_body::Body`), and
-//! `last_event_id` reads the request.
+//! `last_event_id` reads the `HeaderMap` extractor.
 //!
 //! ```text
 //! cargo run --example axum --features hyper,tokio
@@ -10,7 +10,12 @@
 
 use std::time::Duration;
 
-use axum::{extract::Request, http::StatusCode, response::IntoResponse, routing::get, Router};
+use axum::{
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
 use sse_pump::{adapters::tokio::spawn, last_event_id, response, Event, Sender, Sse};
 
 #[tokio::main]
@@ -22,8 +27,8 @@ async fn main() -> std::io::Result<()> {
     axum::serve(listener, app).await
 }
 
-async fn events(request: Request) -> axum::response::Response {
-    let start = match last_event_id(&request) {
+async fn events(headers: HeaderMap) -> axum::response::Response {
+    let start = match last_event_id(&headers) {
         Ok(id) => id
             .and_then(|id| id.parse::<u64>().ok())
             .map_or(0, |id| id.saturating_add(1)),
@@ -34,13 +39,13 @@ async fn events(request: Request) -> axum::response::Response {
 }
 
 /// A tick a second from `start`, until the client is gone.
-async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender, start: u64) -> Result<(), std::convert::Infallible> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     for n in start..=u64::MAX {
         tick.tick().await;
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

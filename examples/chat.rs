@@ -38,8 +38,8 @@ use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use sse_pump::{
-    last_event_id, unavailable, Event, Hub, Lag, Sse, SseBody, SseResponse, SubscribeError,
-    Subscription, WriteTimeout, MAX_LAST_EVENT_ID,
+    hub::Hub, hub::Lag, hub::SubscribeError, hub::Subscription, last_event_id, unavailable, Event,
+    Sse, SseBody, SseResponse, WriteTimeout, MAX_LAST_EVENT_ID,
 };
 use tokio::net::TcpListener;
 
@@ -104,7 +104,7 @@ async fn handle(hub: Hub, request: Request<Incoming>) -> Result<Response<Body>, 
 /// The stream, resuming after the `Last-Event-ID` header, or else the `last_event_id`
 /// query parameter.
 fn events(hub: &Hub, request: &Request<Incoming>) -> Response<Body> {
-    let header = match last_event_id(request) {
+    let header = match last_event_id(request.headers()) {
         Ok(id) => id,
         Err(e) => return plain(StatusCode::BAD_REQUEST, &e.to_string()),
     };

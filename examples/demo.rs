@@ -130,12 +130,10 @@ async fn produce(tx: Sender, start: u64, limit: u64) -> Result<(), sse_pump::Err
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let clock = Event::new()
-            .event("clock")?
+            .event("clock")
             .data(format!("{}", now.as_secs()));
-        let counter = Event::new().id(n.to_string())?.data(n.to_string());
-        let stats = Event::new()
-            .event("stats")?
-            .json(&serde_json_value(n, now))?;
+        let counter = Event::new().id(n.to_string()).data(n.to_string());
+        let stats = Event::new().event("stats").json(&serde_json_value(n, now));
         for event in [clock, counter, stats] {
             if tx.send(event).await.is_err() {
                 return Ok(()); // the client left

@@ -6,10 +6,10 @@
 //!
 //! Run with `cargo run --example hub`.
 
-use sse_pump::{Event, Hub, Lag, Sse};
+use sse_pump::{hub::Hub, hub::Lag, Event, Sse};
 
 fn chat(text: &str) -> Result<Event, sse_pump::Error> {
-    Ok(Event::new().event("chat")?.data(text))
+    Ok(Event::new().event("chat").data(text))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hub.publish(chat("welcome back")?)?; // id 4
 
         println!("{:?}\n", hub.stats());
-        hub.close(Event::new().event("bye")?.data("server restarting"));
+        hub.close(Event::new().event("bye").data("server restarting"));
         for task in [alice, bob, carol] {
             let (name, report, wire) = task.await;
             println!("--- {name}: {:?}\n{wire}", report?);

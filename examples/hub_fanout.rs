@@ -32,7 +32,7 @@ use std::{
 use http_body_util::{Either, Empty};
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use sse_pump::{response, unavailable, Event, Hub, Sse, WriteTimeout};
+use sse_pump::{hub::Hub, response, unavailable, Event, Sse, WriteTimeout};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},

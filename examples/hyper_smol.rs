@@ -15,7 +15,7 @@ use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use smol::net::TcpListener;
 use sse_pump::{
     adapters::smol::{spawn, Task},
-    Event, FuturesIo, Producer, Sender, Sse, SseBody, SseResponse, WriteTimeout,
+    Event, FuturesIo, Sender, Spawned, Sse, SseBody, SseResponse, WriteTimeout,
 };
 
 fn main() -> std::io::Result<()> {
@@ -40,7 +40,7 @@ fn main() -> std::io::Result<()> {
 /// Every path gets the stream.
 async fn handle(
     request: Request<Incoming>,
-) -> Result<Response<SseBody<Producer<Task>>>, Infallible> {
+) -> Result<Response<SseBody<Spawned<Task>>>, Infallible> {
     let events = spawn(16, ticks);
     let sse = Sse::new(events).retry(Duration::from_secs(1));
     Ok(SseResponse::new(sse).version(request.version()).build())
@@ -50,8 +50,8 @@ async fn handle(
 async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
     for n in 0u64.. {
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

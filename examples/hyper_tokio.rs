@@ -17,11 +17,11 @@ use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use sse_pump::{
     adapters::tokio::{spawn, Task},
-    last_event_id, Event, Producer, Sender, Sse, SseBody, SseResponse, WriteTimeout,
+    last_event_id, Event, Sender, Spawned, Sse, SseBody, SseResponse, WriteTimeout,
 };
 use tokio::net::TcpListener;
 
-type Body = Either<SseBody<Producer<Task>>, Full<Bytes>>;
+type Body = Either<SseBody<Spawned<Task>>, Full<Bytes>>;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -44,7 +44,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Body>, Infallible
     if request.uri().path() != "/events" {
         return Ok(plain(StatusCode::NOT_FOUND, "try /events".into()));
     }
-    let start = match last_event_id(&request) {
+    let start = match last_event_id(request.headers()) {
         Ok(id) => id
             .and_then(|id| id.parse::<u64>().ok())
             .map_or(0, |id| id.saturating_add(1)),
@@ -68,8 +68,8 @@ async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
     for n in start..=u64::MAX {
         tick.tick().await;
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

@@ -16,7 +16,7 @@ use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use sse_pump::{
     adapters::tokio::{spawn, Task},
-    Event, Producer, Sender, Shutdown, ShutdownListener, Sse, SseBody, SseResponse, WriteTimeout,
+    Event, Sender, Shutdown, ShutdownListener, Spawned, Sse, SseBody, SseResponse, WriteTimeout,
 };
 use tokio::{net::TcpListener, signal};
 
@@ -61,12 +61,9 @@ async fn main() -> std::io::Result<()> {
 async fn handle(
     request: Request<Incoming>,
     signal: ShutdownListener,
-) -> Result<Response<SseBody<Producer<Task>>>, Infallible> {
+) -> Result<Response<SseBody<Spawned<Task>>>, Infallible> {
     let events = spawn(16, ticks);
-    let farewell = Event::new()
-        .event("bye")
-        .expect("no line break")
-        .data("server shutting down");
+    let farewell = Event::new().event("bye").data("server shutting down");
     let sse = Sse::new(events)
         .shutdown(signal)
         .farewell(farewell)
@@ -97,8 +94,8 @@ async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
     for n in 0u64.. {
         tick.tick().await;
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

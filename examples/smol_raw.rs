@@ -52,8 +52,8 @@ fn main() -> std::io::Result<()> {
 async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
     for n in start..=u64::MAX {
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

@@ -16,8 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let producer = std::thread::spawn(move || -> Result<(), sse_pump::Error> {
         for n in 0..5 {
             let event = Event::new()
-                .id(n.to_string())?
-                .event("line")?
+                .id(n.to_string())
+                .event("line")
                 .data(format!("line {n}\nof two"));
             if tx.send_blocking(event).is_err() {
                 break; // the stream is gone

@@ -46,8 +46,8 @@ async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
     for n in 0u64.. {
         tick.tick().await;
         let event = Event::new()
-            .id(n.to_string())?
-            .event("tick")?
+            .id(n.to_string())
+            .event("tick")
             .data(n.to_string());
         if tx.send(event).await.is_err() {
             break;

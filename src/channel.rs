@@ -2,16 +2,15 @@
 
 use std::{
     fmt,
+    future::Future,
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{ready, Context, Poll},
 };
 
 use futures_lite::Stream;
 
-use crate::Event;
-
-pub use async_channel::{SendError, TrySendError};
+use crate::{Event, SendError, TrySendError};
 
 /// Creates a bounded channel that carries events from producers to one stream.
 ///
@@ -21,7 +20,7 @@ pub use async_channel::{SendError, TrySendError};
 ///
 /// # Panics
 ///
-/// If `capacity` is zero, like [`async_channel::bounded`]: a fixed configuration value,
+/// If `capacity` is zero: a fixed configuration value,
 /// never run-time input.
 ///
 /// # Examples
@@ -70,7 +69,8 @@ impl Sender {
     /// # Errors
     ///
     /// Once the stream has ended (the client left, a send timed out, or a shutdown came),
-    /// the event is handed back in [`SendError`]: stop producing.
+    /// the event is handed back in [`SendError::Closed`]: stop producing. An event that
+    /// refused a field ([`Event::error`]) is handed back in [`SendError::Invalid`] at once.
     ///
     /// # Examples
     ///
@@ -80,16 +80,26 @@ impl Sender {
     /// assert!(tx.send(sse_pump::Event::new().data("x")).await.is_ok());
     /// # });
     /// ```
-    pub fn send(&self, event: Event) -> async_channel::Send<'_, Event> {
-        self.inner.send(event)
+    pub fn send(&self, event: Event) -> Send<'_> {
+        match event.error() {
+            None => Send {
+                inner: Some(self.inner.send(event)),
+                invalid: None,
+            },
+            Some(_) => Send {
+                inner: None,
+                invalid: Some(event),
+            },
+        }
     }
 
     /// Sends an event if there is room now.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when the channel is full (the client is behind), and
-    /// [`TrySendError::Closed`] when the stream has ended; both hand the event back.
+    /// [`TrySendError::Full`] when the channel is full (the client is behind),
+    /// [`TrySendError::Closed`] when the stream has ended, and [`TrySendError::Invalid`]
+    /// when the event refused a field; all hand the event back.
     ///
     /// # Examples
     ///
@@ -100,8 +110,14 @@ impl Sender {
     /// tx.try_send(Event::new().data("1")).unwrap();
     /// assert!(matches!(tx.try_send(Event::new().data("2")), Err(TrySendError::Full(_))));
     /// ```
-    pub fn try_send(&self, event: Event) -> Result<(), TrySendError<Event>> {
-        self.inner.try_send(event)
+    pub fn try_send(&self, event: Event) -> Result<(), TrySendError> {
+        if event.error().is_some() {
+            return Err(TrySendError::Invalid(event));
+        }
+        self.inner.try_send(event).map_err(|e| match e {
+            async_channel::TrySendError::Full(event) => TrySendError::Full(event),
+            async_channel::TrySendError::Closed(event) => TrySendError::Closed(event),
+        })
     }
 
     /// Sends an event from code that is not async, blocking the thread while the channel
@@ -109,7 +125,8 @@ impl Sender {
     ///
     /// # Errors
     ///
-    /// As [`Sender::send`]: the event is handed back once the stream has ended.
+    /// As [`Sender::send`]: the event is handed back once the stream has ended, or if it
+    /// refused a field.
     ///
     /// # Examples
     ///
@@ -126,8 +143,11 @@ impl Sender {
     /// futures_lite::future::block_on(sse_pump::Sse::new(rx).keep_alive(None).pump(&mut wire)).unwrap();
     /// assert_eq!(wire, b"data: 0\n\ndata: 1\n\ndata: 2\n\n");
     /// ```
-    pub fn send_blocking(&self, event: Event) -> Result<(), SendError<Event>> {
-        self.inner.send_blocking(event)
+    pub fn send_blocking(&self, event: Event) -> Result<(), SendError> {
+        if event.error().is_some() {
+            return Err(SendError::Invalid(event));
+        }
+        (self.inner.send_blocking(event)).map_err(|e| SendError::Closed(e.0))
     }
 
     /// Resolves once the stream has ended, for any reason: the client left, a send timed
@@ -147,8 +167,10 @@ impl Sender {
     /// assert_eq!(producer.await, "client gone");
     /// # });
     /// ```
-    pub fn closed(&self) -> async_channel::Closed<'_, Event> {
-        self.inner.closed()
+    pub fn closed(&self) -> Closed<'_> {
+        Closed {
+            inner: self.inner.closed(),
+        }
     }
 
     /// Whether the stream has ended.
@@ -201,6 +223,82 @@ impl fmt::Debug for Sender {
 }
 
 pin_project_lite::pin_project! {
+    /// The future of [`Sender::send`]: resolves once the event is in the channel, or
+    /// refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, _rx) = sse_pump::channel(1);
+    /// let sending: sse_pump::Send<'_> = tx.send(sse_pump::Event::new().data("x"));
+    /// assert!(sending.await.is_ok());
+    /// # });
+    /// ```
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct Send<'a> {
+        #[pin]
+        inner: Option<async_channel::Send<'a, Event>>,
+        invalid: Option<Event>,
+    }
+}
+
+impl Future for Send<'_> {
+    type Output = Result<(), SendError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(event) = this.invalid.take() {
+            return Poll::Ready(Err(SendError::Invalid(event)));
+        }
+        match this.inner.as_pin_mut() {
+            Some(send) => send.poll(cx).map_err(|e| SendError::Closed(e.0)),
+            None => panic!("`Send` polled after it completed"),
+        }
+    }
+}
+
+impl fmt::Debug for Send<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Sender::closed`]: resolves once the stream has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// let closed: sse_pump::Closed<'_> = tx.closed();
+    /// drop(rx);
+    /// closed.await;
+    /// # });
+    /// ```
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct Closed<'a> {
+        #[pin]
+        inner: async_channel::Closed<'a, Event>,
+    }
+}
+
+impl Future for Closed<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl fmt::Debug for Closed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed").finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
     /// The stream's end of the channel; hand it to [`Sse::new`](crate::Sse::new).
     ///
     /// There is one receiver per stream. Dropping it (which the pump does when it ends)
@@ -242,8 +340,9 @@ impl fmt::Debug for Receiver {
     }
 }
 
-/// Where a stream's events come from: a [`Receiver`], or any `Stream` through
-/// [`Sse::from_stream`](crate::Sse::from_stream).
+/// Where a stream's events come from: a [`Receiver`], a hub
+/// [`Subscription`](crate::hub::Subscription), a spawned task ([`Spawned`](crate::Spawned)),
+/// or any `Stream` through [`Sse::from_stream`](crate::Sse::from_stream).
 ///
 /// # Examples
 ///
@@ -252,6 +351,11 @@ impl fmt::Debug for Receiver {
 /// let (_tx, rx) = sse_pump::channel(1);
 /// let _ = takes_any_source(sse_pump::Sse::new(rx));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Source` of events",
+    label = "not a `Source`",
+    note = "for a `Stream` of `Event`s or of `Result<Event, E>`, call `Sse::from_stream(stream)` rather than `Sse::new`"
+)]
 pub trait Source: Stream<Item = Event> {
     /// Stops accepting events and drops those still queued, returning how many there were.
     ///
@@ -294,7 +398,7 @@ pub trait Source: Stream<Item = Event> {
 /// ```
 #[derive(Clone)]
 pub struct CloseHandle {
-    close: Arc<dyn Fn() + Send + Sync>,
+    close: Arc<dyn Fn() + std::marker::Send + Sync>,
 }
 
 impl CloseHandle {
@@ -307,7 +411,7 @@ impl CloseHandle {
     /// let handle = sse_pump::CloseHandle::new(|| println!("closing"));
     /// handle.close();
     /// ```
-    pub fn new(close: impl Fn() + Send + Sync + 'static) -> Self {
+    pub fn new(close: impl Fn() + std::marker::Send + Sync + 'static) -> Self {
         CloseHandle {
             close: Arc::new(close),
         }
@@ -357,6 +461,11 @@ impl Source for Receiver {
 pin_project_lite::pin_project! {
     /// A `Stream` of events as a [`Source`]; made by [`Sse::from_stream`](crate::Sse::from_stream).
     ///
+    /// The stream yields [`Event`]s, or `Result<Event, E>`s (as axum's `Sse` takes them):
+    /// an `Err` ends the stream as a failed source does, with
+    /// [`Ended::SourceFailed`](crate::Ended::SourceFailed) and the error's text in
+    /// [`Report::source_error`](crate::Report::source_error).
+    ///
     /// # Examples
     ///
     /// ```
@@ -365,19 +474,57 @@ pin_project_lite::pin_project! {
     /// ```
     pub struct FromStream<S> {
         #[pin]
-        pub(crate) inner: S,
+        inner: S,
+        error: Option<String>,
+        failed: bool,
     }
 }
 
-impl<S: Stream<Item = Event>> Stream for FromStream<S> {
+impl<S> FromStream<S> {
+    /// The source of `inner`'s events.
+    pub(crate) fn new(inner: S) -> Self {
+        FromStream {
+            inner,
+            error: None,
+            failed: false,
+        }
+    }
+}
+
+impl<S> Stream for FromStream<S>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.project().inner.poll_next(cx)
+        let this = self.project();
+        if *this.failed {
+            return Poll::Ready(None);
+        }
+        match ready!(this.inner.poll_next(cx)).map(IntoEventResult::into_event_result) {
+            Some(Ok(event)) => Poll::Ready(Some(event)),
+            Some(Err(error)) => {
+                // The first error ends the stream: the source failed.
+                *this.failed = true;
+                *this.error = Some(error);
+                Poll::Ready(None)
+            }
+            None => Poll::Ready(None),
+        }
     }
 }
 
-impl<S: Stream<Item = Event>> Source for FromStream<S> {}
+impl<S> Source for FromStream<S>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
+    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+        self.project().error.take()
+    }
+}
 
 impl<S> fmt::Debug for FromStream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -385,4 +532,49 @@ impl<S> fmt::Debug for FromStream<S> {
             .field(&std::any::type_name::<S>())
             .finish()
     }
+}
+
+/// What a stream given to [`Sse::from_stream`](crate::Sse::from_stream) may yield: an
+/// [`Event`], or a `Result<Event, E>` whose error ends the stream (its text goes in the
+/// report). Sealed: only these implement it.
+///
+/// # Examples
+///
+/// ```
+/// fn takes<T: sse_pump::IntoEventResult>(_: T) {}
+/// takes(sse_pump::Event::new());
+/// takes(Ok::<_, std::io::Error>(sse_pump::Event::new()));
+/// ```
+pub trait IntoEventResult: sealed::Sealed {
+    /// The event, or the error's text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::IntoEventResult;
+    /// let failed = Err::<sse_pump::Event, _>("database gone").into_event_result();
+    /// assert_eq!(failed.unwrap_err(), "database gone");
+    /// ```
+    fn into_event_result(self) -> Result<Event, String>;
+}
+
+impl IntoEventResult for Event {
+    #[inline]
+    fn into_event_result(self) -> Result<Event, String> {
+        Ok(self)
+    }
+}
+
+impl<E: fmt::Display> IntoEventResult for Result<Event, E> {
+    #[inline]
+    fn into_event_result(self) -> Result<Event, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+mod sealed {
+    /// Keeps [`IntoEventResult`](super::IntoEventResult) closed.
+    pub trait Sealed {}
+    impl Sealed for crate::Event {}
+    impl<E> Sealed for Result<crate::Event, E> {}
 }

@@ -2,58 +2,35 @@
 
 use std::{fmt, io, time::Duration};
 
-use crate::Report;
+use crate::{Event, Report};
 
-/// What can go wrong in sse-pump.
+/// Why a pump could not deliver: the client stopped reading, or went away.
 ///
-/// A field that would corrupt the wire is refused where it enters ([`Error::InvalidField`]);
-/// a pump that cannot deliver ends with [`Error::SendTimeout`] or [`Error::Disconnected`].
+/// Building an event has its own error, [`FieldError`].
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Error, Event};
+/// use std::time::Duration;
+/// use sse_pump::Error;
 ///
-/// let err = Event::new().id("1\n2").unwrap_err();
-/// assert!(matches!(err, Error::InvalidField { field: "id", byte: b'\n' }));
-/// assert_eq!(err.to_string(), "the `id` field cannot contain a line feed");
+/// let err = Error::SendTimeout(Duration::from_secs(30));
+/// assert_eq!(err.to_string(), "the client read nothing for 30s");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// An `event` or `id` value held a byte that would end the line early (CR or LF), or a
-    /// NUL in an `id`, which a browser ignores.
-    InvalidField {
-        /// The field name: `"event"` or `"id"`.
-        field: &'static str,
-        /// The offending byte: `b'\r'`, `b'\n'` or `0`.
-        byte: u8,
-    },
     /// A write or flush to the client did not finish within the send timeout.
     SendTimeout(Duration),
-    /// The sink failed: the client went away.
+    /// The sink failed: the client went away. The I/O error is the [`source`](std::error::Error::source).
     Disconnected(io::Error),
-    /// `Event::json` could not serialize the value.
-    #[cfg(feature = "json")]
-    Json(serde_json::Error),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidField { field, byte } => {
-                let what = match byte {
-                    b'\r' => "a carriage return",
-                    b'\n' => "a line feed",
-                    0 => "a NUL",
-                    _ => "a forbidden byte",
-                };
-                write!(f, "the `{field}` field cannot contain {what}")
-            }
             Error::SendTimeout(limit) => write!(f, "the client read nothing for {limit:?}"),
             Error::Disconnected(_) => f.write_str("the client disconnected"),
-            #[cfg(feature = "json")]
-            Error::Json(_) => f.write_str("the value could not be serialized to JSON"),
         }
     }
 }
@@ -62,8 +39,85 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Disconnected(e) => Some(e),
+            Error::SendTimeout(_) => None,
+        }
+    }
+}
+
+/// A field that an [`Event`](crate::Event) refused: it would have corrupted the wire, or
+/// could not be serialized.
+///
+/// The setters never fail; the event records its first refused field, writes nothing for
+/// it, and is refused where it is sent or published ([`Event::error`](crate::Event::error),
+/// [`Event::check`](crate::Event::check)).
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{Event, FieldError};
+///
+/// let err = Event::new().id("1\n2").check().unwrap_err();
+/// assert_eq!(err, FieldError::InvalidByte { field: "id", byte: b'\n' });
+/// assert_eq!(err.to_string(), "the `id` field cannot contain a line feed");
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// An `event` or `id` value held a byte that would end the line early (CR or LF), or a
+    /// NUL in an `id`, which a browser ignores.
+    InvalidByte {
+        /// The field name: `"event"` or `"id"`.
+        field: &'static str,
+        /// The offending byte: `b'\r'`, `b'\n'` or `0`.
+        byte: u8,
+    },
+    /// `Event::json` could not serialize the value; the serde_json error is the
+    /// [`source`](std::error::Error::source). Shared, so that an event that holds it can
+    /// be cloned.
+    #[cfg(feature = "json")]
+    Json(std::sync::Arc<serde_json::Error>),
+}
+
+impl PartialEq for FieldError {
+    /// Equal when of the same kind with the same field and byte; JSON errors compare by
+    /// identity.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                FieldError::InvalidByte { field, byte },
+                FieldError::InvalidByte { field: f, byte: b },
+            ) => field == f && byte == b,
             #[cfg(feature = "json")]
-            Error::Json(e) => Some(e),
+            (FieldError::Json(a), FieldError::Json(b)) => std::sync::Arc::ptr_eq(a, b),
+            #[cfg(feature = "json")]
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldError::InvalidByte { field, byte } => {
+                let what = match byte {
+                    b'\r' => "a carriage return",
+                    b'\n' => "a line feed",
+                    0 => "a NUL",
+                    _ => "a forbidden byte",
+                };
+                write!(f, "the `{field}` field cannot contain {what}")
+            }
+            #[cfg(feature = "json")]
+            FieldError::Json(_) => f.write_str("the value could not be serialized to JSON"),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "json")]
+            FieldError::Json(e) => Some(&**e),
             _ => None,
         }
     }
@@ -71,7 +125,8 @@ impl std::error::Error for Error {
 
 /// A pump that ended in error, with the [`Report`] of what it had written by then.
 ///
-/// Converts into [`Error`] with `?`.
+/// Converts into [`Error`] with `?`. It displays as its error, and its `source` is the
+/// error's own (the I/O error of a disconnect).
 ///
 /// # Examples
 ///
@@ -128,13 +183,172 @@ impl fmt::Display for PumpError {
 }
 
 impl std::error::Error for PumpError {
+    // Transparent: it displays as its error, so the error is not its source too.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        std::error::Error::source(&self.error)
     }
 }
 
 impl From<PumpError> for Error {
     fn from(e: PumpError) -> Self {
         e.error
+    }
+}
+
+/// A [`Sender::send`](crate::Sender::send) or
+/// [`send_blocking`](crate::Sender::send_blocking) that was refused; the event is handed
+/// back.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{channel, Event};
+///
+/// let (tx, rx) = channel(1);
+/// let err = tx.send_blocking(Event::new().id("1\n").data("x")).unwrap_err();
+/// assert!(err.is_invalid());
+/// assert_eq!(err.to_string(), "the event refused a field");
+///
+/// drop(rx);
+/// let err = tx.send_blocking(Event::new().data("late")).unwrap_err();
+/// assert!(err.is_closed());
+/// assert_eq!(format!("{err:?}"), "Closed(..)");
+/// assert_eq!(err.into_inner().into_bytes(), "data: late\n\n"); // handed back, not lost
+/// ```
+pub enum SendError {
+    /// The stream has ended (the client left, a send timed out, or a shutdown came): stop
+    /// producing.
+    Closed(Event),
+    /// The event refused a field ([`Event::error`](crate::Event::error)), which is this
+    /// error's `source`; it was not sent.
+    Invalid(Event),
+}
+
+/// A [`Sender::try_send`](crate::Sender::try_send) that was refused; the event is handed
+/// back.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{channel, Event, TrySendError};
+///
+/// let (tx, _rx) = channel(1);
+/// tx.try_send(Event::new().data("1"))?;
+/// let err = tx.try_send(Event::new().data("2")).unwrap_err();
+/// assert!(err.is_full());
+/// assert_eq!(err.to_string(), "sending into a full channel");
+/// assert_eq!(err.into_inner().into_bytes(), "data: 2\n\n");
+/// # Ok::<(), TrySendError>(())
+/// ```
+pub enum TrySendError {
+    /// The channel is full: the client is behind.
+    Full(Event),
+    /// The stream has ended: stop producing.
+    Closed(Event),
+    /// The event refused a field, which is this error's `source`; it was not sent.
+    Invalid(Event),
+}
+
+/// The methods and traits that [`SendError`] and [`TrySendError`] share.
+macro_rules! send_error {
+    ($name:ident, $send:literal { $($variant:ident => $text:literal),* }) => {
+        impl $name {
+            /// The event that was not sent.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// let (tx, rx) = sse_pump::channel(1);
+            /// drop(rx);
+            #[doc = concat!("let err = tx.", $send, "(sse_pump::Event::new()).unwrap_err();")]
+            /// assert_eq!(err.into_inner().into_bytes(), "\n");
+            /// ```
+            pub fn into_inner(self) -> Event {
+                match self {
+                    $($name::$variant(event))|* => event,
+                }
+            }
+
+            /// Whether the stream had ended.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// let (tx, rx) = sse_pump::channel(1);
+            /// drop(rx);
+            #[doc = concat!("let err = tx.", $send, "(sse_pump::Event::new()).unwrap_err();")]
+            /// assert!(err.is_closed());
+            /// ```
+            pub fn is_closed(&self) -> bool {
+                matches!(self, $name::Closed(_))
+            }
+
+            /// Whether the event refused a field.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// let (tx, _rx) = sse_pump::channel(1);
+            /// let refused = sse_pump::Event::new().event("a\nb");
+            #[doc = concat!("let err = tx.", $send, "(refused).unwrap_err();")]
+            /// assert!(err.is_invalid());
+            /// ```
+            pub fn is_invalid(&self) -> bool {
+                matches!(self, $name::Invalid(_))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // The event is not shown: it may be large, or private.
+                f.write_str(match self {
+                    $($name::$variant(_) => concat!(stringify!($variant), "(..)")),*
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($name::$variant(_) => $text),*
+                })
+            }
+        }
+
+        impl std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                match self {
+                    $name::Invalid(event) => {
+                        event.error().map(|e| e as &(dyn std::error::Error + 'static))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+send_error!(SendError, "send_blocking" {
+    Closed => "sending into a closed stream",
+    Invalid => "the event refused a field"
+});
+send_error!(TrySendError, "try_send" {
+    Full => "sending into a full channel",
+    Closed => "sending into a closed stream",
+    Invalid => "the event refused a field"
+});
+
+impl TrySendError {
+    /// Whether the channel was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = sse_pump::channel(1);
+    /// tx.try_send(sse_pump::Event::new()).unwrap();
+    /// assert!(tx.try_send(sse_pump::Event::new()).unwrap_err().is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
     }
 }

@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use bytes::Bytes;
 
-use crate::{encode, Error};
+use crate::{encode, FieldError};
 
 /// One Server-Sent Event (or comment), encoded to wire bytes as it is built.
 ///
@@ -19,11 +19,22 @@ use crate::{encode, Error};
 ///
 /// | setter | wire | on a bad value |
 /// |---|---|---|
-/// | [`data`](Event::data) | one `data:` line per line of the value | never fails: line breaks start new lines |
-/// | [`event`](Event::event) | `event: name` | [`Error::InvalidField`] on CR or LF |
-/// | [`id`](Event::id) | `id: value` | [`Error::InvalidField`] on CR, LF or NUL |
-/// | [`retry`](Event::retry) | `retry: <milliseconds>` | never fails |
-/// | [`comment`](Event::comment) | one `:` line per line of the text | never fails: line breaks start new lines |
+/// | [`data`](Event::data) | one `data:` line per line of the value | none: line breaks start new lines |
+/// | [`event`](Event::event) | `event: name` | [`FieldError::InvalidByte`] on CR or LF |
+/// | [`id`](Event::id) | `id: value` | [`FieldError::InvalidByte`] on CR, LF or NUL |
+/// | [`retry`](Event::retry) | `retry: <milliseconds>` | none |
+/// | [`comment`](Event::comment) | one `:` line per line of the text | none: line breaks start new lines |
+/// | `json` | one `data:` line of compact JSON | `FieldError::Json` |
+///
+/// # A refused field
+///
+/// Setters never fail, so an event is built in one chain. A value that would inject
+/// fields or events of its own (an `id` with a line feed, from a database row, say) is
+/// not written: the event records the first such [`FieldError`], and
+/// [`Sender::send`](crate::Sender::send), `try_send`, `send_blocking` and
+/// [`Hub::publish`](crate::hub::Hub::publish) refuse the event and hand it back, its error as the
+/// refusal's `source`. So a corrupt frame never reaches the wire, and the error is never
+/// lost. To see the error where the event is built, end the chain with [`Event::check`].
 ///
 /// Line breaks are CR, LF and CRLF, as the WHATWG standard defines them. U+2028, U+2029
 /// and U+0085 are not line breaks there, so `data`, `comment`, `event` and `id` write them
@@ -40,20 +51,25 @@ use crate::{encode, Error};
 /// use sse_pump::Event;
 ///
 /// let event = Event::new()
-///     .id("42")?
-///     .event("tick")?
+///     .id("42")
+///     .event("tick")
 ///     .retry(Duration::from_secs(3))
 ///     .data("first line\nsecond line");
 /// assert_eq!(
 ///     event.into_bytes(),
 ///     "id: 42\nevent: tick\nretry: 3000\ndata: first line\ndata: second line\n\n"
 /// );
-/// # Ok::<(), sse_pump::Error>(())
+///
+/// let refused = Event::new().id("1\ndata: injected").data("x");
+/// assert!(refused.error().is_some());
+/// assert_eq!(refused.into_bytes(), "data: x\n\n"); // the bad field was never written
 /// ```
 #[must_use = "an event does nothing until it is sent"]
 #[derive(Clone)]
 pub struct Event {
     buf: Buffer,
+    /// The first field refused, if any. Boxed, so a valid event pays one word for it.
+    error: Option<Box<FieldError>>,
 }
 
 #[derive(Clone)]
@@ -79,6 +95,7 @@ impl Event {
     pub fn new() -> Self {
         Event {
             buf: Buffer::Active(Vec::new()),
+            error: None,
         }
     }
 
@@ -131,58 +148,100 @@ impl Event {
     /// Sets the event type (the `event:` field); a browser dispatches it to
     /// `addEventListener(type, ...)` instead of `onmessage`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidField`] if `name` contains a CR or LF, which would let the value
-    /// inject fields or events of its own. Nothing is written then.
+    /// A name with a CR or LF, which would let it inject fields or events of its own, is
+    /// not written: the event records [`FieldError::InvalidByte`] and is refused when sent
+    /// (see [A refused field](Event#a-refused-field)).
     ///
     /// # Examples
     ///
     /// ```
     /// use sse_pump::Event;
     ///
-    /// assert_eq!(Event::new().event("tick")?.into_bytes(), "event: tick\n\n");
-    /// assert!(Event::new().event("tick\ndata: injected").is_err());
-    /// # Ok::<(), sse_pump::Error>(())
+    /// assert_eq!(Event::new().event("tick").into_bytes(), "event: tick\n\n");
+    /// assert!(Event::new().event("tick\ndata: injected").check().is_err());
     /// ```
     #[inline]
-    pub fn event(self, name: impl AsRef<str>) -> Result<Self, Error> {
+    pub fn event(self, name: impl AsRef<str>) -> Self {
         self.single_line("event", b"event: ", name.as_ref(), false)
     }
 
     /// Sets the event id (the `id:` field), which a browser sends back in the
     /// `Last-Event-ID` header when it reconnects. An empty id resets the browser's last id.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidField`] if `id` contains a CR or LF (which would inject fields) or a
-    /// NUL (which makes a browser ignore the field). Nothing is written then.
+    /// An id with a CR or LF (which would inject fields) or a NUL (which makes a browser
+    /// ignore the field) is not written: the event records [`FieldError::InvalidByte`] and is
+    /// refused when sent (see [A refused field](Event#a-refused-field)).
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Error, Event};
+    /// use sse_pump::{Event, FieldError};
     ///
-    /// assert_eq!(Event::new().id("7")?.into_bytes(), "id: 7\n\n");
-    /// assert!(matches!(Event::new().id("7\0"), Err(Error::InvalidField { field: "id", byte: 0 })));
-    /// # Ok::<(), sse_pump::Error>(())
+    /// assert_eq!(Event::new().id(7.to_string()).into_bytes(), "id: 7\n\n");
+    /// assert_eq!(Event::new().id("a-7").into_bytes(), "id: a-7\n\n");
+    /// let err = Event::new().id("7\0").check().unwrap_err();
+    /// assert_eq!(err, FieldError::InvalidByte { field: "id", byte: 0 });
     /// ```
     #[inline]
-    pub fn id(self, id: impl AsRef<str>) -> Result<Self, Error> {
+    pub fn id(self, id: impl AsRef<str>) -> Self {
         self.single_line("id", b"id: ", id.as_ref(), true)
     }
 
     #[inline]
-    fn single_line(
-        self,
-        field: &'static str,
-        prefix: &[u8],
-        value: &str,
-        nul: bool,
-    ) -> Result<Self, Error> {
+    fn single_line(mut self, field: &'static str, prefix: &[u8], value: &str, nul: bool) -> Self {
         match encode::forbidden_byte(value.as_bytes(), nul) {
-            Some(byte) => Err(Error::InvalidField { field, byte }),
-            None => Ok(self.leading_line(prefix, value.as_bytes())),
+            Some(byte) => {
+                self.refuse(FieldError::InvalidByte { field, byte });
+                self
+            }
+            None => self.leading_line(prefix, value.as_bytes()),
+        }
+    }
+
+    /// Records `error` unless an earlier field was refused already.
+    #[cold]
+    fn refuse(&mut self, error: FieldError) {
+        self.error.get_or_insert_with(|| Box::new(error));
+    }
+
+    /// The first field this event refused, if any; an event that holds one is refused by
+    /// `send`, `try_send`, `send_blocking` and `Hub::publish`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Event, FieldError};
+    ///
+    /// assert_eq!(Event::new().event("tick").error(), None);
+    /// let event = Event::new().event("a\rb").id("c\nd");
+    /// assert_eq!(event.error(), Some(&FieldError::InvalidByte { field: "event", byte: b'\r' }));
+    /// ```
+    pub fn error(&self) -> Option<&FieldError> {
+        self.error.as_deref()
+    }
+
+    /// The event, or the first field it refused: to see the error where the event is
+    /// built, with `?`.
+    ///
+    /// # Errors
+    ///
+    /// The [`FieldError`] of the first refused field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Event, FieldError};
+    ///
+    /// fn tick(id: &str) -> Result<Event, FieldError> {
+    ///     Event::new().event("tick").id(id).data("...").check()
+    /// }
+    /// assert!(tick("7").is_ok());
+    /// assert!(tick("7\n").is_err());
+    /// ```
+    pub fn check(self) -> Result<Self, FieldError> {
+        match self.error {
+            Some(error) => Err(*error),
+            None => Ok(self),
         }
     }
 
@@ -248,10 +307,10 @@ impl Event {
     /// parsers (Python's `str.splitlines`, for one) split on them. The line never breaks,
     /// for any parser, and the value is the same JSON.
     ///
-    /// # Errors
     ///
-    /// [`Error::Json`] if serialization fails (a map with non-string keys, for example).
-    /// Nothing is written then.
+    /// A value that cannot be serialized (a map with non-string keys, for example) writes
+    /// nothing: the event records `FieldError::Json` and is refused when sent (see
+    /// [A refused field](Event#a-refused-field)).
     ///
     /// # Examples
     ///
@@ -259,22 +318,22 @@ impl Event {
     /// #[derive(serde::Serialize)]
     /// struct Token<'a> { text: &'a str }
     ///
-    /// let event = sse_pump::Event::new().json(&Token { text: "hi\n" })?;
+    /// let event = sse_pump::Event::new().json(&Token { text: "hi\n" });
     /// assert_eq!(event.into_bytes(), "data: {\"text\":\"hi\\n\"}\n\n");
-    /// # Ok::<(), sse_pump::Error>(())
     /// ```
     #[cfg(feature = "json")]
-    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
         let buf = self.room(b"data: ".len());
         let start = buf.len();
         buf.extend_from_slice(b"data: ");
         if let Err(e) = serde_json::to_writer(&mut *buf, value) {
             buf.truncate(start);
-            return Err(Error::Json(e));
+            self.refuse(FieldError::Json(std::sync::Arc::new(e)));
+            return self;
         }
         encode::one_line_json(buf, start + b"data: ".len());
         buf.push(b'\n');
-        Ok(self)
+        self
     }
 
     /// Closes the event with its blank line and makes its bytes immutable, so that clones
@@ -290,8 +349,10 @@ impl Event {
     /// ```
     #[inline]
     pub fn freeze(self) -> Self {
+        let error = self.error.clone();
         Event {
             buf: Buffer::Frozen(self.into_bytes()),
+            error,
         }
     }
 
@@ -301,11 +362,12 @@ impl Event {
     pub(crate) fn from_frame(frame: Bytes) -> Self {
         Event {
             buf: Buffer::Frozen(frame),
+            error: None,
         }
     }
 
     /// The whole frame as it goes on the wire with `\n` line ends, closing blank line
-    /// included.
+    /// included (without the fields it refused, if any).
     ///
     /// # Examples
     ///
@@ -369,8 +431,11 @@ impl fmt::Debug for Event {
             Buffer::Active(lines) => &lines[..],
             Buffer::Frozen(frame) => &frame[..frame.len() - 1],
         };
-        f.debug_tuple("Event")
-            .field(&String::from_utf8_lossy(lines))
-            .finish()
+        let mut out = f.debug_tuple("Event");
+        out.field(&String::from_utf8_lossy(lines));
+        if let Some(error) = &self.error {
+            out.field(error);
+        }
+        out.finish()
     }
 }

@@ -91,7 +91,7 @@ impl KeepAlive {
     /// # Examples
     ///
     /// ```
-    /// let ka = sse_pump::KeepAlive::new().event(|| sse_pump::Event::new().event("ping").unwrap());
+    /// let ka = sse_pump::KeepAlive::new().event(|| sse_pump::Event::new().event("ping"));
     /// assert_eq!(ka.ping_frame(), "event: ping\n\n");
     /// ```
     #[must_use]

@@ -1,102 +1,157 @@
-//! Server-Sent Events for Rust: producer tasks send events into a bounded channel, and a
-//! runtime-agnostic pump writes them into any `futures_io::AsyncWrite`, with keep-alive
-//! pings, a send timeout, write coalescing and graceful shutdown.
+//! Server-Sent Events for Rust, both halves: producer tasks send events into a bounded
+//! channel and a runtime-agnostic pump streams them to the client (any `AsyncWrite`, or an
+//! HTTP body for hyper and axum) with keep-alive pings, a send timeout, write coalescing
+//! and graceful shutdown; a [`hub`] broadcasts to many clients with replay by
+//! `Last-Event-ID`; and a spec-exact decoder and a reconnecting [`client`] read streams as
+//! a browser's `EventSource` does.
 //!
-//! A producer holds a [`Sender`] and learns that the client is gone when `send` fails or
-//! [`Sender::closed`] resolves. The stream, an [`Sse`], is pumped into a socket, a pipe or
-//! an HTTP body; it needs no particular runtime, and runs the same on smol and on tokio.
+//! # A server (axum)
 //!
-//! # Examples
+//! A handler opens a channel, spawns its producer, and answers with the stream; the
+//! producer learns that the client is gone when `send` fails.
 //!
-//! ```
+//! ```no_run
+//! # #![allow(dead_code)]
+//! # #[cfg(all(feature = "http", feature = "tokio"))]
+//! # mod doc {
 //! use std::time::Duration;
-//! use sse_pump::{channel, Event, KeepAlive, Sse};
+//! use axum::{http::HeaderMap, response::IntoResponse, routing::get, Router};
+//! use sse_pump::{channel, last_event_id, response, Event, Sender, Sse};
 //!
-//! # futures_lite::future::block_on(async {
-//! let (tx, rx) = channel(32);
-//! let producer = async move {
-//!     for n in 0..3u64 {
-//!         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+//! async fn events(headers: HeaderMap) -> impl IntoResponse {
+//!     // A reconnecting browser says which event it saw last.
+//!     let last: u64 = last_event_id(&headers).ok().flatten().and_then(|id| id.parse().ok()).unwrap_or(0);
+//!     let (tx, rx) = channel(16);
+//!     tokio::spawn(ticks(tx, last + 1));
+//!     response(Sse::new(rx).retry(Duration::from_secs(2)))
+//! }
+//!
+//! async fn ticks(tx: Sender, first: u64) {
+//!     for n in first.. {
+//!         let event = Event::new().id(n.to_string()).event("tick").data(format!("tick {n}"));
 //!         if tx.send(event).await.is_err() {
 //!             break; // the client is gone
 //!         }
+//!         tokio::time::sleep(Duration::from_secs(1)).await;
 //!     }
-//!     Ok::<_, sse_pump::Error>(())
-//! };
-//! let mut wire = Vec::new(); // any AsyncWrite: a TcpStream, a pipe, stdout
-//! let stream = Sse::new(rx)
-//!     .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-//!     .send_timeout(Duration::from_secs(30))
-//!     .pump(&mut wire);
-//! let (produced, report) = futures_lite::future::zip(producer, stream).await;
-//! produced?;
-//! assert_eq!(report?.events, 3);
-//! assert_eq!(
-//!     String::from_utf8(wire).unwrap(),
-//!     "id: 0\nevent: tick\ndata: 0\n\nid: 1\nevent: tick\ndata: 1\n\nid: 2\nevent: tick\ndata: 2\n\n"
-//! );
-//! # Ok::<(), sse_pump::Error>(()) }).unwrap();
+//! }
+//!
+//! pub async fn serve() -> std::io::Result<()> {
+//!     let app = Router::new().route("/events", get(events));
+//!     axum::serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?, app).await
+//! }
+//! # }
 //! ```
 //!
-//! # One publisher, many clients
-//!
-//! A [`Hub`] encodes each published event once and streams the same bytes to every
-//! [`Subscription`], with replay for clients that reconnect with a `Last-Event-ID`, and
-//! bounds on history, lag ([`Lag`]) and subscribers. A subscription is a [`Source`], so it
-//! is pumped like a channel's receiver, and leaves the hub when the pump drops it.
+//! Without HTTP, [`Sse::pump`] writes into any `futures_io::AsyncWrite`:
 //!
 //! ```
-//! use sse_pump::{Event, Hub, Sse};
+//! use sse_pump::{channel, Event, Sse};
 //! # futures_lite::future::block_on(async {
-//! let hub = Hub::builder().history(128).build();
-//! hub.publish(Event::new().event("chat")?.data("seen"))?; // id 1
-//! hub.publish(Event::new().event("chat")?.data("missed"))?; // id 2
-//! let rx = hub.subscribe(Some("1"))?; // the client reconnects: it last saw id 1
-//! hub.close(None); // ends every stream once it has what it missed
-//! let mut wire = Vec::new();
-//! Sse::new(rx).keep_alive(None).pump(&mut wire).await?;
-//! assert_eq!(wire, b"id: 2\nevent: chat\ndata: missed\n\n");
+//! let (tx, rx) = channel(4);
+//! tx.send(Event::new().event("tick").data("1")).await?;
+//! drop(tx); // the stream ends once every sender is gone
+//! let mut wire = Vec::new(); // a TcpStream, a pipe, stdout
+//! let report = Sse::new(rx).keep_alive(None).pump(&mut wire).await?;
+//! assert_eq!((report.events, &wire[..]), (1, &b"event: tick\ndata: 1\n\n"[..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!
-//! # The client side
+//! # A client
 //!
-//! [`Decoder`] parses any event stream exactly as a browser's `EventSource` does (the
-//! WHATWG algorithm), in linear time whatever the chunking and with bounded memory. It is
-//! sans-IO: feed it bytes, pull [`MessageEvent`]s. [`decode_reader`] wraps it as an
-//! `Iterator` over any `std::io::Read`, [`decode`] as a `Stream` over a futures-io
-//! `AsyncRead`, and [`decode_stream`] as a `Stream` over a stream of byte chunks.
+//! [`client::EventSource`] connects, checks the response, decodes, and reconnects with the
+//! last event ID and backoff, over any `http` 1.x client (here hyper-util's):
 //!
-//! That is also how to test a server without a socket: pump its stream into a `Vec<u8>`,
-//! then decode the bytes (with the `hyper` feature, `decode_body` decodes any
-//! `http_body::Body`, such as a handler's response, in process).
+//! ```no_run
+//! # #![allow(dead_code)]
+//! # #[cfg(feature = "client")]
+//! # async fn doc() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_lite::StreamExt;
+//! use http_body_util::Empty;
+//! use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+//! use sse_pump::client::{EventSource, EventSourceItem};
 //!
-//! With the `hyper` feature, `EventSource` adds what a browser's `EventSource` does around
-//! the decoder, over any HTTP client that speaks the `http` 1.x types, on any runtime: the
-//! request headers, the status and content-type checks, and reconnection with the last
-//! event ID, the server's `retry:`, exponential backoff and jitter.
-//!
+//! let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+//! let fetch = move |request: http::Request<()>| client.request(request.map(|()| Empty::new()));
+//! let request = http::Request::get("http://127.0.0.1:3000/events").body(())?;
+//! let mut source = EventSource::new(fetch, request);
+//! while let Some(item) = source.next().await {
+//!     if let EventSourceItem::Event(event) = item? {
+//!         println!("{} #{}: {}", event.event, event.id, event.data);
+//!     }
+//! }
+//! # Ok(()) }
 //! ```
-//! use sse_pump::{channel, decode_reader, Event, Sse};
 //!
-//! let (tx, rx) = channel(4);
-//! tx.send_blocking(Event::new().id("1")?.data("first"))?;
-//! tx.send_blocking(Event::new().event("done")?.data(""))?;
-//! drop(tx);
-//! let mut wire = Vec::new();
-//! futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
+//! # Building events
 //!
-//! let events = decode_reader(&wire[..]).collect::<Result<Vec<_>, _>>()?;
-//! assert_eq!((events[0].id.as_str(), events[0].data.as_str()), ("1", "first"));
-//! assert_eq!((&*events[1].event, events[1].id.as_str()), ("done", "1"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! - [`Event`]: one event, encoded as it is built; setters chain and never fail.
+//! - [`FieldError`]: a field an event refused (a line break in an `id`); such an event is
+//!   never sent, and `send` hands it back with this as the cause.
+//!
+//! # Producing: the channel
+//!
+//! - [`channel`]: a bounded channel from producers to one stream.
+//! - [`Sender`]: sends events, and learns when the stream is gone ([`Sender::closed`]).
+//! - [`Receiver`]: the stream's end, given to [`Sse::new`].
+//! - [`Send`], [`Closed`]: the futures of [`Sender::send`] and [`Sender::closed`].
+//! - [`SendError`], [`TrySendError`]: a refused send, with the event handed back.
+//! - [`Spawned`]: a producer task tied to its stream (what `adapters::*::spawn` returns).
+//!
+//! # Streaming
+//!
+//! - [`Sse`]: a configured stream: keep-alive, send timeout, retry hint, shutdown; [`Sse::pump`].
+//! - [`KeepAlive`]: the ping sent when the stream is quiet.
+//! - [`LineEnding`]: `\n` (default), `\r\n` or `\r` on the wire.
+//! - [`Shutdown`], [`ShutdownListener`]: ask every stream to say goodbye and end.
+//! - [`Report`], [`Ended`]: what a stream wrote, and why it ended.
+//! - [`Error`], [`PumpError`]: a stream that could not deliver (timeout, disconnect).
+//! - [`Source`]: where events come from; [`FromStream`] and [`IntoEventResult`] make any
+//!   `Stream` of events (or of `Result<Event, E>`) one, through [`Sse::from_stream`].
+//!
+//! # Serving over HTTP (`http`, `hyper`)
+//!
+//! - [`response`]: a stream as an `http::Response` with the SSE headers (hyper, axum).
+//! - [`SseResponse`]: the same, with a status, headers or version of your own.
+//! - [`SseBody`], [`BodyReport`]: the `http_body::Body`, and its report once it ends.
+//! - [`unavailable`]: a 503 with `Retry-After`, for a full hub.
+//! - [`last_event_id`], [`LastEventIdError`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id.
+//! - [`WriteTimeout`] (`hyper`): drops a connection whose client stopped reading.
+//! - [`FuturesIo`] (`hyper`): hyper over a futures-io stream (smol).
+//!
+//! # Runtimes ([`adapters`])
+//!
+//! - [`adapters::tokio`] (`tokio`): pump into tokio writers, spawn a producer, bare-TCP SSE.
+//! - [`adapters::smol`] (`smol`): spawn a producer tied to its stream.
+//! - [`adapters::raw`] (`smol` or `tokio`): SSE over a bare TCP stream, no HTTP stack.
+//!
+//! # One publisher, many clients ([`hub`])
+//!
+//! [`hub::Hub`] encodes each event once and streams it to every subscriber, with replay by
+//! `Last-Event-ID` and bounds on history, lag and subscribers.
+//!
+//! # Decoding
+//!
+//! - [`Decoder`]: the sans-IO WHATWG parser: feed bytes, pull events.
+//! - [`MessageEvent`]: an event as a browser dispatches it; its strings are [`Text`]s.
+//! - [`Item`]: an event, a comment or a retry hint, for non-browser uses.
+//! - [`decode_reader`] / [`DecodeReader`]: an `Iterator` over a `std::io::Read`.
+//! - [`decode`] / [`Decode`]: a `Stream` over a futures-io `AsyncRead`.
+//! - [`decode_stream`] / [`DecodeStream`]: a `Stream` over a stream of byte chunks.
+//! - [`Decoded`]: what an adapter yields ([`MessageEvent`] or [`Item`]).
+//! - [`DecodeError`], [`ReadError`]: a broken limit, or a failed transport.
+//!
+//! # The client ([`client`], feature `client`)
+//!
+//! [`EventSource`](client::EventSource) (a reconnecting event stream over any HTTP client), [`Backoff`](client::Backoff), [`Fetch`](client::Fetch),
+//! [`EventSourceItem`](client::EventSourceItem), [`EventSourceError`](client::EventSourceError), [`Rejected`](client::Rejected), and [`decode_body`](client::decode_body) to test an
+//! endpoint in process.
 //!
 //! # Guarantees
 //!
-//! - No field can inject another: `event` and `id` refuse CR and LF (and `id` refuses
-//!   NUL) with [`Error::InvalidField`]; `data` and comments start a new line at every line
-//!   break.
+//! - No field can inject another: an `event` or `id` with CR or LF (or an `id` with NUL) is
+//!   refused ([`FieldError::InvalidByte`]) and never written; `data` and comments start a
+//!   new line at every line break.
 //! - An event is encoded once, when it is built; the pump moves its bytes.
 //! - Every event a `send` accepted is written or counted in the [`Report`].
 //! - A client that stops reading ends the stream after the send timeout, pings included,
@@ -115,9 +170,11 @@
 //! | feature | adds |
 //! |---|---|
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
-//! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `unavailable` (503 + `Retry-After` for a full hub), `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
-//! | `tokio` | `adapters::tokio`: `pump` into tokio writers, `spawn` a producer tied to its stream, bare-TCP `read_request` / `respond` |
-//! | `smol` | `adapters::smol::spawn`, a producer tied to its stream; `adapters::raw`, SSE over a bare TCP stream |
+//! | `http` | serving: [`response`], [`SseResponse`], [`SseBody`] (an `http_body::Body` for hyper, axum, any http-body 1.x server), [`unavailable`], [`last_event_id`] |
+//! | `hyper` | `http`, and connection IO: [`WriteTimeout`], [`FuturesIo`] |
+//! | `client` | [`client`]: [`EventSource`](client::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](client::decode_body) (no hyper needed) |
+//! | `tokio` | [`adapters::tokio`]: `pump`, `spawn`, bare-TCP `read_request` / `respond` |
+//! | `smol` | [`adapters::smol::spawn`]; [`adapters::raw`], SSE over a bare TCP stream |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -127,40 +184,35 @@
 pub mod adapters;
 mod channel;
 #[cfg(feature = "client")]
-mod client;
+pub mod client;
 mod config;
 mod decode;
 mod deliver;
 mod encode;
 mod error;
 mod event;
-mod hub;
+pub mod hub;
 mod keep_alive;
-mod producer;
 mod pump;
 mod shutdown;
+mod spawned;
 mod sse;
 mod timer;
 
-pub use compact_str::CompactString;
-
 pub use crate::{
     channel::{
-        channel, CloseHandle, FromStream, Receiver, SendError, Sender, Source, TrySendError,
+        channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
-        Decoded, Decoder, Item, MessageEvent, ReadError,
+        Decoded, Decoder, Item, MessageEvent, ReadError, Text,
     },
     encode::LineEnding,
-    error::{Error, PumpError},
+    error::{Error, FieldError, PumpError, SendError, TrySendError},
     event::Event,
-    hub::{
-        Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
-    },
     keep_alive::KeepAlive,
-    producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
+    spawned::Spawned,
     sse::{Ended, Report, Sse},
 };
 
@@ -175,14 +227,6 @@ pub use crate::adapters::{
     http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
-#[cfg(feature = "client")]
-pub use crate::client::{
-    backoff::Backoff,
-    decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{Rejected, SourceError, SourceTimeout},
-    event_source::{EventSource, Fetch, SourceItem},
-};
-
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

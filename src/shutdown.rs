@@ -33,7 +33,7 @@ struct Inner {
 /// let stream = Sse::new(rx)
 ///     .keep_alive(None)
 ///     .shutdown(shutdown.listener())
-///     .farewell(Event::new().event("bye")?.data("server restarting"))
+///     .farewell(Event::new().event("bye").data("server restarting"))
 ///     .pump(Vec::new());
 /// shutdown.trigger();
 /// let report = stream.await?;

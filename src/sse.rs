@@ -5,8 +5,8 @@ use std::{fmt, future::Future, time::Duration};
 use futures_lite::{AsyncWrite, Stream};
 
 use crate::{
-    config::Config, pump, Event, FromStream, KeepAlive, LineEnding, PumpError, Receiver,
-    ShutdownListener, Source,
+    channel::IntoEventResult, config::Config, pump, Event, FromStream, KeepAlive, LineEnding,
+    PumpError, Receiver, ShutdownListener, Source,
 };
 
 /// One Server-Sent Events stream: a source of events and the rules for delivering them.
@@ -34,7 +34,7 @@ use crate::{
 /// let (tx, rx) = channel(32);
 /// let producer = async move {
 ///     for n in 0..3u64 {
-///         let event = Event::new().id(n.to_string())?.event("tick")?.data(n.to_string());
+///         let event = Event::new().id(n.to_string()).event("tick").data(n.to_string());
 ///         if tx.send(event).await.is_err() {
 ///             break; // the stream is gone: stop producing
 ///         }
@@ -92,9 +92,15 @@ impl<S: Source> Sse<S> {
     }
 }
 
-impl<S: Stream<Item = Event>> Sse<FromStream<S>> {
+impl<S> Sse<FromStream<S>>
+where
+    S: Stream,
+    S::Item: IntoEventResult,
+{
     /// A stream of the events of any `Stream`, for when there is a stream rather than a
-    /// producer task. The stream ends when `events` does.
+    /// producer task. The stream ends when `events` does. `events` yields [`Event`]s or,
+    /// as axum's `Sse` takes them, `Result<Event, E>`s: an `Err` ends the stream with
+    /// [`Ended::SourceFailed`] and the error's text in [`Report::source_error`].
     ///
     /// # Examples
     ///
@@ -108,9 +114,23 @@ impl<S: Stream<Item = Event>> Sse<FromStream<S>> {
     /// # });
     /// # use futures_lite::StreamExt;
     /// ```
+    ///
+    /// A stream of results:
+    ///
+    /// ```
+    /// use sse_pump::{Ended, Event, Sse};
+    /// # futures_lite::future::block_on(async {
+    /// let rows = [Ok(Event::new().data("row 1")), Err("database gone")];
+    /// let mut wire = Vec::new();
+    /// let report = Sse::from_stream(futures_lite::stream::iter(rows)).keep_alive(None).pump(&mut wire).await?;
+    /// assert_eq!(wire, b"data: row 1\n\n");
+    /// assert_eq!(report.ended, Ended::SourceFailed);
+    /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    /// # Ok::<(), sse_pump::PumpError>(()) }).unwrap();
+    /// ```
     pub fn from_stream(events: S) -> Self {
         Sse {
-            source: FromStream { inner: events },
+            source: FromStream::new(events),
             config: Config::default(),
         }
     }
@@ -241,7 +261,7 @@ impl<S> Sse<S> {
     ///
     /// ```
     /// let (_tx, rx) = sse_pump::channel(1);
-    /// let sse = sse_pump::Sse::new(rx).farewell(sse_pump::Event::new().event("bye")?);
+    /// let sse = sse_pump::Sse::new(rx).farewell(sse_pump::Event::new().event("bye"));
     /// # let _ = sse;
     /// # Ok::<(), sse_pump::Error>(())
     /// ```

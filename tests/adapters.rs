@@ -8,7 +8,7 @@ use std::{io::Read as _, io::Write as _, time::Duration};
 use futures_lite::future::zip;
 use sse_pump::{
     adapters::{raw, smol as smol_rt, tokio as tokio_rt},
-    decode_reader, Ended, Event, Producer, Sse,
+    decode_reader, Ended, Event, Spawned, Sse,
 };
 use support::{failing_after, guard, on_smol, on_tokio};
 
@@ -33,7 +33,7 @@ async fn waits_forever(tx: sse_pump::Sender, dropped: DropSignal) -> Result<(), 
 
 /// Once the stream ends (here the client fails), the producer task is aborted even
 /// though it is not sending.
-async fn stream_end_aborts<T>(spawn: impl FnOnce(DropSignal) -> Producer<T>)
+async fn stream_end_aborts<T>(spawn: impl FnOnce(DropSignal) -> Spawned<T>)
 where
     T: std::future::Future<Output = Result<(), String>> + Unpin,
 {
@@ -50,7 +50,7 @@ where
 
 /// An error or a panic in the producer ends the stream after what it sent, and the
 /// report says why.
-async fn failures_are_reported<T>(spawn: impl Fn(&'static str) -> Producer<T>)
+async fn failures_are_reported<T>(spawn: impl Fn(&'static str) -> Spawned<T>)
 where
     T: std::future::Future<Output = Result<(), String>> + Unpin,
 {
@@ -128,9 +128,7 @@ fn tokio_pump_into_a_tcp_stream() {
             let (stream, _) = listener.accept().await.unwrap();
             let events = tokio_rt::spawn(4, |tx| async move {
                 for n in 0..3 {
-                    tx.send(Event::new().id(n.to_string())?.data("t"))
-                        .await
-                        .ok();
+                    tx.send(Event::new().id(n.to_string()).data("t")).await.ok();
                 }
                 Ok::<_, sse_pump::Error>(())
             });
@@ -166,9 +164,7 @@ fn smol_serves_sse_on_a_bare_tcp_stream() {
             let after: u64 = request.last_event_id().unwrap().unwrap().parse().unwrap();
             let events = smol_rt::spawn(4, move |tx| async move {
                 for n in after + 1..=after + 2 {
-                    tx.send(Event::new().id(n.to_string())?.data("s"))
-                        .await
-                        .ok();
+                    tx.send(Event::new().id(n.to_string()).data("s")).await.ok();
                 }
                 Ok::<_, sse_pump::Error>(())
             });

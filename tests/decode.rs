@@ -34,7 +34,7 @@ fn run(decoder: Decoder, chunks: &[&[u8]]) -> Outcome {
     Outcome {
         items,
         last_event_id: decoder.last_event_id().to_owned(),
-        retry: decoder.retry(),
+        retry: decoder.reconnection_time(),
     }
 }
 
@@ -473,7 +473,7 @@ fn finish_keeps_id_and_retry_and_strips_a_new_bom() {
     decoder.feed(b"\xEF\xBB\xBFdata: b\n\n");
     let e = decoder.next_event().unwrap().unwrap();
     assert_eq!((e.data.as_str(), e.id.as_str()), ("b", "5"));
-    assert_eq!(decoder.retry(), Some(Duration::from_millis(7)));
+    assert_eq!(decoder.reconnection_time(), Some(Duration::from_millis(7)));
 }
 
 fn event(kind: &str, data: &str, id: &str) -> MessageEvent {

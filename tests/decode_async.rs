@@ -105,14 +105,9 @@ async fn over_a_socket() -> Vec<MessageEvent> {
         let (socket, _) = listener.accept().await.unwrap();
         let (tx, rx) = channel(8);
         for n in 0..3 {
-            tx.send(
-                Event::new()
-                    .id(n.to_string())
-                    .unwrap()
-                    .data(format!("{n}\n{n}")),
-            )
-            .await
-            .unwrap();
+            tx.send(Event::new().id(n.to_string()).data(format!("{n}\n{n}")))
+                .await
+                .unwrap();
         }
         drop(tx);
         Sse::new(rx).keep_alive(None).pump(socket).await.unwrap();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_lite::future::block_on;
-use sse_pump::{channel, Error, Event, LineEnding, Sse};
+use sse_pump::{channel, Event, FieldError, LineEnding, Sse};
 
 /// The bytes a pump writes for `event` with `ending`.
 fn wire(event: Event, ending: LineEnding) -> String {
@@ -27,8 +27,8 @@ fn every_field_combination() {
     type Setter = fn(Event) -> Event;
     let fields: [(&str, Setter); 5] = [
         ("data: d\n", |e| e.data("d")),
-        ("event: t\n", |e| e.event("t").unwrap()),
-        ("id: 9\n", |e| e.id("9").unwrap()),
+        ("event: t\n", |e| e.event("t")),
+        ("id: 9\n", |e| e.id("9")),
         ("retry: 1500\n", |e| e.retry(Duration::from_millis(1500))),
         (": c\n", |e| e.comment("c")),
     ];
@@ -81,9 +81,7 @@ fn repeated_fields_are_all_written_in_order() {
         .comment("c")
         .data("2")
         .id("a")
-        .unwrap()
-        .id("b")
-        .unwrap();
+        .id("b");
     assert_eq!(
         event.into_bytes(),
         "data: 1\n: c\ndata: 2\nid: a\nid: b\n\n"
@@ -93,8 +91,8 @@ fn repeated_fields_are_all_written_in_order() {
 #[test]
 fn empty_event_and_id() {
     assert_eq!(Event::new().into_bytes(), "\n");
-    assert_eq!(Event::new().id("").unwrap().into_bytes(), "id:\n\n");
-    assert_eq!(Event::new().event("").unwrap().into_bytes(), "event:\n\n");
+    assert_eq!(Event::new().id("").into_bytes(), "id:\n\n");
+    assert_eq!(Event::new().event("").into_bytes(), "event:\n\n");
 }
 
 #[test]
@@ -108,31 +106,73 @@ fn injection_in_event_and_id_is_refused() {
         "x\n\nevent: evil",
     ] {
         let byte = if bad.contains('\r') { b'\r' } else { b'\n' };
-        let err = Event::new().event(bad).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidField { field: "event", byte: b } if b == byte),
+        let refused = Event::new().event(bad).data("x");
+        let err = refused.error().cloned().unwrap();
+        assert_eq!(
+            err,
+            FieldError::InvalidByte {
+                field: "event",
+                byte
+            },
             "{bad:?}"
         );
-        let err = Event::new().id(bad).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidField { field: "id", byte: b } if b == byte),
+        // The refused field was not written: the frame cannot carry it.
+        assert_eq!(refused.into_bytes(), "data: x\n\n");
+        let err = Event::new().id(bad).check().unwrap_err();
+        assert_eq!(
+            err,
+            FieldError::InvalidByte { field: "id", byte },
             "{bad:?}"
         );
     }
-    let err = Event::new().id("1\u{0}2").unwrap_err();
-    assert!(matches!(
+    let err = Event::new().id("1\u{0}2").check().unwrap_err();
+    assert_eq!(
         err,
-        Error::InvalidField {
+        FieldError::InvalidByte {
             field: "id",
             byte: 0
         }
-    ));
+    );
     assert_eq!(err.to_string(), "the `id` field cannot contain a NUL");
     // A NUL is legal in an event type.
     assert_eq!(
-        Event::new().event("a\u{0}b").unwrap().into_bytes(),
+        Event::new().event("a\u{0}b").into_bytes(),
         "event: a\u{0}b\n\n"
     );
+}
+
+#[test]
+fn the_first_refused_field_is_kept() {
+    let event = Event::new().id("ok").event("a\rb").id("c\nd").data("x");
+    assert_eq!(
+        event.error(),
+        Some(&FieldError::InvalidByte {
+            field: "event",
+            byte: b'\r'
+        })
+    );
+    assert_eq!(event.into_bytes(), "id: ok\ndata: x\n\n");
+}
+
+#[test]
+fn an_event_with_a_refused_field_is_not_sent() {
+    let (tx, rx) = sse_pump::channel(4);
+    let refused = || Event::new().id("1\n2").data("x");
+    let err = tx.try_send(refused()).unwrap_err();
+    assert!(err.is_invalid());
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert_eq!(source, "the `id` field cannot contain a line feed");
+    assert!(tx.send_blocking(refused()).unwrap_err().is_invalid());
+    let sent = futures_lite::future::block_on(tx.send(refused()));
+    assert!(sent.unwrap_err().is_invalid());
+    let hub = sse_pump::hub::Hub::new();
+    assert!(hub.publish(refused()).unwrap_err().is_invalid());
+    drop(tx);
+    let mut wire = Vec::new();
+    let report =
+        futures_lite::future::block_on(sse_pump::Sse::new(rx).keep_alive(None).pump(&mut wire));
+    assert_eq!(report.unwrap().events, 0);
+    assert!(wire.is_empty(), "nothing reached the wire");
 }
 
 #[test]
@@ -185,14 +225,10 @@ fn json_is_one_compact_line() {
         text: &'a str,
         n: u32,
     }
-    let event = Event::new()
-        .event("token")
-        .unwrap()
-        .json(&Msg {
-            text: "a\nb\r\"",
-            n: 1,
-        })
-        .unwrap();
+    let event = Event::new().event("token").json(&Msg {
+        text: "a\nb\r\"",
+        n: 1,
+    });
     assert_eq!(
         event.into_bytes(),
         "event: token\ndata: {\"text\":\"a\\nb\\r\\\"\",\"n\":1}\n\n"
@@ -200,8 +236,9 @@ fn json_is_one_compact_line() {
 
     let mut bad = std::collections::HashMap::new();
     bad.insert(vec![1u8], 1); // a map with non-string keys cannot be JSON
-    let err = Event::new().data("kept").json(&bad).unwrap_err();
-    assert!(matches!(err, Error::Json(_)));
+    let refused = Event::new().data("kept").json(&bad);
+    assert!(matches!(refused.error(), Some(FieldError::Json(_))));
+    assert_eq!(refused.into_bytes(), "data: kept\n\n");
 }
 
 /// A value that brings its own text (a `RawValue` keeps its whitespace) still makes one
@@ -212,7 +249,7 @@ fn json_with_raw_line_breaks_stays_on_one_line() {
     let raw =
         serde_json::value::RawValue::from_string("{\n\"a\": [1,\r\n2],\r\"b\": \"x\"\n}".into())
             .unwrap();
-    let wire = Event::new().json(&raw).unwrap().into_bytes();
+    let wire = Event::new().json(&raw).check().unwrap().into_bytes();
     assert_eq!(wire, "data: { \"a\": [1,  2], \"b\": \"x\" }\n\n");
     let mut decoder = sse_pump::Decoder::new();
     decoder.feed(&wire);
@@ -229,7 +266,7 @@ fn json_with_raw_line_breaks_stays_on_one_line() {
 #[test]
 fn unicode_line_separators_are_escaped_in_json_and_kept_in_data() {
     let text = "a\u{2028}b\u{2029}c\u{85}d";
-    let wire = Event::new().json(text).unwrap().into_bytes();
+    let wire = Event::new().json(text).check().unwrap().into_bytes();
     assert_eq!(wire, "data: \"a\\u2028b\\u2029c\\u0085d\"\n\n");
     let back: String = serde_json::from_slice(&wire[6..wire.len() - 2]).unwrap();
     assert_eq!(back, text);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use demo_server::Demo;
 use futures_lite::StreamExt;
-use sse_pump::{decode_body, MessageEvent};
+use sse_pump::{client::decode_body, MessageEvent};
 use support::{guard, http::fetch, on_tokio};
 
 /// The first `count` events of the example's `/events`, asked for after `Last-Event-ID:

@@ -7,14 +7,11 @@ mod support;
 use std::time::Duration;
 
 use futures_lite::{future, stream, StreamExt};
-use sse_pump::{channel, Ended, Error, Event, KeepAlive, Shutdown, Sse};
+use sse_pump::{channel, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Sse};
 use support::{frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
-    Event::new()
-        .id(n.to_string())
-        .unwrap()
-        .data(format!("event {n}"))
+    Event::new().id(n.to_string()).data(format!("event {n}"))
 }
 
 async fn stream_source() {
@@ -161,6 +158,48 @@ async fn coalescing_respects_its_limit_and_can_be_off() {
     }
 }
 
+async fn line_endings_apply_to_every_frame() {
+    for (ending, want) in [
+        (
+            LineEnding::Lf,
+            "retry: 10\n\n:\n\nevent: a\ndata: 1\ndata: 2\n\ndata: x\n\n",
+        ),
+        (
+            LineEnding::Cr,
+            "retry: 10\r\r:\r\revent: a\rdata: 1\rdata: 2\r\rdata: x\r\r",
+        ),
+        (
+            LineEnding::CrLf,
+            "retry: 10\r\n\r\n:\r\n\r\nevent: a\r\ndata: 1\r\ndata: 2\r\n\r\ndata: x\r\n\r\n",
+        ),
+    ] {
+        let (tx, rx) = channel(4);
+        let (sink, seen) = recorder();
+        let ka = KeepAlive::new().interval(Duration::from_millis(5));
+        let pump = Sse::new(rx)
+            .retry(Duration::from_millis(10))
+            .keep_alive(ka)
+            .line_ending(ending);
+        let pump = spawn(pump.pump(sink));
+        let ping = [b":".as_slice(), ending.as_bytes(), ending.as_bytes()].concat();
+        let mut wire = Vec::new();
+        seen.until_ends_with(&mut wire, &ping).await; // the retry frame, then a ping
+        tx.send(Event::new().event("a").data("1\r\n2"))
+            .await
+            .unwrap();
+        tx.send(Event::new().data("x")).await.unwrap();
+        drop(tx);
+        guard(pump).await.unwrap();
+        wire.extend(seen.rest());
+        // Pings may come again between the writes; remove the extra ones.
+        let text = String::from_utf8(wire).unwrap();
+        let (head, tail) =
+            text.split_at(text.find(std::str::from_utf8(&ping).unwrap()).unwrap() + ping.len());
+        let tail = tail.replace(std::str::from_utf8(&ping).unwrap(), "");
+        assert_eq!(format!("{head}{tail}"), want, "{ending:?}");
+    }
+}
+
 async fn cloned_senders_never_interleave() {
     let (tx, rx) = channel(8);
     let mut producers = Vec::new();
@@ -170,7 +209,6 @@ async fn cloned_senders_never_interleave() {
             for n in 0..250 {
                 let event = Event::new()
                     .event(format!("p{p}"))
-                    .unwrap()
                     .data(format!("{p}:{n}\nsecond line"));
                 tx.send(event).await.unwrap();
             }
@@ -211,6 +249,7 @@ on_both!(
     one_shutdown_ends_many_streams,
     queued_events_share_one_write,
     coalescing_respects_its_limit_and_can_be_off,
+    line_endings_apply_to_every_frame,
     cloned_senders_never_interleave,
 );
 
@@ -221,7 +260,7 @@ fn many_runtimes_in_many_threads() {
         let (tx, rx) = channel(16);
         let producer = spawn(async move {
             for n in 0..2000u64 {
-                tx.send(Event::new().id(format!("{id}-{n}")).unwrap().data("x"))
+                tx.send(Event::new().id(format!("{id}-{n}")).data("x"))
                     .await
                     .unwrap();
             }

@@ -56,10 +56,10 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn build(spec: &Spec) -> Event {
     let mut event = Event::new();
     if let Some(id) = &spec.id {
-        event = event.id(id).unwrap();
+        event = event.id(id);
     }
     if let Some(name) = &spec.event {
-        event = event.event(name).unwrap();
+        event = event.event(name);
     }
     if let Some(ms) = spec.retry {
         event = event.retry(Duration::from_millis(ms));

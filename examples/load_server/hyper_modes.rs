@@ -118,7 +118,7 @@ type SseBodyOf<S> = sse_pump::SseBody<S>;
 
 fn tokio_reply(
     request: Request<hyper::body::Incoming>,
-) -> Reply<SseBodyOf<sse_pump::Producer<sse_pump::adapters::tokio::Task>>> {
+) -> Reply<SseBodyOf<sse_pump::Spawned<sse_pump::adapters::tokio::Task>>> {
     use sse_pump::adapters::tokio::spawn;
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);
@@ -132,7 +132,7 @@ fn tokio_reply(
 
 fn smol_reply(
     request: Request<hyper::body::Incoming>,
-) -> Reply<SseBodyOf<sse_pump::Producer<sse_pump::adapters::smol::Task>>> {
+) -> Reply<SseBodyOf<sse_pump::Spawned<sse_pump::adapters::smol::Task>>> {
     use sse_pump::adapters::smol::spawn;
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);

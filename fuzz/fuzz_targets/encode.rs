@@ -42,7 +42,7 @@ fn normalized(data: &str) -> String {
 }
 
 fn check_json(data: &str, ending: LineEnding) {
-    let wire = pump(Event::new().json(data).expect("a string is JSON"), ending);
+    let wire = pump(Event::new().json(data).check().expect("a string is JSON"), ending);
     let back: String = serde_json::from_str(&only_event(&wire).data).expect("valid JSON");
     assert_eq!(back, data);
     let Ok(raw) = serde_json::value::RawValue::from_string(data.to_owned()) else {
@@ -51,7 +51,7 @@ fn check_json(data: &str, ending: LineEnding) {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
         return;
     };
-    let wire = pump(Event::new().json(&raw).expect("valid JSON"), ending);
+    let wire = pump(Event::new().json(&raw).check().expect("valid JSON"), ending);
     let event = only_event(&wire);
     assert!(!event.data.contains('\n'), "one data line");
     let back: serde_json::Value = serde_json::from_str(&event.data).expect("valid JSON");
@@ -63,12 +63,12 @@ fuzz_target!(|input: (String, String, String, u8)| {
     let ending = [LineEnding::Lf, LineEnding::Cr, LineEnding::CrLf][usize::from(ending % 3)];
     let breaks = |s: &str, nul: bool| s.contains(['\r', '\n']) || (nul && s.contains('\0'));
     let event = Event::new().event(&kind);
-    assert_eq!(event.is_err(), breaks(&kind, false), "event {kind:?}");
-    let event = event.and_then(|e| e.id(&id));
+    assert_eq!(event.error().is_some(), breaks(&kind, false), "event {kind:?}");
+    let event = event.id(&id);
     if !breaks(&kind, false) {
-        assert_eq!(event.is_err(), breaks(&id, true), "id {id:?}");
+        assert_eq!(event.error().is_some(), breaks(&id, true), "id {id:?}");
     }
-    if let Ok(event) = event {
+    if let Ok(event) = event.check() {
         let decoded = only_event(&pump(event.data(&data), ending));
         let want_kind = if kind.is_empty() { "message" } else { &kind };
         assert_eq!(decoded.event, want_kind);

@@ -16,8 +16,8 @@
 //!     let (tx, rx) = channel(16);
 //!     tokio::spawn(async move {
 //!         for n in start.. {
-//!             let Ok(event) = Event::new().id(n.to_string()) else { break };
-//!             if tx.send(event.data(format!("tick {n}"))).await.is_err() {
+//!             let event = Event::new().id(n.to_string()).data(format!("tick {n}"));
+//!             if tx.send(event).await.is_err() {
 //!                 break; // the client is gone
 //!             }
 //!             tokio::time::sleep(Duration::from_secs(1)).await;

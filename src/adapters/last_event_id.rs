@@ -5,8 +5,10 @@ use std::fmt;
 /// The longest `Last-Event-ID` accepted, in bytes: 1 KiB.
 pub const MAX_LAST_EVENT_ID: usize = 1024;
 
-/// The `Last-Event-ID` header of a request: the id of the last event a reconnecting client
-/// received, so that the stream can resume after it.
+/// The `Last-Event-ID` header among a request's `headers`: the id of the last event a
+/// reconnecting client received, so that the stream can resume after it. Takes the
+/// headers, so it serves an axum handler's `HeaderMap` extractor as well as a whole
+/// request (`last_event_id(request.headers())`).
 ///
 /// `Ok(None)` when the header is absent or empty (a browser sends none before its first
 /// event with an id).
@@ -21,15 +23,15 @@ pub const MAX_LAST_EVENT_ID: usize = 1024;
 ///
 /// ```
 /// let request = http::Request::get("/events").header("last-event-id", "42").body(())?;
-/// assert_eq!(sse_pump::last_event_id(&request)?, Some("42"));
+/// assert_eq!(sse_pump::last_event_id(request.headers())?, Some("42"));
 ///
-/// let fresh = http::Request::get("/events").body(())?;
+/// let fresh = http::HeaderMap::new(); // axum: a `headers: HeaderMap` argument
 /// assert_eq!(sse_pump::last_event_id(&fresh)?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "http")]
-pub fn last_event_id<B>(request: &http::Request<B>) -> Result<Option<&str>, LastEventIdError> {
-    let values = request.headers().get_all("last-event-id").iter();
+pub fn last_event_id(headers: &http::HeaderMap) -> Result<Option<&str>, LastEventIdError> {
+    let values = headers.get_all("last-event-id").iter();
     check(values.map(http::HeaderValue::as_bytes))
 }
 
@@ -60,7 +62,7 @@ pub(crate) fn check<'a>(
 /// ```
 /// let long = "7".repeat(sse_pump::MAX_LAST_EVENT_ID + 1);
 /// let request = http::Request::get("/").header("last-event-id", long).body(())?;
-/// let error = sse_pump::last_event_id(&request).unwrap_err();
+/// let error = sse_pump::last_event_id(request.headers()).unwrap_err();
 /// assert_eq!(error, sse_pump::LastEventIdError::TooLong(1025));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -105,7 +105,7 @@ async fn read_head<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Request, Requ
     let mut parsed = httparse::Request::new(&mut headers);
     // Partial: httparse skips blank lines before the request line, so `\r\n\r\n` alone
     // is a head that never started.
-    let httparse::Status::Complete(_) = parsed.parse(&head).map_err(RequestError::Malformed)?
+    let httparse::Status::Complete(_) = parsed.parse(&head).map_err(malformed)?
     else {
         return Err(RequestError::Incomplete);
     };
@@ -336,12 +336,26 @@ pub enum RequestError {
     Closed,
     /// The head is larger than [`MAX_HEAD`].
     TooLarge,
-    /// The head is not HTTP/1.x.
-    Malformed(httparse::Error),
+    /// The head is not HTTP/1.x; says which part was wrong (`"header name"`, `"version"`,
+    /// ...).
+    Malformed(&'static str),
     /// The head ended (a blank line) before a request line: no method, path or version.
     Incomplete,
     /// The head was not complete within this time ([`HEAD_TIMEOUT`] by default).
     Timeout(Duration),
+}
+
+/// httparse's error as ours: which part of the head was wrong.
+fn malformed(error: httparse::Error) -> RequestError {
+    RequestError::Malformed(match error {
+        httparse::Error::HeaderName => "header name",
+        httparse::Error::HeaderValue => "header value",
+        httparse::Error::NewLine => "line ending",
+        httparse::Error::Status => "status",
+        httparse::Error::Token => "token",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "version",
+    })
 }
 
 impl From<io::Error> for RequestError {
@@ -353,10 +367,10 @@ impl From<io::Error> for RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::Io(error) => write!(f, "reading the request failed: {error}"),
+            RequestError::Io(_) => f.write_str("reading the request failed"),
             RequestError::Closed => f.write_str("connection closed before the request's end"),
             RequestError::TooLarge => write!(f, "request head larger than {MAX_HEAD} bytes"),
-            RequestError::Malformed(error) => write!(f, "malformed request: {error}"),
+            RequestError::Malformed(part) => write!(f, "malformed request: bad {part}"),
             RequestError::Incomplete => f.write_str("request head without a request line"),
             RequestError::Timeout(after) => write!(f, "no complete request head within {after:?}"),
         }
@@ -367,7 +381,6 @@ impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RequestError::Io(error) => Some(error),
-            RequestError::Malformed(error) => Some(error),
             _ => None,
         }
     }

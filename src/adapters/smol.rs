@@ -9,7 +9,7 @@ use crate::{channel, Sender};
 
 /// Spawns `producer` on smol's global executor with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
-/// [`Producer`](crate::Producer): the task is cancelled when the stream ends, and the
+/// [`Spawned`](crate::Spawned): the task is cancelled when the stream ends, and the
 /// stream ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
 ///
@@ -31,7 +31,7 @@ use crate::{channel, Sender};
 /// assert_eq!((wire.as_slice(), report.ended), (&b"data: one\n\n"[..], Ended::SourceClosed));
 /// # });
 /// ```
-pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Producer<Task>
+pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -45,7 +45,7 @@ where
             Err(panic) => Err(super::panicked(&*panic)),
         }
     });
-    crate::Producer::new(rx, Task { task })
+    crate::Spawned::new(rx, Task { task })
 }
 
 /// A smol producer task, cancelled when dropped; see [`spawn`].
@@ -53,7 +53,7 @@ where
 /// # Examples
 ///
 /// ```
-/// let events: sse_pump::Producer<sse_pump::adapters::smol::Task> =
+/// let events: sse_pump::Spawned<sse_pump::adapters::smol::Task> =
 ///     sse_pump::adapters::smol::spawn(1, |_tx| async { Ok::<_, String>(()) });
 /// # drop(events);
 /// ```

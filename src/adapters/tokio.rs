@@ -132,7 +132,7 @@ where
 
 /// Spawns `producer` on the current tokio runtime with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
-/// [`Producer`](crate::Producer): the task is aborted when the stream ends, and the stream
+/// [`Spawned`](crate::Spawned): the task is aborted when the stream ends, and the stream
 /// ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
 ///
@@ -157,7 +157,7 @@ where
 /// assert_eq!(report.source_error.as_deref(), Some("the feed broke"));
 /// # }
 /// ```
-pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Producer<Task>
+pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -166,7 +166,7 @@ where
     let (tx, rx) = channel(capacity);
     let run = producer(tx);
     let handle = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
-    crate::Producer::new(rx, Task { handle })
+    crate::Spawned::new(rx, Task { handle })
 }
 
 /// A tokio producer task, aborted when dropped; see [`spawn`].
@@ -176,7 +176,7 @@ where
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let events: sse_pump::Producer<sse_pump::adapters::tokio::Task> =
+/// let events: sse_pump::Spawned<sse_pump::adapters::tokio::Task> =
 ///     sse_pump::adapters::tokio::spawn(1, |_tx| async { Ok::<_, String>(()) });
 /// # drop(events);
 /// # }

@@ -1,11 +1,11 @@
-//! How an [`EventSource`](crate::EventSource) waits before reconnecting.
+//! How an [`EventSource`](crate::client::EventSource) waits before reconnecting.
 
 use std::time::Duration;
 
 /// The least initial delay: a zero one would not grow.
 const MIN_INITIAL: Duration = Duration::from_millis(1);
 
-/// The reconnection policy of an [`EventSource`](crate::EventSource): exponential backoff
+/// The reconnection policy of an [`EventSource`](crate::client::EventSource): exponential backoff
 /// with jitter, a healthy period that resets it, and an optional maximum of attempts.
 ///
 /// The delay before the `n`th consecutive attempt (`n` from 1) is
@@ -32,7 +32,7 @@ const MIN_INITIAL: Duration = Duration::from_millis(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::Backoff;
+/// use sse_pump::client::Backoff;
 ///
 /// let backoff = Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
 ///     .jitter(0.0)
@@ -70,7 +70,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4));
+    /// let backoff = sse_pump::client::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4));
     /// assert_eq!(backoff.delay(None, 2, 0.0), Duration::from_secs(2));
     /// ```
     pub fn exponential(initial: Duration, max: Duration) -> Self {
@@ -141,7 +141,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::constant(Duration::from_secs(3));
+    /// let backoff = sse_pump::client::Backoff::constant(Duration::from_secs(3));
     /// assert_eq!(backoff.delay(None, 9, 0.0), Duration::from_secs(3));
     /// ```
     pub fn constant(delay: Duration) -> Self {
@@ -154,7 +154,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::MAX).factor(3.0);
+    /// let backoff = sse_pump::client::Backoff::exponential(Duration::from_secs(1), Duration::MAX).factor(3.0);
     /// assert_eq!(backoff.delay(None, 3, 0.0), Duration::from_secs(9));
     /// ```
     pub fn factor(mut self, factor: f64) -> Self {
@@ -169,7 +169,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::constant(Duration::from_secs(2)).jitter(0.5);
+    /// let backoff = sse_pump::client::Backoff::constant(Duration::from_secs(2)).jitter(0.5);
     /// assert_eq!(backoff.delay(None, 1, 1.0), Duration::from_secs(1)); // the shortest
     /// ```
     pub fn jitter(mut self, ratio: f64) -> Self {
@@ -182,13 +182,13 @@ impl Backoff {
     }
 
     /// Gives up after `attempts` consecutive failed attempts: the source then yields
-    /// [`SourceError::Exhausted`](crate::SourceError::Exhausted) and ends. Default: never.
+    /// [`EventSourceError::Exhausted`](crate::client::EventSourceError::Exhausted) and ends. Default: never.
     ///
     /// # Examples
     ///
     /// ```
-    /// let backoff = sse_pump::Backoff::default().max_attempts(10);
-    /// assert_eq!(backoff.get_max_attempts(), Some(10));
+    /// let backoff = sse_pump::client::Backoff::default().max_attempts(10);
+    /// # drop(backoff);
     /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = Some(attempts);
@@ -196,13 +196,7 @@ impl Backoff {
     }
 
     /// The maximum of consecutive attempts, if any.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_pump::Backoff::default().get_max_attempts(), None);
-    /// ```
-    pub fn get_max_attempts(&self) -> Option<u32> {
+    pub(crate) fn attempt_limit(&self) -> Option<u32> {
         self.max_attempts
     }
 
@@ -213,7 +207,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let _backoff = sse_pump::Backoff::default().healthy_after(Duration::from_secs(10));
+    /// let _backoff = sse_pump::client::Backoff::default().healthy_after(Duration::from_secs(10));
     /// ```
     pub fn healthy_after(mut self, open_for: Duration) -> Self {
         self.healthy_after = open_for;
@@ -225,7 +219,7 @@ impl Backoff {
     /// # Examples
     ///
     /// ```
-    /// let _backoff = sse_pump::Backoff::default().seed(42);
+    /// let _backoff = sse_pump::client::Backoff::default().seed(42);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -239,7 +233,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8)).jitter(0.5);
+    /// let backoff = sse_pump::client::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8)).jitter(0.5);
     /// assert_eq!(backoff.delay(None, 3, 0.0), Duration::from_secs(4));
     /// assert_eq!(backoff.delay(None, 3, 0.5), Duration::from_secs(3));
     /// ```

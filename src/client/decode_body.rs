@@ -34,7 +34,7 @@ pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 /// use http_body_util::Full;
 /// # futures_lite::future::block_on(async {
 /// let body = Full::new(bytes::Bytes::from("id: 1\ndata: hello\n\ndata: bye\n\n"));
-/// let events: Vec<_> = sse_pump::decode_body(body).try_collect().await?;
+/// let events: Vec<_> = sse_pump::client::decode_body(body).try_collect().await?;
 /// assert_eq!((events[0].id.as_str(), events[0].data.as_str()), ("1", "hello"));
 /// assert_eq!(events[1].data, "bye");
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
@@ -49,7 +49,7 @@ pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 ///
 /// fn handler() -> Result<http::Response<Full<bytes::Bytes>>, Box<dyn std::error::Error>> {
 ///     let (tx, rx) = channel(4);
-///     tx.send_blocking(Event::new().event("greeting")?.data("hi"))?;
+///     tx.send_blocking(Event::new().event("greeting").data("hi"))?;
 ///     drop(tx);
 ///     let mut wire = Vec::new();
 ///     futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
@@ -57,7 +57,7 @@ pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 /// }
 ///
 /// let body = handler()?.into_body();
-/// let mut events = futures_lite::stream::block_on(sse_pump::decode_body(body));
+/// let mut events = futures_lite::stream::block_on(sse_pump::client::decode_body(body));
 /// let event = events.next().unwrap()?;
 /// assert_eq!((&*event.event, event.data.as_str()), ("greeting", "hi"));
 /// assert!(events.next().is_none());
@@ -76,7 +76,7 @@ pub fn decode_body<B: Body>(body: B) -> DecodeBody<B> {
 /// use sse_pump::{DecodeError, Decoder, ReadError};
 /// # futures_lite::future::block_on(async {
 /// let body = http_body_util::Full::new(bytes::Bytes::from("data: far too long\n\n"));
-/// let mut events = sse_pump::decode_body_with(Decoder::new().max_line_len(8), body);
+/// let mut events = sse_pump::client::decode_body_with(Decoder::new().max_line_len(8), body);
 /// let err = events.next().await.unwrap().unwrap_err();
 /// assert!(matches!(err, ReadError::Decode(DecodeError::LineTooLong { limit: 8 })));
 /// # });
@@ -95,7 +95,7 @@ pin_project! {
     /// use futures_lite::StreamExt;
     /// # futures_lite::future::block_on(async {
     /// let body = http_body_util::Full::new(bytes::Bytes::from("data: x\n\n"));
-    /// let mut chunks = sse_pump::BodyChunks::new(body);
+    /// let mut chunks = sse_pump::client::BodyChunks::new(body);
     /// assert_eq!(chunks.next().await.unwrap().unwrap(), "data: x\n\n");
     /// assert!(chunks.next().await.is_none());
     /// # });
@@ -113,7 +113,7 @@ impl<B> BodyChunks<B> {
     /// # Examples
     ///
     /// ```
-    /// let _chunks = sse_pump::BodyChunks::new(http_body_util::Empty::<bytes::Bytes>::new());
+    /// let _chunks = sse_pump::client::BodyChunks::new(http_body_util::Empty::<bytes::Bytes>::new());
     /// ```
     pub fn new(body: B) -> Self {
         BodyChunks { body }

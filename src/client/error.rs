@@ -1,4 +1,4 @@
-//! The errors of an [`EventSource`](crate::EventSource).
+//! The errors of an [`EventSource`](crate::client::EventSource).
 
 use std::{error::Error, fmt, time::Duration};
 
@@ -10,25 +10,25 @@ use crate::DecodeError;
 /// A boxed transport error, as the HTTP client reported it.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
-/// Why an [`EventSource`](crate::EventSource) yielded an error.
+/// Why an [`EventSource`](crate::client::EventSource) yielded an error.
 ///
-/// After [`Rejected`](SourceError::Rejected) and [`Exhausted`](SourceError::Exhausted) the
-/// source ends (the next item is `None`); after [`Decode`](SourceError::Decode) and
-/// [`LastEventIdNotSent`](SourceError::LastEventIdNotSent) it goes on.
+/// After [`Rejected`](EventSourceError::Rejected) and [`Exhausted`](EventSourceError::Exhausted) the
+/// source ends (the next item is `None`); after [`Decode`](EventSourceError::Decode) and
+/// [`LastEventIdNotSent`](EventSourceError::LastEventIdNotSent) it goes on.
 /// Network errors and ends of stream are not errors: the source reconnects and says so
-/// with [`SourceItem::Reconnecting`](crate::SourceItem::Reconnecting).
+/// with [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting).
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{DecodeError, SourceError};
+/// use sse_pump::{DecodeError, client::EventSourceError};
 ///
-/// let err = SourceError::Decode(DecodeError::LineTooLong { limit: 8 });
+/// let err = EventSourceError::Decode(DecodeError::LineTooLong { limit: 8 });
 /// assert_eq!(err.to_string(), "a line is longer than 8 bytes");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum SourceError {
+pub enum EventSourceError {
     /// The server answered with a status other than 200 (and 204), or a content type other
     /// than `text/event-stream`. Not retried.
     Rejected(Box<Rejected>),
@@ -50,30 +50,30 @@ pub enum SourceError {
     },
 }
 
-impl fmt::Display for SourceError {
+impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceError::Rejected(r) => fmt::Display::fmt(r, f),
-            SourceError::Decode(e) => fmt::Display::fmt(e, f),
-            SourceError::LastEventIdNotSent(id) => write!(
+            EventSourceError::Rejected(r) => fmt::Display::fmt(r, f),
+            EventSourceError::Decode(e) => fmt::Display::fmt(e, f),
+            EventSourceError::LastEventIdNotSent(id) => write!(
                 f,
                 "the last event id ({} bytes) cannot be sent as a header; reconnecting without it",
                 id.len()
             ),
-            SourceError::Exhausted { attempts, .. } => {
+            EventSourceError::Exhausted { attempts, .. } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }
         }
     }
 }
 
-impl Error for SourceError {
+impl Error for EventSourceError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            SourceError::Rejected(r) => Some(&**r),
-            SourceError::Decode(e) => Some(e),
-            SourceError::LastEventIdNotSent(_) => None,
-            SourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
+            // Displayed already: not a source too.
+            EventSourceError::Rejected(_) | EventSourceError::Decode(_) => None,
+            EventSourceError::LastEventIdNotSent(_) => None,
+            EventSourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
         }
     }
 }
@@ -84,7 +84,7 @@ impl Error for SourceError {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::Rejected;
+/// use sse_pump::client::Rejected;
 ///
 /// let rejected = Rejected::new(http::StatusCode::NOT_FOUND, http::HeaderMap::new(), "no such stream".into());
 /// assert_eq!(rejected.status, 404);
@@ -112,7 +112,7 @@ impl Rejected {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sse_pump::Rejected::BODY_LIMIT, 4096);
+    /// assert_eq!(sse_pump::client::Rejected::BODY_LIMIT, 4096);
     /// ```
     pub const BODY_LIMIT: usize = 4096;
 
@@ -121,7 +121,7 @@ impl Rejected {
     /// # Examples
     ///
     /// ```
-    /// let r = sse_pump::Rejected::new(http::StatusCode::OK, http::HeaderMap::new(), bytes::Bytes::new());
+    /// let r = sse_pump::client::Rejected::new(http::StatusCode::OK, http::HeaderMap::new(), bytes::Bytes::new());
     /// assert!(r.body.is_empty());
     /// ```
     pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
@@ -150,44 +150,44 @@ impl fmt::Display for Rejected {
 
 impl Error for Rejected {}
 
-/// A deadline of an [`EventSource`](crate::EventSource) that passed: the `cause` of the
-/// [`SourceItem::Reconnecting`](crate::SourceItem::Reconnecting) that follows (downcast it
-/// from the boxed error), or the `last` of [`SourceError::Exhausted`].
+/// A deadline of an [`EventSource`](crate::client::EventSource) that passed: the `cause` of the
+/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting) that follows (downcast it
+/// from the boxed error), or the `last` of [`EventSourceError::Exhausted`].
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::{SourceItem, SourceTimeout};
+/// use sse_pump::{EventSourceItem, EventSourceTimeout};
 ///
-/// fn timed_out(item: &SourceItem) -> Option<SourceTimeout> {
+/// fn timed_out(item: &EventSourceItem) -> Option<EventSourceTimeout> {
 ///     match item {
-///         SourceItem::Reconnecting { cause: Some(cause), .. } => cause.downcast_ref().copied(),
+///         EventSourceItem::Reconnecting { cause: Some(cause), .. } => cause.downcast_ref().copied(),
 ///         _ => None,
 ///     }
 /// }
-/// let cause = Some(SourceTimeout::Idle(Duration::from_secs(45)).into());
-/// let item = SourceItem::Reconnecting { after: Duration::from_secs(3), attempt: 1, cause };
-/// assert_eq!(timed_out(&item), Some(SourceTimeout::Idle(Duration::from_secs(45))));
+/// let cause = Some(EventSourceTimeout::Idle(Duration::from_secs(45)).into());
+/// let item = EventSourceItem::Reconnecting { after: Duration::from_secs(3), attempt: 1, cause };
+/// assert_eq!(timed_out(&item), Some(EventSourceTimeout::Idle(Duration::from_secs(45))));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum SourceTimeout {
+pub enum EventSourceTimeout {
     /// No response head within this time
-    /// ([`response_timeout`](crate::EventSource::response_timeout)).
+    /// ([`response_timeout`](crate::client::EventSource::response_timeout)).
     Response(Duration),
     /// No byte on the open stream for this time
-    /// ([`idle_timeout`](crate::EventSource::idle_timeout)).
+    /// ([`idle_timeout`](crate::client::EventSource::idle_timeout)).
     Idle(Duration),
 }
 
-impl fmt::Display for SourceTimeout {
+impl fmt::Display for EventSourceTimeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceTimeout::Response(after) => write!(f, "no response within {after:?}"),
-            SourceTimeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
+            EventSourceTimeout::Response(after) => write!(f, "no response within {after:?}"),
+            EventSourceTimeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
         }
     }
 }
 
-impl Error for SourceTimeout {}
+impl Error for EventSourceTimeout {}

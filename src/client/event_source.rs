@@ -18,7 +18,10 @@ use super::{
     decode_body::{decode_body_with, DecodeBody},
     error::BoxError,
 };
-use crate::{Backoff, Decoder, MessageEvent, ReadError, Rejected, SourceError, SourceTimeout};
+use crate::{
+    client::{Backoff, EventSourceError, EventSourceTimeout, Rejected},
+    Decoder, MessageEvent, ReadError,
+};
 
 mod state;
 mod watched;
@@ -37,7 +40,7 @@ use self::{state::State, watched::Watched};
 /// A client that never connects (a real one is in [`EventSource`]'s example):
 ///
 /// ```
-/// use sse_pump::Fetch;
+/// use sse_pump::client::Fetch;
 ///
 /// fn assert_fetch<F: Fetch>(_: &F) {}
 /// let offline = |_request: http::Request<()>| async {
@@ -82,22 +85,22 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::SourceItem;
+/// use sse_pump::client::EventSourceItem;
 ///
-/// fn describe(item: &SourceItem) -> String {
+/// fn describe(item: &EventSourceItem) -> String {
 ///     match item {
-///         SourceItem::Open => "open".into(),
-///         SourceItem::Event(event) => format!("{}: {}", event.event, event.data),
-///         SourceItem::Reconnecting { after, attempt, .. } => format!("retry #{attempt} in {after:?}"),
+///         EventSourceItem::Open => "open".into(),
+///         EventSourceItem::Event(event) => format!("{}: {}", event.event, event.data),
+///         EventSourceItem::Reconnecting { after, attempt, .. } => format!("retry #{attempt} in {after:?}"),
 ///         _ => "?".into(),
 ///     }
 /// }
-/// let item = SourceItem::Reconnecting { after: Duration::from_secs(1), attempt: 1, cause: None };
+/// let item = EventSourceItem::Reconnecting { after: Duration::from_secs(1), attempt: 1, cause: None };
 /// assert_eq!(describe(&item), "retry #1 in 1s");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum SourceItem {
+pub enum EventSourceItem {
     /// The server accepted: status 200, content type `text/event-stream`.
     Open,
     /// An event (comments and retry-only blocks are not events).
@@ -114,7 +117,7 @@ pub enum SourceItem {
 }
 
 /// A reconnecting event stream, as a browser's `EventSource`, over any HTTP client (see
-/// [`Fetch`]); a `Stream` of `Result<`[`SourceItem`]`, `[`SourceError`]`>`.
+/// [`Fetch`]); a `Stream` of `Result<`[`EventSourceItem`]`, `[`EventSourceError`]`>`.
 ///
 /// The client is the first argument because this crate brings none (the issue sketched
 /// `EventSource::new(request)`): it runs on tokio, smol or anything else. It sends `request`
@@ -122,16 +125,16 @@ pub enum SourceItem {
 /// is not empty, `Last-Event-ID`. Then:
 ///
 /// - status 200 with content type `text/event-stream` (any case, parameters ignored):
-///   [`SourceItem::Open`], then one [`SourceItem::Event`] per event;
+///   [`EventSourceItem::Open`], then one [`EventSourceItem::Event`] per event;
 /// - status 204: the end (`None`), as the standard says;
-/// - any other status or content type: [`SourceError::Rejected`] with the status, headers
+/// - any other status or content type: [`EventSourceError::Rejected`] with the status, headers
 ///   and the first 4 KiB of the body, then the end, with no retry;
-/// - a client or body error, or the end of the body: [`SourceItem::Reconnecting`], a wait
+/// - a client or body error, or the end of the body: [`EventSourceItem::Reconnecting`], a wait
 ///   (see [`Backoff`]), and a new request carrying the last event ID;
-/// - too many consecutive failures ([`Backoff::max_attempts`]): [`SourceError::Exhausted`],
+/// - too many consecutive failures ([`Backoff::max_attempts`]): [`EventSourceError::Exhausted`],
 ///   then the end.
 ///
-/// A line or event over the decoder's limits is a [`SourceError::Decode`] and the stream
+/// A line or event over the decoder's limits is a [`EventSourceError::Decode`] and the stream
 /// goes on. Timers are `futures-timer`'s, which need no runtime.
 ///
 /// # Limits against a hostile or broken server
@@ -141,19 +144,19 @@ pub enum SourceItem {
 ///   TLS and the head, all inside the client's `fetch`), or no byte at all, not even a
 ///   keep-alive comment, for [`idle_timeout`](EventSource::idle_timeout) (45 s: three of
 ///   this crate's default 15 s pings) on an open stream, is a failed attempt: a
-///   [`SourceItem::Reconnecting`] whose `cause` is a [`SourceTimeout`]. The body of a
+///   [`EventSourceItem::Reconnecting`] whose `cause` is a [`EventSourceTimeout`]. The body of a
 ///   rejection is collected for at most
 ///   [`rejection_timeout`](EventSource::rejection_timeout) (5 s) and
-///   [`Rejected::BODY_LIMIT`](crate::Rejected::BODY_LIMIT) bytes.
+///   [`Rejected::BODY_LIMIT`](crate::client::Rejected::BODY_LIMIT) bytes.
 /// - **It never reconnects in a hot loop**: the server's `retry:` is bounded (see
 ///   [`Backoff`]), and the delay still grows over consecutive failures.
 /// - **Memory follows the input**: an `id:` longer than the decoder's
 ///   [`max_id_len`](Decoder::max_id_len) (1 KiB, the server side's
-///   `MAX_LAST_EVENT_ID`) is a [`SourceError::Decode`], and its block is skipped.
+///   `MAX_LAST_EVENT_ID`) is a [`EventSourceError::Decode`], and its block is skipped.
 /// - **A last event ID that cannot be sent is said, not dropped**: one that is not a valid
 ///   header value (a control character) or that a header would not carry unchanged
 ///   (leading or trailing blanks, which servers trim) gives
-///   [`SourceError::LastEventIdNotSent`] before each request that goes without it.
+///   [`EventSourceError::LastEventIdNotSent`] before each request that goes without it.
 ///
 /// # Examples
 ///
@@ -166,7 +169,7 @@ pub enum SourceItem {
 /// use futures_lite::StreamExt;
 /// use http_body_util::Empty;
 /// use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-/// use sse_pump::{Backoff, EventSource, SourceItem};
+/// use sse_pump::{client::Backoff, client::EventSource, client::EventSourceItem};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -176,12 +179,12 @@ pub enum SourceItem {
 /// let request = http::Request::get("http://127.0.0.1:8000/events").body(())?;
 /// let mut source = EventSource::new(fetch, request)
 ///     .reconnect(Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30)).jitter(0.5))
-///     .last_event_id("41");
+///     .with_last_event_id("41");
 /// while let Some(item) = source.next().await {
 ///     match item? {
-///         SourceItem::Open => println!("connected"),
-///         SourceItem::Event(event) => println!("{}: {}", event.event, event.data),
-///         SourceItem::Reconnecting { after, attempt, .. } => println!("retry #{attempt} in {after:?}"),
+///         EventSourceItem::Open => println!("connected"),
+///         EventSourceItem::Event(event) => println!("{}: {}", event.event, event.data),
+///         EventSourceItem::Reconnecting { after, attempt, .. } => println!("retry #{attempt} in {after:?}"),
 ///         _ => {}
 ///     }
 /// }
@@ -225,8 +228,8 @@ impl<F: Fetch> EventSource<F> {
     ///     Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline"))
     /// };
     /// let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request);
-    /// assert_eq!(source.get_last_event_id(), "");
+    /// let source = sse_pump::client::EventSource::new(fetch, request);
+    /// assert_eq!(source.last_event_id(), "");
     /// ```
     pub fn new(fetch: F, request: Request<()>) -> Self {
         let (parts, ()) = request.into_parts();
@@ -258,8 +261,8 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request)
-    ///     .reconnect(sse_pump::Backoff::default().max_attempts(3));
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
+    ///     .reconnect(sse_pump::client::Backoff::default().max_attempts(3));
     /// # drop(source);
     /// ```
     pub fn reconnect(mut self, backoff: Backoff) -> Self {
@@ -276,10 +279,10 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request).last_event_id("41");
-    /// assert_eq!(source.get_last_event_id(), "41");
+    /// let source = sse_pump::client::EventSource::new(fetch, request).with_last_event_id("41");
+    /// assert_eq!(source.last_event_id(), "41");
     /// ```
-    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
         self.last_event_id = id.into();
         self
     }
@@ -291,7 +294,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request).max_line_len(64 * 1024);
+    /// let source = sse_pump::client::EventSource::new(fetch, request).max_line_len(64 * 1024);
     /// # drop(source);
     /// ```
     pub fn max_line_len(mut self, bytes: usize) -> Self {
@@ -306,7 +309,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request).max_event_size(1 << 20);
+    /// let source = sse_pump::client::EventSource::new(fetch, request).max_event_size(1 << 20);
     /// # drop(source);
     /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
@@ -330,7 +333,7 @@ impl<F: Fetch> EventSource<F> {
     }
 
     /// How long to wait for the response head, from the request (connecting included):
-    /// past it the attempt fails with [`SourceTimeout::Response`] and the source
+    /// past it the attempt fails with [`EventSourceTimeout::Response`] and the source
     /// reconnects. Default 30 s.
     ///
     /// # Examples
@@ -348,7 +351,7 @@ impl<F: Fetch> EventSource<F> {
     }
 
     /// How long an open stream may stay silent (no byte, not even a keep-alive comment):
-    /// past it the connection is dropped with [`SourceTimeout::Idle`] and the source
+    /// past it the connection is dropped with [`EventSourceTimeout::Idle`] and the source
     /// reconnects. Default 45 s; keep it above the server's keep-alive interval.
     ///
     /// # Examples
@@ -365,7 +368,7 @@ impl<F: Fetch> EventSource<F> {
         self
     }
 
-    /// How long the body of a rejection is read, for [`Rejected::body`](crate::Rejected):
+    /// How long the body of a rejection is read, for [`Rejected::body`](crate::client::Rejected):
     /// past it the source yields the rejection with what arrived. Default 5 s.
     ///
     /// # Examples
@@ -389,10 +392,10 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request);
-    /// assert_eq!(source.get_last_event_id(), "");
+    /// let source = sse_pump::client::EventSource::new(fetch, request);
+    /// assert_eq!(source.last_event_id(), "");
     /// ```
-    pub fn get_last_event_id(&self) -> &str {
+    pub fn last_event_id(&self) -> &str {
         match &self.state {
             State::Open(events) => events.decoder().last_event_id(),
             _ => &self.last_event_id,
@@ -406,11 +409,11 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// assert_eq!(sse_pump::EventSource::new(fetch, request).retry(), None);
+    /// assert_eq!(sse_pump::client::EventSource::new(fetch, request).reconnection_time(), None);
     /// ```
-    pub fn retry(&self) -> Option<Duration> {
+    pub fn reconnection_time(&self) -> Option<Duration> {
         match &self.state {
-            State::Open(events) => events.decoder().retry().or(self.retry),
+            State::Open(events) => events.decoder().reconnection_time().or(self.retry),
             _ => self.retry,
         }
     }
@@ -424,7 +427,7 @@ impl<F: Fetch> EventSource<F> {
     /// use futures_lite::StreamExt;
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let mut source = sse_pump::EventSource::new(fetch, request);
+    /// let mut source = sse_pump::client::EventSource::new(fetch, request);
     /// source.close();
     /// assert!(source.is_closed());
     /// assert!(futures_lite::future::block_on(source.next()).is_none());
@@ -440,7 +443,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// assert!(!sse_pump::EventSource::new(fetch, request).is_closed());
+    /// assert!(!sse_pump::client::EventSource::new(fetch, request).is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Done)
@@ -521,7 +524,7 @@ impl<F: Fetch> fmt::Debug for EventSource<F> {
         f.debug_struct("EventSource")
             .field("method", &self.method)
             .field("uri", &self.uri)
-            .field("last_event_id", &self.get_last_event_id())
+            .field("last_event_id", &self.last_event_id())
             .field("attempt", &self.attempt)
             .field("state", &self.state.name())
             .finish()

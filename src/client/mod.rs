@@ -1,8 +1,15 @@
-//! The client: [`EventSource`](crate::EventSource) connects, checks, decodes and reconnects
-//! over any `http` / `http-body` 1.x client; [`decode_body`](crate::decode_body) decodes a
+//! The client: [`EventSource`] connects, checks, decodes and reconnects
+//! over any `http` / `http-body` 1.x client; [`decode_body`] decodes a
 //! body in process. Behind the `client` feature, which needs no hyper.
 
-pub(crate) mod backoff;
-pub(crate) mod decode_body;
-pub(crate) mod error;
-pub(crate) mod event_source;
+mod backoff;
+mod decode_body;
+mod error;
+mod event_source;
+
+pub use self::{
+    backoff::Backoff,
+    decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
+    error::{EventSourceError, EventSourceTimeout, Rejected},
+    event_source::{EventSource, EventSourceItem, Fetch},
+};

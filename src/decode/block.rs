@@ -5,7 +5,7 @@ use std::{borrow::Cow, time::Duration};
 
 use compact_str::CompactString;
 
-use super::{DecodeError, MessageEvent};
+use super::{DecodeError, MessageEvent, Text};
 
 /// The default event type: most events have no `event:` field. A constant, so that it is
 /// copied ready-made (building it at run time cost two store-forwarding stalls per event).
@@ -261,9 +261,9 @@ impl Block {
         };
         self.event_type.clear();
         MessageEvent {
-            event,
-            data,
-            id: self.last_id.clone(),
+            event: Text(event),
+            data: Text(data),
+            id: Text(self.last_id.clone()),
             retry: self.block_retry.take(),
         }
     }

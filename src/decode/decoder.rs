@@ -7,7 +7,7 @@ use compact_str::CompactString;
 use super::block::{data_value, strip_space, text, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::lines::{Lines, Next};
-use super::{DecodeError, Item, MessageEvent};
+use super::{DecodeError, Item, MessageEvent, Text};
 
 /// The default maximum line length: 1 MiB.
 const MAX_LINE: usize = 1 << 20;
@@ -78,7 +78,7 @@ impl Decoder {
     ///
     /// ```
     /// let decoder = sse_pump::Decoder::new();
-    /// assert_eq!(decoder.retry(), None);
+    /// assert_eq!(decoder.reconnection_time(), None);
     /// ```
     pub fn new() -> Self {
         Decoder {
@@ -245,23 +245,13 @@ impl Decoder {
             let line = match self.lines.next(input, pos, self.max_line) {
                 Next::Input(start, end) => {
                     let line = &input[start..end];
-                    // Most events are one `data:` line and a blank line: dispatch them
-                    // straight from the input.
-                    if let (Some(value), Some(after)) = (data_value(line), blank_line(input, *pos))
-                    {
-                        if let Some(event) = self.block.dispatch_single(value, self.max_event) {
-                            *pos = after;
-                            return Ok(Some(T::event(event)));
-                        }
+                    if let Some(event) = self.single_data_line(line, input, pos) {
+                        return Ok(Some(T::event(event)));
                     }
                     line
                 }
                 Next::Carry => {
-                    // A huge data line, gathered from many chunks: make the carry buffer
-                    // the data buffer, rather than copy it into fresh memory.
-                    if self.lines.carry.len() > BIG_LINE
-                        && self.block.adopt(&mut self.lines.carry, self.max_event)?
-                    {
+                    if self.adopt_huge_line()? {
                         continue;
                     }
                     &self.lines.carry[..]
@@ -274,26 +264,33 @@ impl Decoder {
                     });
                 }
             };
-            // "If the line is empty (a blank line): Dispatch the event."
-            if line.is_empty() {
-                match self.block.dispatch() {
-                    Dispatch::Event => return Ok(Some(T::event(self.block.take_event()))),
-                    Dispatch::Retry(after) if T::ALL => return Ok(T::other(Item::Retry(after))),
-                    _ => continue,
-                }
+            if let Some(value) = step(&mut self.block, line, self.max_event)? {
+                return Ok(Some(value));
             }
-            if self.block.skipping {
-                continue;
-            }
-            // "If the line starts with a U+003A COLON character (:): Ignore the line."
-            if line[0] == b':' {
-                if T::ALL {
-                    return Ok(T::other(Item::Comment(text(strip_space(&line[1..])))));
-                }
-                continue;
-            }
-            self.block.line(line, self.max_event)?;
         }
+    }
+
+    /// Most events are one `data:` line and a blank line: dispatches such an event
+    /// straight from the input, moving `pos` past its blank line.
+    #[inline]
+    fn single_data_line(
+        &mut self,
+        line: &[u8],
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Option<MessageEvent> {
+        let (value, after) = (data_value(line)?, blank_line(input, *pos)?);
+        let event = self.block.dispatch_single(value, self.max_event)?;
+        *pos = after;
+        Some(event)
+    }
+
+    /// A huge data line, gathered from many chunks: makes the carry buffer the data
+    /// buffer, rather than copy it into fresh memory. Whether it did.
+    #[inline]
+    fn adopt_huge_line(&mut self) -> Result<bool, DecodeError> {
+        Ok(self.lines.carry.len() > BIG_LINE
+            && self.block.adopt(&mut self.lines.carry, self.max_event)?)
     }
 
     /// Ends the stream: WHATWG 9.2.6, "Once the end of the file is reached, any pending data
@@ -330,10 +327,10 @@ impl Decoder {
     /// let mut decoder = sse_pump::Decoder::new();
     /// decoder.feed(b"retry: 2500\n");
     /// assert_eq!(decoder.next_event()?, None);
-    /// assert_eq!(decoder.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// assert_eq!(decoder.reconnection_time(), Some(std::time::Duration::from_millis(2500)));
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
-    pub fn retry(&self) -> Option<Duration> {
+    pub fn reconnection_time(&self) -> Option<Duration> {
         self.block.retry
     }
 
@@ -380,4 +377,36 @@ fn blank_line(input: &[u8], pos: usize) -> Option<usize> {
         [b'\r', _, ..] => Some(pos + 1),
         _ => None,
     }
+}
+
+/// WHATWG 9.2.6 for one line that is not the fast path's: a blank line dispatches, a
+/// comment is skipped (or returned, for items), any other line is a field. `None` when
+/// there is nothing to return yet.
+#[inline]
+fn step<T: Sealed>(
+    block: &mut Block,
+    line: &[u8],
+    max_event: usize,
+) -> Result<Option<T>, DecodeError> {
+    // "If the line is empty (a blank line): Dispatch the event."
+    if line.is_empty() {
+        return Ok(match block.dispatch() {
+            Dispatch::Event => Some(T::event(block.take_event())),
+            Dispatch::Retry(after) if T::ALL => T::other(Item::Retry(after)),
+            _ => None,
+        });
+    }
+    if block.skipping {
+        return Ok(None);
+    }
+    // "If the line starts with a U+003A COLON character (:): Ignore the line."
+    if line[0] == b':' {
+        return Ok(if T::ALL {
+            T::other(Item::Comment(Text(text(strip_space(&line[1..])))))
+        } else {
+            None
+        });
+    }
+    block.line(line, max_event)?;
+    Ok(None)
 }

@@ -97,7 +97,8 @@ impl<E> fmt::Display for ReadError<E> {
 impl<E: std::error::Error + 'static> std::error::Error for ReadError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ReadError::Decode(e) => Some(e),
+            // Displayed already: not a source too.
+            ReadError::Decode(_) => None,
             ReadError::Transport(e) => Some(e),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use compact_str::CompactString;
+use super::Text;
 
 /// One event as a browser dispatches it to an `EventSource` listener (the DOM's
 /// `MessageEvent`; the server-side builder is [`Event`](crate::Event)).
@@ -10,11 +10,11 @@ use compact_str::CompactString;
 /// Every line break inside `data` is reported as `\n`, whichever of `\n`, `\r` or `\r\n`
 /// the server wrote; invalid UTF-8 comes out as U+FFFD.
 ///
-/// The strings are [`CompactString`]s: a string of up to 24 bytes (an event type, most
-/// IDs, a short message or token) is stored inline, so such an event costs no allocation
-/// at all; a longer one is one exact allocation, like a `String`. They deref to `&str`
-/// and compare with `&str` and `String` (`event.data == "hello"`); `String::from(s)` or
-/// [`CompactString::into_string`] gives a `String`.
+/// The strings are [`Text`]s: a string of up to 24 bytes (an event type, most IDs, a short
+/// message or token) is stored inline, so such an event costs no allocation at all; a
+/// longer one is one exact allocation, like a `String`. They deref to `&str` and compare
+/// with `&str` and `String` (`event.data == "hello"`); [`Text::into_string`] gives a
+/// `String`.
 ///
 /// # Examples
 ///
@@ -34,12 +34,12 @@ use compact_str::CompactString;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MessageEvent {
     /// The event type: the last `event:` field of the block, or `"message"`.
-    pub event: CompactString,
+    pub event: Text,
     /// The `data:` lines of the block, joined with `\n`.
-    pub data: CompactString,
+    pub data: Text,
     /// The last event ID when the event was dispatched: it persists across events until an
     /// `id:` field changes it (an empty `id:` resets it to `""`).
-    pub id: CompactString,
+    pub id: Text,
     /// The reconnection time, if a valid `retry:` field was in this block.
     pub retry: Option<Duration>,
 }
@@ -95,7 +95,7 @@ pub enum Item {
     Event(MessageEvent),
     /// A comment line (`:` and the text), with one leading space removed like a field
     /// value's: `: ping` gives `"ping"`. Each line of a multi-line comment is one item.
-    Comment(CompactString),
+    Comment(Text),
     /// A block that set the reconnection time but had no data, so no event was dispatched.
     Retry(Duration),
 }

@@ -57,16 +57,7 @@ impl Lines {
     /// carried start of the line), advancing `pos` past its line end.
     #[inline]
     pub(crate) fn next(&mut self, input: &[u8], pos: &mut usize, max: usize) -> Next {
-        if std::mem::take(&mut self.carry_done) {
-            self.carry.clear();
-        }
-        if self.skip_lf && *pos < input.len() {
-            self.skip_lf = false;
-            if input[*pos] == b'\n' {
-                *pos += 1;
-            }
-        }
-        if !self.bom_checked && !self.strip_bom(input, pos) {
+        if !self.settle(input, pos) {
             return Next::NeedMore;
         }
         loop {
@@ -76,28 +67,58 @@ impl Lines {
                 return self.unfinished(&input[start..], max);
             };
             let end = start + at;
-            *pos = match (input[end], input.get(end + 1)) {
-                (b'\r', Some(b'\n')) => end + 2,
-                (b'\r', None) => {
-                    self.skip_lf = true;
-                    end + 1
-                }
-                _ => end + 1,
-            };
+            *pos = self.past_line_end(input, end);
             if std::mem::take(&mut self.discarding) {
                 continue;
             }
-            if self.carry.len() + at > max {
-                self.carry.clear();
-                return Next::TooLong;
-            }
-            if self.carry.is_empty() {
-                return Next::Input(start, end);
-            }
-            self.carry.extend_from_slice(&input[start..end]);
-            self.carry_done = true;
-            return Next::Carry;
+            return self.complete(input, start, end, max);
         }
+    }
+
+    /// What the last call and the stream's start left pending: a returned carry to clear,
+    /// the LF of a CR LF split across chunks, the BOM. False when the input is used up.
+    #[inline]
+    fn settle(&mut self, input: &[u8], pos: &mut usize) -> bool {
+        if std::mem::take(&mut self.carry_done) {
+            self.carry.clear();
+        }
+        if self.skip_lf && *pos < input.len() {
+            self.skip_lf = false;
+            if input[*pos] == b'\n' {
+                *pos += 1;
+            }
+        }
+        self.bom_checked || self.strip_bom(input, pos)
+    }
+
+    /// The position after the line end at `input[end]`; a CR that ends the chunk may be
+    /// the first half of a CR LF.
+    #[inline]
+    fn past_line_end(&mut self, input: &[u8], end: usize) -> usize {
+        match (input[end], input.get(end + 1)) {
+            (b'\r', Some(b'\n')) => end + 2,
+            (b'\r', None) => {
+                self.skip_lf = true;
+                end + 1
+            }
+            _ => end + 1,
+        }
+    }
+
+    /// The line `input[start..end]`, joined to the carry if there is one, unless it is
+    /// over `max`.
+    #[inline]
+    fn complete(&mut self, input: &[u8], start: usize, end: usize, max: usize) -> Next {
+        if self.carry.len() + (end - start) > max {
+            self.carry.clear();
+            return Next::TooLong;
+        }
+        if self.carry.is_empty() {
+            return Next::Input(start, end);
+        }
+        self.carry.extend_from_slice(&input[start..end]);
+        self.carry_done = true;
+        Next::Carry
     }
 
     /// No line end in `rest`: carry it, or give up on an over-long line.

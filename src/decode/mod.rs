@@ -7,6 +7,7 @@ mod event;
 mod lines;
 mod reader;
 mod stream;
+mod text;
 
 pub use self::{
     decoder::Decoder,
@@ -14,4 +15,5 @@ pub use self::{
     event::{Decoded, Item, MessageEvent},
     reader::{decode_reader, DecodeReader},
     stream::{decode, decode_stream, Decode, DecodeStream},
+    text::Text,
 };

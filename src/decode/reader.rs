@@ -26,7 +26,7 @@ pub(super) const READ_SIZE: usize = 16 * 1024;
 /// use sse_pump::{channel, decode_reader, Event, Sse};
 ///
 /// let (tx, rx) = channel(4);
-/// tx.send_blocking(Event::new().event("greeting")?.data("hello\nworld"))?;
+/// tx.send_blocking(Event::new().event("greeting").data("hello\nworld"))?;
 /// drop(tx);
 /// let mut wire = Vec::new();
 /// futures_lite::future::block_on(Sse::new(rx).keep_alive(None).pump(&mut wire))?;
@@ -126,7 +126,7 @@ impl<R, T> DecodeReader<R, T> {
     }
 
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///

@@ -121,12 +121,12 @@ impl<R, T> Decode<R, T> {
     }
 
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sse_pump::decode(&b""[..]).decoder().retry(), None);
+    /// assert_eq!(sse_pump::decode(&b""[..]).decoder().reconnection_time(), None);
     /// ```
     pub fn decoder(&self) -> &Decoder {
         &self.read.decoder
@@ -238,7 +238,7 @@ impl<S: TryStream> DecodeStream<S> {
 
 impl<S: TryStream, T> DecodeStream<S, T> {
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
-    /// [reconnection time](Decoder::retry).
+    /// [reconnection time](Decoder::reconnection_time).
     ///
     /// # Examples
     ///

@@ -10,14 +10,14 @@ use super::Hub;
 /// Whatever the policy, a slow subscriber never holds memory of its own (the events live
 /// once, in the hub's shared ring) and never slows the others down; only [`Lag::Wait`]
 /// lets it slow the publisher, for a bounded time. Every event a subscriber misses is
-/// counted, in [`Subscription::lagged`](crate::Subscription::lagged) and in
-/// [`HubStats::lagged_events`](crate::HubStats::lagged_events).
+/// counted, in [`Subscription::lagged`](crate::hub::Subscription::lagged) and in
+/// [`HubStats::lagged_events`](crate::hub::HubStats::lagged_events).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::{Hub, Lag};
+/// use sse_pump::{hub::Hub, hub::Lag};
 ///
 /// let chat = Hub::builder().on_lag(Lag::DropOldest).build(); // the default
 /// let orders = Hub::builder().on_lag(Lag::Wait(Duration::from_millis(200))).build();
@@ -38,7 +38,7 @@ pub enum Lag {
     /// waits.
     Disconnect,
     /// [`Hub::publish_async`] waits, up to this long, for every subscriber to have room
-    /// (and [`Hub::publish`] refuses with [`PublishError::Full`](crate::PublishError::Full)
+    /// (and [`Hub::publish`] refuses with [`PublishError::Full`](crate::hub::PublishError::Full)
     /// instead of waiting). When the time is up the event is published anyway, and the
     /// subscribers still without room are disconnected as by [`Lag::Disconnect`].
     ///
@@ -53,12 +53,12 @@ pub enum Lag {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Ids};
+/// use sse_pump::{Event, hub::Hub, hub::Ids};
 ///
 /// let hub = Hub::builder().ids(Ids::Keep).history(16).build();
-/// hub.publish(Event::new().id("order-17")?.data("shipped"))?;
+/// hub.publish(Event::new().id("order-17").data("shipped"))?;
 /// let rx = hub.subscribe(Some("order-17"))?; // resolves the publisher's own id
-/// assert_eq!(rx.replay(), sse_pump::Replay::Resumed { missed: 0 });
+/// assert_eq!(rx.replay(), sse_pump::hub::Replay::Resumed { missed: 0 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -93,7 +93,7 @@ pub enum Ids {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Hub, Lag};
+/// use sse_pump::{hub::Hub, hub::Lag};
 ///
 /// let hub = Hub::builder()
 ///     .history(1024)
@@ -135,7 +135,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::HubBuilder::new().build();
+    /// let hub = sse_pump::hub::HubBuilder::new().build();
     /// # drop(hub);
     /// ```
     pub fn new() -> Self {
@@ -152,7 +152,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().history(1024).build();
+    /// let hub = sse_pump::hub::Hub::builder().history(1024).build();
     /// # drop(hub);
     /// ```
     pub fn history(mut self, events: usize) -> Self {
@@ -168,7 +168,7 @@ impl HubBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let hub = sse_pump::Hub::builder().history(10_000).max_age(Duration::from_secs(60)).build();
+    /// let hub = sse_pump::hub::Hub::builder().history(10_000).max_age(Duration::from_secs(60)).build();
     /// # drop(hub);
     /// ```
     pub fn max_age(mut self, age: impl Into<Option<Duration>>) -> Self {
@@ -185,7 +185,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().subscriber_capacity(256).build();
+    /// let hub = sse_pump::hub::Hub::builder().subscriber_capacity(256).build();
     /// # drop(hub);
     /// ```
     pub fn subscriber_capacity(mut self, events: usize) -> Self {
@@ -198,7 +198,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().on_lag(sse_pump::Lag::Disconnect).build();
+    /// let hub = sse_pump::hub::Hub::builder().on_lag(sse_pump::hub::Lag::Disconnect).build();
     /// # drop(hub);
     /// ```
     pub fn on_lag(mut self, policy: Lag) -> Self {
@@ -207,16 +207,16 @@ impl HubBuilder {
     }
 
     /// The most subscribers at once; [`Hub::subscribe`] refuses more with
-    /// [`SubscribeError::Full`](crate::SubscribeError::Full) (an HTTP server answers 503
+    /// [`SubscribeError::Full`](crate::hub::SubscribeError::Full) (an HTTP server answers 503
     /// with `Retry-After`). Default 10,000.
     ///
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().max_subscribers(2).build();
+    /// let hub = sse_pump::hub::Hub::builder().max_subscribers(2).build();
     /// let (_a, _b) = (hub.subscribe(None)?, hub.subscribe(None)?);
     /// assert!(hub.subscribe(None).is_err());
-    /// # Ok::<(), sse_pump::SubscribeError>(())
+    /// # Ok::<(), sse_pump::hub::SubscribeError>(())
     /// ```
     pub fn max_subscribers(mut self, subscribers: usize) -> Self {
         self.max_subscribers = subscribers;
@@ -229,7 +229,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().ids(sse_pump::Ids::Keep).build();
+    /// let hub = sse_pump::hub::Hub::builder().ids(sse_pump::hub::Ids::Keep).build();
     /// # drop(hub);
     /// ```
     pub fn ids(mut self, ids: Ids) -> Self {
@@ -247,9 +247,9 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().first_id(1_000).build();
+    /// let hub = sse_pump::hub::Hub::builder().first_id(1_000).build();
     /// assert_eq!(hub.publish(sse_pump::Event::new().data("x"))?, 1_000);
-    /// # Ok::<(), sse_pump::PublishError>(())
+    /// # Ok::<(), sse_pump::hub::PublishError>(())
     /// ```
     pub fn first_id(mut self, id: u64) -> Self {
         self.first_id = id;
@@ -261,7 +261,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().history(16).build();
+    /// let hub = sse_pump::hub::Hub::builder().history(16).build();
     /// # drop(hub);
     /// ```
     pub fn build(self) -> Hub {

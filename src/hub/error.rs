@@ -4,12 +4,12 @@ use std::fmt;
 
 use crate::Event;
 
-/// A [`Hub::publish`](crate::Hub::publish) that was refused; the event is handed back.
+/// A [`Hub::publish`](crate::hub::Hub::publish) that was refused; the event is handed back.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub};
+/// use sse_pump::{Event, hub::Hub};
 ///
 /// let hub = Hub::new();
 /// hub.close(None);
@@ -21,9 +21,12 @@ use crate::Event;
 pub enum PublishError {
     /// The hub was closed: stop publishing.
     Closed(Event),
-    /// Under [`Lag::Wait`](crate::Lag::Wait), a subscriber has no room yet; try again, or
-    /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits.
+    /// Under [`Lag::Wait`](crate::hub::Lag::Wait), a subscriber has no room yet; try again, or
+    /// use [`Hub::publish_async`](crate::hub::Hub::publish_async), which waits.
     Full(Event),
+    /// The event refused a field ([`Event::error`]), which is this error's `source`; it
+    /// was not published.
+    Invalid(Event),
 }
 
 impl PublishError {
@@ -32,14 +35,16 @@ impl PublishError {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// let event = hub.publish(sse_pump::Event::new().data("x")).unwrap_err().into_inner();
     /// # drop(event);
     /// ```
     pub fn into_inner(self) -> Event {
         match self {
-            PublishError::Closed(event) | PublishError::Full(event) => event,
+            PublishError::Closed(event)
+            | PublishError::Full(event)
+            | PublishError::Invalid(event) => event,
         }
     }
 
@@ -48,7 +53,7 @@ impl PublishError {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(hub.publish(sse_pump::Event::new()).unwrap_err().is_closed());
     /// ```
@@ -56,17 +61,30 @@ impl PublishError {
         matches!(self, PublishError::Closed(_))
     }
 
-    /// Whether a subscriber had no room (only under [`Lag::Wait`](crate::Lag::Wait)).
+    /// Whether a subscriber had no room (only under [`Lag::Wait`](crate::hub::Lag::Wait)).
     ///
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(!hub.publish(sse_pump::Event::new()).unwrap_err().is_full());
     /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, PublishError::Full(_))
+    }
+
+    /// Whether the event refused a field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::hub::Hub::new();
+    /// let refused = sse_pump::Event::new().id("a\nb");
+    /// assert!(hub.publish(refused).unwrap_err().is_invalid());
+    /// ```
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, PublishError::Invalid(_))
     }
 }
 
@@ -75,6 +93,7 @@ impl fmt::Debug for PublishError {
         match self {
             PublishError::Closed(_) => f.write_str("Closed(..)"),
             PublishError::Full(_) => f.write_str("Full(..)"),
+            PublishError::Invalid(_) => f.write_str("Invalid(..)"),
         }
     }
 }
@@ -84,18 +103,28 @@ impl fmt::Display for PublishError {
         f.write_str(match self {
             PublishError::Closed(_) => "publishing into a closed hub",
             PublishError::Full(_) => "a subscriber of the hub has no room",
+            PublishError::Invalid(_) => "the event refused a field",
         })
     }
 }
 
-impl std::error::Error for PublishError {}
+impl std::error::Error for PublishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PublishError::Invalid(event) => event
+                .error()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
 
-/// A [`Hub::subscribe`](crate::Hub::subscribe) that was refused.
+/// A [`Hub::subscribe`](crate::hub::Hub::subscribe) that was refused.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Hub, SubscribeError};
+/// use sse_pump::{hub::Hub, hub::SubscribeError};
 ///
 /// let hub = Hub::builder().max_subscribers(1).build();
 /// let _first = hub.subscribe(None)?;
@@ -106,7 +135,7 @@ impl std::error::Error for PublishError {}
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SubscribeError {
-    /// The hub has [`max_subscribers`](crate::HubBuilder::max_subscribers) already: an
+    /// The hub has [`max_subscribers`](crate::hub::HubBuilder::max_subscribers) already: an
     /// HTTP server answers 503 Service Unavailable with a `Retry-After`.
     Full,
     /// The hub was closed.

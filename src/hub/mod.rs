@@ -1,4 +1,4 @@
-//! The hub: one publisher, many subscribers, replay from a bounded history.
+//! The hub: one publisher, many subscribers, replay from a bounded history ([`Hub`]).
 //!
 //! Design: the hub keeps one ring of the last `history + subscriber_capacity` encoded
 //! frames, one lock per slot, and each [`Subscription`] is a cursor into it (as in
@@ -46,7 +46,7 @@ use crate::Event;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Lag, Sse};
+/// use sse_pump::{Event, hub::Hub, hub::Lag, Sse};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::builder()
 ///     .history(1024)            // kept for replay
@@ -54,8 +54,8 @@ use crate::Event;
 ///     .on_lag(Lag::DropOldest)  // then it skips ahead, after a `gap` event
 ///     .max_subscribers(10_000)  // beyond: SubscribeError::Full (503)
 ///     .build();
-/// hub.publish(Event::new().event("chat")?.data("first"))?; // id 1
-/// hub.publish(Event::new().event("chat")?.data("second"))?; // id 2
+/// hub.publish(Event::new().event("chat").data("first"))?; // id 1
+/// hub.publish(Event::new().event("chat").data("second"))?; // id 2
 ///
 /// // A client that reconnects with `Last-Event-ID: 1` gets event 2, then the live ones.
 /// let rx = hub.subscribe(Some("1"))?;
@@ -96,7 +96,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// # drop(hub);
     /// ```
     pub fn new() -> Self {
@@ -108,7 +108,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::builder().history(100).build();
+    /// let hub = sse_pump::hub::Hub::builder().history(100).build();
     /// # drop(hub);
     /// ```
     pub fn builder() -> HubBuilder {
@@ -134,20 +134,24 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`] once the hub is closed, and, under [`Lag::Wait`] only,
-    /// [`PublishError::Full`] while a subscriber has no room. Both hand the event back.
+    /// [`PublishError::Closed`] once the hub is closed, [`PublishError::Invalid`] if the
+    /// event refused a field, and, under [`Lag::Wait`] only, [`PublishError::Full`] while a
+    /// subscriber has no room. All hand the event back.
     ///
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// assert_eq!(hub.publish(sse_pump::Event::new().data("one"))?, 1);
     /// assert_eq!(hub.publish(sse_pump::Event::new().data("two"))?, 2);
-    /// # Ok::<(), sse_pump::PublishError>(())
+    /// # Ok::<(), sse_pump::hub::PublishError>(())
     /// ```
     #[doc(alias = "send")]
     #[doc(alias = "broadcast")]
     pub fn publish(&self, event: Event) -> Result<u64, PublishError> {
+        if event.error().is_some() {
+            return Err(PublishError::Invalid(event));
+        }
         let shared = self.shared();
         let _publishing = lock(&shared.publish);
         if shared.is_closed() {
@@ -166,14 +170,14 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`] once the hub is closed (also while waiting), with the
-    /// event handed back.
+    /// [`PublishError::Closed`] once the hub is closed (also while waiting), and
+    /// [`PublishError::Invalid`] if the event refused a field, with the event handed back.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::{Event, Hub, Lag};
+    /// use sse_pump::{Event, hub::Hub, hub::Lag};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().subscriber_capacity(1).on_lag(Lag::Wait(Duration::from_millis(10))).build();
     /// let slow = hub.subscribe(None)?; // never reads
@@ -187,6 +191,9 @@ impl Hub {
         let Lag::Wait(limit) = self.shared().config.lag else {
             return self.publish(event);
         };
+        if event.error().is_some() {
+            return Err(PublishError::Invalid(event));
+        }
         let shared = self.shared();
         let mut timer = futures_timer::Delay::new(limit);
         let mut timed_out = false;
@@ -239,7 +246,7 @@ impl Hub {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().history(16).build();
     /// hub.publish(Event::new().data("a"))?;
@@ -296,11 +303,11 @@ impl Hub {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
     /// let mut rx = hub.subscribe(None)?;
-    /// hub.close(Event::new().event("bye")?.data("restarting"));
+    /// hub.close(Event::new().event("bye").data("restarting"));
     /// assert_eq!(rx.next().await.unwrap().into_bytes(), "event: bye\ndata: restarting\n\n");
     /// assert!(rx.next().await.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
@@ -315,7 +322,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// hub.close(None);
     /// assert!(hub.is_closed());
     /// ```
@@ -328,7 +335,7 @@ impl Hub {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// let rx = hub.subscribe(None)?;
     /// hub.publish(sse_pump::Event::new().data("x"))?;
     /// let stats = hub.stats();
@@ -367,8 +374,8 @@ impl fmt::Debug for Hub {
 /// # Examples
 ///
 /// ```
-/// let stats = sse_pump::Hub::new().stats();
-/// assert_eq!(stats, sse_pump::HubStats::default());
+/// let stats = sse_pump::hub::Hub::new().stats();
+/// assert_eq!(stats, sse_pump::hub::HubStats::default());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -15,15 +15,15 @@ use event_listener::EventListener;
 use futures_lite::Stream;
 
 use super::shared::{lock, Shared};
-use crate::{Event, Lag, Source};
+use crate::{hub::Lag, Event, Source};
 
 /// What a new subscription gets before the live events, depending on the `Last-Event-ID`
-/// it presented to [`Hub::subscribe`](crate::Hub::subscribe).
+/// it presented to [`Hub::subscribe`](crate::hub::Hub::subscribe).
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Replay};
+/// use sse_pump::{Event, hub::Hub, hub::Replay};
 ///
 /// let hub = Hub::builder().history(8).build();
 /// let id = hub.publish(Event::new().data("a"))?; // id 1
@@ -59,22 +59,16 @@ enum Signal {
 
 impl Signal {
     fn event(self) -> Event {
-        let event = Event::new();
         match self {
-            Signal::Reset => event.event("reset"),
-            Signal::Gap(_) => event.event("gap"),
+            Signal::Reset => Event::new().event("reset").data(""),
+            Signal::Gap(missed) => Event::new().event("gap").data(missed.to_string()),
         }
-        .map(|event| match self {
-            Signal::Reset => event.data(""),
-            Signal::Gap(missed) => event.data(missed.to_string()),
-        })
-        .unwrap_or_default()
     }
 }
 
 type Filter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// One subscriber's stream of a [`Hub`](crate::Hub)'s events; hand it to
+/// One subscriber's stream of a [`Hub`](crate::hub::Hub)'s events; hand it to
 /// [`Sse::new`](crate::Sse::new).
 ///
 /// It yields the replayed events (or a `reset` event), then the live ones. It is a cursor
@@ -84,12 +78,12 @@ type Filter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, Sse};
+/// use sse_pump::{Event, hub::Hub, Sse};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::new();
 /// let rx = hub.subscribe(None)?;
-/// hub.publish(Event::new().event("chat")?.data("hi"))?;
-/// hub.close(Event::new().event("bye")?.data(""));
+/// hub.publish(Event::new().event("chat").data("hi"))?;
+/// hub.close(Event::new().event("bye").data(""));
 /// let mut wire = Vec::new();
 /// Sse::new(rx).keep_alive(None).pump(&mut wire).await?;
 /// assert_eq!(wire, b"id: 1\nevent: chat\ndata: hi\n\nevent: bye\ndata:\n\n");
@@ -139,9 +133,9 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
-    /// assert_eq!(hub.subscribe(None)?.replay(), sse_pump::Replay::Live);
-    /// # Ok::<(), sse_pump::SubscribeError>(())
+    /// let hub = sse_pump::hub::Hub::new();
+    /// assert_eq!(hub.subscribe(None)?.replay(), sse_pump::hub::Replay::Live);
+    /// # Ok::<(), sse_pump::hub::SubscribeError>(())
     /// ```
     pub fn replay(&self) -> Replay {
         self.replay
@@ -151,19 +145,19 @@ impl Subscription {
     /// passes `filter`. The `reset`, `gap` and farewell events always pass. Skipped events
     /// are not lag: they count as read.
     ///
-    /// For topics that most subscribers do not want, prefer one [`Hub`](crate::Hub) per
+    /// For topics that most subscribers do not want, prefer one [`Hub`](crate::hub::Hub) per
     /// topic: a filter still wakes the subscriber for every event.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Hub};
+    /// use sse_pump::{Event, hub::Hub};
     /// use futures_lite::StreamExt;
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::new();
     /// let mut rx = hub.subscribe(None)?.filter(|kind| kind == "chat");
-    /// hub.publish(Event::new().event("presence")?.data("ann joined"))?;
-    /// hub.publish(Event::new().event("chat")?.data("hello"))?;
+    /// hub.publish(Event::new().event("presence").data("ann joined"))?;
+    /// hub.publish(Event::new().event("chat").data("hello"))?;
     /// assert_eq!(rx.next().await.unwrap().into_bytes(), "id: 2\nevent: chat\ndata: hello\n\n");
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
@@ -178,9 +172,9 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// assert_eq!(hub.subscribe(None)?.lagged(), 0);
-    /// # Ok::<(), sse_pump::SubscribeError>(())
+    /// # Ok::<(), sse_pump::hub::SubscribeError>(())
     /// ```
     pub fn lagged(&self) -> u64 {
         self.lagged
@@ -191,7 +185,7 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::Hub::new();
+    /// let hub = sse_pump::hub::Hub::new();
     /// let rx = hub.subscribe(None)?;
     /// hub.publish(sse_pump::Event::new().data("x"))?;
     /// assert_eq!(rx.pending(), 1);

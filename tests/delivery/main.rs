@@ -20,7 +20,7 @@ use paths::{read_to_end, read_until, serve_one, serve_stalled, Path};
 use support::guard;
 
 fn numbered(n: u64) -> Event {
-    Event::new().id(n.to_string()).unwrap().data(n.to_string())
+    Event::new().id(n.to_string()).data(n.to_string())
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -85,7 +85,7 @@ async fn shutdown_says_farewell(path: Path) {
     let shutdown = Shutdown::new();
     let (tx, rx) = channel(8);
     tx.send(numbered(1)).await.unwrap();
-    let farewell = Event::new().event("bye").unwrap().data("restarting");
+    let farewell = Event::new().event("bye").data("restarting");
     let sse = (Sse::new(rx).keep_alive(None))
         .shutdown(shutdown.listener())
         .farewell(farewell);

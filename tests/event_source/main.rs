@@ -8,7 +8,10 @@ mod server;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use sse_pump::{Backoff, DecodeError, EventSource, SourceError, SourceItem, SourceTimeout};
+use sse_pump::{
+    client::{Backoff, EventSource, EventSourceError, EventSourceItem, EventSourceTimeout},
+    DecodeError,
+};
 
 use crate::server::*;
 
@@ -59,10 +62,10 @@ async fn retry_sets_the_base_delay() {
     let backoff = Backoff::exponential(Duration::from_secs(30), Duration::from_secs(60));
     let mut source = EventSource::new(move |r| fetch_tokio(addr, r), request(addr))
         .reconnect(backoff)
-        .last_event_id("41");
+        .with_last_event_id("41");
     let items = within(drain(&mut source, 10)).await;
     assert_eq!(items, ["open", "event 9 x", "reconnecting #1 150ms"]);
-    assert_eq!(source.retry(), Some(Duration::from_millis(150)));
+    assert_eq!(source.reconnection_time(), Some(Duration::from_millis(150)));
     let (first, headers) = next_request(&notes);
     assert_eq!(headers["last-event-id"], "41");
     let (second, headers) = next_request(&notes);
@@ -123,7 +126,7 @@ async fn jitter_is_seeded_and_bounded() {
             EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(backoff);
         let mut delays = Vec::new();
         while let Some(item) = within(source.next()).await {
-            if let Ok(SourceItem::Reconnecting { after, attempt, .. }) = item {
+            if let Ok(EventSourceItem::Reconnecting { after, attempt, .. }) = item {
                 let full = Duration::from_millis(8 << (attempt - 1));
                 assert!(after <= full && after >= full / 2, "#{attempt}: {after:?}");
                 delays.push(after);
@@ -150,10 +153,10 @@ async fn max_attempts_ends_with_a_typed_error() {
     }
     assert!(matches!(
         items[2],
-        Ok(SourceItem::Reconnecting { attempt: 3, .. })
+        Ok(EventSourceItem::Reconnecting { attempt: 3, .. })
     ));
     match &items[3] {
-        Err(SourceError::Exhausted {
+        Err(EventSourceError::Exhausted {
             attempts: 3,
             last: Some(_),
         }) => {}
@@ -183,7 +186,7 @@ async fn wrong_content_type_is_rejected_and_not_retried() {
     let mut source =
         EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
     match within(source.next()).await {
-        Some(Err(SourceError::Rejected(rejected))) => {
+        Some(Err(EventSourceError::Rejected(rejected))) => {
             assert_eq!(rejected.status, 200);
             assert_eq!(rejected.headers["content-type"], "text/plain");
             assert_eq!(rejected.body, "hello");
@@ -205,9 +208,9 @@ async fn non_200_status_is_rejected_with_a_bounded_body() {
     let mut source =
         EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
     match within(source.next()).await {
-        Some(Err(SourceError::Rejected(rejected))) => {
+        Some(Err(EventSourceError::Rejected(rejected))) => {
             assert_eq!(rejected.status, 503);
-            assert_eq!(rejected.body.len(), sse_pump::Rejected::BODY_LIMIT);
+            assert_eq!(rejected.body.len(), sse_pump::client::Rejected::BODY_LIMIT);
         }
         other => panic!("{other:?}"),
     }
@@ -227,10 +230,10 @@ async fn an_oversized_line_is_a_typed_error_and_the_stream_goes_on() {
         .max_line_len(16);
     assert!(matches!(
         within(source.next()).await,
-        Some(Ok(SourceItem::Open))
+        Some(Ok(EventSourceItem::Open))
     ));
     match within(source.next()).await {
-        Some(Err(SourceError::Decode(DecodeError::LineTooLong { limit: 16 }))) => {}
+        Some(Err(EventSourceError::Decode(DecodeError::LineTooLong { limit: 16 }))) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(describe(within(source.next()).await.unwrap()), "event  ok");
@@ -244,7 +247,7 @@ async fn close_stops_the_source_and_drops_the_connection() {
         EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
     assert!(matches!(
         within(source.next()).await,
-        Some(Ok(SourceItem::Open))
+        Some(Ok(EventSourceItem::Open))
     ));
     assert_eq!(
         describe(within(source.next()).await.unwrap()),
@@ -317,9 +320,9 @@ async fn a_connection_open_for_the_healthy_period_resets_the_backoff() {
 }
 
 /// The cause of a `Reconnecting` item, if it is one of the source's deadlines.
-fn timeout_of(item: &Result<SourceItem, SourceError>) -> Option<SourceTimeout> {
+fn timeout_of(item: &Result<EventSourceItem, EventSourceError>) -> Option<EventSourceTimeout> {
     match item {
-        Ok(SourceItem::Reconnecting {
+        Ok(EventSourceItem::Reconnecting {
             cause: Some(cause), ..
         }) => cause.downcast_ref().copied(),
         _ => None,
@@ -375,7 +378,7 @@ async fn a_server_that_never_answers_times_out_and_is_retried() {
         .response_timeout(Duration::from_millis(200));
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(SourceTimeout::Response(limit)));
+    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Response(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -394,7 +397,7 @@ async fn a_silent_open_stream_is_left_and_reconnected() {
     assert_eq!(describe(within(source.next()).await.unwrap()), "event  a");
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(SourceTimeout::Idle(limit)));
+    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Idle(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -408,7 +411,7 @@ async fn a_rejection_whose_body_stalls_ends_with_what_arrived() {
         .reconnect(quick())
         .rejection_timeout(Duration::from_millis(200));
     match within(source.next()).await {
-        Some(Err(SourceError::Rejected(rejected))) => {
+        Some(Err(EventSourceError::Rejected(rejected))) => {
             assert_eq!(rejected.status, 503);
             assert_eq!(rejected.body, "partial");
         }

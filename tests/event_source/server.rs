@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_lite::StreamExt;
 use http_body_util::Empty;
 use hyper::body::Incoming;
-use sse_pump::{Backoff, FuturesIo, SourceError, SourceItem};
+use sse_pump::{client::Backoff, client::EventSourceError, client::EventSourceItem, FuturesIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -177,7 +177,7 @@ pub(crate) fn quick() -> Backoff {
 /// Collects everything the source yields, up to `limit` items, as short strings.
 pub(crate) async fn drain<S>(source: &mut S, limit: usize) -> Vec<String>
 where
-    S: futures_lite::Stream<Item = Result<SourceItem, SourceError>> + Unpin,
+    S: futures_lite::Stream<Item = Result<EventSourceItem, EventSourceError>> + Unpin,
 {
     let mut seen = Vec::new();
     while let Some(item) = source.next().await {
@@ -187,11 +187,11 @@ where
     seen
 }
 
-pub(crate) fn describe(item: Result<SourceItem, SourceError>) -> String {
+pub(crate) fn describe(item: Result<EventSourceItem, EventSourceError>) -> String {
     match item {
-        Ok(SourceItem::Open) => "open".into(),
-        Ok(SourceItem::Event(e)) => format!("event {} {}", e.id, e.data),
-        Ok(SourceItem::Reconnecting { after, attempt, .. }) => {
+        Ok(EventSourceItem::Open) => "open".into(),
+        Ok(EventSourceItem::Event(e)) => format!("event {} {}", e.id, e.data),
+        Ok(EventSourceItem::Reconnecting { after, attempt, .. }) => {
             format!("reconnecting #{attempt} {}ms", after.as_millis())
         }
         Ok(other) => format!("{other:?}"),

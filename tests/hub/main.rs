@@ -8,7 +8,10 @@ mod lag;
 use std::time::Duration;
 
 use futures_lite::{future, StreamExt};
-use sse_pump::{Ended, Error, Event, Hub, Ids, Replay, Sse, SubscribeError, Subscription};
+use sse_pump::{
+    hub::Hub, hub::Ids, hub::Replay, hub::SubscribeError, hub::Subscription, Ended, Error, Event,
+    Sse,
+};
 use support::{failing_after, frames, guard, recorder, spawn};
 
 /// The `id` of a frame, or its `event` type when it has no id (`reset`, `gap`, farewell).
@@ -38,7 +41,7 @@ async fn take(rx: &mut Subscription, n: usize) -> Vec<String> {
 }
 
 fn numbered(n: u64) -> Event {
-    Event::new().event("n").unwrap().data(n.to_string())
+    Event::new().event("n").data(n.to_string())
 }
 
 /// Clients drop and resubscribe with their last id every few events while the publisher
@@ -75,7 +78,7 @@ async fn replay_seam_with_concurrent_publishing() {
         let publishing = spawn(async move {
             for n in 1..=TOTAL {
                 let event = match ids {
-                    Ids::Keep => numbered(n).id(format!("e{n}")).unwrap(),
+                    Ids::Keep => numbered(n).id(format!("e{n}")),
                     _ => numbered(n),
                 };
                 publisher.publish(event).unwrap();
@@ -123,8 +126,8 @@ async fn unknown_or_too_old_ids_get_the_reset_event() {
 
     // With no history, a client that saw the last event resumes; any other gets a reset.
     let hub = Hub::builder().history(0).ids(Ids::Keep).build();
-    hub.publish(numbered(1).id("a").unwrap()).unwrap();
-    hub.publish(numbered(2).id("b").unwrap()).unwrap();
+    hub.publish(numbered(1).id("a")).unwrap();
+    hub.publish(numbered(2).id("b")).unwrap();
     assert_eq!(
         hub.subscribe(Some("b")).unwrap().replay(),
         Replay::Resumed { missed: 0 }
@@ -197,7 +200,7 @@ async fn close_with_farewell_through_the_pump() {
         pumps.push((pump, seen));
     }
     hub.publish(numbered(1)).unwrap();
-    hub.close(Event::new().event("bye").unwrap().data("restarting"));
+    hub.close(Event::new().event("bye").data("restarting"));
     for (pump, seen) in pumps {
         let report = guard(pump).await.unwrap();
         assert_eq!((report.ended, report.events), (Ended::SourceClosed, 2));
@@ -228,12 +231,11 @@ async fn filter_by_event_type() {
         .subscribe(None)
         .unwrap()
         .filter(|kind| kind == "message");
-    hub.publish(Event::new().event("presence").unwrap().data("ann"))
+    hub.publish(Event::new().event("presence").data("ann"))
         .unwrap();
-    hub.publish(Event::new().event("chat").unwrap().data("hi"))
-        .unwrap();
+    hub.publish(Event::new().event("chat").data("hi")).unwrap();
     hub.publish(Event::new().data("untyped")).unwrap();
-    hub.close(Event::new().event("bye").unwrap());
+    hub.close(Event::new().event("bye"));
     assert_eq!(take(&mut chat, 5).await, ["2", "bye"]);
     assert_eq!(take(&mut plain, 5).await, ["3", "bye"]);
 }
@@ -310,8 +312,8 @@ fn ids_not_in_canonical_form_match_no_event() {
     assert_eq!(hub.subscribe(Some("00")).unwrap().replay(), Replay::Reset);
 
     let hub = Hub::builder().history(16).ids(Ids::Keep).build();
-    hub.publish(numbered(1).id("1").unwrap()).unwrap();
-    hub.publish(numbered(2).id("02").unwrap()).unwrap();
+    hub.publish(numbered(1).id("1")).unwrap();
+    hub.publish(numbered(2).id("02")).unwrap();
     assert_eq!(hub.subscribe(Some("+1")).unwrap().replay(), Replay::Reset);
     assert_eq!(hub.subscribe(Some("2")).unwrap().replay(), Replay::Reset);
     assert_eq!(
@@ -331,13 +333,13 @@ fn kept_ids_are_found_while_held_and_forgotten_when_evicted() {
         .ids(Ids::Keep)
         .build();
     for (n, id) in [(1, "a"), (2, "b"), (3, "a"), (4, "c")] {
-        hub.publish(numbered(n).id(id).unwrap()).unwrap();
+        hub.publish(numbered(n).id(id)).unwrap();
     }
     let replay = |id| hub.subscribe(Some(id)).unwrap().replay();
     assert_eq!(replay("a"), Replay::Resumed { missed: 1 }, "the newest a");
     assert_eq!(replay("b"), Replay::Resumed { missed: 2 });
     for (n, id) in [(5, "d"), (6, "e"), (7, "f")] {
-        hub.publish(numbered(n).id(id).unwrap()).unwrap();
+        hub.publish(numbered(n).id(id)).unwrap();
     }
     assert_eq!(replay("a"), Replay::Reset, "both a's were evicted");
     assert_eq!(replay("c"), Replay::Resumed { missed: 3 });

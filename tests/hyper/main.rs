@@ -12,8 +12,8 @@ use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, decode_body, last_event_id, response, unavailable, Event, Hub, Sse, SseResponse,
-    SubscribeError,
+    channel, client::decode_body, hub::Hub, hub::SubscribeError, last_event_id, response,
+    unavailable, Event, Sse, SseResponse,
 };
 use support::{
     guard,
@@ -33,10 +33,7 @@ async fn streams_events_with_the_headers() {
             serve(listener.accept().await, |request| {
                 let (tx, rx) = channel(8);
                 for n in 1..=3 {
-                    let event = Event::new()
-                        .id(n.to_string())
-                        .unwrap()
-                        .data(format!("n={n}"));
+                    let event = Event::new().id(n.to_string()).data(format!("n={n}"));
                     tx.try_send(event).unwrap();
                 }
                 let sse = Sse::new(rx).retry(Duration::from_millis(1500));
@@ -63,7 +60,10 @@ async fn streams_events_with_the_headers() {
             }
             let expected = [("1", "n=1"), ("2", "n=2"), ("3", "n=3")];
             assert_eq!(seen, expected.map(|(id, data)| (id.into(), data.into())));
-            assert_eq!(events.decoder().retry(), Some(Duration::from_millis(1500)));
+            assert_eq!(
+                events.decoder().reconnection_time(),
+                Some(Duration::from_millis(1500))
+            );
         };
         let (served, ()) = futures_lite::future::zip(server, client).await;
         served.unwrap();
@@ -77,7 +77,7 @@ async fn resumes_from_last_event_id() {
         let listener = Listener::bind().await;
         let addr = listener.addr();
         let handler = |request: Request<hyper::body::Incoming>| {
-            let resume = match last_event_id(&request) {
+            let resume = match last_event_id(request.headers()) {
                 Ok(id) => id.and_then(|id| id.parse::<u64>().ok()).unwrap_or(0),
                 Err(error) => {
                     let mut refusal =
@@ -86,8 +86,8 @@ async fn resumes_from_last_event_id() {
                     return refusal.map(|body| body.map_err(|never| match never {}).boxed());
                 }
             };
-            let events = (resume + 1..=resume + 2)
-                .map(|n| Event::new().id(n.to_string()).unwrap().data("x"));
+            let events =
+                (resume + 1..=resume + 2).map(|n| Event::new().id(n.to_string()).data("x"));
             let sse = Sse::from_stream(futures_lite::stream::iter(events));
             response(sse).map(|body| body.boxed())
         };

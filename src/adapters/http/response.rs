@@ -31,10 +31,10 @@ use crate::{adapters::HEADERS, Receiver, Source, Sse};
 ///
 /// ```
 /// use futures_lite::StreamExt;
-/// use sse_pump::{channel, decode_body, response, Event, Sse};
+/// use sse_pump::{channel, client::decode_body, response, Event, Sse};
 /// # futures_lite::future::block_on(async {
 /// let (tx, rx) = channel(8);
-/// tx.send(Event::new().event("greeting")?.data("hello")).await?;
+/// tx.send(Event::new().event("greeting").data("hello")).await?;
 /// drop(tx);
 ///
 /// let response = response(Sse::new(rx));
@@ -49,8 +49,8 @@ pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
 
 /// A `503 Service Unavailable` response with a `Retry-After` header and an empty body: the
 /// answer to a subscription the server refuses for now, such as
-/// [`SubscribeError::Full`](crate::SubscribeError::Full) when a [`Hub`](crate::Hub) has
-/// its [`max_subscribers`](crate::HubBuilder::max_subscribers).
+/// [`SubscribeError::Full`](crate::hub::SubscribeError::Full) when a [`Hub`](crate::hub::Hub) has
+/// its [`max_subscribers`](crate::hub::HubBuilder::max_subscribers).
 ///
 /// `Retry-After` is written in whole seconds, rounded up (`1500 ms` becomes `2`, anything
 /// under a second but not zero becomes `1`). A browser's `EventSource` treats any status
@@ -69,7 +69,7 @@ pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
 /// use bytes::Bytes;
 /// use http::Response;
 /// use http_body_util::{Either, Empty};
-/// use sse_pump::{response, unavailable, Hub, Sse, SseBody, Subscription};
+/// use sse_pump::{hub::Hub, hub::Subscription, response, unavailable, Sse, SseBody};
 ///
 /// fn events(hub: &Hub) -> Response<Either<SseBody<Subscription>, Empty<Bytes>>> {
 ///     match hub.subscribe(None) {

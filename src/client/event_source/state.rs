@@ -79,13 +79,13 @@ pub(super) enum Step {
     /// Poll again.
     Again,
     /// Yield an item.
-    Yield(Result<SourceItem, SourceError>),
+    Yield(Result<EventSourceItem, EventSourceError>),
     /// End the stream.
     End,
 }
 
 impl<F: Fetch> Stream for EventSource<F> {
-    type Item = Result<SourceItem, SourceError>;
+    type Item = Result<EventSourceItem, EventSourceError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -97,7 +97,7 @@ impl<F: Fetch> Stream for EventSource<F> {
                     Poll::Ready(Err(e)) => this.on_failure(Some(e.into())),
                     Poll::Pending => {
                         ready!(Pin::new(deadline).poll(cx));
-                        let timeout = SourceTimeout::Response(this.timeouts.response);
+                        let timeout = EventSourceTimeout::Response(this.timeouts.response);
                         this.on_failure(Some(timeout.into()))
                     }
                 },
@@ -108,7 +108,7 @@ impl<F: Fetch> Stream for EventSource<F> {
                 State::Rejecting(rejecting) => {
                     let rejected = ready!(rejecting.poll_collect(cx));
                     this.state = State::Done;
-                    Step::Yield(Err(SourceError::Rejected(Box::new(rejected))))
+                    Step::Yield(Err(EventSourceError::Rejected(Box::new(rejected))))
                 }
                 State::Waiting(delay) => {
                     ready!(Pin::new(delay).poll(cx));
@@ -133,7 +133,7 @@ impl<F: Fetch> EventSource<F> {
         let future = Box::pin(self.fetch.fetch(request));
         self.state = State::Connecting(future, Delay::new(self.timeouts.response));
         match unsent {
-            Some(id) => Step::Yield(Err(SourceError::LastEventIdNotSent(id))),
+            Some(id) => Step::Yield(Err(EventSourceError::LastEventIdNotSent(id))),
             None => Step::Again,
         }
     }
@@ -149,7 +149,7 @@ impl<F: Fetch> EventSource<F> {
             let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts.idle));
             self.state = State::Open(Box::pin(events));
             self.opened_at = Some(Instant::now());
-            return Step::Yield(Ok(SourceItem::Open));
+            return Step::Yield(Ok(EventSourceItem::Open));
         }
         self.state = State::Rejecting(Box::new(Rejecting {
             rejected: Rejected::new(parts.status, parts.headers, bytes::Bytes::new()),
@@ -165,10 +165,10 @@ impl<F: Fetch> EventSource<F> {
         match item {
             Ok(event) => {
                 self.attempt = 0; // an event: the connection is healthy
-                Step::Yield(Ok(SourceItem::Event(event)))
+                Step::Yield(Ok(EventSourceItem::Event(event)))
             }
-            Err(ReadError::Decode(e)) => Step::Yield(Err(SourceError::Decode(e))),
-            Err(ReadError::Transport(e)) => self.on_failure(Some(e)),
+            Err(ReadError::Decode(e)) => Step::Yield(Err(EventSourceError::Decode(e))),
+            Err(ReadError::Transport(e)) => self.on_failure(Some(e.into())),
         }
     }
 
@@ -177,7 +177,7 @@ impl<F: Fetch> EventSource<F> {
         if let State::Open(events) = &self.state {
             let decoder = events.decoder();
             self.last_event_id = decoder.last_event_id().to_owned();
-            self.retry = decoder.retry().or(self.retry);
+            self.retry = decoder.reconnection_time().or(self.retry);
         }
         let healthy = self.backoff.healthy_period();
         if self
@@ -188,11 +188,11 @@ impl<F: Fetch> EventSource<F> {
             self.attempt = 0;
         }
         self.attempt = self.attempt.saturating_add(1);
-        if let Some(max) = self.backoff.get_max_attempts() {
+        if let Some(max) = self.backoff.attempt_limit() {
             if self.attempt > max {
                 self.state = State::Done;
                 let attempts = self.attempt - 1;
-                return Step::Yield(Err(SourceError::Exhausted {
+                return Step::Yield(Err(EventSourceError::Exhausted {
                     attempts,
                     last: cause,
                 }));
@@ -201,7 +201,7 @@ impl<F: Fetch> EventSource<F> {
         let after = self.backoff.delay(self.retry, self.attempt, self.rng.f64());
         self.state = State::Waiting(Delay::new(after));
         let attempt = self.attempt;
-        Step::Yield(Ok(SourceItem::Reconnecting {
+        Step::Yield(Ok(EventSourceItem::Reconnecting {
             after,
             attempt,
             cause,

@@ -9,10 +9,10 @@ use std::{
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
-use crate::{client::error::BoxError, timer::Clock, SourceTimeout};
+use crate::{client::error::BoxError, client::EventSourceTimeout, timer::Clock};
 
 pin_project! {
-    /// A body that fails with [`SourceTimeout::Idle`] when no frame came for `idle`: a
+    /// A body that fails with [`EventSourceTimeout::Idle`] when no frame came for `idle`: a
     /// server that stops sending, keep-alives included, is left rather than waited on.
     /// A frame only notes the time: the timer is moved when it fires, not per frame
     /// (resetting a `futures-timer` delay wakes its thread).
@@ -52,7 +52,7 @@ where
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
             Poll::Pending => match this.clock.poll_due(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(SourceTimeout::Idle(*this.idle).into()))),
+                Poll::Ready(()) => Poll::Ready(Some(Err(EventSourceTimeout::Idle(*this.idle).into()))),
                 Poll::Pending => Poll::Pending,
             },
         }

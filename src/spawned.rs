@@ -1,4 +1,4 @@
-//! A producer task tied to its stream, for the runtime adapters' `spawn`.
+//! A producer task tied to its stream: what the runtime adapters' `spawn` returns.
 
 use std::{
     fmt,
@@ -29,16 +29,16 @@ pin_project_lite::pin_project! {
     /// # Examples
     ///
     /// ```
-    /// pub fn stream_of<T>(producer: sse_pump::Producer<T>) -> sse_pump::Sse<sse_pump::Producer<T>>
+    /// pub fn stream_of<T>(producer: sse_pump::Spawned<T>) -> sse_pump::Sse<sse_pump::Spawned<T>>
     /// where
     ///     T: std::future::Future<Output = Result<(), String>> + Unpin,
     /// {
     ///     sse_pump::Sse::new(producer)
     /// }
     /// # let (_tx, rx) = sse_pump::channel(1);
-    /// # let _ = stream_of(sse_pump::Producer::new(rx, std::future::ready(Ok(()))));
+    /// # let _ = stream_of(sse_pump::Spawned::new(rx, std::future::ready(Ok(()))));
     /// ```
-    pub struct Producer<T> {
+    pub struct Spawned<T> {
         #[pin]
         events: Receiver,
         task: Option<T>,
@@ -46,7 +46,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<T> Producer<T>
+impl<T> Spawned<T>
 where
     T: Future<Output = Result<(), String>> + Unpin,
 {
@@ -62,7 +62,7 @@ where
     /// tx.send(sse_pump::Event::new().data("only")).await.unwrap();
     /// drop(tx);
     /// let failed = std::future::ready(Err::<(), _>("database gone".to_owned()));
-    /// let producer = sse_pump::Producer::new(rx, failed);
+    /// let producer = sse_pump::Spawned::new(rx, failed);
     /// let report = sse_pump::Sse::new(producer).pump(Vec::new()).await.unwrap();
     /// assert_eq!(report.ended, sse_pump::Ended::SourceFailed);
     /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
@@ -70,7 +70,7 @@ where
     /// # });
     /// ```
     pub fn new(events: Receiver, task: T) -> Self {
-        Producer {
+        Spawned {
             events,
             task: Some(task),
             error: None,
@@ -78,7 +78,7 @@ where
     }
 }
 
-impl<T> Stream for Producer<T>
+impl<T> Stream for Spawned<T>
 where
     T: Future<Output = Result<(), String>> + Unpin,
 {
@@ -98,7 +98,7 @@ where
     }
 }
 
-impl<T> Source for Producer<T>
+impl<T> Source for Spawned<T>
 where
     T: Future<Output = Result<(), String>> + Unpin,
 {
@@ -117,9 +117,9 @@ where
     }
 }
 
-impl<T> fmt::Debug for Producer<T> {
+impl<T> fmt::Debug for Spawned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer")
+        f.debug_struct("Spawned")
             .field("running", &self.task.is_some())
             .finish_non_exhaustive()
     }
