@@ -26,10 +26,7 @@ const PUBLISHES: usize = 2_000;
 const SUBSCRIBERS: usize = 2;
 
 fn event(n: usize) -> Event {
-    Event::new()
-        .id(format!("e{n}"))
-        .data("tick")
-        .freeze()
+    Event::new().id(format!("e{n}")).data("tick").freeze()
 }
 
 /// Each publish's duration, sorted, with `subscribers` threads resubscribing meanwhile;

@@ -105,8 +105,7 @@ async fn read_head<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Request, Requ
     let mut parsed = httparse::Request::new(&mut headers);
     // Partial: httparse skips blank lines before the request line, so `\r\n\r\n` alone
     // is a head that never started.
-    let httparse::Status::Complete(_) = parsed.parse(&head).map_err(malformed)?
-    else {
+    let httparse::Status::Complete(_) = parsed.parse(&head).map_err(malformed)? else {
         return Err(RequestError::Incomplete);
     };
     let (Some(method), Some(path), Some(minor_version)) =

@@ -94,7 +94,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::Backoff;
+    /// use sse_pump::client::Backoff;
     ///
     /// let backoff = Backoff::default().jitter(0.0);
     /// assert_eq!(backoff.delay(Some(Duration::ZERO), 1, 0.0), Backoff::RETRY_FLOOR);
@@ -108,7 +108,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::Backoff;
+    /// use sse_pump::client::Backoff;
     ///
     /// let huge = Some(Duration::from_millis(u64::MAX)); // `retry: 99999999999999999999`
     /// assert_eq!(Backoff::default().delay(huge, 1, 0.0), Backoff::RETRY_CEILING);
@@ -123,7 +123,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let backoff = sse_pump::Backoff::default()
+    /// let backoff = sse_pump::client::Backoff::default()
     ///     .retry_bounds(Duration::from_secs(1), Duration::from_secs(60));
     /// assert_eq!(backoff.delay(Some(Duration::from_millis(10)), 1, 0.0), Duration::from_secs(1));
     /// assert_eq!(backoff.delay(Some(Duration::from_secs(3600)), 1, 0.0), Duration::from_secs(60));

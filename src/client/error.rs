@@ -158,7 +158,7 @@ impl Error for Rejected {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::{EventSourceItem, EventSourceTimeout};
+/// use sse_pump::{client::EventSourceItem, client::EventSourceTimeout};
 ///
 /// fn timed_out(item: &EventSourceItem) -> Option<EventSourceTimeout> {
 ///     match item {

@@ -324,7 +324,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request).max_id_len(4096);
+    /// let source = sse_pump::client::EventSource::new(fetch, request).max_id_len(4096);
     /// # drop(source);
     /// ```
     pub fn max_id_len(mut self, bytes: usize) -> Self {
@@ -341,7 +341,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request)
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
     ///     .response_timeout(std::time::Duration::from_secs(10));
     /// # drop(source);
     /// ```
@@ -359,7 +359,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request)
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
     ///     .idle_timeout(std::time::Duration::from_secs(90));
     /// # drop(source);
     /// ```
@@ -376,7 +376,7 @@ impl<F: Fetch> EventSource<F> {
     /// ```
     /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
     /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
-    /// let source = sse_pump::EventSource::new(fetch, request)
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
     ///     .rejection_timeout(std::time::Duration::from_secs(1));
     /// # drop(source);
     /// ```

@@ -67,7 +67,7 @@ pub enum Ids {
     /// The hub numbers events `1, 2, 3, …` (from [`first_id`](HubBuilder::first_id)) and
     /// writes the number as the event's `id`, replacing any id the event had. Resolving a
     /// `Last-Event-ID` is then a subtraction. Only the hub's own spelling matches: `+7` or
-    /// `007` name no event (the client gets [`Replay::Reset`](crate::Replay::Reset)), not
+    /// `007` name no event (the client gets [`Replay::Reset`](crate::hub::Replay::Reset)), not
     /// event 7. The default.
     #[default]
     Assign,

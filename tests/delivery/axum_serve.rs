@@ -89,8 +89,8 @@ fn an_sse_handler_with_last_event_id() {
             let start = last
                 .and_then(|id| id.parse::<u64>().ok())
                 .map_or(0, |n| n + 1);
-            let events = (start..start + 2)
-                .map(|n| Event::new().id(n.to_string()).data(n.to_string()));
+            let events =
+                (start..start + 2).map(|n| Event::new().id(n.to_string()).data(n.to_string()));
             Sse::from_stream(futures_lite::stream::iter(events)).keep_alive(None)
         }
         let (listener, addr) = listener(Duration::from_secs(5)).await;

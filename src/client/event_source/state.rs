@@ -168,7 +168,7 @@ impl<F: Fetch> EventSource<F> {
                 Step::Yield(Ok(EventSourceItem::Event(event)))
             }
             Err(ReadError::Decode(e)) => Step::Yield(Err(EventSourceError::Decode(e))),
-            Err(ReadError::Transport(e)) => self.on_failure(Some(e.into())),
+            Err(ReadError::Transport(e)) => self.on_failure(Some(e)),
         }
     }
 

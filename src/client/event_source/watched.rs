@@ -52,7 +52,9 @@ where
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
             Poll::Pending => match this.clock.poll_due(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(EventSourceTimeout::Idle(*this.idle).into()))),
+                Poll::Ready(()) => {
+                    Poll::Ready(Some(Err(EventSourceTimeout::Idle(*this.idle).into())))
+                }
                 Poll::Pending => Poll::Pending,
             },
         }
