@@ -6,7 +6,10 @@
 //!
 //! Run with `cargo run --example hub`.
 
-use sse_pump::{hub::Hub, hub::Lag, Event, Sse};
+use sse_pump::{
+    hub::{Hub, Lag},
+    Event, Sse,
+};
 
 fn chat(text: &str) -> Result<Event, sse_pump::Error> {
     Ok(Event::new().event("chat").data(text))

@@ -80,7 +80,7 @@ pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
 /// use bytes::Bytes;
 /// use http::Response;
 /// use http_body_util::{Either, Empty};
-/// use sse_pump::{response, unavailable, hub::Hub, Sse, SseBody, hub::Subscription};
+/// use sse_pump::{response, unavailable, Sse, SseBody, hub::{Hub, Subscription}};
 ///
 /// fn events(hub: &Hub) -> Response<Either<SseBody<Subscription>, Empty<Bytes>>> {
 ///     match hub.subscribe(None) {

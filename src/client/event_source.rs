@@ -19,7 +19,8 @@ use super::{
     error::BoxError,
 };
 use crate::{
-    client::Backoff, client::EventSourceError, client::Rejected, Decoder, MessageEvent, ReadError,
+    client::{Backoff, EventSourceError, Rejected},
+    Decoder, MessageEvent, ReadError,
 };
 
 mod state;
@@ -146,7 +147,7 @@ pub enum EventSourceItem {
 /// use futures_lite::StreamExt;
 /// use http_body_util::Empty;
 /// use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-/// use sse_pump::{client::Backoff, client::EventSource, client::EventSourceItem};
+/// use sse_pump::client::{Backoff, EventSource, EventSourceItem};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

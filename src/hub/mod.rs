@@ -46,7 +46,7 @@ use crate::Event;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, hub::Hub, hub::Lag, Sse};
+/// use sse_pump::{Event, Sse, hub::{Hub, Lag}};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::builder()
 ///     .history(1024)            // kept for replay
@@ -177,7 +177,7 @@ impl Hub {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::{Event, hub::Hub, hub::Lag};
+    /// use sse_pump::{Event, hub::{Hub, Lag}};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().subscriber_capacity(1).on_lag(Lag::Wait(Duration::from_millis(10))).build();
     /// let slow = hub.subscribe(None)?; // never reads

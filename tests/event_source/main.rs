@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use sse_pump::{
-    client::Backoff, client::EventSource, client::EventSourceError, client::EventSourceItem,
+    client::{Backoff, EventSource, EventSourceError, EventSourceItem},
     DecodeError,
 };
 

@@ -16,8 +16,11 @@ use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, client::decode_body, hub::Hub, hub::SubscribeError, last_event_id, response,
-    unavailable, BodyReport, Ended, Event, KeepAlive, Shutdown, Sse, SseResponse, WriteTimeout,
+    channel,
+    client::decode_body,
+    hub::{Hub, SubscribeError},
+    last_event_id, response, unavailable, BodyReport, Ended, Event, KeepAlive, Shutdown, Sse,
+    SseResponse, WriteTimeout,
 };
 use support::{
     guard,
