@@ -297,7 +297,9 @@ impl Hub {
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its
     /// capacity), then `farewell` if there is one, then ends. Later publishes and
-    /// subscribes are refused. Calling it again does nothing.
+    /// subscribes are refused. Calling it again does nothing. A field the farewell refused
+    /// ([`Event::error`]) is left out of it, as it always is; check it first with
+    /// [`Event::check`] if it is built from run-time data.
     ///
     /// # Examples
     ///
