@@ -38,8 +38,8 @@ use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use sse_pump::{
-    hub::Hub, hub::Lag, hub::SubscribeError, hub::Subscription, last_event_id, unavailable, Event,
-    Sse, SseBody, SseResponse, WriteTimeout, MAX_LAST_EVENT_ID,
+    hub::{Hub, Lag, SubscribeError, Subscription},
+    last_event_id, unavailable, Event, Sse, SseBody, SseResponse, WriteTimeout, MAX_LAST_EVENT_ID,
 };
 use tokio::net::TcpListener;
 

@@ -28,7 +28,7 @@ use smol::{
 };
 use sse_pump::{
     adapters::{raw, smol::spawn},
-    Event, KeepAlive, Sender, Sse,
+    Event, KeepAlive, SendError, Sender, Sse,
 };
 
 const PAGE: &str = r#"<!doctype html>
@@ -122,8 +122,9 @@ async fn reply(mut stream: TcpStream, status: &str, body: &str) -> std::io::Resu
 }
 
 /// The producer: one task per client, stopping when the client is gone or after `limit`
-/// rounds (dropping `tx` ends the stream once the pump has written what was sent).
-async fn produce(tx: Sender, start: u64, limit: u64) -> Result<(), sse_pump::Error> {
+/// rounds (dropping `tx` ends the stream once the pump has written what was sent). An event
+/// that refused a field is an error: the stream ends as failed, and the report says why.
+async fn produce(tx: Sender, start: u64, limit: u64) -> Result<(), SendError> {
     let end = start.saturating_add(limit);
     for n in start..end {
         let now = SystemTime::now()
@@ -135,8 +136,10 @@ async fn produce(tx: Sender, start: u64, limit: u64) -> Result<(), sse_pump::Err
         let counter = Event::new().id(n.to_string()).data(n.to_string());
         let stats = Event::new().event("stats").json(&serde_json_value(n, now));
         for event in [clock, counter, stats] {
-            if tx.send(event).await.is_err() {
-                return Ok(()); // the client left
+            match tx.send(event).await {
+                Ok(()) => {}
+                Err(e) if e.is_closed() => return Ok(()), // the client left
+                Err(e) => return Err(e),
             }
         }
         if n + 1 < end {

@@ -6,10 +6,13 @@
 //!
 //! Run with `cargo run --example hub`.
 
-use sse_pump::{hub::Hub, hub::Lag, Event, Sse};
+use sse_pump::{
+    hub::{Hub, Lag},
+    Event, Sse,
+};
 
-fn chat(text: &str) -> Result<Event, sse_pump::Error> {
-    Ok(Event::new().event("chat").data(text))
+fn chat(text: &str) -> Event {
+    Event::new().event("chat").data(text)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,12 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let alice = pump("alice", hub.subscribe(None)?);
         for text in ["hello", "anyone here?"] {
-            hub.publish(chat(text)?)?; // ids 1 and 2
+            hub.publish(chat(text))?; // ids 1 and 2
         }
-        hub.publish(chat("bob, you missed this")?)?; // id 3
+        hub.publish(chat("bob, you missed this"))?; // id 3
         let bob = pump("bob", hub.subscribe(Some("2"))?);
         let carol = pump("carol", hub.subscribe(Some("from-another-server"))?);
-        hub.publish(chat("welcome back")?)?; // id 4
+        hub.publish(chat("welcome back"))?; // id 4
 
         println!("{:?}\n", hub.stats());
         hub.close(Event::new().event("bye").data("server restarting"));

@@ -47,7 +47,7 @@ async fn handle(
 }
 
 /// A tick a second, until the client is gone.
-async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender) -> Result<(), std::convert::Infallible> {
     for n in 0u64.. {
         let event = Event::new()
             .id(n.to_string())

@@ -63,7 +63,7 @@ fn plain(status: StatusCode, text: String) -> Response<Body> {
 }
 
 /// A tick a second from `start`, until the client is gone.
-async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender, start: u64) -> Result<(), std::convert::Infallible> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     for n in start..=u64::MAX {
         tick.tick().await;

@@ -89,7 +89,7 @@ async fn stop_signal() {
 }
 
 /// A tick a second, until the stream ends.
-async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender) -> Result<(), std::convert::Infallible> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     for n in 0u64.. {
         tick.tick().await;

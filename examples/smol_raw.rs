@@ -49,7 +49,7 @@ fn main() -> std::io::Result<()> {
 }
 
 /// A tick a second from `start`, until the client is gone.
-async fn ticks(tx: Sender, start: u64) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender, start: u64) -> Result<(), std::convert::Infallible> {
     for n in start..=u64::MAX {
         let event = Event::new()
             .id(n.to_string())

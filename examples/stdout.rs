@@ -9,18 +9,20 @@
 
 use std::time::Duration;
 
-use sse_pump::{channel, Event, Sse};
+use sse_pump::{channel, Event, SendError, Sse};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (tx, rx) = channel(4);
-    let producer = std::thread::spawn(move || -> Result<(), sse_pump::Error> {
+    let producer = std::thread::spawn(move || -> Result<(), SendError> {
         for n in 0..5 {
             let event = Event::new()
                 .id(n.to_string())
                 .event("line")
                 .data(format!("line {n}\nof two"));
-            if tx.send_blocking(event).is_err() {
-                break; // the stream is gone
+            match tx.send_blocking(event) {
+                Ok(()) => {}
+                Err(e) if e.is_closed() => break, // the stream is gone
+                Err(e) => return Err(e),          // a field was refused
             }
             std::thread::sleep(Duration::from_millis(200));
         }

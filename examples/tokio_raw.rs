@@ -41,7 +41,7 @@ async fn main() -> std::io::Result<()> {
 }
 
 /// Two ticks a second until the client is gone.
-async fn ticks(tx: Sender) -> Result<(), sse_pump::Error> {
+async fn ticks(tx: Sender) -> Result<(), std::convert::Infallible> {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     for n in 0u64.. {
         tick.tick().await;

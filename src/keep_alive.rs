@@ -86,7 +86,8 @@ impl KeepAlive {
     }
 
     /// Pings with an event that `make` builds afresh for every ping (for example one that
-    /// carries the time). Pings are counted in the report's `pings`, not its `events`.
+    /// carries the time). Pings are counted in the report's `pings`, not its `events`. A
+    /// field the event refused ([`Event::error`]) is left out of the ping, as it always is.
     ///
     /// # Examples
     ///

@@ -720,3 +720,26 @@ fn an_id_at_the_limit_is_kept() {
     let outcome = decode_with(|| Decoder::new().max_id_len(2048), input.as_bytes());
     assert_eq!(outcome.last_event_id.len(), 1025);
 }
+
+/// A decoded string reads like a `str` wherever a user has one: comparisons both ways,
+/// `&str` by deref, a map key looked up by `&str`, JSON parsed from it.
+#[test]
+fn text_reads_like_a_str() {
+    let mut decoder = Decoder::new();
+    decoder.feed(b"event: tick\ndata: {\"n\":1}\n\n");
+    let event = decoder.next_event().unwrap().unwrap();
+    assert_eq!(event.event, "tick");
+    assert_eq!("tick", event.event);
+    assert_eq!(event.event, String::from("tick"));
+    assert_eq!(String::from("tick"), event.event);
+    let name: &str = &event.event;
+    assert_eq!(name, "tick");
+    let mut counts = std::collections::HashMap::new();
+    counts.insert(event.event.clone(), 1);
+    assert_eq!(counts.get("tick"), Some(&1));
+    let value: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(value["n"], 1);
+    assert_eq!(event.data.to_string(), "{\"n\":1}");
+    assert_eq!(format!("{:?}", event.event), "\"tick\"");
+    assert_eq!(event.data.into_string(), "{\"n\":1}");
+}

@@ -36,6 +36,33 @@ async fn stream_source() {
     );
 }
 
+/// A stream of results, as axum takes them: the first error ends the stream as a failed
+/// source, with its text in the report; nothing after it is polled or written.
+async fn stream_of_results_ends_at_its_first_error() {
+    let polled_after = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = polled_after.clone();
+    let items = stream::iter(0..4u64).map(move |n| match n {
+        0 | 1 => Ok(numbered(n)),
+        2 => Err("database gone"),
+        _ => {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(numbered(n))
+        }
+    });
+    let mut wire = Vec::new();
+    let report = guard(Sse::from_stream(items).keep_alive(None).pump(&mut wire))
+        .await
+        .unwrap();
+    assert_eq!(report.ended, Ended::SourceFailed);
+    assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    assert_eq!(report.events, 2);
+    assert_eq!(
+        frames(&wire),
+        ["id: 0\ndata: event 0", "id: 1\ndata: event 1"]
+    );
+    assert!(!polled_after.load(std::sync::atomic::Ordering::SeqCst));
+}
+
 async fn keep_alive_is_quiet_while_events_flow() {
     let (tx, rx) = channel(1);
     let ka = KeepAlive::new().interval(Duration::from_millis(400));
@@ -242,6 +269,7 @@ async fn cloned_senders_never_interleave() {
 
 on_both!(
     stream_source,
+    stream_of_results_ends_at_its_first_error,
     keep_alive_is_quiet_while_events_flow,
     keep_alive_disabled_means_no_timer,
     send_timeout_covers_pings,

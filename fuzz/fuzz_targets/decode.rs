@@ -22,7 +22,7 @@ fn run(max_line: usize, max_event: usize, chunks: &[&[u8]]) -> Outcome {
     }
     decoder.finish();
     assert_eq!(decoder.next_item(), Ok(None), "nothing is left after finish");
-    (items, decoder.last_event_id().to_owned(), decoder.retry())
+    (items, decoder.last_event_id().to_owned(), decoder.reconnection_time())
 }
 
 /// Each input byte gives at most one char (invalid UTF-8 becomes one U+FFFD per maximal

@@ -25,20 +25,12 @@ pub mod tokio;
 #[cfg(any(feature = "hyper", feature = "tokio"))]
 pub(crate) mod write_timeout;
 
-/// The headers of every SSE response, in lower case: see [`response`](crate::response).
 #[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
-const HEADERS: [(&str, &str); 4] = [
-    ("content-type", "text/event-stream; charset=utf-8"),
-    ("cache-control", "no-store"),
-    ("x-accel-buffering", "no"),
-    ("content-encoding", "identity"),
-];
-
-/// A producer's panic as its error message: `producer panicked: <the payload's text>`.
+mod headers;
 #[cfg(any(feature = "tokio", feature = "smol"))]
-fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = (payload.downcast_ref::<&str>().copied())
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message");
-    format!("producer panicked: {text}")
-}
+mod panic;
+
+#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
+use self::headers::HEADERS;
+#[cfg(any(feature = "tokio", feature = "smol"))]
+use self::panic::panicked;

@@ -169,7 +169,7 @@ pub enum EventSourceItem {
 /// use futures_lite::StreamExt;
 /// use http_body_util::Empty;
 /// use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-/// use sse_pump::{client::Backoff, client::EventSource, client::EventSourceItem};
+/// use sse_pump::client::{Backoff, EventSource, EventSourceItem};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -264,15 +264,17 @@ impl Decoder {
                     });
                 }
             };
-            if let Some(value) = step(&mut self.block, line, self.max_event)? {
-                return Ok(Some(value));
+            // Returned as it is, not unwrapped and wrapped again: the event is large.
+            match step(&mut self.block, line, self.max_event) {
+                Ok(None) => continue,
+                done => return done,
             }
         }
     }
 
     /// Most events are one `data:` line and a blank line: dispatches such an event
     /// straight from the input, moving `pos` past its blank line.
-    #[inline]
+    #[inline(always)]
     fn single_data_line(
         &mut self,
         line: &[u8],
@@ -382,7 +384,9 @@ fn blank_line(input: &[u8], pos: usize) -> Option<usize> {
 /// WHATWG 9.2.6 for one line that is not the fast path's: a blank line dispatches, a
 /// comment is skipped (or returned, for items), any other line is a field. `None` when
 /// there is nothing to return yet.
-#[inline]
+// Always inlined: a call returns its large `Option<MessageEvent>` through memory, which
+// measured 8% more instructions per byte than the loop it came from.
+#[inline(always)]
 fn step<T: Sealed>(
     block: &mut Block,
     line: &[u8],

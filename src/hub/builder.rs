@@ -17,7 +17,7 @@ use super::Hub;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::{hub::Hub, hub::Lag};
+/// use sse_pump::hub::{Hub, Lag};
 ///
 /// let chat = Hub::builder().on_lag(Lag::DropOldest).build(); // the default
 /// let orders = Hub::builder().on_lag(Lag::Wait(Duration::from_millis(200))).build();
@@ -53,7 +53,7 @@ pub enum Lag {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, hub::Hub, hub::Ids};
+/// use sse_pump::{Event, hub::{Hub, Ids}};
 ///
 /// let hub = Hub::builder().ids(Ids::Keep).history(16).build();
 /// hub.publish(Event::new().id("order-17").data("shipped"))?;
@@ -93,7 +93,7 @@ pub enum Ids {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{hub::Hub, hub::Lag};
+/// use sse_pump::hub::{Hub, Lag};
 ///
 /// let hub = Hub::builder()
 ///     .history(1024)

@@ -124,7 +124,7 @@ impl std::error::Error for PublishError {
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{hub::Hub, hub::SubscribeError};
+/// use sse_pump::hub::{Hub, SubscribeError};
 ///
 /// let hub = Hub::builder().max_subscribers(1).build();
 /// let _first = hub.subscribe(None)?;

@@ -46,7 +46,7 @@ use crate::Event;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, hub::Hub, hub::Lag, Sse};
+/// use sse_pump::{Event, Sse, hub::{Hub, Lag}};
 /// # futures_lite::future::block_on(async {
 /// let hub = Hub::builder()
 ///     .history(1024)            // kept for replay
@@ -177,7 +177,7 @@ impl Hub {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_pump::{Event, hub::Hub, hub::Lag};
+    /// use sse_pump::{Event, hub::{Hub, Lag}};
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().subscriber_capacity(1).on_lag(Lag::Wait(Duration::from_millis(10))).build();
     /// let slow = hub.subscribe(None)?; // never reads
@@ -297,7 +297,9 @@ impl Hub {
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its
     /// capacity), then `farewell` if there is one, then ends. Later publishes and
-    /// subscribes are refused. Calling it again does nothing.
+    /// subscribes are refused. Calling it again does nothing. A field the farewell refused
+    /// ([`Event::error`]) is left out of it, as it always is; check it first with
+    /// [`Event::check`] if it is built from run-time data.
     ///
     /// # Examples
     ///

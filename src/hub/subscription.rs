@@ -23,7 +23,7 @@ use crate::{hub::Lag, Event, Source};
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, hub::Hub, hub::Replay};
+/// use sse_pump::{Event, hub::{Hub, Replay}};
 ///
 /// let hub = Hub::builder().history(8).build();
 /// let id = hub.publish(Event::new().data("a"))?; // id 1

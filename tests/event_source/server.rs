@@ -12,7 +12,10 @@ use bytes::Bytes;
 use futures_lite::StreamExt;
 use http_body_util::Empty;
 use hyper::body::Incoming;
-use sse_pump::{client::Backoff, client::EventSourceError, client::EventSourceItem, FuturesIo};
+use sse_pump::{
+    client::{Backoff, EventSourceError, EventSourceItem},
+    FuturesIo,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 

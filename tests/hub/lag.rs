@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures_lite::{future, StreamExt};
-use sse_pump::{hub::Hub, hub::Lag, hub::PublishError, hub::Replay};
+use sse_pump::hub::{Hub, Lag, PublishError, Replay};
 
 use crate::support::{guard, spawn};
 use crate::{label, numbered, take};

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_lite::{future, StreamExt};
 use sse_pump::{
-    hub::Hub, hub::Ids, hub::Replay, hub::SubscribeError, hub::Subscription, Ended, Error, Event,
-    Sse,
+    hub::{Hub, Ids, Replay, SubscribeError, Subscription},
+    Ended, Error, Event, Sse,
 };
 use support::{failing_after, frames, guard, recorder, spawn};
 

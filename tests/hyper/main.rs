@@ -12,8 +12,10 @@ use futures_lite::StreamExt;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use sse_pump::{
-    channel, client::decode_body, hub::Hub, hub::SubscribeError, last_event_id, response,
-    unavailable, Event, Sse, SseResponse,
+    channel,
+    client::decode_body,
+    hub::{Hub, SubscribeError},
+    last_event_id, response, unavailable, Event, Sse, SseResponse,
 };
 use support::{
     guard,

@@ -69,7 +69,7 @@ pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
 /// use bytes::Bytes;
 /// use http::Response;
 /// use http_body_util::{Either, Empty};
-/// use sse_pump::{hub::Hub, hub::Subscription, response, unavailable, Sse, SseBody};
+/// use sse_pump::{hub::{Hub, Subscription}, response, unavailable, Sse, SseBody};
 ///
 /// fn events(hub: &Hub) -> Response<Either<SseBody<Subscription>, Empty<Bytes>>> {
 ///     match hub.subscribe(None) {
