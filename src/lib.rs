@@ -109,6 +109,7 @@
 //! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `unavailable` (503 + `Retry-After` for a full hub), `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
 //! | `tokio` | `adapters::tokio`: `pump` into tokio writers, `spawn` a producer tied to its stream, bare-TCP `read_request` / `respond` |
 //! | `smol` | `adapters::smol::spawn`, a producer tied to its stream; `adapters::raw`, SSE over a bare TCP stream |
+//! | `redis` | `RedisStreams`: a [`Hub`] shared by several server processes through one Redis stream, on any runtime |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -143,13 +144,17 @@ pub use crate::{
     error::{Error, PumpError},
     event::Event,
     hub::{
-        Hub, HubBuilder, HubStats, Ids, Lag, PublishError, Replay, SubscribeError, Subscription,
+        Appending, Backend, Feed, Hub, HubBuilder, HubStats, Ids, Lag, MemoryLog, Position,
+        PublishError, Replay, SubscribeError, Subscription,
     },
     keep_alive::KeepAlive,
     producer::Producer,
     shutdown::{Shutdown, ShutdownListener},
     sse::{Ended, Report, Sse},
 };
+
+#[cfg(feature = "redis")]
+pub use crate::hub::{InvalidUrl, RedisStreams};
 
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::{FuturesIo, WriteTimeout};

@@ -22,8 +22,13 @@ pub enum PublishError {
     /// The hub was closed: stop publishing.
     Closed(Event),
     /// Under [`Lag::Wait`](crate::Lag::Wait), a subscriber has no room yet; try again, or
-    /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits.
+    /// use [`Hub::publish_async`](crate::Hub::publish_async), which waits. With a shared
+    /// log ([`HubBuilder::backend`](crate::HubBuilder::backend)): its write queue is full.
     Full(Event),
+    /// The hub's shared log ([`HubBuilder::backend`](crate::HubBuilder::backend)) cannot be
+    /// reached, or did not confirm the write: the event may not be in the log. Try again
+    /// later; the backend reconnects by itself.
+    Unavailable(Event),
 }
 
 impl PublishError {
@@ -39,7 +44,9 @@ impl PublishError {
     /// ```
     pub fn into_inner(self) -> Event {
         match self {
-            PublishError::Closed(event) | PublishError::Full(event) => event,
+            PublishError::Closed(event)
+            | PublishError::Full(event)
+            | PublishError::Unavailable(event) => event,
         }
     }
 
@@ -68,6 +75,19 @@ impl PublishError {
     pub fn is_full(&self) -> bool {
         matches!(self, PublishError::Full(_))
     }
+
+    /// Whether the hub's shared log could not be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::Hub::new();
+    /// hub.close(None);
+    /// assert!(!hub.publish(sse_pump::Event::new()).unwrap_err().is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, PublishError::Unavailable(_))
+    }
 }
 
 impl fmt::Debug for PublishError {
@@ -75,6 +95,7 @@ impl fmt::Debug for PublishError {
         match self {
             PublishError::Closed(_) => f.write_str("Closed(..)"),
             PublishError::Full(_) => f.write_str("Full(..)"),
+            PublishError::Unavailable(_) => f.write_str("Unavailable(..)"),
         }
     }
 }
@@ -83,7 +104,8 @@ impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             PublishError::Closed(_) => "publishing into a closed hub",
-            PublishError::Full(_) => "a subscriber of the hub has no room",
+            PublishError::Full(_) => "a subscriber of the hub, or its log's queue, has no room",
+            PublishError::Unavailable(_) => "the hub's shared log is unavailable",
         })
     }
 }

@@ -11,6 +11,7 @@
 //! mutex, which `subscribe` also takes briefly, so that the replay and the live events
 //! meet with no gap and no duplicate.
 
+mod backend;
 mod builder;
 mod error;
 mod shared;
@@ -25,8 +26,11 @@ use std::{
     },
 };
 
+#[cfg(feature = "redis")]
+pub use self::backend::{InvalidUrl, RedisStreams};
 use self::shared::{lock, Shared};
 pub use self::{
+    backend::{Appending, Backend, Feed, MemoryLog, Position},
     builder::{HubBuilder, Ids, Lag},
     error::{PublishError, SubscribeError},
     subscription::{Replay, Subscription},
@@ -116,10 +120,12 @@ impl Hub {
     }
 
     fn with(config: HubBuilder) -> Self {
+        let shared = Arc::new(Shared::new(config));
+        if let Some(log) = &shared.config.backend {
+            log.start(backend::Feed::new(&shared));
+        }
         Hub {
-            handle: Arc::new(Handle {
-                shared: Arc::new(Shared::new(config)),
-            }),
+            handle: Arc::new(Handle { shared }),
         }
     }
 
@@ -149,6 +155,9 @@ impl Hub {
     #[doc(alias = "broadcast")]
     pub fn publish(&self, event: Event) -> Result<u64, PublishError> {
         let shared = self.shared();
+        if let Some(log) = &shared.config.backend {
+            return backend::publish(shared, &**log, event);
+        }
         let _publishing = lock(&shared.publish);
         if shared.is_closed() {
             return Err(PublishError::Closed(event));
@@ -184,6 +193,9 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub async fn publish_async(&self, event: Event) -> Result<u64, PublishError> {
+        if let Some(log) = &self.shared().config.backend {
+            return backend::publish_async(self.shared(), &**log, event).await;
+        }
         let Lag::Wait(limit) = self.shared().config.lag else {
             return self.publish(event);
         };
@@ -275,17 +287,18 @@ impl Hub {
         // Under `publish`, no event can slip in between the replay and the live events.
         let publishing = lock(&shared.publish);
         let tail = shared.tail.load(Ordering::Acquire);
-        let (cursor, replay) = shared.resolve(tail, last_event_id);
+        let (cursor, replay, ahead) = match &shared.config.backend {
+            Some(log) => backend::resolve(shared, &**log, tail, last_event_id),
+            None => {
+                let (cursor, replay) = shared.resolve(tail, last_event_id);
+                (cursor, replay, None)
+            }
+        };
         if let Some((position, _)) = &position {
             position.store(tail, Ordering::Release);
         }
         drop(publishing);
-        Ok(Subscription::new(
-            shared.clone(),
-            (cursor, tail),
-            replay,
-            position,
-        ))
+        Ok(Subscription::new(shared.clone(), (cursor, tail), replay, position).ahead(ahead))
     }
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its

@@ -12,7 +12,7 @@ use std::{
 
 use bytes::Bytes;
 
-use super::{stamp, HubBuilder, Ids, Lag, Replay};
+use super::{backend, stamp, HubBuilder, Ids, Lag, Replay};
 use crate::Event;
 
 pub(super) struct Shared {
@@ -33,6 +33,8 @@ pub(super) struct Shared {
     /// Notified when a subscriber moves on or leaves, for publishers under `Lag::Wait`.
     pub(super) moved: event_listener::Event,
     pub(super) counters: Counters,
+    /// What a shared log's feed adds (unused by an in-process hub).
+    pub(super) logged: backend::State,
 }
 
 #[derive(Default)]
@@ -64,7 +66,9 @@ pub(super) struct Slot {
     /// Where the `event` value is in `frame`, if it has one.
     pub(super) kind: Option<Range<usize>>,
     /// When it was published, if the history has a maximum age.
-    at: Option<Instant>,
+    pub(super) at: Option<Instant>,
+    /// Where a shared log put it (`Mark::Local` in an in-process hub).
+    pub(super) mark: backend::Mark,
 }
 
 impl Slot {
@@ -146,6 +150,7 @@ impl Shared {
                 id: None,
                 kind: None,
                 at: None,
+                mark: backend::Mark::Local,
             })
         };
         Shared {
@@ -162,6 +167,7 @@ impl Shared {
             published: event_listener::Event::new(),
             moved: event_listener::Event::new(),
             counters: Counters::default(),
+            logged: backend::State::default(),
         }
     }
 
@@ -177,15 +183,24 @@ impl Shared {
             Ids::Assign => stamp::with_id(&event.into_bytes(), seq),
             Ids::Keep => event.into_bytes(),
         };
+        let id = match self.config.ids {
+            Ids::Assign => None,
+            Ids::Keep => stamp::field(&frame, b"id:"),
+        };
+        self.store(frame, id, backend::Mark::Local)
+    }
+
+    /// Writes an encoded frame into the oldest slot and wakes the subscribers; the caller
+    /// holds `publish`. Returns its sequence number.
+    pub(super) fn store(&self, frame: Bytes, id: Option<Range<usize>>, mark: backend::Mark) -> u64 {
+        let seq = self.tail.load(Ordering::Acquire);
         let slot = Slot {
             seq,
-            id: match self.config.ids {
-                Ids::Assign => None,
-                Ids::Keep => stamp::field(&frame, b"id:"),
-            },
+            id,
             kind: stamp::field(&frame, b"event:"),
             at: self.config.max_age.map(|_| Instant::now()),
             frame,
+            mark,
         };
         let index = (seq % self.ring.slots.len() as u64) as usize;
         let old = std::mem::replace(
@@ -266,6 +281,9 @@ impl Shared {
         }
         *lock(&self.farewell) = farewell.map(Event::into_bytes);
         self.closed.store(true, Ordering::Release);
+        if let Some(log) = &self.config.backend {
+            log.stop();
+        }
         self.published.notify(usize::MAX);
         self.moved.notify(usize::MAX);
     }
