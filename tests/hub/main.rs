@@ -4,6 +4,8 @@
 mod support;
 
 mod lag;
+mod memory_log;
+mod shared_log;
 
 use std::time::Duration;
 

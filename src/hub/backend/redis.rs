@@ -9,7 +9,7 @@
 use std::{
     fmt,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -76,6 +76,8 @@ struct Inner {
     stopped: AtomicBool,
     /// The hub's history, which `MAXLEN ~` keeps (at least 1).
     max_len: AtomicUsize,
+    /// Events from `Hub::publish` that were queued but could not be written.
+    failed: AtomicU64,
 }
 
 /// One event to append; `reply` for `publish_async`, which gets the event back on failure.
@@ -132,6 +134,7 @@ impl RedisStreams {
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 max_len: AtomicUsize::new(1),
+                failed: AtomicU64::new(0),
             }),
         })
     }
@@ -152,6 +155,23 @@ impl RedisStreams {
             inner.jobs = async_channel::bounded(events.max(1));
         }
         self
+    }
+
+    /// How many events [`Hub::publish`](crate::Hub::publish) queued that could not be
+    /// written: refused by Redis (the key holds something else than a stream), or still
+    /// queued when the hub closed while Redis was unreachable. Events waiting for a
+    /// reconnection are not counted: they are written once Redis is back.
+    /// [`Hub::publish_async`](crate::Hub::publish_async) reports each failure instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1", "chat")?;
+    /// assert_eq!(redis.failed_writes(), 0);
+    /// # Ok::<(), sse_pump::InvalidUrl>(())
+    /// ```
+    pub fn failed_writes(&self) -> u64 {
+        self.inner.failed.load(Ordering::Relaxed)
     }
 
     /// Whether the backend can write to Redis and follows the stream now.
@@ -313,6 +333,7 @@ impl fmt::Debug for RedisStreams {
             .field("key", &self.inner.key)
             .field("ready", &self.is_ready())
             .field("queued", &self.inner.jobs.0.len())
+            .field("failed_writes", &self.failed_writes())
             .finish()
     }
 }
@@ -497,6 +518,7 @@ fn is_frame(frame: &[u8]) -> bool {
 
 /// The writer: drains the publish queue into the stream, reconnecting until stopped.
 async fn write(inner: &Inner) {
+    // A job whose write failed on a broken connection: written again on the next one.
     let mut pending: Option<Job> = None;
     let mut backoff = Backoff::new();
     loop {
@@ -505,6 +527,10 @@ async fn write(inner: &Inner) {
             Err(_) if inner.is_stopped() => return refuse(inner, pending),
             Err(_) => {
                 inner.set(&inner.writable, false);
+                // A waiting publisher is told now; a queued event waits for Redis.
+                if pending.as_ref().is_some_and(|job| job.reply.is_some()) {
+                    reply(inner, pending.take(), false);
+                }
                 backoff.wait(inner).await;
                 continue;
             }
@@ -520,16 +546,13 @@ async fn write(inner: &Inner) {
                 },
             };
             match append(&mut con, inner, &job.event).await {
-                Ok(()) => reply(job, Ok(())),
-                Err(_) => {
-                    inner.set(&inner.writable, false);
-                    // A waiting publisher is told; a queued event is tried again.
-                    match job.reply {
-                        Some(_) => reply(job, Err(())),
-                        None => pending = Some(job),
-                    }
+                Ok(()) => reply(inner, Some(job), true),
+                // The connection broke (Redis restarted, say): reconnect, write it again.
+                Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() => {
+                    pending = Some(job);
                     break;
                 }
+                Err(_) => reply(inner, Some(job), false), // refused by Redis (not a stream?)
             }
         }
     }
@@ -538,17 +561,24 @@ async fn write(inner: &Inner) {
 /// Tells the publishers still waiting that their events were not written (stopped while
 /// Redis was unreachable).
 fn refuse(inner: &Inner, pending: Option<Job>) {
-    for job in pending
-        .into_iter()
-        .chain(std::iter::from_fn(|| inner.jobs.1.try_recv().ok()))
-    {
-        reply(job, Err(()));
+    let queued = std::iter::from_fn(|| inner.jobs.1.try_recv().ok());
+    for job in pending.into_iter().chain(queued) {
+        reply(inner, Some(job), false);
     }
 }
 
-fn reply(job: Job, result: Result<(), ()>) {
-    if let Some(reply) = job.reply {
-        let _ = reply.try_send(result.map_err(|()| job.event));
+/// Tells the job's publisher whether its event was written; one nobody waits for that
+/// failed is counted in `failed`.
+fn reply(inner: &Inner, job: Option<Job>, written: bool) {
+    let Some(job) = job else { return };
+    match job.reply {
+        Some(reply) => {
+            let _ = reply.try_send(if written { Ok(()) } else { Err(job.event) });
+        }
+        None if !written => {
+            inner.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        None => {}
     }
 }
 
