@@ -46,7 +46,11 @@ async fn restarted_a_hundred_times(key: &str) {
         server.restart();
         guard(backend.ready()).await;
         guard(hub.publish_async(numbered(round))).await.unwrap();
-        assert_eq!(what(&mut rx, 2).await, ["reset", &round.to_string()], "round {round}");
+        assert_eq!(
+            what(&mut rx, 2).await,
+            ["reset", &round.to_string()],
+            "round {round}"
+        );
     }
     assert_eq!(hub.stats().subscribers, 1);
     assert_eq!(backend.failed_writes(), 0);
@@ -67,4 +71,3 @@ fn open_descriptors() -> usize {
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |dir| dir.count())
 }
-

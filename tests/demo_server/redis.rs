@@ -53,7 +53,16 @@ impl RedisServer {
     pub fn launch(&mut self) {
         let port = self.port.to_string();
         let child = Command::new(&self.binary)
-            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -62,7 +71,9 @@ impl RedisServer {
         self.child = Some(ChildGuard(child));
         let client = redis::Client::open(self.url()).unwrap();
         let up = poll(DEADLINE, || {
-            let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).ok()?;
+            let mut con = client
+                .get_connection_with_timeout(Duration::from_secs(1))
+                .ok()?;
             redis::cmd("PING").query::<String>(&mut con).ok()
         });
         assert_eq!(up.as_deref(), Some("PONG"), "redis-server did not start");

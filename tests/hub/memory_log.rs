@@ -47,11 +47,17 @@ async fn an_unreachable_log_refuses_publishing() {
     let err = hub.publish(shared_log::numbered(1)).unwrap_err();
     assert!(err.is_unavailable());
     assert_eq!(err.into_inner().into_bytes(), "event: n\ndata: 1\n\n");
-    let err = hub.publish_async(shared_log::numbered(1)).await.unwrap_err();
+    let err = hub
+        .publish_async(shared_log::numbered(1))
+        .await
+        .unwrap_err();
     assert!(err.is_unavailable());
     log.set_available(true);
     hub.publish(shared_log::numbered(2)).unwrap();
-    assert_eq!(shared_log::read(&mut rx, 1).await, [("2".to_owned(), Some("1".to_owned()))]);
+    assert_eq!(
+        shared_log::read(&mut rx, 1).await,
+        [("2".to_owned(), Some("1".to_owned()))]
+    );
 }
 
 crate::on_both!(

@@ -46,7 +46,11 @@ pub async fn read(rx: &mut Subscription, n: usize) -> Vec<(String, Option<String
 
 /// The next `n` events of `rx`, what they are only.
 pub async fn what(rx: &mut Subscription, n: usize) -> Vec<String> {
-    read(rx, n).await.into_iter().map(|(what, _)| what).collect()
+    read(rx, n)
+        .await
+        .into_iter()
+        .map(|(what, _)| what)
+        .collect()
 }
 
 pub fn numbered(n: u64) -> Event {
@@ -62,8 +66,16 @@ fn strings(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
 /// seam, including ids the next instance has not read yet.
 pub async fn resume_on_any_instance<C: Cluster>(cluster: C) {
     const TOTAL: u64 = 600;
-    let builder = || Hub::builder().history(TOTAL as usize).subscriber_capacity(TOTAL as usize);
-    let hubs = [cluster.hub(builder()).await, cluster.hub(builder()).await, cluster.hub(builder()).await];
+    let builder = || {
+        Hub::builder()
+            .history(TOTAL as usize)
+            .subscriber_capacity(TOTAL as usize)
+    };
+    let hubs = [
+        cluster.hub(builder()).await,
+        cluster.hub(builder()).await,
+        cluster.hub(builder()).await,
+    ];
     let mut clients = Vec::new();
     for every in [1, 7, 31, 97] {
         let hubs = hubs.clone();
@@ -78,7 +90,9 @@ pub async fn resume_on_any_instance<C: Cluster>(cluster: C) {
                 if seen.len() >= TOTAL as usize {
                     return seen;
                 }
-                rx = hubs[(every + hop) % hubs.len()].subscribe(last.as_deref()).unwrap();
+                rx = hubs[(every + hop) % hubs.len()]
+                    .subscribe(last.as_deref())
+                    .unwrap();
                 assert!(matches!(rx.replay(), Replay::Resumed { .. }), "{last:?}");
             }
             unreachable!()
@@ -110,7 +124,11 @@ pub async fn away_longer_than_the_history_gets_reset<C: Cluster>(cluster: C) {
     for n in 1..=10 {
         guard(a.publish_async(numbered(n))).await.unwrap();
     }
-    let ids: Vec<String> = read(&mut on_a, 10).await.into_iter().map(|(_, id)| id.unwrap()).collect();
+    let ids: Vec<String> = read(&mut on_a, 10)
+        .await
+        .into_iter()
+        .map(|(_, id)| id.unwrap())
+        .collect();
     assert_eq!(what(&mut on_b, 10).await, strings(1..=10)); // b has read them all
     let cases = [
         (&ids[9], Replay::Resumed { missed: 0 }),
@@ -121,7 +139,10 @@ pub async fn away_longer_than_the_history_gets_reset<C: Cluster>(cluster: C) {
     for (id, want) in cases {
         assert_eq!(b.subscribe(Some(id)).unwrap().replay(), want, "{id}");
     }
-    assert_eq!(b.subscribe(Some("not an id")).unwrap().replay(), Replay::Reset);
+    assert_eq!(
+        b.subscribe(Some("not an id")).unwrap().replay(),
+        Replay::Reset
+    );
     let mut resumed = b.subscribe(Some(&ids[7])).unwrap();
     let mut reset = b.subscribe(Some(&ids[0])).unwrap();
     guard(a.publish_async(numbered(11))).await.unwrap();
@@ -150,7 +171,12 @@ pub async fn a_new_instance_resumes_the_others_clients<C: Cluster>(cluster: C) {
 /// Lag policies, filters, farewell, limits and counters hold on each instance.
 pub async fn every_hub_guarantee_holds<C: Cluster>(cluster: C) {
     let a = cluster
-        .hub(Hub::builder().subscriber_capacity(4).on_lag(Lag::DropOldest).max_subscribers(4))
+        .hub(
+            Hub::builder()
+                .subscriber_capacity(4)
+                .on_lag(Lag::DropOldest)
+                .max_subscribers(4),
+        )
         .await;
     let b = cluster.hub(Hub::builder()).await;
     let mut slow = a.subscribe(None).unwrap(); // reads nothing until the end
@@ -163,12 +189,17 @@ pub async fn every_hub_guarantee_holds<C: Cluster>(cluster: C) {
     let mut chat = a.subscribe(None).unwrap().filter(|kind| kind == "chat");
     assert_eq!(a.subscribe(None).unwrap_err(), SubscribeError::Full);
     guard(b.publish_async(numbered(0))).await.unwrap(); // filtered out
-    guard(b.publish_async(Event::new().event("chat").unwrap().data("hi"))).await.unwrap();
+    guard(b.publish_async(Event::new().event("chat").unwrap().data("hi")))
+        .await
+        .unwrap();
     assert_eq!(what(&mut chat, 1).await, ["hi"]);
     assert_eq!(what(&mut slow, 5).await, ["gap", "9", "10", "0", "hi"]);
     assert_eq!(slow.lagged(), 8);
     let stats = a.stats();
-    assert_eq!((stats.published, stats.subscribers, stats.refused), (12, 4, 1));
+    assert_eq!(
+        (stats.published, stats.subscribers, stats.refused),
+        (12, 4, 1)
+    );
     assert_eq!(stats.lagged_events, 8);
     a.close(Event::new().event("bye").unwrap().data(""));
     assert_eq!(what(&mut fast, 3).await, ["0", "hi", "bye"]);

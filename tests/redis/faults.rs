@@ -1,7 +1,6 @@
-//! Redis down at start, connections cut while running, restarted empty, many times.
+//! Redis down at start, and every connection cut while running (restarts: tests/redis_restarts.rs).
 
-use futures_lite::StreamExt;
-use sse_pump::Hub;
+use sse_pump::{Hub, RedisStreams};
 
 use crate::{
     demo_server::redis::RedisServer,
@@ -9,7 +8,6 @@ use crate::{
     support::guard,
     unique_key,
 };
-use sse_pump::RedisStreams;
 
 /// Redis is down when the hub starts: publishing is refused with a typed error, the
 /// subscriber stays; once Redis is up, the hub connects by itself and delivers.
@@ -23,7 +21,11 @@ async fn down_at_start_then_up() {
     let err = hub.publish(numbered(1)).unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");
     assert_eq!(err.into_inner().into_bytes(), "event: n\ndata: 1\n\n"); // handed back
-    assert!(hub.publish_async(numbered(1)).await.unwrap_err().is_unavailable());
+    assert!(hub
+        .publish_async(numbered(1))
+        .await
+        .unwrap_err()
+        .is_unavailable());
     server.launch();
     guard(backend.ready()).await;
     hub.publish(numbered(2)).unwrap();

@@ -55,7 +55,11 @@ impl Redis {
 /// A stream key no other test uses.
 fn unique_key() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("sse-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "sse-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Cluster for Redis {

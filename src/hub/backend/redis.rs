@@ -548,7 +548,9 @@ async fn write(inner: &Inner) {
             match append(&mut con, inner, &job.event).await {
                 Ok(()) => reply(inner, Some(job), true),
                 // The connection broke (Redis restarted, say): reconnect, write it again.
-                Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() => {
+                Err(err)
+                    if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() =>
+                {
                     pending = Some(job);
                     break;
                 }
