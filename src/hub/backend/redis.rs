@@ -518,8 +518,8 @@ fn is_frame(frame: &[u8]) -> bool {
 
 /// The writer: drains the publish queue into the stream, reconnecting until stopped.
 async fn write(inner: &Inner) {
-    // A job whose write failed on a broken connection: written again on the next one.
-    let mut pending: Option<Job> = None;
+    // Jobs whose write failed on a broken connection: written again on the next one.
+    let mut pending: Vec<Job> = Vec::new();
     let mut backoff = Backoff::new();
     loop {
         let mut con = match inner.connect(TIMEOUT).await {
@@ -527,10 +527,10 @@ async fn write(inner: &Inner) {
             Err(_) if inner.is_stopped() => return refuse(inner, pending),
             Err(_) => {
                 inner.set(&inner.writable, false);
-                // A waiting publisher is told now; a queued event waits for Redis.
-                if pending.as_ref().is_some_and(|job| job.reply.is_some()) {
-                    reply(inner, pending.take(), false);
-                }
+                // Waiting publishers are told now; queued events wait for Redis.
+                let (waiting, queued) = pending.into_iter().partition(|job| job.reply.is_some());
+                pending = queued;
+                refuse(inner, waiting);
                 backoff.wait(inner).await;
                 continue;
             }
@@ -538,23 +538,33 @@ async fn write(inner: &Inner) {
         inner.set(&inner.writable, true);
         backoff = Backoff::new();
         loop {
-            let job = match pending.take() {
-                Some(job) => job,
-                None => match inner.jobs.1.recv().await {
-                    Ok(job) => job,
+            if pending.is_empty() {
+                match inner.jobs.1.recv().await {
+                    Ok(job) => pending.push(job),
                     Err(_) => return, // stopped, and the queue is drained
-                },
-            };
-            match append(&mut con, inner, &job.event).await {
-                Ok(()) => reply(inner, Some(job), true),
-                // The connection broke (Redis restarted, say): reconnect, write it again.
+                }
+            }
+            // Whatever else is queued goes in the same round trip.
+            while pending.len() < BATCH {
+                let Ok(job) = inner.jobs.1.try_recv() else {
+                    break;
+                };
+                pending.push(job);
+            }
+            match append(&mut con, inner, &pending).await {
+                Ok(()) => pending
+                    .drain(..)
+                    .for_each(|job| reply(inner, Some(job), true)),
+                // The connection broke (Redis restarted, say): reconnect, write them again.
                 Err(err)
                     if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() =>
                 {
-                    pending = Some(job);
                     break;
                 }
-                Err(_) => reply(inner, Some(job), false), // refused by Redis (not a stream?)
+                // Refused by Redis (the key is not a stream?).
+                Err(_) => pending
+                    .drain(..)
+                    .for_each(|job| reply(inner, Some(job), false)),
             }
         }
     }
@@ -562,7 +572,7 @@ async fn write(inner: &Inner) {
 
 /// Tells the publishers still waiting that their events were not written (stopped while
 /// Redis was unreachable).
-fn refuse(inner: &Inner, pending: Option<Job>) {
+fn refuse(inner: &Inner, pending: Vec<Job>) {
     let queued = std::iter::from_fn(|| inner.jobs.1.try_recv().ok());
     for job in pending.into_iter().chain(queued) {
         reply(inner, Some(job), false);
@@ -584,19 +594,22 @@ fn reply(inner: &Inner, job: Option<Job>, written: bool) {
     }
 }
 
-/// `XADD key MAXLEN ~ history * sse <frame>`.
-async fn append(con: &mut MultiplexedConnection, inner: &Inner, event: &Event) -> RedisResult<()> {
-    let frame = event.clone().into_bytes();
-    let _id: String = redis::cmd("XADD")
-        .arg(&inner.key)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(inner.max_len.load(Ordering::Acquire))
-        .arg("*")
-        .arg(FIELD)
-        .arg(&frame[..])
-        .query_async(con)
-        .await?;
+/// `XADD key MAXLEN ~ history * sse <frame>` for each job, pipelined: one round trip.
+async fn append(con: &mut MultiplexedConnection, inner: &Inner, jobs: &[Job]) -> RedisResult<()> {
+    let max_len = inner.max_len.load(Ordering::Acquire);
+    let mut pipe = redis::pipe();
+    for job in jobs {
+        let frame = job.event.clone().into_bytes();
+        pipe.cmd("XADD")
+            .arg(&inner.key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(max_len)
+            .arg("*")
+            .arg(FIELD)
+            .arg(&frame[..]);
+    }
+    let _ids: Vec<String> = pipe.query_async(con).await?;
     Ok(())
 }
 
