@@ -109,7 +109,7 @@ impl Position {
     ///
     /// ```
     /// let at = sse_pump::Position::new(7, 0);
-    /// # drop(at);
+    /// assert_eq!(at, sse_pump::Position::new(7, 0));
     /// ```
     pub const fn new(major: u64, minor: u64) -> Self {
         Position { major, minor }
@@ -184,7 +184,7 @@ pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<(), PublishError>> +
 /// fn follow(feed: &sse_pump::Feed, id: &str, at: sse_pump::Position, event: sse_pump::Event) -> bool {
 ///     feed.push(id, at, event)
 /// }
-/// # drop(follow);
+/// # let _ = follow;
 /// ```
 pub struct Feed {
     shared: Weak<Shared>,
@@ -204,7 +204,7 @@ impl Feed {
     ///
     /// ```
     /// fn how_many(feed: &sse_pump::Feed) -> usize { feed.history() }
-    /// # drop(how_many);
+    /// # let _ = how_many;
     /// ```
     pub fn history(&self) -> usize {
         self.shared
@@ -218,7 +218,7 @@ impl Feed {
     ///
     /// ```
     /// fn done(feed: &sse_pump::Feed) -> bool { feed.is_closed() }
-    /// # drop(done);
+    /// # let _ = done;
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared
@@ -235,7 +235,7 @@ impl Feed {
     /// ```
     /// use sse_pump::{Event, Feed, Position};
     /// fn one(feed: &Feed) -> bool { feed.push("7-0", Position::new(7, 0), Event::new().data("x")) }
-    /// # drop(one);
+    /// # let _ = one;
     /// ```
     pub fn push(&self, id: &str, at: Position, event: Event) -> bool {
         self.append([(id, at, event)], Mark::Logged(at))
@@ -252,7 +252,7 @@ impl Feed {
     /// fn load(feed: &Feed) -> bool {
     ///     feed.backlog([("1-0", Position::new(1, 0), Event::new().data("old"))])
     /// }
-    /// # drop(load);
+    /// # let _ = load;
     /// ```
     pub fn backlog<'a>(
         &self,
@@ -269,7 +269,7 @@ impl Feed {
     ///
     /// ```
     /// fn lost(feed: &sse_pump::Feed) -> bool { feed.reset() }
-    /// # drop(lost);
+    /// # let _ = lost;
     /// ```
     pub fn reset(&self) -> bool {
         let Some(shared) = self.shared.upgrade() else {
