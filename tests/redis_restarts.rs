@@ -37,6 +37,7 @@ async fn restarted_a_hundred_times(key: &str) {
     let mut rx = hub.subscribe(None).unwrap();
     guard(hub.publish_async(numbered(0))).await.unwrap();
     assert_eq!(what(&mut rx, 1).await, ["0"]);
+    assert_eq!(backend_threads(), 1);
     let before = (open_descriptors(), threads());
     for round in 1..=100 {
         server.kill();
@@ -60,11 +61,31 @@ async fn restarted_a_hundred_times(key: &str) {
     assert_eq!((open_descriptors(), threads()), before);
     hub.close(None);
     assert!(guard(rx.next()).await.is_none());
+    // Closing stops the backend's thread, and with it its connections.
+    let stopped = demo_server::poll(demo_server::DEADLINE, || {
+        (backend_threads() == 0).then_some(())
+    });
+    assert!(stopped.is_some(), "the backend's thread is still running");
+    let clients: String = server.run(&["CLIENT", "LIST"]);
+    assert_eq!(clients.lines().count(), 1, "{clients}");
 }
 
 /// File descriptors this process has open.
 fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}
+
+/// Threads of this process named `sse-pump-redis` (the backends').
+fn backend_threads() -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten();
+    let name = |task: std::fs::DirEntry| std::fs::read_to_string(task.path().join("comm"));
+    tasks
+        .filter_map(|task| name(task).ok())
+        .filter(|name| name.trim() == "sse-pump-redis")
+        .count()
 }
 
 /// Threads of this process.
