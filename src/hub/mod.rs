@@ -138,10 +138,18 @@ impl Hub {
     /// hub's id, under `Ids::Assign`) and appended to the ring; subscribers read it from
     /// there.
     ///
+    /// With a shared log ([`HubBuilder::backend`]), the event is queued for the log instead
+    /// (still without blocking), and reaches the subscribers of every instance, this one
+    /// included, once the log has it; the number returned counts this hub's publishes (the
+    /// log names the event: its id on the wire is the log's position). Refused with
+    /// [`PublishError::Unavailable`] while the log is unreachable and
+    /// [`PublishError::Full`] when its queue is full.
+    ///
     /// # Errors
     ///
     /// [`PublishError::Closed`] once the hub is closed, and, under [`Lag::Wait`] only,
-    /// [`PublishError::Full`] while a subscriber has no room. Both hand the event back.
+    /// [`PublishError::Full`] while a subscriber has no room; with a shared log, see above.
+    /// Each hands the event back.
     ///
     /// # Examples
     ///
@@ -172,6 +180,10 @@ impl Hub {
     /// until every subscriber has room. When the time is up, the event is published anyway
     /// and the subscribers still without room are disconnected. Under the other policies
     /// this is [`Hub::publish`].
+    ///
+    /// With a shared log ([`HubBuilder::backend`]), it waits until the log has the event
+    /// (for Redis, the `XADD` reply) and never for subscribers: [`PublishError::Unavailable`]
+    /// says it may not be in the log.
     ///
     /// # Errors
     ///
@@ -388,7 +400,9 @@ impl fmt::Debug for Hub {
 pub struct HubStats {
     /// Subscriptions now.
     pub subscribers: usize,
-    /// Events published since the hub was built.
+    /// Events published since the hub was built; with a shared log, the entries this hub
+    /// took from the log (from every instance, the backlog loaded at start and `reset`
+    /// markers included).
     pub published: u64,
     /// Events held in the ring now (at most `history + subscriber_capacity`).
     pub retained: usize,
