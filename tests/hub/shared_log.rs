@@ -208,6 +208,25 @@ pub async fn every_hub_guarantee_holds<C: Cluster>(cluster: C) {
     let mut on_b = b.subscribe(None).unwrap();
     guard(b.publish_async(numbered(12))).await.unwrap();
     assert_eq!(what(&mut on_b, 1).await, ["12"]);
+
+    // Lag::Disconnect ends only the laggard, which catches up by replay.
+    let c = cluster
+        .hub(Hub::builder().history(16).subscriber_capacity(2).on_lag(Lag::Disconnect))
+        .await;
+    let mut laggard = c.subscribe(None).unwrap();
+    let mut keeps_up = c.subscribe(None).unwrap();
+    guard(b.publish_async(numbered(13))).await.unwrap();
+    let (_, last) = read(&mut laggard, 1).await.remove(0);
+    for n in 14..=17 {
+        guard(b.publish_async(numbered(n))).await.unwrap();
+        assert_eq!(what(&mut keeps_up, 1).await, [(n - 1).to_string()]);
+    }
+    assert_eq!(what(&mut keeps_up, 1).await, ["17"]);
+    assert_eq!(what(&mut laggard, 1).await, Vec::<String>::new()); // ended
+    assert_eq!((laggard.lagged(), c.stats().lag_disconnects), (4, 1));
+    let mut back = c.subscribe(last.as_deref()).unwrap();
+    assert_eq!(back.replay(), Replay::Resumed { missed: 4 });
+    assert_eq!(what(&mut back, 4).await, ["14", "15", "16", "17"]);
 }
 
 /// The log loses its entries while clients stream: every subscriber, filtered or not,

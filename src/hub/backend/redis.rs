@@ -44,6 +44,20 @@ const BATCH: usize = 512;
 /// `event: reset` if entries were lost (Redis restarted empty, the stream deleted or
 /// trimmed past this process).
 ///
+/// Limits, by design or not handled yet:
+///
+/// - Writes are at least once: a batch of `XADD`s whose reply was lost with its
+///   connection is written again on the next one, so an event may appear twice in the
+///   log. [`Hub::publish_async`](crate::Hub::publish_async) is told of a failure and does
+///   not retry.
+/// - Loss is detected when the reader reconnects (its last entry is gone). A stream
+///   trimmed past the reader *while it is connected* (more than about `history` entries
+///   appended between two of its reads, each of up to 512) or deleted and recreated
+///   between two reads is not detected; nor is a Redis that restarts from an older
+///   snapshot that still holds the reader's last entry.
+/// - [`Lag::Wait`](crate::Lag::Wait) acts as [`Lag::Disconnect`](crate::Lag::Disconnect):
+///   the reader never waits for a subscriber.
+///
 /// # Examples
 ///
 /// ```no_run
