@@ -211,7 +211,12 @@ pub async fn every_hub_guarantee_holds<C: Cluster>(cluster: C) {
 
     // Lag::Disconnect ends only the laggard, which catches up by replay.
     let c = cluster
-        .hub(Hub::builder().history(16).subscriber_capacity(2).on_lag(Lag::Disconnect))
+        .hub(
+            Hub::builder()
+                .history(16)
+                .subscriber_capacity(2)
+                .on_lag(Lag::Disconnect),
+        )
         .await;
     let mut laggard = c.subscribe(None).unwrap();
     let mut keeps_up = c.subscribe(None).unwrap();
