@@ -87,7 +87,7 @@ async fn run(clients: usize, rounds: usize, burst: usize) -> Result<(), BoxError
     let base = Instant::now();
     let (hubs, addrs) = instances(clients, rounds + burst).await?;
     println!("load average before: {}", load_average());
-    let (report, mut ring) = mpsc::unbounded_channel();
+    let (report, ring) = mpsc::unbounded_channel();
     for hub in &hubs {
         // A subscriber without a socket: when each event reached this hub's ring.
         let rx = hub.subscribe(None)?;
@@ -116,45 +116,18 @@ async fn run(clients: usize, rounds: usize, burst: usize) -> Result<(), BoxError
         started.elapsed()
     );
 
-    let (report, mut latencies) = mpsc::unbounded_channel();
+    let (report, latencies) = mpsc::unbounded_channel();
     let events = rounds + burst;
     let readers: Vec<_> = (sockets.into_iter())
         .map(|(socket, rest)| tokio::spawn(read_events(socket, rest, base, events, report.clone())))
         .collect();
     drop(report);
-    let publisher = &hubs[0];
-    let (mut all, mut to_ring) = (Vec::with_capacity(clients * rounds), Vec::new());
-    for round in 1..=rounds {
-        let sent = base.elapsed();
-        publisher.publish(Event::new().data(sent.as_nanos().to_string()))?;
-        let mut this = collect(&mut latencies, clients).await?;
-        let ring = collect(&mut ring, hubs.len()).await?;
-        println!(
-            "round {round:2}: {}   (to the ring: max {:.2} ms)",
-            summary(&mut this),
-            ms(*ring.iter().max().unwrap())
-        );
-        all.extend(this);
-        to_ring.extend(ring);
-    }
-    println!("all {} deliveries: {}", all.len(), summary(&mut all));
-    println!("  of which to the ring: {}", summary(&mut to_ring));
-
-    let first = base.elapsed();
-    for _ in 0..burst {
-        let sent = base.elapsed();
-        publisher.publish(Event::new().data(sent.as_nanos().to_string()))?;
-    }
-    let mut deliveries = collect(&mut latencies, clients * burst).await?;
-    let took = base.elapsed() - first;
-    let mut ring = collect(&mut ring, hubs.len() * burst).await?;
-    println!(
-        "burst of {burst}: {:.0} events/s ({:.0} deliveries/s) in {took:.2?}; deliveries {}",
-        burst as f64 / took.as_secs_f64(),
-        (burst * clients) as f64 / took.as_secs_f64(),
-        summary(&mut deliveries)
-    );
-    println!("  of which to the ring: {}", summary(&mut ring));
+    let mut probes = Probes {
+        clients: latencies,
+        rings: ring,
+    };
+    one_at_a_time(&hubs, &mut probes, clients, rounds, base).await?;
+    burst_of(&hubs, &mut probes, clients, burst, base).await?;
     for (i, hub) in hubs.iter().enumerate() {
         let stats = hub.stats();
         println!(
@@ -169,6 +142,69 @@ async fn run(clients: usize, rounds: usize, burst: usize) -> Result<(), BoxError
     for hub in hubs {
         hub.close(None);
     }
+    Ok(())
+}
+
+/// Where latencies arrive: from every client, and from the probe on each hub's ring.
+struct Probes {
+    clients: Latencies,
+    rings: Latencies,
+}
+
+/// Publishes `rounds` events, each once every client has the previous one.
+async fn one_at_a_time(
+    hubs: &[Hub],
+    probes: &mut Probes,
+    clients: usize,
+    rounds: usize,
+    base: Instant,
+) -> Result<(), BoxError> {
+    let (mut all, mut to_ring) = (Vec::with_capacity(clients * rounds), Vec::new());
+    for round in 1..=rounds {
+        publish(&hubs[0], base)?;
+        let mut this = collect(&mut probes.clients, clients).await?;
+        let ring = collect(&mut probes.rings, hubs.len()).await?;
+        let slowest = ms(*ring.iter().max().unwrap_or(&Duration::ZERO));
+        println!(
+            "round {round:2}: {}   (to the ring: max {slowest:.2} ms)",
+            summary(&mut this)
+        );
+        all.extend(this);
+        to_ring.extend(ring);
+    }
+    println!("all {} deliveries: {}", all.len(), summary(&mut all));
+    println!("  of which to the ring: {}", summary(&mut to_ring));
+    Ok(())
+}
+
+/// Publishes `burst` events back to back; events/s until the last client has them all.
+async fn burst_of(
+    hubs: &[Hub],
+    probes: &mut Probes,
+    clients: usize,
+    burst: usize,
+    base: Instant,
+) -> Result<(), BoxError> {
+    let first = base.elapsed();
+    for _ in 0..burst {
+        publish(&hubs[0], base)?;
+    }
+    let mut deliveries = collect(&mut probes.clients, clients * burst).await?;
+    let took = base.elapsed() - first;
+    let mut ring = collect(&mut probes.rings, hubs.len() * burst).await?;
+    println!(
+        "burst of {burst}: {:.0} events/s ({:.0} deliveries/s) in {took:.2?}; deliveries {}",
+        burst as f64 / took.as_secs_f64(),
+        (burst * clients) as f64 / took.as_secs_f64(),
+        summary(&mut deliveries)
+    );
+    println!("  of which to the ring: {}", summary(&mut ring));
+    Ok(())
+}
+
+/// Publishes one event whose data is its publish time (since `base`, in nanoseconds).
+fn publish(hub: &Hub, base: Instant) -> Result<(), BoxError> {
+    hub.publish(Event::new().data(base.elapsed().as_nanos().to_string()))?;
     Ok(())
 }
 

@@ -439,19 +439,9 @@ pub(in crate::hub) fn resolve(
     if newest.is_none_or(|newest| seen > newest) {
         return (tail, Replay::Resumed { missed: 0 }, Some(seen));
     }
-    // Positions grow along the ring (and no reset marker lies past `first`).
-    let (mut low, mut high) = (first, tail);
-    while low < high {
-        let middle = low + (high - low) / 2;
-        if at(middle) < Some(seen) {
-            low = middle + 1;
-        } else {
-            high = middle;
-        }
-    }
-    if low == tail || at(low) != Some(seen) {
+    let Some(low) = find(shared, first..tail, seen) else {
         return (tail, Replay::Reset, None);
-    }
+    };
     let missed = tail - 1 - low;
     let fresh = match shared.config.max_age {
         Some(age) if missed > 0 => shared
@@ -466,6 +456,22 @@ pub(in crate::hub) fn resolve(
     } else {
         (tail, Replay::Reset, None)
     }
+}
+
+/// The sequence number of the entry at position `seen` among `seqs`, by binary search:
+/// positions grow along the ring (and no reset marker lies past the floor).
+fn find(shared: &Shared, seqs: std::ops::Range<u64>, seen: Position) -> Option<u64> {
+    let at = |seq: u64| shared.ring.get(seq).mark.position();
+    let (mut low, mut high) = (seqs.start, seqs.end);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if at(middle) < Some(seen) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    (low < seqs.end && at(low) == Some(seen)).then_some(low)
 }
 
 /// [`Hub::publish`](crate::Hub::publish) with a shared log.

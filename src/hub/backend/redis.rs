@@ -462,32 +462,7 @@ async fn recover(
     cursor: &mut Cursor,
 ) -> RedisResult<()> {
     match cursor {
-        Cursor::Unloaded => {
-            let history = feed.history();
-            let mut newest: Vec<Entry> = redis::cmd("XREVRANGE")
-                .arg(&inner.key)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(history.max(1))
-                .query_async(con)
-                .await?;
-            let last = newest
-                .first()
-                .map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone());
-            newest.truncate(history);
-            newest.reverse();
-            let parsed: Vec<_> = newest
-                .into_iter()
-                .filter_map(|(id, fields)| parse(&id, fields).map(|(at, event)| (id, at, event)))
-                .collect();
-            feed.backlog(
-                parsed
-                    .iter()
-                    .map(|(id, at, event)| (&id[..], *at, event.clone())),
-            );
-            *cursor = Cursor::After(last);
-        }
+        Cursor::Unloaded => *cursor = Cursor::After(load(con, inner, feed).await?),
         Cursor::After(after) if after == "0-0" => {}
         Cursor::After(after) => {
             let found: Vec<Entry> = redis::cmd("XRANGE")
@@ -503,6 +478,34 @@ async fn recover(
         }
     }
     Ok(())
+}
+
+/// Feeds the newest `history` entries as backlog; returns the id to read after.
+async fn load(con: &mut MultiplexedConnection, inner: &Inner, feed: &Feed) -> RedisResult<String> {
+    let history = feed.history();
+    let mut newest: Vec<Entry> = redis::cmd("XREVRANGE")
+        .arg(&inner.key)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(history.max(1))
+        .query_async(con)
+        .await?;
+    let last = newest
+        .first()
+        .map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone());
+    newest.truncate(history);
+    newest.reverse();
+    let parsed: Vec<_> = newest
+        .into_iter()
+        .filter_map(|(id, fields)| parse(&id, fields).map(|(at, event)| (id, at, event)))
+        .collect();
+    feed.backlog(
+        parsed
+            .iter()
+            .map(|(id, at, event)| (&id[..], *at, event.clone())),
+    );
+    Ok(last)
 }
 
 /// An entry's position and event, if it is one: an `sse` field holding one whole frame.
@@ -551,35 +554,45 @@ async fn write(inner: &Inner) {
         };
         inner.set(&inner.writable, true);
         backoff = Backoff::new();
-        loop {
-            if pending.is_empty() {
-                match inner.jobs.1.recv().await {
-                    Ok(job) => pending.push(job),
-                    Err(_) => return, // stopped, and the queue is drained
-                }
+        if drain(&mut con, inner, &mut pending).await.is_ok() {
+            return; // stopped, and the queue is drained
+        }
+    }
+}
+
+/// Writes the queue into the stream until it is closed and empty (`Ok`), or until the
+/// connection breaks (`Err`, with the jobs to write again left in `pending`).
+async fn drain(
+    con: &mut MultiplexedConnection,
+    inner: &Inner,
+    pending: &mut Vec<Job>,
+) -> Result<(), ()> {
+    loop {
+        if pending.is_empty() {
+            match inner.jobs.1.recv().await {
+                Ok(job) => pending.push(job),
+                Err(_) => return Ok(()),
             }
-            // Whatever else is queued goes in the same round trip.
-            while pending.len() < BATCH {
-                let Ok(job) = inner.jobs.1.try_recv() else {
-                    break;
-                };
-                pending.push(job);
+        }
+        // Whatever else is queued goes in the same round trip.
+        while pending.len() < BATCH {
+            let Ok(job) = inner.jobs.1.try_recv() else {
+                break;
+            };
+            pending.push(job);
+        }
+        match append(con, inner, pending).await {
+            Ok(()) => pending
+                .drain(..)
+                .for_each(|job| reply(inner, Some(job), true)),
+            // The connection broke (Redis restarted, say): reconnect, write them again.
+            Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() => {
+                return Err(());
             }
-            match append(&mut con, inner, &pending).await {
-                Ok(()) => pending
-                    .drain(..)
-                    .for_each(|job| reply(inner, Some(job), true)),
-                // The connection broke (Redis restarted, say): reconnect, write them again.
-                Err(err)
-                    if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() =>
-                {
-                    break;
-                }
-                // Refused by Redis (the key is not a stream?).
-                Err(_) => pending
-                    .drain(..)
-                    .for_each(|job| reply(inner, Some(job), false)),
-            }
+            // Refused by Redis (the key is not a stream?).
+            Err(_) => pending
+                .drain(..)
+                .for_each(|job| reply(inner, Some(job), false)),
         }
     }
 }
