@@ -57,6 +57,9 @@ const BATCH: usize = 512;
 ///   snapshot that still holds the reader's last entry.
 /// - [`Lag::Wait`](crate::Lag::Wait) acts as [`Lag::Disconnect`](crate::Lag::Disconnect):
 ///   the reader never waits for a subscriber.
+/// - One `RedisStreams` per hub: clones share one reader and one writer, so a second hub
+///   built with a clone of one already in use is never fed. Each hub costs one thread and
+///   two connections.
 ///
 /// # Examples
 ///
