@@ -60,4 +60,42 @@ async fn connections_cut_then_caught_up() {
     assert_eq!(what(&mut on_b, 19).await, want);
 }
 
-crate::on_both!(down_at_start_then_up, connections_cut_then_caught_up);
+/// Entries are appended and trimmed away in one transaction, before the reader can read
+/// them (it is connected, and had caught up): its subscribers get `reset`, then what is
+/// left, never a silent gap.
+async fn trimmed_past_the_reader_gets_reset() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = Hub::builder().history(4).backend(backend.clone()).build();
+    guard(backend.ready()).await;
+    let mut rx = hub.subscribe(None).unwrap();
+    guard(hub.publish_async(numbered(1))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["1"]);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for n in 2..=6 {
+        let frame = format!("event: n\ndata: {n}\n\n");
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("sse")
+            .arg(frame)
+            .ignore();
+    }
+    pipe.cmd("XTRIM").arg(&key).arg("MAXLEN").arg(1).ignore();
+    let () = pipe.query(&mut con).unwrap();
+    assert_eq!(what(&mut rx, 2).await, ["reset", "6"]);
+    guard(hub.publish_async(numbered(7))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["7"]);
+}
+
+crate::on_both!(
+    down_at_start_then_up,
+    connections_cut_then_caught_up,
+    trimmed_past_the_reader_gets_reset
+);

@@ -28,11 +28,11 @@
 //!   this one has not read yet): the subscription skips entries up to its id, and goes on
 //!   from there with no gap and no duplicate; if an entry past its id comes first, the id
 //!   was not in the log, and the client gets `event: reset`;
-//! - the log was lost (the reader finds its last entry gone when it reconnects: Redis
-//!   restarted empty, the stream was deleted or trimmed past it): the reader appends a
-//!   *reset* marker, which every subscriber receives as `event: reset` (whatever its
-//!   filter), then follows the new log from its start. Ids from before the marker are
-//!   never resumed from.
+//! - the log was lost (the reader finds its last entry gone, which it checks on every
+//!   read: Redis restarted empty, the stream was deleted or trimmed past it): the reader
+//!   appends a *reset* marker, which every subscriber receives as `event: reset`
+//!   (whatever its filter), then follows the new log from its start. Ids from before the
+//!   marker are never resumed from.
 //!
 //! # Trade-offs
 //!

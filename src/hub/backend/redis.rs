@@ -2,8 +2,10 @@
 //!
 //! One thread per backend runs a small tokio runtime (the `redis` crate's IO needs one)
 //! with two tasks, each on a connection of its own: the writer drains the publish queue
-//! with `XADD key MAXLEN ~ history * sse <frame>`, and the reader follows the stream with
-//! `XREAD BLOCK` and feeds the hub. The hub's users talk to it through a runtime-free
+//! with `XADD key MAXLEN ~ history * sse <frame>` (pipelined), and the reader follows the
+//! stream and feeds the hub: `XREAD BLOCK` to wait, then one transaction that reads what
+//! follows its last entry and checks that this entry is still there (so that a trim or a
+//! restart past it is a `reset`, never a silent gap). The hub's users talk to it through a runtime-free
 //! queue, so they may run on tokio, smol or anything else.
 
 use std::{
@@ -50,11 +52,12 @@ const BATCH: usize = 512;
 ///   connection is written again on the next one, so an event may appear twice in the
 ///   log. [`Hub::publish_async`](crate::Hub::publish_async) is told of a failure and does
 ///   not retry.
-/// - Loss is detected when the reader reconnects (its last entry is gone). A stream
-///   trimmed past the reader *while it is connected* (more than about `history` entries
-///   appended between two of its reads, each of up to 512) or deleted and recreated
-///   between two reads is not detected; nor is a Redis that restarts from an older
-///   snapshot that still holds the reader's last entry.
+/// - Loss is detected by the reader's every read: it reads the entries after its last one
+///   and checks that this one is still there in one transaction (trimming removes the
+///   oldest first, so nothing after it was trimmed). A reader that falls more than about
+///   `history` entries behind gets a `reset` even if the entries it needs were still
+///   there. Not detected: entries removed one by one (`XDEL`) by another program, and a
+///   Redis that restarts from an older snapshot still holding the reader's last entry.
 /// - [`Lag::Wait`](crate::Lag::Wait) acts as [`Lag::Disconnect`](crate::Lag::Disconnect):
 ///   the reader never waits for a subscriber.
 /// - One `RedisStreams` per hub: clones share one reader and one writer, so a second hub
@@ -422,24 +425,29 @@ async fn follow(
     backoff: &mut Backoff,
 ) -> RedisResult<()> {
     let mut con = inner.connect(BLOCK + TIMEOUT).await?;
-    recover(&mut con, inner, feed, cursor).await?;
+    if let Cursor::Unloaded = cursor {
+        *cursor = Cursor::After(load(&mut con, inner, feed).await?);
+    }
     inner.set(&inner.following, true);
     *backoff = Backoff::new();
+    let mut caught_up = false;
     loop {
         let Cursor::After(after) = &*cursor else {
-            unreachable!("recover loads the stream")
+            unreachable!("loaded above")
         };
-        let reply: Option<Vec<(String, Vec<Entry>)>> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(BLOCK.as_millis() as u64)
-            .arg("STREAMS")
-            .arg(&inner.key)
-            .arg(after)
-            .query_async(&mut con)
-            .await?;
-        for (id, fields) in reply.into_iter().flatten().flat_map(|(_, entries)| entries) {
+        if caught_up {
+            // Only a wake-up: the entries are read by the checked read, which sees whether
+            // any were trimmed before it got to them.
+            caught_up = !wait(&mut con, inner, after).await?;
+            continue;
+        }
+        let Some(entries) = read_checked(&mut con, inner, after).await? else {
+            feed.reset(); // entries after ours may be gone: say so, then start over
+            *cursor = Cursor::After("0-0".to_owned());
+            continue;
+        };
+        caught_up = entries.is_empty();
+        for (id, fields) in entries {
             if let Some((at, event)) = parse(&id, fields) {
                 if !feed.push(&id, at, event) {
                     return Ok(());
@@ -453,35 +461,63 @@ async fn follow(
     }
 }
 
-/// An entry as Redis sends it: its id, and its fields and values in turn.
-type Entry = (String, Vec<Vec<u8>>);
+/// An `XREAD` reply: the entries of each stream asked for.
+type Read = Option<Vec<(String, Vec<Entry>)>>;
 
-/// On a new connection: loads the backlog the first time, and afterwards checks that the
-/// last entry read is still in the stream (if not, entries were lost: reset).
-async fn recover(
+/// In one transaction, whether the entry `after` is still in the stream, and up to
+/// [`BATCH`] entries after it; `None` when it is gone (trimmed, or the stream lost), as
+/// entries after it may be too: trimming removes the oldest first, so while `after` is
+/// there, nothing after it was trimmed. This is how a reader that fell behind, or
+/// reconnects, finds out that it missed entries, instead of skipping them silently.
+async fn read_checked(
     con: &mut MultiplexedConnection,
     inner: &Inner,
-    feed: &Feed,
-    cursor: &mut Cursor,
-) -> RedisResult<()> {
-    match cursor {
-        Cursor::Unloaded => *cursor = Cursor::After(load(con, inner, feed).await?),
-        Cursor::After(after) if after == "0-0" => {}
-        Cursor::After(after) => {
-            let found: Vec<Entry> = redis::cmd("XRANGE")
-                .arg(&inner.key)
-                .arg(&*after)
-                .arg(&*after)
-                .query_async(con)
-                .await?;
-            if found.is_empty() {
-                feed.reset();
-                *cursor = Cursor::After("0-0".to_owned());
-            }
-        }
+    after: &str,
+) -> RedisResult<Option<Vec<Entry>>> {
+    let (found, read): (Vec<Entry>, Read) = redis::pipe()
+        .atomic()
+        .cmd("XRANGE")
+        .arg(&inner.key)
+        .arg(after)
+        .arg(after)
+        .cmd("XREAD")
+        .arg("COUNT")
+        .arg(BATCH)
+        .arg("STREAMS")
+        .arg(&inner.key)
+        .arg(after)
+        .query_async(con)
+        .await?;
+    if after != "0-0" && found.is_empty() {
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(entries(read)))
 }
+
+/// Waits (up to [`BLOCK`]) until the stream has an entry after `after`; whether it has.
+async fn wait(con: &mut MultiplexedConnection, inner: &Inner, after: &str) -> RedisResult<bool> {
+    let read: Read = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(1)
+        .arg("BLOCK")
+        .arg(BLOCK.as_millis() as u64)
+        .arg("STREAMS")
+        .arg(&inner.key)
+        .arg(after)
+        .query_async(con)
+        .await?;
+    Ok(!entries(read).is_empty())
+}
+
+fn entries(read: Read) -> Vec<Entry> {
+    read.into_iter()
+        .flatten()
+        .flat_map(|(_, entries)| entries)
+        .collect()
+}
+
+/// An entry as Redis sends it: its id, and its fields and values in turn.
+type Entry = (String, Vec<Vec<u8>>);
 
 /// Feeds the newest `history` entries as backlog; returns the id to read after.
 async fn load(con: &mut MultiplexedConnection, inner: &Inner, feed: &Feed) -> RedisResult<String> {
