@@ -275,16 +275,17 @@ impl Shared {
 
     /// Ends every subscription (after the events it has not read yet, then `farewell`).
     pub(super) fn close(&self, farewell: Option<Event>) {
-        let _publishing = lock(&self.publish);
+        let publishing = lock(&self.publish);
         if self.closed.load(Ordering::Acquire) {
             return;
         }
         *lock(&self.farewell) = farewell.map(Event::into_bytes);
         self.closed.store(true, Ordering::Release);
+        self.published.notify(usize::MAX);
+        self.moved.notify(usize::MAX);
+        drop(publishing); // a backend's `stop` may take its own locks, which its feed holds
         if let Some(log) = &self.config.backend {
             log.stop();
         }
-        self.published.notify(usize::MAX);
-        self.moved.notify(usize::MAX);
     }
 }

@@ -113,8 +113,9 @@ pub struct Subscription {
     position: Option<(Arc<AtomicU64>, usize)>,
     filter: Option<Filter>,
     /// With a shared log: the position the client presented, which this process had not
-    /// read yet when it subscribed; the events up to it are skipped.
-    ahead: Option<Position>,
+    /// read yet when it subscribed; the events up to it are skipped. Boxed: rare, and an
+    /// idle subscription stays small.
+    ahead: Option<Box<Position>>,
     lagged: u64,
     ended: bool,
 }
@@ -142,7 +143,7 @@ impl Subscription {
     }
 
     pub(super) fn ahead(mut self, ahead: Option<Position>) -> Self {
-        self.ahead = ahead;
+        self.ahead = ahead.map(Box::new);
         self
     }
 

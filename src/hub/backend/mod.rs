@@ -393,7 +393,7 @@ pub(in crate::hub) enum Admit {
 
 /// Decides about an entry with `mark`, for a subscriber `ahead` of this process (or not),
 /// reading `live` entries (past its replay).
-pub(in crate::hub) fn admit(mark: Mark, ahead: &mut Option<Position>, live: bool) -> Admit {
+pub(in crate::hub) fn admit(mark: Mark, ahead: &mut Option<Box<Position>>, live: bool) -> Admit {
     if mark == Mark::Reset {
         *ahead = None;
         return Admit::Pass;
@@ -401,7 +401,7 @@ pub(in crate::hub) fn admit(mark: Mark, ahead: &mut Option<Position>, live: bool
     let Some(at) = mark.position() else {
         return Admit::Pass;
     };
-    match *ahead {
+    match ahead.as_deref().copied() {
         Some(seen) if at < seen => Admit::Skip,
         Some(seen) if at == seen => {
             *ahead = None; // the seam: what follows is new to the client
