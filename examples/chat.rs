@@ -11,6 +11,17 @@
 //! Set `SSE_ADDR` to listen elsewhere (`127.0.0.1:0` picks a free port; the first line on
 //! stdout is `listening on http://ADDR/`).
 //!
+//! **Scale-out.** With feature `redis` and `REDIS_URL` set, the hub's log is the Redis
+//! stream `CHAT_STREAM` (default `chat`): start the example several times, on several
+//! ports, against one Redis, and a message posted to any of them reaches the pages of all;
+//! a page that reconnects to another one resumes where it was. Ids are then Redis entry
+//! ids, and `POST /messages` answers `200` once the message is in Redis (`503` while Redis
+//! is unreachable).
+//!
+//! ```text
+//! cargo run --example chat --features hyper,tokio,redis   # with REDIS_URL=redis://127.0.0.1:6379
+//! ```
+//!
 //! - `GET /`: the page. It posts what is typed, and receives every message through an
 //!   `EventSource` on `/events`, rendered as text (never as HTML). It records each event in
 //!   `window.received`, for `tests/chat.rs`.
@@ -73,8 +84,11 @@ async fn main() -> std::io::Result<()> {
         .subscriber_capacity(64)
         .on_lag(Lag::DropOldest)
         .max_subscribers(10_000)
-        .first_id(first_id())
-        .build();
+        .first_id(first_id());
+    let hub = match std::env::var("REDIS_URL") {
+        Ok(url) => shared(hub, &url)?,
+        Err(_) => hub.build(),
+    };
     loop {
         let (stream, _) = listener.accept().await?;
         let io = WriteTimeout::new(TokioIo::new(stream), Duration::from_secs(30));
@@ -89,6 +103,24 @@ async fn main() -> std::io::Result<()> {
             }
         });
     }
+}
+
+/// The hub with its log in Redis (feature `redis`).
+#[cfg(feature = "redis")]
+fn shared(hub: sse_pump::hub::HubBuilder, url: &str) -> std::io::Result<Hub> {
+    let stream = std::env::var("CHAT_STREAM").unwrap_or_else(|_| "chat".into());
+    let redis = sse_pump::hub::RedisStreams::new(url, &stream).map_err(std::io::Error::other)?;
+    let hub = hub.backend(redis.clone()).build();
+    tokio::spawn(async move {
+        redis.ready().await;
+        println!("following redis stream {stream}"); // for the tests
+    });
+    Ok(hub)
+}
+
+#[cfg(not(feature = "redis"))]
+fn shared(_: sse_pump::hub::HubBuilder, _: &str) -> std::io::Result<Hub> {
+    Err(std::io::Error::other("REDIS_URL needs the `redis` feature"))
 }
 
 async fn handle(hub: Hub, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
@@ -144,8 +176,10 @@ async fn post(hub: &Hub, request: Request<Incoming>) -> Response<Body> {
     if text.trim().is_empty() {
         return plain(StatusCode::BAD_REQUEST, "a message has some text");
     }
-    match hub.publish(Event::new().data(text)) {
+    // Waits for Redis to confirm, with a shared log; at once in process.
+    match hub.publish_async(Event::new().data(text)).await {
         Ok(id) => plain(StatusCode::OK, &id.to_string()),
+        Err(e) if e.is_unavailable() => plain(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "the chat is closed"),
     }
 }

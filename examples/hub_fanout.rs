@@ -6,7 +6,18 @@
 //! cargo run --release --example hub_fanout --features hyper,tokio [-- CLIENTS ROUNDS]
 //! ```
 //!
-//! Defaults: 2,000 clients, 10 rounds. The process needs two descriptors per client (the
+//! Scale-out (feature `redis`): with `REDIS_URL` set, the process runs `INSTANCES`
+//! instances (default 2), each a hub with its own `RedisStreams` backend (its own reader
+//! thread and connections) and its own listener; the clients are spread evenly over them
+//! and instance 0 publishes, so every event goes through Redis (`XADD`, then each
+//! instance's `XREAD`) before the fan-out. Without `REDIS_URL`, one in-process hub.
+//!
+//! ```text
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --release --example hub_fanout --features hyper,tokio,redis -- 2000 20 200
+//! ```
+//!
+//! Defaults: 2,000 clients, 10 rounds, then a burst of 200 events (the third argument).
+//! The process needs two descriptors per client (the
 //! server's end and the client's): with the usual soft limit of 1,024 open files, run
 //! `ulimit -n 8192` first (it says so and stops if the limit is too low). It stops by
 //! itself, and fails after 120 seconds whatever happens.
@@ -20,7 +31,14 @@
 //! 2,000 subscribers), each round publishes one event whose data is its publish time, and
 //! waits until every client has read it; a client's latency is the time its `read`
 //! returned the event minus that publish time. Each round prints p50 / p99 / max over the
-//! clients, and the last line the same over all rounds.
+//! clients, then the same over all rounds. A subscriber inside the process on each hub
+//! (no socket) records when the event reached the hub's ring, which splits the latency
+//! into "to the ring" (with Redis: the `XADD` and the `XREAD` round trips) and "ring to
+//! client" (the fan-out over sockets).
+//!
+//! Burst: then `BURST` events are published back to back (each hub's subscriber capacity
+//! holds them all, so none is dropped); events/s is BURST over the time from the first
+//! publish to the last client's last read, and p50 / p99 are over every delivery.
 
 use std::{
     convert::Infallible,
@@ -52,75 +70,218 @@ fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
     let clients = args.next().transpose()?.unwrap_or(2000);
     let rounds = args.next().transpose()?.unwrap_or(10);
+    let burst = args.next().transpose()?.unwrap_or(200);
     check_open_files(clients)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let run = async { tokio::time::timeout(DEADLINE, run(clients, rounds)).await };
+    let run = async { tokio::time::timeout(DEADLINE, run(clients, rounds, burst)).await };
     runtime
         .block_on(run)
         .map_err(|_| format!("not done within {DEADLINE:?}"))?
 }
 
-async fn run(clients: usize, rounds: usize) -> Result<(), BoxError> {
-    let hub = Hub::builder()
-        .subscriber_capacity(16)
-        .max_subscribers(clients.max(10_000))
-        .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    println!("listening on http://{addr}/events");
+type Latencies = mpsc::UnboundedReceiver<Result<Duration, BoxError>>;
+
+async fn run(clients: usize, rounds: usize, burst: usize) -> Result<(), BoxError> {
+    let base = Instant::now();
+    let (hubs, addrs) = instances(clients, rounds + burst).await?;
     println!("load average before: {}", load_average());
-    tokio::spawn(serve(listener, hub.clone()));
+    let (report, ring) = mpsc::unbounded_channel();
+    for hub in &hubs {
+        // A subscriber without a socket: when each event reached this hub's ring.
+        let rx = hub.subscribe(None)?;
+        tokio::spawn(probe(rx, base, rounds + burst, report.clone()));
+    }
+    drop(report);
 
     let started = Instant::now();
     let mut sockets = Vec::with_capacity(clients);
     while sockets.len() < clients {
         let batch = BATCH.min(clients - sockets.len());
-        let connecting: Vec<_> = (0..batch).map(|_| tokio::spawn(connect(addr))).collect();
+        let connecting: Vec<_> = (0..batch)
+            .map(|i| tokio::spawn(connect(addrs[(sockets.len() + i) % addrs.len()])))
+            .collect();
         for task in connecting {
             sockets.push(task.await??);
         }
     }
-    let subscribers = hub.stats().subscribers;
-    if subscribers != clients {
+    let subscribers: usize = hubs.iter().map(|hub| hub.stats().subscribers).sum();
+    if subscribers != clients + hubs.len() {
         return Err(format!("{clients} clients but {subscribers} subscribers").into());
     }
     println!(
-        "{clients} clients connected and subscribed in {:.2?}",
+        "{clients} clients on {} instance(s) connected and subscribed in {:.2?}",
+        hubs.len(),
         started.elapsed()
     );
 
-    let base = Instant::now();
-    let (report, mut latencies) = mpsc::unbounded_channel();
+    let (report, latencies) = mpsc::unbounded_channel();
+    let events = rounds + burst;
     let readers: Vec<_> = (sockets.into_iter())
-        .map(|(socket, rest)| tokio::spawn(read_events(socket, rest, base, rounds, report.clone())))
+        .map(|(socket, rest)| tokio::spawn(read_events(socket, rest, base, events, report.clone())))
         .collect();
     drop(report);
-    let mut all = Vec::with_capacity(clients * rounds);
-    for round in 1..=rounds {
-        let sent = base.elapsed();
-        hub.publish(Event::new().data(sent.as_nanos().to_string()))?;
-        let mut this = Vec::with_capacity(clients);
-        while this.len() < clients {
-            let latency = latencies.recv().await.ok_or("a client stopped early")??;
-            this.push(latency);
-        }
-        println!("round {round:2}: {}", summary(&mut this));
-        all.extend(this);
+    let mut probes = Probes {
+        clients: latencies,
+        rings: ring,
+    };
+    one_at_a_time(&hubs, &mut probes, clients, rounds, base).await?;
+    burst_of(&hubs, &mut probes, clients, burst, base).await?;
+    for (i, hub) in hubs.iter().enumerate() {
+        let stats = hub.stats();
+        println!(
+            "hub {i}: {} published, {} lagged events, {} refused",
+            stats.published, stats.lagged_events, stats.refused
+        );
     }
-    println!("all {} deliveries: {}", all.len(), summary(&mut all));
-    let stats = hub.stats();
-    println!(
-        "hub: {} published, {} lagged events, {} refused",
-        stats.published, stats.lagged_events, stats.refused
-    );
     println!("load average after: {}", load_average());
     for reader in readers {
         drop(reader.await?); // only now: closing connections would load the last round
     }
-    hub.close(None);
+    for hub in hubs {
+        hub.close(None);
+    }
     Ok(())
+}
+
+/// Where latencies arrive: from every client, and from the probe on each hub's ring.
+struct Probes {
+    clients: Latencies,
+    rings: Latencies,
+}
+
+/// Publishes `rounds` events, each once every client has the previous one.
+async fn one_at_a_time(
+    hubs: &[Hub],
+    probes: &mut Probes,
+    clients: usize,
+    rounds: usize,
+    base: Instant,
+) -> Result<(), BoxError> {
+    let (mut all, mut to_ring) = (Vec::with_capacity(clients * rounds), Vec::new());
+    for round in 1..=rounds {
+        publish(&hubs[0], base)?;
+        let mut this = collect(&mut probes.clients, clients).await?;
+        let ring = collect(&mut probes.rings, hubs.len()).await?;
+        let slowest = ms(*ring.iter().max().unwrap_or(&Duration::ZERO));
+        println!(
+            "round {round:2}: {}   (to the ring: max {slowest:.2} ms)",
+            summary(&mut this)
+        );
+        all.extend(this);
+        to_ring.extend(ring);
+    }
+    println!("all {} deliveries: {}", all.len(), summary(&mut all));
+    println!("  of which to the ring: {}", summary(&mut to_ring));
+    Ok(())
+}
+
+/// Publishes `burst` events back to back; events/s until the last client has them all.
+async fn burst_of(
+    hubs: &[Hub],
+    probes: &mut Probes,
+    clients: usize,
+    burst: usize,
+    base: Instant,
+) -> Result<(), BoxError> {
+    let first = base.elapsed();
+    for _ in 0..burst {
+        publish(&hubs[0], base)?;
+    }
+    let mut deliveries = collect(&mut probes.clients, clients * burst).await?;
+    let took = base.elapsed() - first;
+    let mut ring = collect(&mut probes.rings, hubs.len() * burst).await?;
+    println!(
+        "burst of {burst}: {:.0} events/s ({:.0} deliveries/s) in {took:.2?}; deliveries {}",
+        burst as f64 / took.as_secs_f64(),
+        (burst * clients) as f64 / took.as_secs_f64(),
+        summary(&mut deliveries)
+    );
+    println!("  of which to the ring: {}", summary(&mut ring));
+    Ok(())
+}
+
+/// Publishes one event whose data is its publish time (since `base`, in nanoseconds).
+fn publish(hub: &Hub, base: Instant) -> Result<(), BoxError> {
+    hub.publish(Event::new().data(base.elapsed().as_nanos().to_string()))?;
+    Ok(())
+}
+
+/// The hubs, each served on its own port: one in-process hub, or with `REDIS_URL`,
+/// `INSTANCES` hubs sharing one Redis stream.
+async fn instances(clients: usize, events: usize) -> Result<(Vec<Hub>, Vec<SocketAddr>), BoxError> {
+    let redis = std::env::var("REDIS_URL").ok();
+    let count = match (&redis, std::env::var("INSTANCES")) {
+        (None, _) => 1,
+        (Some(_), Ok(count)) => count.parse()?,
+        (Some(_), Err(_)) => 2,
+    };
+    let key = format!("hub-fanout-{}", std::process::id());
+    let (mut hubs, mut addrs) = (Vec::new(), Vec::new());
+    for _ in 0..count {
+        let builder = Hub::builder()
+            .history(events)
+            .subscriber_capacity(events.max(16))
+            .max_subscribers(clients.max(10_000));
+        let hub = match &redis {
+            Some(url) => shared(builder, url, &key).await?,
+            None => builder.build(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}/events");
+        tokio::spawn(serve(listener, hub.clone()));
+        hubs.push(hub);
+        addrs.push(addr);
+    }
+    Ok((hubs, addrs))
+}
+
+/// A hub whose log is the Redis stream `key`, once it follows it.
+#[cfg(feature = "redis")]
+async fn shared(builder: sse_pump::hub::HubBuilder, url: &str, key: &str) -> Result<Hub, BoxError> {
+    let backend = sse_pump::hub::RedisStreams::new(url, key)?;
+    let hub = builder.backend(backend.clone()).build();
+    tokio::time::timeout(Duration::from_secs(10), backend.ready())
+        .await
+        .map_err(|_| format!("{url} not reachable within 10 s"))?;
+    Ok(hub)
+}
+
+#[cfg(not(feature = "redis"))]
+async fn shared(_: sse_pump::hub::HubBuilder, _: &str, _: &str) -> Result<Hub, BoxError> {
+    Err("REDIS_URL needs the `redis` feature".into())
+}
+
+/// The next `n` latencies.
+async fn collect(latencies: &mut Latencies, n: usize) -> Result<Vec<Duration>, BoxError> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        got.push(latencies.recv().await.ok_or("a reader stopped early")??);
+    }
+    Ok(got)
+}
+
+/// Reports, for each of `events` events, when it reached the hub's ring.
+async fn probe(
+    mut rx: sse_pump::hub::Subscription,
+    base: Instant,
+    events: usize,
+    report: mpsc::UnboundedSender<Result<Duration, BoxError>>,
+) {
+    use futures_lite::StreamExt;
+    for _ in 0..events {
+        let Some(frame) = rx.next().await else { break };
+        let at = base.elapsed();
+        let latency = event(&frame.into_bytes()).map(|(sent, _)| at.saturating_sub(sent));
+        if report
+            .send(latency.ok_or_else(|| "not a timed event".into()))
+            .is_err()
+        {
+            break;
+        }
+    }
 }
 
 /// Serves `GET /events` (whatever the path, here) from the hub; `503` when it is full.
@@ -222,13 +383,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn summary(latencies: &mut [Duration]) -> String {
     latencies.sort_unstable();
     let rank = |p: usize| latencies[(latencies.len() * p).div_ceil(100).max(1) - 1];
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     format!(
         "p50 {:6.2} ms   p99 {:6.2} ms   max {:6.2} ms",
         ms(rank(50)),
         ms(rank(99)),
         ms(latencies[latencies.len() - 1])
     )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 /// The 1, 5 and 15 minute load averages, on Linux.

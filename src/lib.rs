@@ -175,6 +175,7 @@
 //! | `client` | [`client`]: [`EventSource`](client::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](client::decode_body) (no hyper needed) |
 //! | `tokio` | [`adapters::tokio`]: `pump`, `spawn`, bare-TCP `read_request` / `respond` |
 //! | `smol` | [`adapters::smol::spawn`]; [`adapters::raw`], SSE over a bare TCP stream |
+//! | `redis` | `hub::RedisStreams`: a [`Hub`](hub::Hub) shared by several server processes through one Redis stream, on any runtime |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -215,6 +216,9 @@ pub use crate::{
     spawned::Spawned,
     sse::{Ended, Report, Sse},
 };
+
+#[cfg(feature = "redis")]
+pub use crate::hub::{InvalidUrl, RedisStreams};
 
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::FuturesIo;

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use super::Hub;
+use super::{
+    backend::{Attached, Backend},
+    Hub,
+};
 
 /// What the hub does with a subscriber that falls more than its
 /// [capacity](HubBuilder::subscriber_capacity) behind.
@@ -113,6 +116,7 @@ pub struct HubBuilder {
     pub(super) max_subscribers: usize,
     pub(super) ids: Ids,
     pub(super) first_id: u64,
+    pub(super) backend: Option<Attached>,
 }
 
 impl Default for HubBuilder {
@@ -125,6 +129,7 @@ impl Default for HubBuilder {
             max_subscribers: 10_000,
             ids: Ids::Assign,
             first_id: 1,
+            backend: None,
         }
     }
 }
@@ -253,6 +258,29 @@ impl HubBuilder {
     /// ```
     pub fn first_id(mut self, id: u64) -> Self {
         self.first_id = id;
+        self
+    }
+
+    /// Logs the events in a log shared by several server processes, such as
+    /// [`RedisStreams`](crate::RedisStreams), instead of in this process only: every event
+    /// published on any of them reaches the subscribers of all, and a client resumes on
+    /// any of them. See [`Backend`] for what changes (ids, publishing, `Lag::Wait`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{Event, Hub, MemoryLog};
+    ///
+    /// let log = MemoryLog::new(); // in-process, for tests; RedisStreams across processes
+    /// let a = Hub::builder().history(100).backend(log.clone()).build();
+    /// let b = Hub::builder().history(100).backend(log).build();
+    /// let rx = b.subscribe(None)?;
+    /// a.publish(Event::new().data("from a"))?;
+    /// assert_eq!(rx.pending(), 1); // b's subscriber has it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn backend(mut self, backend: impl Backend) -> Self {
+        self.backend = Some(Attached::new(backend));
         self
     }
 

@@ -22,8 +22,13 @@ pub enum PublishError {
     /// The hub was closed: stop publishing.
     Closed(Event),
     /// Under [`Lag::Wait`](crate::hub::Lag::Wait), a subscriber has no room yet; try again, or
-    /// use [`Hub::publish_async`](crate::hub::Hub::publish_async), which waits.
+    /// use [`Hub::publish_async`](crate::hub::Hub::publish_async), which waits. With a shared
+    /// log ([`HubBuilder::backend`](crate::hub::HubBuilder::backend)): its write queue is full.
     Full(Event),
+    /// The hub's shared log ([`HubBuilder::backend`](crate::hub::HubBuilder::backend)) cannot be
+    /// reached, or did not confirm the write: the event may not be in the log. Try again
+    /// later; the backend reconnects by itself.
+    Unavailable(Event),
     /// The event refused a field ([`Event::error`]), which is this error's `source`; it
     /// was not published.
     Invalid(Event),
@@ -45,6 +50,7 @@ impl PublishError {
             PublishError::Closed(event)
             | PublishError::Full(event)
             | PublishError::Invalid(event) => event,
+            PublishError::Unavailable(event) => event,
         }
     }
 
@@ -86,6 +92,19 @@ impl PublishError {
     pub fn is_invalid(&self) -> bool {
         matches!(self, PublishError::Invalid(_))
     }
+
+    /// Whether the hub's shared log could not be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::hub::Hub::new();
+    /// hub.close(None);
+    /// assert!(!hub.publish(sse_pump::Event::new()).unwrap_err().is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, PublishError::Unavailable(_))
+    }
 }
 
 impl fmt::Debug for PublishError {
@@ -94,6 +113,7 @@ impl fmt::Debug for PublishError {
             PublishError::Closed(_) => f.write_str("Closed(..)"),
             PublishError::Full(_) => f.write_str("Full(..)"),
             PublishError::Invalid(_) => f.write_str("Invalid(..)"),
+            PublishError::Unavailable(_) => f.write_str("Unavailable(..)"),
         }
     }
 }
@@ -102,8 +122,9 @@ impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             PublishError::Closed(_) => "publishing into a closed hub",
-            PublishError::Full(_) => "a subscriber of the hub has no room",
+            PublishError::Full(_) => "a subscriber of the hub, or its log's queue, has no room",
             PublishError::Invalid(_) => "the event refused a field",
+            PublishError::Unavailable(_) => "the hub's shared log is unavailable",
         })
     }
 }

@@ -11,6 +11,7 @@
 //! mutex, which `subscribe` also takes briefly, so that the replay and the live events
 //! meet with no gap and no duplicate.
 
+mod backend;
 mod builder;
 mod error;
 mod shared;
@@ -25,8 +26,11 @@ use std::{
     },
 };
 
+#[cfg(feature = "redis")]
+pub use self::backend::{InvalidUrl, RedisStreams};
 use self::shared::{lock, Shared};
 pub use self::{
+    backend::{Appending, Backend, Feed, MemoryLog, Position},
     builder::{HubBuilder, Ids, Lag},
     error::{PublishError, SubscribeError},
     subscription::{Replay, Subscription},
@@ -116,10 +120,12 @@ impl Hub {
     }
 
     fn with(config: HubBuilder) -> Self {
+        let shared = Arc::new(Shared::new(config));
+        if let Some(log) = &shared.config.backend {
+            log.start(backend::Feed::new(&shared));
+        }
         Hub {
-            handle: Arc::new(Handle {
-                shared: Arc::new(Shared::new(config)),
-            }),
+            handle: Arc::new(Handle { shared }),
         }
     }
 
@@ -132,11 +138,18 @@ impl Hub {
     /// hub's id, under `Ids::Assign`) and appended to the ring; subscribers read it from
     /// there.
     ///
+    /// With a shared log ([`HubBuilder::backend`]), the event is queued for the log instead
+    /// (still without blocking), and reaches the subscribers of every instance, this one
+    /// included, once the log has it; the number returned counts this hub's publishes (the
+    /// log names the event: its id on the wire is the log's position). Refused with
+    /// [`PublishError::Unavailable`] while the log is unreachable and
+    /// [`PublishError::Full`] when its queue is full.
+    ///
     /// # Errors
     ///
     /// [`PublishError::Closed`] once the hub is closed, [`PublishError::Invalid`] if the
     /// event refused a field, and, under [`Lag::Wait`] only, [`PublishError::Full`] while a
-    /// subscriber has no room. All hand the event back.
+    /// subscriber has no room; with a shared log, see above. Each hands the event back.
     ///
     /// # Examples
     ///
@@ -153,6 +166,9 @@ impl Hub {
             return Err(PublishError::Invalid(event));
         }
         let shared = self.shared();
+        if let Some(log) = &shared.config.backend {
+            return backend::publish(shared, &**log, event);
+        }
         let _publishing = lock(&shared.publish);
         if shared.is_closed() {
             return Err(PublishError::Closed(event));
@@ -167,6 +183,10 @@ impl Hub {
     /// until every subscriber has room. When the time is up, the event is published anyway
     /// and the subscribers still without room are disconnected. Under the other policies
     /// this is [`Hub::publish`].
+    ///
+    /// With a shared log ([`HubBuilder::backend`]), it waits until the log has the event
+    /// (for Redis, the `XADD` reply) and never for subscribers: [`PublishError::Unavailable`]
+    /// says it may not be in the log.
     ///
     /// # Errors
     ///
@@ -188,6 +208,9 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub async fn publish_async(&self, event: Event) -> Result<u64, PublishError> {
+        if let Some(log) = &self.shared().config.backend {
+            return backend::publish_async(self.shared(), &**log, event).await;
+        }
         let Lag::Wait(limit) = self.shared().config.lag else {
             return self.publish(event);
         };
@@ -282,17 +305,18 @@ impl Hub {
         // Under `publish`, no event can slip in between the replay and the live events.
         let publishing = lock(&shared.publish);
         let tail = shared.tail.load(Ordering::Acquire);
-        let (cursor, replay) = shared.resolve(tail, last_event_id);
+        let (cursor, replay, ahead) = match &shared.config.backend {
+            Some(log) => backend::resolve(shared, &**log, tail, last_event_id),
+            None => {
+                let (cursor, replay) = shared.resolve(tail, last_event_id);
+                (cursor, replay, None)
+            }
+        };
         if let Some((position, _)) = &position {
             position.store(tail, Ordering::Release);
         }
         drop(publishing);
-        Ok(Subscription::new(
-            shared.clone(),
-            (cursor, tail),
-            replay,
-            position,
-        ))
+        Ok(Subscription::new(shared.clone(), (cursor, tail), replay, position).ahead(ahead))
     }
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its
@@ -384,7 +408,9 @@ impl fmt::Debug for Hub {
 pub struct HubStats {
     /// Subscriptions now.
     pub subscribers: usize,
-    /// Events published since the hub was built.
+    /// Events published since the hub was built; with a shared log, the entries this hub
+    /// took from the log (from every instance, the backlog loaded at start and `reset`
+    /// markers included).
     pub published: u64,
     /// Events held in the ring now (at most `history + subscriber_capacity`).
     pub retained: usize,

@@ -13,7 +13,7 @@ use std::{
 
 use bytes::Bytes;
 
-use super::{stamp, HubBuilder, Ids, Lag, Replay};
+use super::{backend, stamp, HubBuilder, Ids, Lag, Replay};
 use crate::Event;
 
 pub(super) struct Shared {
@@ -38,6 +38,8 @@ pub(super) struct Shared {
     /// Notified when a subscriber moves on or leaves, for publishers under `Lag::Wait`.
     pub(super) moved: event_listener::Event,
     pub(super) counters: Counters,
+    /// What a shared log's feed adds (unused by an in-process hub).
+    pub(super) logged: backend::State,
 }
 
 #[derive(Default)]
@@ -69,7 +71,9 @@ pub(super) struct Slot {
     /// Where the `event` value is in `frame`, if it has one.
     pub(super) kind: Option<Range<usize>>,
     /// When it was published, if the history has a maximum age.
-    at: Option<Instant>,
+    pub(super) at: Option<Instant>,
+    /// Where a shared log put it (`Mark::Local` in an in-process hub).
+    pub(super) mark: backend::Mark,
 }
 
 impl Slot {
@@ -151,6 +155,7 @@ impl Shared {
                 id: None,
                 kind: None,
                 at: None,
+                mark: backend::Mark::Local,
             })
         };
         Shared {
@@ -168,6 +173,7 @@ impl Shared {
             published: event_listener::Event::new(),
             moved: event_listener::Event::new(),
             counters: Counters::default(),
+            logged: backend::State::default(),
         }
     }
 
@@ -183,15 +189,24 @@ impl Shared {
             Ids::Assign => stamp::with_id(&event.into_bytes(), seq),
             Ids::Keep => event.into_bytes(),
         };
+        let id = match self.config.ids {
+            Ids::Assign => None,
+            Ids::Keep => stamp::field(&frame, b"id:"),
+        };
+        self.store(frame, id, backend::Mark::Local)
+    }
+
+    /// Writes an encoded frame into the oldest slot and wakes the subscribers; the caller
+    /// holds `publish`. Returns its sequence number.
+    pub(super) fn store(&self, frame: Bytes, id: Option<Range<usize>>, mark: backend::Mark) -> u64 {
+        let seq = self.tail.load(Ordering::Acquire);
         let slot = Slot {
             seq,
-            id: match self.config.ids {
-                Ids::Assign => None,
-                Ids::Keep => stamp::field(&frame, b"id:"),
-            },
+            id,
             kind: stamp::field(&frame, b"event:"),
             at: self.config.max_age.map(|_| Instant::now()),
             frame,
+            mark,
         };
         let id = slot.id.clone().map(|at| slot.frame.slice(at));
         let index = (seq % self.ring.slots.len() as u64) as usize;
@@ -285,7 +300,7 @@ impl Shared {
 
     /// Ends every subscription (after the events it has not read yet, then `farewell`).
     pub(super) fn close(&self, farewell: Option<Event>) {
-        let _publishing = lock(&self.publish);
+        let publishing = lock(&self.publish);
         if self.closed.load(Ordering::Acquire) {
             return;
         }
@@ -293,6 +308,10 @@ impl Shared {
         self.closed.store(true, Ordering::Release);
         self.published.notify(usize::MAX);
         self.moved.notify(usize::MAX);
+        drop(publishing); // a backend's `stop` may take its own locks, which its feed holds
+        if let Some(log) = &self.config.backend {
+            log.stop();
+        }
     }
 }
 

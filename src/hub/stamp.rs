@@ -41,7 +41,12 @@ pub(super) fn field(frame: &[u8], name: &[u8]) -> Option<Range<usize>> {
 /// One allocation and one copy per published event, whatever the number of subscribers.
 pub(super) fn with_id(frame: &[u8], id: u64) -> Bytes {
     let mut digits = [0; 39];
-    let digits = encode::decimal(u128::from(id), &mut digits);
+    with_text_id(frame, encode::decimal(u128::from(id), &mut digits))
+}
+
+/// `frame` with `id: <digits>` as its first line, and without the `id` lines it had;
+/// `digits` holds no CR, LF or NUL (a shared log's position, as text).
+pub(super) fn with_text_id(frame: &[u8], digits: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(frame.len() + b"id: \n".len() + digits.len());
     encode::write_line(&mut out, b"id: ", digits);
     if field(frame, b"id:").is_none() {

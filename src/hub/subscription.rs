@@ -14,7 +14,10 @@ use std::{
 use event_listener::EventListener;
 use futures_lite::Stream;
 
-use super::shared::{lock, Shared};
+use super::{
+    backend::{self, Admit, Mark, Position},
+    shared::{lock, Shared},
+};
 use crate::{hub::Lag, Event, Source};
 
 /// What a new subscription gets before the live events, depending on the `Last-Event-ID`
@@ -103,6 +106,10 @@ pub struct Subscription {
     /// Where it is, for publishers under `Lag::Wait`, and its key in the registry.
     position: Option<(Arc<AtomicU64>, usize)>,
     filter: Option<Filter>,
+    /// With a shared log: the position the client presented, which this process had not
+    /// read yet when it subscribed; the events up to it are skipped. Boxed: rare, and an
+    /// idle subscription stays small.
+    ahead: Option<Box<Position>>,
     lagged: u64,
     ended: bool,
 }
@@ -123,9 +130,15 @@ impl Subscription {
             listener: None,
             position,
             filter: None,
+            ahead: None,
             lagged: 0,
             ended: false,
         }
+    }
+
+    pub(super) fn ahead(mut self, ahead: Option<Position>) -> Self {
+        self.ahead = ahead.map(Box::new);
+        self
     }
 
     /// What this subscription replays, as decided when it subscribed.
@@ -215,8 +228,19 @@ impl Subscription {
         if slot.seq != self.cursor {
             return None; // overwritten since `tail` was read: the next look sees the lag
         }
+        let live = self.cursor >= self.replay_end;
+        let wanted = match backend::admit(slot.mark, &mut self.ahead, live) {
+            Admit::Pass => true,
+            Admit::Skip => false,
+            Admit::ResetFirst => {
+                self.signal = Some(Signal::Reset);
+                return None;
+            }
+        };
         self.cursor += 1;
-        let wanted = self.filter.as_ref().is_none_or(|keep| keep(slot.kind()));
+        let signal = matches!(slot.mark, Mark::Reset);
+        let wanted =
+            wanted && (signal || self.filter.as_ref().is_none_or(|keep| keep(slot.kind())));
         let event = wanted.then(|| Event::from_frame(slot.frame.clone()));
         drop(slot);
         if let Some((position, _)) = &self.position {

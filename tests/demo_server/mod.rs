@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod browser;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::{
     env,

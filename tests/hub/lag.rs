@@ -51,7 +51,7 @@ async fn publish_in_step(
 }
 
 async fn drop_oldest_skips_ahead_after_a_gap_event() {
-    let hub = Hub::builder()
+    let hub = crate::builder()
         .subscriber_capacity(8)
         .on_lag(Lag::DropOldest)
         .build();
@@ -73,7 +73,7 @@ async fn drop_oldest_skips_ahead_after_a_gap_event() {
 }
 
 async fn the_gap_event_says_how_many_were_missed() {
-    let hub = Hub::builder().subscriber_capacity(2).history(0).build();
+    let hub = crate::builder().subscriber_capacity(2).history(0).build();
     let mut slow = hub.subscribe(None).unwrap();
     for n in 1..=5 {
         hub.publish(numbered(n)).unwrap();
@@ -85,7 +85,7 @@ async fn the_gap_event_says_how_many_were_missed() {
 }
 
 async fn disconnect_ends_only_the_laggard() {
-    let hub = Hub::builder()
+    let hub = crate::builder()
         .subscriber_capacity(8)
         .on_lag(Lag::Disconnect)
         .build();
@@ -115,7 +115,7 @@ async fn disconnect_ends_only_the_laggard() {
 }
 
 async fn disconnected_laggard_catches_up_by_replay() {
-    let hub = Hub::builder()
+    let hub = crate::builder()
         .history(64)
         .subscriber_capacity(4)
         .on_lag(Lag::Disconnect)
@@ -201,6 +201,14 @@ crate::on_both!(
     disconnected_laggard_catches_up_by_replay,
     wait_waits_for_room,
     wait_gives_up_after_its_timeout,
+);
+
+// `Lag::Wait` is not among them: with a shared log it acts as `Lag::Disconnect`.
+crate::through_a_log!(
+    drop_oldest_skips_ahead_after_a_gap_event,
+    the_gap_event_says_how_many_were_missed,
+    disconnect_ends_only_the_laggard,
+    disconnected_laggard_catches_up_by_replay,
 );
 
 /// A small capacity, a publisher racing readers on two threads: every reader's ids only

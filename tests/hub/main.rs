@@ -4,15 +4,47 @@
 mod support;
 
 mod lag;
+mod memory_log;
+mod shared_log;
 
-use std::time::Duration;
+use std::{cell::Cell, time::Duration};
 
 use futures_lite::{future, StreamExt};
 use sse_pump::{
-    hub::{Hub, Ids, Replay, SubscribeError, Subscription},
+    hub::{Hub, HubBuilder, Ids, MemoryLog, Replay, SubscribeError, Subscription},
     Ended, Error, Event, Sse,
 };
 use support::{failing_after, frames, guard, recorder, spawn};
+
+thread_local! {
+    /// Whether this test's hubs follow a shared log (see [`through_a_log!`]).
+    static THROUGH_A_LOG: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `Hub::builder()`, following a fresh `MemoryLog` when the test runs through a log: the
+/// scenarios that use it hold for both backends (the log's ids are 1, 2, … too).
+fn builder() -> HubBuilder {
+    let builder = Hub::builder();
+    match THROUGH_A_LOG.get() {
+        true => builder.backend(MemoryLog::new()),
+        false => builder,
+    }
+}
+
+/// Runs each scenario again, on smol then on tokio, with its hubs built by [`builder`]
+/// following a `MemoryLog`.
+#[macro_export]
+macro_rules! through_a_log {
+    ($($name:ident),* $(,)?) => {
+        mod through_a_log {
+            $(#[test] fn $name() {
+                $crate::THROUGH_A_LOG.set(true);
+                $crate::support::on_smol(super::$name());
+                $crate::support::on_tokio(super::$name());
+            })*
+        }
+    };
+}
 
 /// The `id` of a frame, or its `event` type when it has no id (`reset`, `gap`, farewell).
 fn label(event: Event) -> String {
@@ -150,7 +182,7 @@ async fn unknown_or_too_old_ids_get_the_reset_event() {
 }
 
 async fn max_subscribers_refuses_then_admits() {
-    let hub = Hub::builder().max_subscribers(2).build();
+    let hub = builder().max_subscribers(2).build();
     let first = hub.subscribe(None).unwrap();
     let _second = hub.subscribe(None).unwrap();
     assert_eq!(hub.subscribe(None).unwrap_err(), SubscribeError::Full);
@@ -161,7 +193,7 @@ async fn max_subscribers_refuses_then_admits() {
 }
 
 async fn unsubscribes_when_the_client_disconnects() {
-    let hub = Hub::new();
+    let hub = builder().build();
     let (sink, seen) = failing_after(1); // the second write fails: the client is gone
     let pump = spawn(
         Sse::new(hub.subscribe(None).unwrap())
@@ -188,7 +220,7 @@ async fn unsubscribes_when_the_client_disconnects() {
 }
 
 async fn close_with_farewell_through_the_pump() {
-    let hub = Hub::new();
+    let hub = builder().build();
     let mut pumps = Vec::new();
     for _ in 0..3 {
         let (sink, seen) = recorder();
@@ -215,7 +247,7 @@ async fn close_with_farewell_through_the_pump() {
 }
 
 async fn dropping_the_last_handle_ends_every_stream() {
-    let hub = Hub::new();
+    let hub = builder().build();
     let mut rx = hub.subscribe(None).unwrap();
     let publisher = hub.clone();
     drop(hub);
@@ -225,7 +257,7 @@ async fn dropping_the_last_handle_ends_every_stream() {
 }
 
 async fn filter_by_event_type() {
-    let hub = Hub::new();
+    let hub = builder().build();
     let mut chat = hub.subscribe(None).unwrap().filter(|kind| kind == "chat");
     let mut plain = hub
         .subscribe(None)
@@ -243,6 +275,14 @@ async fn filter_by_event_type() {
 on_both!(
     replay_seam_with_concurrent_publishing,
     unknown_or_too_old_ids_get_the_reset_event,
+    max_subscribers_refuses_then_admits,
+    unsubscribes_when_the_client_disconnects,
+    close_with_farewell_through_the_pump,
+    dropping_the_last_handle_ends_every_stream,
+    filter_by_event_type,
+);
+
+through_a_log!(
     max_subscribers_refuses_then_admits,
     unsubscribes_when_the_client_disconnects,
     close_with_farewell_through_the_pump,

@@ -1,0 +1,70 @@
+//! The shared-log scenarios on `MemoryLog`: several hubs of one process share one log.
+
+use sse_pump::hub::{Hub, HubBuilder, MemoryLog};
+
+use crate::shared_log::{self, Cluster};
+
+#[derive(Clone, Default)]
+struct Memory(MemoryLog);
+
+impl Cluster for Memory {
+    async fn hub(&self, builder: HubBuilder) -> Hub {
+        builder.backend(self.0.clone()).build()
+    }
+
+    async fn lose(&self, _hubs: &[&Hub]) {
+        self.0.lose();
+    }
+}
+
+async fn resume_on_any_instance() {
+    shared_log::resume_on_any_instance(Memory::default()).await;
+}
+
+async fn away_longer_than_the_history_gets_reset() {
+    shared_log::away_longer_than_the_history_gets_reset(Memory::default()).await;
+}
+
+async fn a_new_instance_resumes_the_others_clients() {
+    shared_log::a_new_instance_resumes_the_others_clients(Memory::default()).await;
+}
+
+async fn every_hub_guarantee_holds() {
+    shared_log::every_hub_guarantee_holds(Memory::default()).await;
+}
+
+async fn a_lost_log_resets_then_goes_live() {
+    shared_log::a_lost_log_resets_then_goes_live(Memory::default()).await;
+}
+
+/// An unreachable log refuses publishing with a typed error, hands the event back, and
+/// keeps the subscribers; they get what is published once it is back.
+async fn an_unreachable_log_refuses_publishing() {
+    let log = MemoryLog::new();
+    let hub = Hub::builder().backend(log.clone()).build();
+    let mut rx = hub.subscribe(None).unwrap();
+    log.set_available(false);
+    let err = hub.publish(shared_log::numbered(1)).unwrap_err();
+    assert!(err.is_unavailable());
+    assert_eq!(err.into_inner().into_bytes(), "event: n\ndata: 1\n\n");
+    let err = hub
+        .publish_async(shared_log::numbered(1))
+        .await
+        .unwrap_err();
+    assert!(err.is_unavailable());
+    log.set_available(true);
+    hub.publish(shared_log::numbered(2)).unwrap();
+    assert_eq!(
+        shared_log::read(&mut rx, 1).await,
+        [("2".to_owned(), Some("1".to_owned()))]
+    );
+}
+
+crate::on_both!(
+    resume_on_any_instance,
+    away_longer_than_the_history_gets_reset,
+    a_new_instance_resumes_the_others_clients,
+    every_hub_guarantee_holds,
+    a_lost_log_resets_then_goes_live,
+    an_unreachable_log_refuses_publishing,
+);

@@ -1,0 +1,101 @@
+//! Redis down at start, and every connection cut while running (restarts: tests/redis_restarts.rs).
+
+use sse_pump::hub::{Hub, RedisStreams};
+
+use crate::{
+    demo_server::redis::RedisServer,
+    shared_log::{numbered, what},
+    support::guard,
+    unique_key,
+};
+
+/// Redis is down when the hub starts: publishing is refused with a typed error, the
+/// subscriber stays; once Redis is up, the hub connects by itself and delivers.
+async fn down_at_start_then_up() {
+    let Some(mut server) = RedisServer::stopped() else {
+        return;
+    };
+    let backend = RedisStreams::new(&server.url(), &unique_key()).unwrap();
+    let hub = Hub::builder().history(10).backend(backend.clone()).build();
+    let mut rx = hub.subscribe(None).unwrap();
+    let err = hub.publish(numbered(1)).unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert_eq!(err.into_inner().into_bytes(), "event: n\ndata: 1\n\n"); // handed back
+    assert!(hub
+        .publish_async(numbered(1))
+        .await
+        .unwrap_err()
+        .is_unavailable());
+    server.launch();
+    guard(backend.ready()).await;
+    hub.publish(numbered(2)).unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["2"]);
+}
+
+/// Every connection is cut (`CLIENT KILL`) while clients stream and another instance
+/// publishes: the reader reconnects, finds its place, and its subscribers get every
+/// event, with no reset.
+async fn connections_cut_then_caught_up() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let (a_log, b_log) = (
+        RedisStreams::new(&server.url(), &key).unwrap(),
+        RedisStreams::new(&server.url(), &key).unwrap(),
+    );
+    let a = Hub::builder().history(100).backend(a_log.clone()).build();
+    let b = Hub::builder().history(100).backend(b_log.clone()).build();
+    guard(a_log.ready()).await;
+    guard(b_log.ready()).await;
+    let mut on_b = b.subscribe(None).unwrap();
+    guard(a.publish_async(numbered(1))).await.unwrap();
+    assert_eq!(what(&mut on_b, 1).await, ["1"]);
+    let killed: i64 = server.run(&["CLIENT", "KILL", "TYPE", "normal"]);
+    assert!(killed >= 4, "killed {killed}"); // two readers, two writers
+    for n in 2..=20 {
+        guard(a.publish_async(numbered(n))).await.unwrap(); // reconnects, then writes
+    }
+    let want: Vec<String> = (2..=20).map(|n| n.to_string()).collect();
+    assert_eq!(what(&mut on_b, 19).await, want);
+}
+
+/// Entries are appended and trimmed away in one transaction, before the reader can read
+/// them (it is connected, and had caught up): its subscribers get `reset`, then what is
+/// left, never a silent gap.
+async fn trimmed_past_the_reader_gets_reset() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = Hub::builder().history(4).backend(backend.clone()).build();
+    guard(backend.ready()).await;
+    let mut rx = hub.subscribe(None).unwrap();
+    guard(hub.publish_async(numbered(1))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["1"]);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for n in 2..=6 {
+        let frame = format!("event: n\ndata: {n}\n\n");
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("sse")
+            .arg(frame)
+            .ignore();
+    }
+    pipe.cmd("XTRIM").arg(&key).arg("MAXLEN").arg(1).ignore();
+    let () = pipe.query(&mut con).unwrap();
+    assert_eq!(what(&mut rx, 2).await, ["reset", "6"]);
+    guard(hub.publish_async(numbered(7))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["7"]);
+}
+
+crate::on_both!(
+    down_at_start_then_up,
+    connections_cut_then_caught_up,
+    trimmed_past_the_reader_gets_reset
+);
