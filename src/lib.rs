@@ -160,6 +160,8 @@ pub use crate::{
     sse::{Ended, Report, Sse},
 };
 
+#[cfg(feature = "compression")]
+pub use crate::adapters::http::{CompressedBody, Encoding};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::FuturesIo;
 #[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
