@@ -119,7 +119,12 @@ impl App {
             true => Encoding::negotiate(request.headers()),
             false => Encoding::Identity,
         };
-        let path = request.uri().to_string();
+        // An HTTP/2 request's URI is absolute: print its path alone, as for HTTP/1.1.
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
         let version = request.version();
         println!("stream opened: {path} ({version:?}, {encoding})");
         let response = SseResponse::new(sse).version(version).compress(encoding);
