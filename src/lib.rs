@@ -137,6 +137,8 @@ mod pump;
 mod shutdown;
 mod sse;
 mod timer;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub use compact_str::CompactString;
 
@@ -180,6 +182,8 @@ pub use crate::client::{
     error::{Rejected, SourceError},
     event_source::{EventSource, Fetch, SourceItem},
 };
+#[cfg(feature = "tracing")]
+pub use crate::trace::Trace;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

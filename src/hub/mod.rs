@@ -276,6 +276,10 @@ impl Hub {
         let publishing = lock(&shared.publish);
         let tail = shared.tail.load(Ordering::Acquire);
         let (cursor, replay) = shared.resolve(tail, last_event_id);
+        #[cfg(feature = "tracing")]
+        if replay == Replay::Reset {
+            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
+        }
         if let Some((position, _)) = &position {
             position.store(tail, Ordering::Release);
         }
