@@ -1,0 +1,128 @@
+//! Bytes on the wire and CPU per event for each compression, one frame per event (a live
+//! stream: every event flushed alone, the worst case for compression), through the real
+//! body: `SseBody` wrapped in `CompressedBody`.
+//!
+//! ```text
+//! cargo run --release --example compression_figures --features compression,json
+//! ```
+//!
+//! Two streams: the demo's (a clock, a counter with ids, a JSON stats object, in turn) and
+//! an LLM-like token stream (OpenAI-style `data: {"choices":[{"delta":{"content":"..."}}]}`
+//! chunks, one word each). Prints a Markdown table; the median of 7 runs.
+
+use std::time::{Duration, Instant};
+
+use futures_lite::future::block_on;
+use http_body_util::BodyExt;
+use sse_pump::{channel, CompressedBody, Encoding, Event, Sse, SseBody};
+
+const EVENTS: usize = 3_000;
+const RUNS: usize = 7;
+const CODINGS: [Encoding; 4] = [
+    Encoding::Identity,
+    Encoding::Gzip,
+    Encoding::Brotli,
+    Encoding::Zstd,
+];
+
+fn demo_events() -> Vec<Event> {
+    let start_ms: u64 = 1_764_536_400_000;
+    (0..EVENTS as u64)
+        .map(|i| {
+            let (n, ms) = (i / 3, start_ms + i / 3 * 1000);
+            match i % 3 {
+                0 => Event::new()
+                    .event("clock")
+                    .unwrap()
+                    .data((ms / 1000).to_string()),
+                1 => Event::new().id(n.to_string()).unwrap().data(n.to_string()),
+                _ => {
+                    let stats =
+                        serde_json::json!({ "count": n, "unix_ms": ms, "even": n % 2 == 0 });
+                    Event::new().event("stats").unwrap().json(&stats).unwrap()
+                }
+            }
+        })
+        .collect()
+}
+
+fn token_events() -> Vec<Event> {
+    let words = [
+        " the", " stream", " of", " tokens", " arrives", " one", " word", " at", " a", " time",
+        ",", " and", " each", " is", " flushed", " alone", ".",
+    ];
+    (0..EVENTS)
+        .map(|i| {
+            let chunk = serde_json::json!({
+                "id": "chatcmpl-7", "object": "chat.completion.chunk",
+                "choices": [{ "index": 0, "delta": { "content": words[(i * 7 + i / 5) % words.len()] } }]
+            });
+            Event::new().json(&chunk).unwrap()
+        })
+        .collect()
+}
+
+/// Sends `events` one at a time through a body compressed with `encoding`, taking each
+/// frame before the next event: (bytes out, time).
+fn run(events: &[Event], encoding: Encoding) -> (usize, Duration) {
+    block_on(async {
+        let (tx, rx) = channel(1);
+        let sse = Sse::new(rx).keep_alive(None);
+        let mut body = CompressedBody::new(SseBody::new(sse), encoding);
+        let mut bytes = 0;
+        let start = Instant::now();
+        for event in events {
+            tx.send(event.clone()).await.unwrap();
+            let frame = body.frame().await.unwrap().unwrap();
+            bytes += frame.data_ref().map_or(0, |d| d.len());
+        }
+        drop(tx);
+        while let Some(frame) = body.frame().await {
+            bytes += frame.unwrap().data_ref().map_or(0, |d| d.len());
+        }
+        (bytes, start.elapsed())
+    })
+}
+
+fn table(name: &str, events: &[Event]) {
+    let plain: usize = events.iter().map(|e| e.clone().into_bytes().len()).sum();
+    println!(
+        "\n{name}: {EVENTS} events, {plain} bytes uncompressed ({:.1} per event)\n",
+        plain as f64 / EVENTS as f64
+    );
+    println!("| encoding | bytes on the wire | per event | vs identity | time per event | over identity |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut identity_ns = 0.0;
+    for encoding in CODINGS {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..RUNS {
+            let (b, t) = run(events, encoding);
+            bytes = b;
+            times.push(t);
+        }
+        times.sort();
+        let ns = times[RUNS / 2].as_nanos() as f64 / EVENTS as f64;
+        if encoding == Encoding::Identity {
+            identity_ns = ns;
+        }
+        println!(
+            "| {encoding} | {bytes} | {:.1} | {:.1}% | {:.2} µs | +{:.2} µs |",
+            bytes as f64 / EVENTS as f64,
+            100.0 * bytes as f64 / plain as f64,
+            ns / 1000.0,
+            (ns - identity_ns) / 1000.0,
+        );
+    }
+}
+
+fn main() {
+    table(
+        "The demo's stream (clock, counter, JSON stats)",
+        &demo_events(),
+    );
+    table(
+        "An LLM-like token stream (one OpenAI-style JSON chunk per word)",
+        &token_events(),
+    );
+}
