@@ -114,6 +114,8 @@
 //! | `hyper` | serving: `response(sse)`, an `http_body::Body` for hyper and axum, `unavailable` (503 + `Retry-After` for a full hub), `last_event_id`, and `WriteTimeout` to drop clients that stop reading; the client: `EventSource` (connect, check, reconnect, as a browser does) over any `http` / `http-body` 1.x client, and `decode_body` to test an endpoint without a socket |
 //! | `tokio` | `adapters::tokio`: `pump` into tokio writers, `spawn` a producer tied to its stream, bare-TCP `read_request` / `respond` |
 //! | `smol` | `adapters::smol::spawn`, a producer tied to its stream; `adapters::raw`, SSE over a bare TCP stream |
+//! | `compression` | `SseResponse::compress` with an `Encoding` negotiated from `Accept-Encoding` (zstd, br, gzip): `CompressedBody` flushes the compressor after every frame, so no event waits for the next |
+//! | `tracing` | a `tracing` span per stream (`Sse::trace`), events when it opens and ends (with its report), on client reconnections and on hub lag and resets |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
