@@ -14,7 +14,7 @@ use crate::{adapters::HEADERS, Receiver, Source, Sse};
 /// | `Content-Type` | `text/event-stream; charset=utf-8` | what EventSource requires |
 /// | `Cache-Control` | `no-store` | no cache keeps a copy of a live stream |
 /// | `X-Accel-Buffering` | `no` | nginx passes each event on at once |
-/// | `Content-Encoding` | `identity` | compression middleware would buffer the stream |
+/// | `Content-Encoding` | `identity` | compression middleware would buffer the stream (to compress, use `SseResponse::compress`, feature `compression`, which flushes every frame) |
 ///
 /// To change the status, add or override headers, or answer an HTTP/1.1 request with
 /// `Connection: keep-alive`, use [`SseResponse`].
