@@ -18,9 +18,9 @@ pub(crate) struct Config {
     pub(crate) shutdown: Option<ShutdownListener>,
     pub(crate) farewell: Option<Event>,
     pub(crate) grace: Duration,
-    /// What the stream's span says about it.
+    /// What the stream's span says about it (boxed: most streams have none).
     #[cfg(feature = "tracing")]
-    pub(crate) trace: Option<crate::Trace>,
+    pub(crate) trace: Option<Box<crate::Trace>>,
 }
 
 impl Config {

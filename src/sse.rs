@@ -281,7 +281,7 @@ impl<S> Sse<S> {
     /// ```
     #[cfg(feature = "tracing")]
     pub fn trace(mut self, trace: crate::Trace) -> Self {
-        self.config.trace = Some(trace);
+        self.config.trace = Some(Box::new(trace));
         self
     }
 }

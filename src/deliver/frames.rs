@@ -75,7 +75,7 @@ impl<S: Source> Frames<S> {
             buf: BytesMut::new(),
             report: Report::default(),
             #[cfg(feature = "tracing")]
-            span: crate::trace::stream_span(config.trace.as_ref()),
+            span: crate::trace::stream_span(config.trace.as_deref()),
             config,
         };
         state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
