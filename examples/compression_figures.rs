@@ -8,7 +8,10 @@
 //!
 //! Two streams: the demo's (a clock, a counter with ids, a JSON stats object, in turn) and
 //! an LLM-like token stream (OpenAI-style `data: {"choices":[{"delta":{"content":"..."}}]}`
-//! chunks, one word each). Prints a Markdown table; the median of 7 runs.
+//! chunks, one word each). Prints a Markdown table; the median of 7 runs. Then the memory
+//! a compressed stream keeps: the resident set (RSS, which counts zstd's C allocations too)
+//! of 200 streams of each encoding, fresh (one event sent) and warm (3,000 token events
+//! sent, the window full), each encoding measured in a child process of its own.
 
 use std::time::{Duration, Instant};
 
@@ -116,7 +119,15 @@ fn table(name: &str, events: &[Event]) {
     }
 }
 
+const STREAMS: usize = 200;
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, memory, coding] = &args[..] {
+        if memory == "memory" {
+            return memory_child(coding);
+        }
+    }
     table(
         "The demo's stream (clock, counter, JSON stats)",
         &demo_events(),
@@ -125,4 +136,54 @@ fn main() {
         "An LLM-like token stream (one OpenAI-style JSON chunk per word)",
         &token_events(),
     );
+    println!("\nMemory per stream ({STREAMS} streams, RSS, token stream)\n");
+    println!("| encoding | fresh (1 event) | warm (3,000 events) |");
+    println!("|---|---:|---:|");
+    for encoding in CODINGS {
+        let exe = std::env::current_exe().unwrap();
+        let output = std::process::Command::new(exe)
+            .args(["memory", encoding.as_str()])
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+/// The resident set, in KiB, from `/proc/self/statm` (Linux).
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// Prints one row: the RSS growth per stream of `STREAMS` streams of `coding`.
+fn memory_child(coding: &str) {
+    let encoding = *CODINGS.iter().find(|e| e.as_str() == coding).unwrap();
+    let events = token_events();
+    block_on(async {
+        let before = rss_kib();
+        let mut streams = Vec::new();
+        for _ in 0..STREAMS {
+            let (tx, rx) = channel(1);
+            let body = CompressedBody::new(SseBody::new(Sse::new(rx).keep_alive(None)), encoding);
+            streams.push((tx, body));
+        }
+        for (tx, body) in &mut streams {
+            tx.send(events[0].clone()).await.unwrap();
+            body.frame().await.unwrap().unwrap();
+        }
+        let fresh = rss_kib().saturating_sub(before) as f64 / STREAMS as f64;
+        for (tx, body) in &mut streams {
+            for event in &events[1..] {
+                tx.send(event.clone()).await.unwrap();
+                body.frame().await.unwrap().unwrap();
+            }
+        }
+        let warm = rss_kib().saturating_sub(before) as f64 / STREAMS as f64;
+        println!("| {encoding} | {fresh:.1} KiB | {warm:.1} KiB |");
+    });
 }

@@ -36,8 +36,8 @@ pub enum Encoding {
 impl Encoding {
     /// What [`Encoding::negotiate`] offers, best first: `[Zstd, Brotli, Gzip]`. On a live
     /// stream, every frame flushed alone, zstd compresses as well as Brotli (better than
-    /// gzip) for a third of Brotli's CPU; Brotli comes next for the clients without zstd
-    /// (Safari). See `benches/compression-results.md` for the figures.
+    /// gzip) for a third of Brotli's CPU and less memory; Brotli comes next for the
+    /// clients without zstd (Safari). See `benches/compression-results.md`.
     pub const OFFERED: [Encoding; 3] = [Encoding::Zstd, Encoding::Brotli, Encoding::Gzip];
 
     /// The coding the client prefers among [`Encoding::OFFERED`], from the request's
