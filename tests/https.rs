@@ -72,6 +72,9 @@ fn chromium_opens_twelve_streams_over_http2() {
         opened.iter().all(|l| l.contains("(HTTP/2.0,")),
         "{opened:?}"
     );
+    // Compressed as Chromium asked (it offers gzip, br and zstd over HTTPS).
+    let identity = opened.iter().filter(|l| l.ends_with("identity)")).count();
+    assert_eq!(identity, 0, "{opened:?}");
 }
 
 #[test]
@@ -105,6 +108,9 @@ fn chromium_over_http1_opens_only_six_streams() {
         opened.iter().all(|l| l.contains("(HTTP/1.1,")),
         "{opened:?}"
     );
+    // Compressed as Chromium asked (it offers gzip, br and zstd over HTTPS).
+    let identity = opened.iter().filter(|l| l.ends_with("identity)")).count();
+    assert_eq!(identity, 0, "{opened:?}");
 }
 
 /// What the paced stream sends: `count` token events.
