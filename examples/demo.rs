@@ -31,28 +31,8 @@ use sse_pump::{
     Event, KeepAlive, SendError, Sender, Sse,
 };
 
-const PAGE: &str = r#"<!doctype html>
-<meta charset="utf-8">
-<title>sse-pump demo</title>
-<style>body{font:16px system-ui;margin:2em} output{font:700 2em monospace}</style>
-<h1>sse-pump demo</h1>
-<p>Clock: <output id="clock">…</output></p>
-<p>Counter: <output id="count">…</output> (id <span id="lastid"></span>)</p>
-<p>Stats: <code id="stats">…</code></p>
-<p>Status: <span id="status">connecting</span></p>
-<script>
-const source = new EventSource("/events" + location.search);
-const $ = (id) => document.getElementById(id);
-const received = (window.received = []);
-const record = (e) => received.push(e instanceof MessageEvent
-  ? { type: e.type, data: e.data, lastEventId: e.lastEventId } : { type: e.type });
-source.onopen = (e) => { record(e); $("status").textContent = "open"; };
-source.onerror = (e) => { record(e); $("status").textContent = "reconnecting"; };
-source.onmessage = (e) => { record(e); $("count").textContent = e.data; $("lastid").textContent = e.lastEventId; };
-source.addEventListener("clock", (e) => { record(e); $("clock").textContent = e.data; });
-source.addEventListener("stats", (e) => { record(e); $("stats").textContent = JSON.stringify(JSON.parse(e.data)); });
-</script>
-"#;
+/// The page: an `EventSource` on `/events`, shared with the `https` example.
+const PAGE: &str = include_str!("demo_page.html");
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::var("SSE_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());

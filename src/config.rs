@@ -18,6 +18,9 @@ pub(crate) struct Config {
     pub(crate) shutdown: Option<ShutdownListener>,
     pub(crate) farewell: Option<Event>,
     pub(crate) grace: Duration,
+    /// What the stream's span says about it (boxed: most streams have none).
+    #[cfg(feature = "tracing")]
+    pub(crate) trace: Option<Box<crate::Trace>>,
 }
 
 impl Config {
@@ -51,6 +54,8 @@ impl Default for Config {
             shutdown: None,
             farewell: None,
             grace: Sse::DEFAULT_SHUTDOWN_GRACE,
+            #[cfg(feature = "tracing")]
+            trace: None,
         }
     }
 }

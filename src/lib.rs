@@ -176,6 +176,8 @@
 //! | `tokio` | [`adapters::tokio`]: `pump`, `spawn`, bare-TCP `read_request` / `respond` |
 //! | `smol` | [`adapters::smol::spawn`]; [`adapters::raw`], SSE over a bare TCP stream |
 //! | `redis` | `hub::RedisStreams`: a [`Hub`](hub::Hub) shared by several server processes through one Redis stream, on any runtime |
+//! | `compression` | `SseResponse::compress` with an `Encoding` negotiated from `Accept-Encoding` (zstd, br, gzip): `CompressedBody` flushes the compressor after every frame, so no event waits for the next |
+//! | `tracing` | a `tracing` span per stream (`Sse::trace`), events when it opens and ends (with its report), on client reconnections and on hub lag and resets |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -199,6 +201,8 @@ mod shutdown;
 mod spawned;
 mod sse;
 mod timer;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub use crate::{
     channel::{
@@ -217,9 +221,8 @@ pub use crate::{
     sse::{Ended, Report, Sse},
 };
 
-#[cfg(feature = "redis")]
-pub use crate::hub::{InvalidUrl, RedisStreams};
-
+#[cfg(feature = "compression")]
+pub use crate::adapters::http::{CompressedBody, Encoding};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::FuturesIo;
 #[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
@@ -231,6 +234,8 @@ pub use crate::adapters::{
     http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
+#[cfg(feature = "tracing")]
+pub use crate::trace::Trace;
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

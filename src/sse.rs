@@ -284,6 +284,26 @@ impl<S> Sse<S> {
         self.config.grace = grace;
         self
     }
+
+    /// Sets what the stream's `tracing` span says about it: the peer, the path, the
+    /// `Last-Event-ID` (see [`Trace`](crate::Trace)). Every stream has a span (`sse`,
+    /// target `sse_pump::stream`), child of the span current where the stream's body or
+    /// pump is made, with an event when it opens (DEBUG) and one when it ends (INFO) with
+    /// its [`Report`]: how it ended, events, pings, bytes, undelivered, the source's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{channel, Sse, Trace};
+    /// let (_tx, rx) = channel(8);
+    /// let sse = Sse::new(rx).trace(Trace::new().path("/events").last_event_id("7"));
+    /// # drop(sse);
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn trace(mut self, trace: crate::Trace) -> Self {
+        self.config.trace = Some(Box::new(trace));
+        self
+    }
 }
 
 impl<S: Source> Sse<S> {

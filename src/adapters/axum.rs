@@ -33,6 +33,39 @@
 //! axum::serve(listener, Router::new().route("/events", get(events))).await
 //! # }
 //! ```
+//!
+//! Compressed (feature `compression`), with the request's path and `Last-Event-ID` on the
+//! stream's span (feature `tracing`): `SseResponse` takes the request's version (no
+//! `Connection` header over HTTP/2) and its `Accept-Encoding`.
+//!
+//! ```
+//! # #[cfg(all(feature = "compression", feature = "tracing"))]
+//! # fn main() {
+//! use axum::{http::{HeaderMap, Uri, Version}, response::IntoResponse};
+//! use sse_pump::{adapters::axum::LastEventId, channel, Encoding, Sse, SseResponse, Trace};
+//!
+//! async fn events(
+//!     version: Version,
+//!     uri: Uri,
+//!     headers: HeaderMap,
+//!     LastEventId(last): LastEventId,
+//! ) -> impl IntoResponse {
+//!     let (tx, rx) = channel(16);
+//!     # drop(tx);
+//!     let mut trace = Trace::new().path(uri.path());
+//!     if let Some(id) = last {
+//!         trace = trace.last_event_id(id);
+//!     }
+//!     let sse = Sse::new(rx).trace(trace);
+//!     SseResponse::new(sse)
+//!         .version(version)
+//!         .compress(Encoding::negotiate(&headers))
+//! }
+//! let _app: axum::Router = axum::Router::new().route("/events", axum::routing::get(events));
+//! # }
+//! # #[cfg(not(all(feature = "compression", feature = "tracing")))]
+//! # fn main() {}
+//! ```
 
 use std::{fmt, io, time::Duration};
 

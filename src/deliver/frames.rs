@@ -42,6 +42,8 @@ struct State {
     in_flight: InFlight,
     buf: BytesMut,
     report: Report,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,8 @@ impl<S: Source> Frames<S> {
             in_flight: InFlight::default(),
             buf: BytesMut::new(),
             report: Report::default(),
+            #[cfg(feature = "tracing")]
+            span: crate::trace::stream_span(config.trace.as_deref()),
             config,
         };
         state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
@@ -297,6 +301,8 @@ impl State {
     fn finish(&mut self, ended: Ended) {
         self.phase = Phase::Done;
         self.report.ended = ended;
+        #[cfg(feature = "tracing")]
+        crate::trace::stream_ended(&self.span, &self.report);
     }
 }
 

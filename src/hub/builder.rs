@@ -262,7 +262,7 @@ impl HubBuilder {
     }
 
     /// Logs the events in a log shared by several server processes, such as
-    /// [`RedisStreams`](crate::RedisStreams), instead of in this process only: every event
+    /// [`RedisStreams`](crate::hub::RedisStreams), instead of in this process only: every event
     /// published on any of them reaches the subscribers of all, and a client resumes on
     /// any of them. See [`Backend`] for what changes (ids, publishing, `Lag::Wait`).
     ///

@@ -312,6 +312,10 @@ impl Hub {
                 (cursor, replay, None)
             }
         };
+        #[cfg(feature = "tracing")]
+        if replay == Replay::Reset {
+            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
+        }
         if let Some((position, _)) = &position {
             position.store(tail, Ordering::Release);
         }

@@ -261,6 +261,8 @@ impl Subscription {
         let missed = to.saturating_sub(self.cursor);
         self.lagged += missed;
         counters.lagged_events.fetch_add(missed, Ordering::Relaxed);
+        #[cfg(feature = "tracing")]
+        tracing::warn!(target: "sse_pump::hub", missed, policy = ?config.lag, "hub subscriber lagged");
         if config.lag == Lag::DropOldest {
             self.cursor = to;
             self.signal = Some(Signal::Gap(missed));

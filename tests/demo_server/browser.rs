@@ -55,6 +55,12 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and a Chromium session in it.
     pub fn start(chromedriver: &Path, chromium: &Path) -> Browser {
+        Browser::start_with(chromedriver, chromium, &[])
+    }
+
+    /// [`Browser::start`] with more Chromium flags (`--ignore-certificate-errors` for a
+    /// self-signed certificate).
+    pub fn start_with(chromedriver: &Path, chromium: &Path, flags: &[&str]) -> Browser {
         let driver = Command::new(chromedriver)
             .arg("--port=0")
             .stdin(Stdio::null())
@@ -68,6 +74,7 @@ impl Browser {
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).expect("a profile directory");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|&f| f.to_owned()).collect();
+        args.extend(flags.iter().map(|&f| f.to_owned()));
         args.push(format!("--user-data-dir={}", profile.display()));
         let mut browser = Browser {
             runtime: tokio::runtime::Builder::new_current_thread()

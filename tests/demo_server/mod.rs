@@ -104,7 +104,8 @@ pub fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<
 
 /// The `demo` example, running on a free loopback port; killed when dropped.
 pub struct Demo {
-    /// `http://127.0.0.1:PORT/`, from the demo's `listening on` line.
+    /// `http://127.0.0.1:PORT/` (`https://` for the `https` example), from the demo's
+    /// `listening on` line.
     pub url: String,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
@@ -119,7 +120,7 @@ impl Demo {
     }
 
     /// Starts the example `name` with `addr_env=127.0.0.1:0` and waits for the
-    /// `listening on http://…` line it prints.
+    /// `listening on http://…` (or `https://…`) line it prints.
     pub fn start_example(name: &str, addr_env: &str) -> Demo {
         Demo::start_example_with(name, addr_env, &[])
     }
@@ -149,14 +150,19 @@ impl Demo {
             seen: Vec::new(),
             _child: child,
         };
-        let line = demo.wait_for_line(|l| l.starts_with("listening on http://"));
+        let line = demo.wait_for_line(|l| {
+            l.starts_with("listening on http://") || l.starts_with("listening on https://")
+        });
         demo.url = line["listening on ".len()..].to_owned();
         demo
     }
 
     /// `host:port`, for raw sockets.
     pub fn authority(&self) -> &str {
-        let rest = &self.url["http://".len()..];
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(&*self.url, |(_, rest)| rest);
         rest.split('/').next().unwrap_or(rest)
     }
 
@@ -169,6 +175,14 @@ impl Demo {
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let child = &mut self._child.0;
         poll(limit, || child.try_wait().ok().flatten())
+    }
+
+    /// The lines seen so far that satisfy `wanted`, after taking in those printed since.
+    pub fn lines_now(&mut self, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.iter().filter(|l| wanted(l)).cloned().collect()
     }
 
     /// Waits (up to [`DEADLINE`]) for a line on the demo's stdout that satisfies `wanted`,

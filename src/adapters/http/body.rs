@@ -218,6 +218,10 @@ pub enum BodyError {
     /// The server did not take a frame within the send timeout: the client stopped
     /// reading.
     SendTimeout(Duration),
+    /// The compressor of a [`CompressedBody`](crate::CompressedBody) failed (it ran out of
+    /// memory), with its message.
+    #[cfg(feature = "compression")]
+    Compression(String),
 }
 
 impl fmt::Display for BodyError {
@@ -228,6 +232,8 @@ impl fmt::Display for BodyError {
             }
             BodyError::SourceFailed(None) => f.write_str("the event source failed"),
             BodyError::SendTimeout(limit) => write!(f, "the client read nothing for {limit:?}"),
+            #[cfg(feature = "compression")]
+            BodyError::Compression(message) => write!(f, "compression failed: {message}"),
         }
     }
 }

@@ -2,6 +2,10 @@
 //! http-body 1.x.
 
 mod body;
+#[cfg(feature = "compression")]
+mod compressed;
+#[cfg(feature = "compression")]
+mod encoding;
 mod response;
 mod watchdog;
 
@@ -9,3 +13,5 @@ pub use self::{
     body::{BodyError, BodyReport, SseBody},
     response::{response, unavailable, SseResponse},
 };
+#[cfg(feature = "compression")]
+pub use self::{compressed::CompressedBody, encoding::Encoding};

@@ -14,7 +14,7 @@ use crate::{adapters::HEADERS, Receiver, Source, Sse};
 /// | `Content-Type` | `text/event-stream; charset=utf-8` | what EventSource requires |
 /// | `Cache-Control` | `no-store` | no cache keeps a copy of a live stream |
 /// | `X-Accel-Buffering` | `no` | nginx passes each event on at once |
-/// | `Content-Encoding` | `identity` | compression middleware would buffer the stream |
+/// | `Content-Encoding` | `identity` | compression middleware would buffer the stream (to compress, use `SseResponse::compress`, feature `compression`, which flushes every frame) |
 ///
 /// To change the status, add or override headers, or answer an HTTP/1.1 request with
 /// `Connection: keep-alive`, use [`SseResponse`].
@@ -215,6 +215,48 @@ impl<S: Source> SseResponse<S> {
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;
         response
+    }
+}
+
+#[cfg(feature = "compression")]
+impl<S: Source> SseResponse<S> {
+    /// The response, its body compressed with `encoding` (from [`Encoding::negotiate`] on
+    /// the request's headers), each frame flushed at once (see [`CompressedBody`]).
+    /// Sets `Content-Encoding` to the encoding's token (`identity` stays when uncompressed)
+    /// and adds `accept-encoding` to `Vary`, since the body depends on that header.
+    ///
+    /// Mind the security caveat under [`CompressedBody`]: do not compress a stream that
+    /// carries both a secret and data an attacker chooses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::{header, HeaderMap, HeaderValue, Version};
+    /// use sse_pump::{channel, Encoding, Sse, SseResponse};
+    ///
+    /// let mut request = HeaderMap::new();
+    /// request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br"));
+    /// let (_tx, rx) = channel(8);
+    /// let response = SseResponse::new(Sse::new(rx))
+    ///     .version(Version::HTTP_2)
+    ///     .compress(Encoding::negotiate(&request));
+    /// assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+    /// assert_eq!(response.headers()[header::VARY], "accept-encoding");
+    /// assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    /// ```
+    ///
+    /// [`Encoding::negotiate`]: crate::Encoding::negotiate
+    /// [`CompressedBody`]: crate::CompressedBody
+    pub fn compress(self, encoding: crate::Encoding) -> Response<crate::CompressedBody<S>> {
+        let mut response = self
+            .header(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(encoding.as_str()),
+            )
+            .build();
+        let vary = HeaderValue::from_static("accept-encoding");
+        response.headers_mut().append(header::VARY, vary);
+        response.map(|body| crate::CompressedBody::new(body, encoding))
     }
 }
 

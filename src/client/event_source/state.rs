@@ -192,6 +192,8 @@ impl<F: Fetch> EventSource<F> {
             if self.attempt > max {
                 self.state = State::Done;
                 let attempts = self.attempt - 1;
+                #[cfg(feature = "tracing")]
+                tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
                 return Step::Yield(Err(EventSourceError::Exhausted {
                     attempts,
                     last: cause,
@@ -201,6 +203,16 @@ impl<F: Fetch> EventSource<F> {
         let after = self.backoff.delay(self.retry, self.attempt, self.rng.f64());
         self.state = State::Waiting(Delay::new(after));
         let attempt = self.attempt;
+        #[cfg(feature = "tracing")]
+        tracing::info!(
+            target: "sse_pump::client",
+            uri = %self.uri,
+            attempt,
+            after = ?after,
+            last_event_id = %self.last_event_id,
+            cause = cause.as_ref().map(tracing::field::display),
+            "event source reconnecting"
+        );
         Step::Yield(Ok(EventSourceItem::Reconnecting {
             after,
             attempt,

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// A log shared by several [`Hub`](crate::hub::Hub)s of one process, as
-/// [`RedisStreams`](crate::RedisStreams) is by several processes: every hub built with a
+/// [`RedisStreams`](crate::hub::RedisStreams) is by several processes: every hub built with a
 /// clone of it receives every event published on any of them, with the log's positions
 /// (`1`, `2`, …) as ids, and resumes the clients of the others.
 ///

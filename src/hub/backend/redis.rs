@@ -111,7 +111,7 @@ struct Job {
 /// # Examples
 ///
 /// ```
-/// let err = sse_pump::RedisStreams::new("http://not-redis", "chat").unwrap_err();
+/// let err = sse_pump::hub::RedisStreams::new("http://not-redis", "chat").unwrap_err();
 /// assert!(err.to_string().starts_with("invalid Redis URL"));
 /// ```
 #[derive(Debug)]
@@ -137,9 +137,9 @@ impl RedisStreams {
     /// # Examples
     ///
     /// ```
-    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1:6379", "chat")?;
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1:6379", "chat")?;
     /// # drop(redis);
-    /// # Ok::<(), sse_pump::InvalidUrl>(())
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
     /// ```
     pub fn new(url: &str, key: &str) -> Result<Self, InvalidUrl> {
         let client = Client::open(url).map_err(|err| InvalidUrl(err.to_string()))?;
@@ -166,9 +166,9 @@ impl RedisStreams {
     /// # Examples
     ///
     /// ```
-    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1", "chat")?.queue(4096);
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?.queue(4096);
     /// # drop(redis);
-    /// # Ok::<(), sse_pump::InvalidUrl>(())
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
     /// ```
     pub fn queue(mut self, events: usize) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
@@ -186,9 +186,9 @@ impl RedisStreams {
     /// # Examples
     ///
     /// ```
-    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1", "chat")?;
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?;
     /// assert_eq!(redis.failed_writes(), 0);
-    /// # Ok::<(), sse_pump::InvalidUrl>(())
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
     /// ```
     pub fn failed_writes(&self) -> u64 {
         self.inner.failed.load(Ordering::Relaxed)
@@ -199,9 +199,9 @@ impl RedisStreams {
     /// # Examples
     ///
     /// ```
-    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1", "chat")?;
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?;
     /// assert!(!redis.is_ready()); // not handed to a hub yet
-    /// # Ok::<(), sse_pump::InvalidUrl>(())
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
     /// ```
     pub fn is_ready(&self) -> bool {
         self.inner.writable.load(Ordering::Acquire) && self.inner.following.load(Ordering::Acquire)
@@ -214,11 +214,11 @@ impl RedisStreams {
     ///
     /// ```no_run
     /// # futures_lite::future::block_on(async {
-    /// let redis = sse_pump::RedisStreams::new("redis://127.0.0.1", "chat")?;
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?;
     /// let hub = sse_pump::Hub::builder().backend(redis.clone()).build();
     /// redis.ready().await;
     /// # drop(hub);
-    /// # Ok::<(), sse_pump::InvalidUrl>(()) }).unwrap();
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(()) }).unwrap();
     /// ```
     pub async fn ready(&self) {
         loop {
