@@ -1,0 +1,349 @@
+//! The client on an LLM's token stream, against sse-pump's own server over loopback: a
+//! one-shot `POST` with a JSON body and a key (hyper-util and reqwest on tokio, hyper on
+//! smol), a reconnecting `POST` source that is not resent without opt-in and, with it,
+//! resends the factory's new body with the last event ID; and the deadlines.
+
+mod server;
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use bytes::Bytes;
+use futures_lite::{Stream, StreamExt};
+use http_body_util::Full;
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use serde_json::{json, Value};
+use sse_pump::{
+    client::{
+        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem,
+        EventSourceTimeout, Fetch, OpenError, TransportError,
+    },
+    FuturesIo, MessageEvent, ReadError,
+};
+
+use crate::server::{serve, BoxError, KEY};
+
+const PATH: &str = "/v1/chat/completions";
+
+/// hyper-util's legacy client, on tokio.
+fn hyper_util(
+) -> impl Fn(http::Request<Bytes>) -> hyper_util::client::legacy::ResponseFuture + Clone {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    move |request| client.request(request.map(Full::new))
+}
+
+/// hyper's own connection, on smol: one connection per request.
+async fn fetch_smol(
+    addr: SocketAddr,
+    request: http::Request<Bytes>,
+) -> Result<http::Response<hyper::body::Incoming>, BoxError> {
+    let stream = smol::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(stream)).await?;
+    smol::spawn(conn).detach();
+    Ok(sender.send_request(request.map(Full::new)).await?)
+}
+
+/// On tokio, under a 20 s guard.
+fn on_tokio(test: impl Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), test)
+            .await
+            .expect("test timed out")
+    });
+}
+
+/// What a token event says: its content, or `[DONE]`.
+fn content(event: &MessageEvent) -> String {
+    if event.data == "[DONE]" {
+        return "[DONE]".into();
+    }
+    let chunk: Value = serde_json::from_str(&event.data).unwrap();
+    chunk["choices"][0]["delta"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Everything a one-shot stream yields, to its end.
+async fn drain_events<S>(events: &mut S) -> Vec<String>
+where
+    S: Stream<Item = Result<MessageEvent, ReadError<TransportError>>> + Unpin,
+{
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await {
+        seen.push(match event {
+            Ok(event) => content(&event),
+            Err(ReadError::Transport(e)) => format!(
+                "cut: {}",
+                e.timeout().map_or("transport".into(), |t| t.to_string())
+            ),
+            Err(e) => format!("error {e}"),
+        });
+        assert!(seen.len() < 100, "too many items: {seen:?}");
+    }
+    seen
+}
+
+const EVERY_TOKEN: [&str; 6] = ["t0", "t1", "t2", "t3", "t4", "[DONE]"];
+
+/// A one-shot POST with `fetch`: every token once, `[DONE]`, a clean end; the endpoint got
+/// the method, the key, the JSON body and `Accept`.
+async fn one_shot<F: Fetch<Bytes>>(fetch: F, llm: &server::Llm) {
+    let request =
+        json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let mut events = client::post(fetch, llm.url(PATH))
+        .bearer_auth(KEY)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drain_events(&mut events).await, EVERY_TOKEN);
+    let seen = llm.next_request();
+    assert_eq!(seen.method, http::Method::POST);
+    assert_eq!(seen.headers["authorization"], format!("Bearer {KEY}"));
+    assert_eq!(seen.headers["content-type"], "application/json");
+    assert_eq!(seen.headers["accept"], "text/event-stream");
+    assert_eq!(seen.body, request);
+    llm.no_more_requests();
+}
+
+#[test]
+fn one_shot_post_with_hyper_util_on_tokio_gets_every_token() {
+    let llm = serve(None);
+    on_tokio(async { one_shot(&hyper_util(), &llm).await });
+}
+
+#[test]
+fn one_shot_post_with_reqwest_gets_every_token() {
+    let llm = serve(None);
+    on_tokio(async { one_shot(Reqwest::new(reqwest::Client::new()), &llm).await });
+}
+
+#[test]
+fn one_shot_post_with_hyper_on_smol_gets_every_token() {
+    let llm = serve(None);
+    let addr = llm.addr;
+    let guard = async {
+        smol::Timer::after(Duration::from_secs(20)).await;
+        panic!("test timed out");
+    };
+    smol::block_on(smol::future::or(
+        one_shot(move |r| fetch_smol(addr, r), &llm),
+        guard,
+    ));
+}
+
+#[test]
+fn a_stream_cut_short_is_an_error_not_a_clean_end() {
+    let llm = serve(Some(2));
+    on_tokio(async {
+        let mut events = client::post(&hyper_util(), llm.url(PATH))
+            .bearer_auth(KEY)
+            .json(&json!({"stream": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            drain_events(&mut events).await,
+            ["t0", "t1", "cut: transport"]
+        );
+    });
+}
+
+#[test]
+fn a_rejection_carries_status_headers_and_body() {
+    let llm = serve(None);
+    on_tokio(async {
+        let sent = client::post(Reqwest::default(), llm.url(PATH))
+            .bearer_auth("sk-wrong")
+            .json(&json!({"stream": true}))
+            .send()
+            .await;
+        let Err(OpenError::Rejected(rejected)) = sent else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(rejected.status, 401);
+        assert_eq!(rejected.headers["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&rejected.body).unwrap();
+        assert_eq!(body["error"]["message"], "invalid api key");
+    });
+}
+
+#[test]
+fn an_invalid_header_is_an_error_and_nothing_is_sent() {
+    let llm = serve(None);
+    on_tokio(async {
+        let sent = client::post(&hyper_util(), llm.url(PATH))
+            .bearer_auth("bad\nkey")
+            .send()
+            .await;
+        assert!(matches!(sent, Err(OpenError::Request(_))), "{sent:?}");
+        llm.no_more_requests();
+    });
+}
+
+/// A POST source whose factory records the last event ID in the body.
+fn post_source<F: Fetch<Bytes>>(fetch: F, llm: &server::Llm) -> EventSource<F, Bytes> {
+    let url = llm.url(PATH);
+    let mut attempt = 0;
+    EventSource::from_fn(fetch, move |last_event_id: &str| {
+        attempt += 1;
+        let body = json!({"stream": true, "attempt": attempt, "resume_after": last_event_id});
+        http::Request::post(&url)
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .body(Bytes::from(body.to_string()))
+    })
+    .reconnect(Backoff::exponential(
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+    ))
+}
+
+/// Everything a source yields, to its end, as short strings.
+async fn drain_source<S>(source: &mut S) -> Vec<String>
+where
+    S: Stream<Item = Result<EventSourceItem, EventSourceError>> + Unpin,
+{
+    let mut seen = Vec::new();
+    while let Some(item) = source.next().await {
+        seen.push(match item {
+            Ok(EventSourceItem::Open) => "open".into(),
+            Ok(EventSourceItem::Event(event)) => content(&event),
+            Ok(EventSourceItem::Reconnecting { cause, .. }) => {
+                format!("reconnecting (cut: {})", cause.is_some())
+            }
+            Ok(other) => format!("{other:?}"),
+            Err(EventSourceError::NotRetried { method, .. }) => format!("not retried {method}"),
+            Err(e) => format!("error {e}"),
+        });
+        assert!(seen.len() < 100, "too many items: {seen:?}");
+    }
+    seen
+}
+
+#[test]
+fn a_post_source_is_not_resent_without_opt_in() {
+    let llm = serve(Some(2));
+    on_tokio(async {
+        let mut source = post_source(hyper_util(), &llm);
+        assert_eq!(
+            drain_source(&mut source).await,
+            ["open", "t0", "t1", "not retried POST"]
+        );
+        assert_eq!(llm.next_request().body["attempt"], 1);
+        llm.no_more_requests();
+    });
+}
+
+#[test]
+fn a_post_source_ends_with_its_stream() {
+    let llm = serve(None);
+    on_tokio(async {
+        let mut source = post_source(hyper_util(), &llm);
+        let mut expected = vec!["open"];
+        expected.extend(EVERY_TOKEN);
+        assert_eq!(drain_source(&mut source).await, expected);
+        llm.next_request();
+        llm.no_more_requests();
+    });
+}
+
+/// With the opt-in, the cut stream is resumed: the factory's new body and the header
+/// both carry the last event ID, and every token arrives once; `[DONE]` ends the source.
+async fn resent_with_opt_in<F: Fetch<Bytes>>(fetch: F) {
+    let llm = serve(Some(2));
+    let mut source = post_source(fetch, &llm)
+        .retry_non_idempotent(true)
+        .end_when(|event| event.data == "[DONE]");
+    let seen = drain_source(&mut source).await;
+    let expected = [
+        "open",
+        "t0",
+        "t1",
+        "reconnecting (cut: true)",
+        "open",
+        "t2",
+        "t3",
+        "t4",
+        "[DONE]",
+    ];
+    assert_eq!(seen, expected);
+    let first = llm.next_request();
+    assert_eq!(
+        (
+            first.body["attempt"].as_u64(),
+            first.headers.get("last-event-id")
+        ),
+        (Some(1), None)
+    );
+    let second = llm.next_request();
+    assert_eq!(second.method, http::Method::POST);
+    assert_eq!(second.body["attempt"], 2);
+    assert_eq!(second.body["resume_after"], "1");
+    assert_eq!(second.headers["last-event-id"], "1");
+    llm.no_more_requests();
+}
+
+#[test]
+fn with_opt_in_a_post_source_resends_a_new_body_with_the_last_event_id() {
+    on_tokio(resent_with_opt_in(hyper_util()));
+}
+
+#[test]
+fn with_opt_in_a_post_source_over_reqwest_resumes() {
+    on_tokio(resent_with_opt_in(Reqwest::new(reqwest::Client::new())));
+}
+
+#[test]
+fn a_server_that_stalls_before_its_head_is_a_response_timeout() {
+    let llm = serve(None);
+    on_tokio(async {
+        let sent = client::post(&hyper_util(), llm.url("/stall/head"))
+            .response_timeout(Duration::from_millis(300))
+            .send()
+            .await;
+        assert!(
+            matches!(sent, Err(OpenError::Timeout(t)) if t == Duration::from_millis(300)),
+            "{sent:?}"
+        );
+    });
+}
+
+#[test]
+fn a_stream_that_stalls_mid_body_is_an_idle_timeout() {
+    let llm = serve(None);
+    on_tokio(async {
+        let mut events = client::post(Reqwest::default(), llm.url("/stall/body"))
+            .idle_timeout(Duration::from_millis(300))
+            .send()
+            .await
+            .unwrap();
+        let idle = EventSourceTimeout::Idle(Duration::from_millis(300));
+        assert_eq!(
+            drain_events(&mut events).await,
+            ["t0".to_owned(), format!("cut: {idle}")]
+        );
+    });
+}
+
+#[test]
+fn a_rejection_whose_body_stalls_gives_what_arrived() {
+    let llm = serve(None);
+    on_tokio(async {
+        let sent = client::post(&hyper_util(), llm.url("/stall/rejection"))
+            .rejection_timeout(Duration::from_millis(300))
+            .send()
+            .await;
+        let Err(OpenError::Rejected(rejected)) = sent else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(
+            (rejected.status.as_u16(), &rejected.body[..]),
+            (429, &b"slow down"[..])
+        );
+    });
+}
