@@ -207,7 +207,7 @@ pub struct EventSource<F: Fetch<Q>, Q = ()> {
     fetch: F,
     make_request: MakeRequest<Q>,
     retry_non_idempotent: bool,
-    end_when: Option<Box<dyn FnMut(&MessageEvent) -> bool + Send>>,
+    end_when: Option<EndWhen>,
     /// The method of the request in flight, if one was sent.
     sent: Option<Method>,
     backoff: Backoff,
@@ -222,6 +222,9 @@ pub struct EventSource<F: Fetch<Q>, Q = ()> {
     opened_at: Option<Instant>,
     state: State<F::Future, F::Body>,
 }
+
+/// Says whether an event is the last.
+type EndWhen = Box<dyn FnMut(&MessageEvent) -> bool + Send>;
 
 /// Builds the request of each attempt from the last event ID.
 type MakeRequest<Q> = Box<dyn FnMut(&str) -> Result<Request<Q>, BoxError> + Send>;

@@ -76,6 +76,7 @@ where
 ///
 /// ```no_run
 /// use futures_lite::StreamExt;
+/// # #[allow(dead_code)]
 /// # async fn run(fetch: impl Fn(http::Request<bytes::Bytes>) -> std::future::Ready<Result<http::Response<http_body_util::Full<bytes::Bytes>>, std::io::Error>>) -> Result<(), Box<dyn std::error::Error>> {
 /// // `fetch` sends an `http::Request<Bytes>` with your client (hyper-util, reqwest, ...).
 /// let mut events = sse_pump::client::post(&fetch, "https://api.example.com/v1/chat/completions")
@@ -345,10 +346,22 @@ impl<B: Body<Error: Into<BoxError>>> Events<B> {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn run(events: sse_pump::client::Events<http_body_util::Full<bytes::Bytes>>) {
-    /// let resume_after = events.last_event_id().to_owned();
-    /// # }
+    /// A server answered by a closure, to run without a network:
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// use http_body_util::Full;
+    ///
+    /// let fetch = |_: http::Request<bytes::Bytes>| async {
+    ///     let body = Full::new(bytes::Bytes::from("id: 7\ndata: t7\n\n"));
+    ///     http::Response::builder().header("content-type", "text/event-stream").body(body)
+    /// };
+    /// # futures_lite::future::block_on(async {
+    /// let mut events = sse_pump::client::get(&fetch, "http://example.com/events").send().await?;
+    /// assert_eq!(events.next().await.unwrap()?.data, "t7");
+    /// assert_eq!(events.last_event_id(), "7");
+    /// assert!(events.next().await.is_none()); // the clean end
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub fn last_event_id(&self) -> &str {
         self.events.decoder().last_event_id()

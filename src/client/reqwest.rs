@@ -13,6 +13,7 @@ use crate::client::Fetch;
 ///
 /// ```no_run
 /// use futures_lite::StreamExt;
+/// # #[allow(dead_code)]
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let fetch = sse_pump::client::reqwest::Reqwest::new(reqwest::Client::new());
 /// let mut events = sse_pump::client::post(&fetch, "http://127.0.0.1:8000/v1/chat")
