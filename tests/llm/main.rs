@@ -347,3 +347,77 @@ fn a_rejection_whose_body_stalls_gives_what_arrived() {
         );
     });
 }
+
+/// Runs example `name` with `url` and returns its stdout, within 60 s (the binary is built
+/// first, a no-op after `cargo test --all-features`).
+fn run_example(name: &str, url: &str) -> String {
+    use std::process::{Command, Stdio};
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--all-features", "--example", name])
+        .status()
+        .unwrap();
+    assert!(built.success(), "building {name}");
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
+    let mut child = Command::new(binary)
+        .arg(url)
+        .env("OPENAI_API_KEY", KEY)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        tx.send(out).unwrap();
+    });
+    let out = rx.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let out = out.expect("the example did not finish within 60 s");
+    assert!(status.success(), "{name} failed: {out}");
+    out
+}
+
+/// The contents of the chunks an example printed, one JSON chunk a line.
+fn printed_tokens(out: &str) -> Vec<String> {
+    let chunk = |line: &str| serde_json::from_str::<Value>(line).unwrap();
+    out.lines()
+        .map(|line| {
+            chunk(line)["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_llm_reqwest_example_prints_the_answer() {
+    let llm = serve(None);
+    assert_eq!(run_example("llm_reqwest", &llm.url(PATH)), "t0t1t2t3t4\n");
+}
+
+#[test]
+fn the_llm_hyper_example_resumes_a_cut_stream() {
+    let llm = serve(Some(2));
+    let out = run_example("llm_hyper", &llm.url(PATH));
+    assert_eq!(printed_tokens(&out), ["t0", "t1", "t2", "t3", "t4"]);
+    assert_eq!(llm.next_request().body["resume_after"], "");
+    assert_eq!(llm.next_request().body["resume_after"], "1");
+}
+
+#[test]
+fn the_blocking_reqwest_example_prints_every_chunk() {
+    let llm = serve(None);
+    let out = run_example("blocking_reqwest", &llm.url(PATH));
+    assert_eq!(printed_tokens(&out), ["t0", "t1", "t2", "t3", "t4"]);
+}
