@@ -11,6 +11,7 @@ mod event_source;
 mod one_shot;
 mod rejecting;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod reqwest;
 
 pub use self::{
