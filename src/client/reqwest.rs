@@ -6,8 +6,9 @@ use crate::client::Fetch;
 
 /// A [`Fetch`] that sends with a `reqwest::Client`, for [`EventSource`](crate::client::EventSource)
 /// and the one-shot [`post`](crate::client::post) / [`request`](crate::client::request).
-/// The request body is any `Into<reqwest::Body>` (`Bytes`, `String`, `Vec<u8>`); the
-/// response body is `reqwest::Body`. reqwest's own timeouts, TLS and proxies apply.
+/// The request body is `()` (a `GET`), `Bytes`, `String`, `Vec<u8>`, `&'static str` or a
+/// `reqwest::Body` (see [`RequestBody`]); the response body is `reqwest::Body`.
+/// reqwest's own timeouts, TLS and proxies apply.
 ///
 /// # Examples
 ///
@@ -49,7 +50,45 @@ impl Reqwest {
 type Pending =
     Pin<Box<dyn Future<Output = Result<http::Response<reqwest::Body>, reqwest::Error>> + Send>>;
 
-impl<Q: Into<reqwest::Body>> Fetch<Q> for Reqwest {
+/// A request body [`Reqwest`] can send. Sealed: implemented for `()` (no body), `Bytes`,
+/// `String`, `Vec<u8>`, `&'static str` and `reqwest::Body`.
+///
+/// # Examples
+///
+/// ```
+/// fn sendable<Q: sse_pump::client::reqwest::RequestBody>() {}
+/// sendable::<()>();
+/// sendable::<bytes::Bytes>();
+/// ```
+pub trait RequestBody: sealed::Sealed {
+    /// The body as reqwest's.
+    fn into_body(self) -> reqwest::Body;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for () {}
+impl RequestBody for () {
+    fn into_body(self) -> reqwest::Body {
+        reqwest::Body::from(bytes::Bytes::new())
+    }
+}
+
+macro_rules! into_body {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl RequestBody for $t {
+            fn into_body(self) -> reqwest::Body {
+                reqwest::Body::from(self)
+            }
+        }
+    )*};
+}
+into_body!(bytes::Bytes, String, Vec<u8>, &'static str, reqwest::Body);
+
+impl<Q: RequestBody> Fetch<Q> for Reqwest {
     type Body = reqwest::Body;
     type Error = reqwest::Error;
     type Future = Pending;
@@ -59,7 +98,7 @@ impl<Q: Into<reqwest::Body>> Fetch<Q> for Reqwest {
     }
 }
 
-impl<Q: Into<reqwest::Body>> Fetch<Q> for &Reqwest {
+impl<Q: RequestBody> Fetch<Q> for &Reqwest {
     type Body = reqwest::Body;
     type Error = reqwest::Error;
     type Future = Pending;
@@ -67,7 +106,7 @@ impl<Q: Into<reqwest::Body>> Fetch<Q> for &Reqwest {
     fn fetch(&mut self, request: http::Request<Q>) -> Pending {
         let client = self.client.clone();
         // Converted here: the request body type need not be `Send`.
-        let request = reqwest::Request::try_from(request);
+        let request = reqwest::Request::try_from(request.map(RequestBody::into_body));
         Box::pin(async move {
             let response = client.execute(request?).await?;
             Ok(http::Response::from(response))

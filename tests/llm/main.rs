@@ -421,3 +421,52 @@ fn the_blocking_reqwest_example_prints_every_chunk() {
     let out = run_example("blocking_reqwest", &llm.url(PATH));
     assert_eq!(printed_tokens(&out), ["t0", "t1", "t2", "t3", "t4"]);
 }
+
+#[test]
+fn a_get_source_over_reqwest_reconnects_after_a_clean_end_with_the_last_event_id() {
+    let llm = serve(None);
+    on_tokio(async {
+        let request = http::Request::get(llm.url(PATH))
+            .header("authorization", format!("Bearer {KEY}"))
+            .body(())
+            .unwrap();
+        let mut source = EventSource::new(Reqwest::default(), request).reconnect(
+            Backoff::exponential(Duration::from_millis(1), Duration::from_millis(1)),
+        );
+        let mut seen = Vec::new();
+        while seen.len() < 10 {
+            let item = source.next().await.expect("the source goes on");
+            seen.push(match item {
+                Ok(EventSourceItem::Open) => "open".into(),
+                Ok(EventSourceItem::Event(event)) => content(&event),
+                Ok(EventSourceItem::Reconnecting { cause, .. }) => {
+                    format!("reconnecting (cut: {})", cause.is_some())
+                }
+                other => format!("{other:?}"),
+            });
+        }
+        source.close();
+        let expected = [
+            "open",
+            "t0",
+            "t1",
+            "t2",
+            "t3",
+            "t4",
+            "[DONE]",
+            "reconnecting (cut: false)",
+            "open",
+            "[DONE]",
+        ];
+        assert_eq!(seen, expected);
+        assert_eq!(llm.next_request().method, http::Method::GET);
+        let again = llm.next_request();
+        assert_eq!(
+            (
+                again.method,
+                again.headers["last-event-id"].to_str().unwrap()
+            ),
+            (http::Method::GET, "4")
+        );
+    });
+}
