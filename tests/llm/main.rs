@@ -20,7 +20,7 @@ use sse_pump::{
     FuturesIo, MessageEvent, ReadError,
 };
 
-use crate::server::{serve, BoxError, KEY};
+use crate::server::{serve, serve_with, BoxError, KEY};
 
 const PATH: &str = "/v1/chat/completions";
 
@@ -150,6 +150,30 @@ fn a_stream_cut_short_is_an_error_not_a_clean_end() {
             drain_events(&mut events).await,
             ["t0", "t1", "cut: transport"]
         );
+    });
+}
+
+#[test]
+fn over_http2_a_reset_stream_is_an_error_and_a_whole_one_ends_cleanly() {
+    let cut = serve_with(Some(2), true);
+    on_tokio(async {
+        let http = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http::<Full<Bytes>>();
+        let fetch = move |request: http::Request<Bytes>| http.request(request.map(Full::new));
+        for expected in [&["t0", "t1", "cut: transport"][..], &EVERY_TOKEN[..]] {
+            let mut events = client::post(&fetch, cut.url(PATH))
+                .bearer_auth(KEY)
+                .json(&json!({"stream": true}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(drain_events(&mut events).await, expected);
+            assert_eq!(
+                cut.next_request().headers["authorization"],
+                format!("Bearer {KEY}")
+            );
+        }
     });
 }
 
@@ -468,5 +492,30 @@ fn a_get_source_over_reqwest_reconnects_after_a_clean_end_with_the_last_event_id
             ),
             (http::Method::GET, "4")
         );
+    });
+}
+
+#[test]
+fn a_post_source_whose_server_stalls_before_its_head_times_out_once() {
+    let llm = serve(None);
+    on_tokio(async {
+        let request = http::Request::post(llm.url("/stall/head"))
+            .body(Bytes::new())
+            .unwrap();
+        let mut source =
+            EventSource::new(hyper_util(), request).response_timeout(Duration::from_millis(300));
+        let item = source.next().await.expect("an item");
+        let Err(EventSourceError::NotRetried { method, cause }) = item else {
+            panic!("{item:?}")
+        };
+        assert_eq!(method, http::Method::POST);
+        let timeout = cause.downcast_ref::<EventSourceTimeout>();
+        assert_eq!(
+            timeout,
+            Some(&EventSourceTimeout::Response(Duration::from_millis(300)))
+        );
+        assert!(source.next().await.is_none());
+        llm.next_request();
+        llm.no_more_requests();
     });
 }

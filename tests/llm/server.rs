@@ -16,8 +16,13 @@ use bytes::Bytes;
 use futures_lite::{stream, StreamExt};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, StreamBody};
-use hyper::{body::Frame, body::Incoming, server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper::{
+    body::Frame,
+    body::Incoming,
+    server::conn::{http1, http2},
+    service::service_fn,
+};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{json, Value};
 use sse_pump::{Event, Sse, SseResponse};
 
@@ -70,6 +75,11 @@ struct Shared {
 /// Serves until the test process ends. With `cut_first_after: Some(k)`, the first stream
 /// fails after `k` tokens: sse-pump aborts the body (no terminating chunk).
 pub fn serve(cut_first_after: Option<usize>) -> Llm {
+    serve_with(cut_first_after, false)
+}
+
+/// [`serve`] over HTTP/2 (prior knowledge, no TLS) when `h2`: a failed stream is reset.
+pub fn serve_with(cut_first_after: Option<usize>, h2: bool) -> Llm {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -90,7 +100,13 @@ pub fn serve(cut_first_after: Option<usize>) -> Llm {
                 let (socket, _) = listener.accept().await.unwrap();
                 let shared = shared.clone();
                 let service = service_fn(move |request| handle(request, shared.clone()));
-                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(socket), service));
+                let io = TokioIo::new(socket);
+                if h2 {
+                    let h2 = http2::Builder::new(TokioExecutor::new());
+                    tokio::spawn(async move { h2.serve_connection(io, service).await });
+                } else {
+                    tokio::spawn(http1::Builder::new().serve_connection(io, service));
+                }
             }
         });
     });
