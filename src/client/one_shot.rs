@@ -289,7 +289,38 @@ impl<F> RequestBuilder<F> {
 
     /// Sends the request and checks the response: status 200 with content type
     /// `text/event-stream` opens the stream (204 opens an empty one); anything else is
-    /// [`OpenError::Rejected`]. See [`post`] for an example.
+    /// [`OpenError::Rejected`]. See [`post`] for a stream read to its end.
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError`]: the request could not be built, the client failed, no head came in
+    /// time, or the server rejected the request.
+    ///
+    /// # Examples
+    ///
+    /// Servers answered by a closure, to run without a network:
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// use http_body_util::Full;
+    /// use sse_pump::client::OpenError;
+    ///
+    /// let answer = |status: u16, body: &'static str| {
+    ///     move |_: http::Request<bytes::Bytes>| async move {
+    ///         http::Response::builder().status(status).body(Full::new(bytes::Bytes::from(body)))
+    ///     }
+    /// };
+    /// # futures_lite::future::block_on(async {
+    /// let over = answer(204, "");
+    /// let mut events = sse_pump::client::post(&over, "http://example.com/chat").send().await?;
+    /// assert!(events.next().await.is_none()); // 204: nothing to stream
+    ///
+    /// let busy = answer(503, "overloaded");
+    /// let sent = sse_pump::client::post(&busy, "http://example.com/chat").send().await;
+    /// let Err(OpenError::Rejected(rejected)) = sent else { panic!() };
+    /// assert_eq!((rejected.status.as_u16(), &rejected.body[..]), (503, &b"overloaded"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub async fn send(self) -> Result<Events<F::Body>, OpenError>
     where
         F: Fetch<Bytes>,
