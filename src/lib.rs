@@ -145,7 +145,11 @@
 //!
 //! [`EventSource`](client::EventSource) (a reconnecting event stream over any HTTP client), [`Backoff`](client::Backoff), [`Fetch`](client::Fetch),
 //! [`EventSourceItem`](client::EventSourceItem), [`EventSourceError`](client::EventSourceError), [`Rejected`](client::Rejected), and [`decode_body`](client::decode_body) to test an
-//! endpoint in process.
+//! endpoint in process. [`post`](client::post) / [`get`](client::get) /
+//! [`request`](client::request): one request with any method, headers and body (an LLM's
+//! token stream: a `POST` with JSON and a key, read to `data: [DONE]`), checked
+//! ([`OpenError`](client::OpenError)) and read as [`Events`](client::Events), never sent
+//! twice. With the `reqwest` feature, `client::reqwest::Reqwest` is a ready-made fetch.
 //!
 //! # Guarantees
 //!
@@ -172,7 +176,8 @@
 //! | `json` | [`Event::json`] and [`MessageEvent::json`], through serde_json |
 //! | `http` | serving: [`response`], [`SseResponse`], [`SseBody`] (an `http_body::Body` for hyper, axum, any http-body 1.x server), [`unavailable`], [`last_event_id`] |
 //! | `hyper` | `http`, and connection IO: [`WriteTimeout`], [`FuturesIo`] |
-//! | `client` | [`client`]: [`EventSource`](client::EventSource) over any `http` / `http-body` 1.x client, [`decode_body`](client::decode_body) (no hyper needed) |
+//! | `client` | [`client`]: [`EventSource`](client::EventSource) and the one-shot [`post`](client::post) over any `http` / `http-body` 1.x client, [`decode_body`](client::decode_body) (no hyper needed) |
+//! | `reqwest` | `client`, and `client::reqwest::Reqwest`, a fetch over a `reqwest::Client` |
 //! | `tokio` | [`adapters::tokio`]: `pump`, `spawn`, bare-TCP `read_request` / `respond` |
 //! | `smol` | [`adapters::smol::spawn`]; [`adapters::raw`], SSE over a bare TCP stream |
 //! | `redis` | `hub::RedisStreams`: a [`Hub`](hub::Hub) shared by several server processes through one Redis stream, on any runtime |

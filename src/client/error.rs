@@ -12,7 +12,7 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// Why an [`EventSource`](crate::client::EventSource) yielded an error.
 ///
-/// After [`Rejected`](EventSourceError::Rejected) and [`Exhausted`](EventSourceError::Exhausted) the
+/// After [`Rejected`](EventSourceError::Rejected), [`NotRetried`](EventSourceError::NotRetried) and [`Exhausted`](EventSourceError::Exhausted) the
 /// source ends (the next item is `None`); after [`Decode`](EventSourceError::Decode) and
 /// [`LastEventIdNotSent`](EventSourceError::LastEventIdNotSent) it goes on.
 /// Network errors and ends of stream are not errors: the source reconnects and says so
@@ -41,6 +41,15 @@ pub enum EventSourceError {
     /// sent goes without it, so the server cannot resume where the stream stopped: stop
     /// here (drop the source) if that is worse than a gap. The source goes on.
     LastEventIdNotSent(String),
+    /// The connection of a request that is not idempotent (`POST`, `PATCH`) failed or was
+    /// cut short, and the request is not sent again (see
+    /// [`retry_non_idempotent`](crate::client::EventSource::retry_non_idempotent)).
+    NotRetried {
+        /// The request's method.
+        method: http::Method,
+        /// What failed: the transport error, or an [`EventSourceTimeout`].
+        cause: Box<dyn Error + Send + Sync + 'static>,
+    },
     /// The maximum number of consecutive attempts was reached.
     Exhausted {
         /// How many consecutive attempts failed.
@@ -60,6 +69,10 @@ impl fmt::Display for EventSourceError {
                 "the last event id ({} bytes) cannot be sent as a header; reconnecting without it",
                 id.len()
             ),
+            EventSourceError::NotRetried { method, .. } => write!(
+                f,
+                "the {method} request's stream failed and is not sent again (not idempotent)"
+            ),
             EventSourceError::Exhausted { attempts, .. } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }
@@ -74,6 +87,7 @@ impl Error for EventSourceError {
             EventSourceError::Rejected(_) | EventSourceError::Decode(_) => None,
             EventSourceError::LastEventIdNotSent(_) => None,
             EventSourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
+            EventSourceError::NotRetried { cause, .. } => Some(&**cause),
         }
     }
 }
@@ -191,3 +205,120 @@ impl fmt::Display for EventSourceTimeout {
 }
 
 impl Error for EventSourceTimeout {}
+
+/// Why [`RequestBuilder::send`](crate::client::RequestBuilder::send) did not open a stream.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::client::{OpenError, Rejected};
+///
+/// let rejected = Rejected::new(http::StatusCode::UNAUTHORIZED, http::HeaderMap::new(), "bad key".into());
+/// let err = OpenError::Rejected(Box::new(rejected));
+/// assert_eq!(err.to_string(), "the server answered 401 Unauthorized, not an event stream");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The request could not be built: an invalid URI or header, a value that is not JSON.
+    /// Nothing was sent.
+    Request(Box<dyn Error + Send + Sync + 'static>),
+    /// The HTTP client failed (connecting, TLS, writing the request, reading the head).
+    Transport(Box<dyn Error + Send + Sync + 'static>),
+    /// No response head within the
+    /// [`response_timeout`](crate::client::RequestBuilder::response_timeout).
+    Timeout(Duration),
+    /// The server answered a status other than 200 (or 204), or a content type other than
+    /// `text/event-stream`: the status, the headers and the start of the body.
+    Rejected(Box<Rejected>),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Request(_) => f.write_str("the request could not be built"),
+            OpenError::Transport(_) => f.write_str("the request failed"),
+            OpenError::Timeout(after) => write!(f, "no response within {after:?}"),
+            OpenError::Rejected(r) => fmt::Display::fmt(r, f),
+        }
+    }
+}
+
+impl Error for OpenError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            OpenError::Request(e) | OpenError::Transport(e) => Some(&**e),
+            OpenError::Timeout(_) | OpenError::Rejected(_) => None,
+        }
+    }
+}
+
+/// The transport error of a one-shot stream ([`Events`](crate::client::Events)): the
+/// client's body error, a stream cut short (a reset, a chunked body without its last
+/// chunk, an HTTP/2 reset), or [`EventSourceTimeout::Idle`]. A clean end is no error: the
+/// stream yields `None`.
+///
+/// It displays the client's error and has that error's source.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_pump::client::{EventSourceTimeout, TransportError};
+///
+/// let err = TransportError::new(EventSourceTimeout::Idle(Duration::from_secs(45)));
+/// assert_eq!(err.timeout(), Some(EventSourceTimeout::Idle(Duration::from_secs(45))));
+/// assert_eq!(err.to_string(), "the stream was silent for 45s");
+/// ```
+#[derive(Debug)]
+pub struct TransportError(BoxError);
+
+impl TransportError {
+    /// Wraps an error, for tests of code that handles one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
+    /// assert_eq!(err.to_string(), "reset");
+    /// ```
+    pub fn new(error: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        TransportError(error.into())
+    }
+
+    /// The deadline that passed, if that is what happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
+    /// assert_eq!(err.timeout(), None);
+    /// ```
+    pub fn timeout(&self) -> Option<EventSourceTimeout> {
+        self.0.downcast_ref().copied()
+    }
+
+    /// The client's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
+    /// assert!(err.into_inner().downcast::<std::io::Error>().is_ok());
+    /// ```
+    pub fn into_inner(self) -> Box<dyn Error + Send + Sync + 'static> {
+        self.0
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl Error for TransportError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.source()
+    }
+}

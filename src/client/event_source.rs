@@ -11,7 +11,7 @@ use std::{
 
 use futures_lite::Stream;
 use futures_timer::Delay;
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
+use http::{header, HeaderValue, Method, Request, Response};
 use http_body::Body;
 
 use super::{
@@ -19,21 +19,23 @@ use super::{
     error::BoxError,
 };
 use crate::{
-    client::{Backoff, EventSourceError, EventSourceTimeout, Rejected},
+    client::{Backoff, EventSourceError, EventSourceTimeout},
     Decoder, MessageEvent, ReadError,
 };
 
 mod state;
-mod watched;
+pub(super) mod watched;
 
 use self::{state::State, watched::Watched};
 
-/// An HTTP client, as an [`EventSource`] uses it: send a request, get a response whose body
-/// is an [`http_body::Body`].
+/// An HTTP client, as the client side uses it: send an `http::Request<Q>`, get a response
+/// whose body is an [`http_body::Body`].
 ///
-/// Every `FnMut(http::Request<()>) -> impl Future<Output = Result<http::Response<B>, E>>`
-/// is one, so a closure around any client does; the request has no body (an event stream
-/// is a `GET`), so map it to your client's empty body type.
+/// Every `FnMut(http::Request<Q>) -> impl Future<Output = Result<http::Response<B>, E>>`
+/// is one, so a closure around any client does. `Q` is the request body: `()` for a plain
+/// `GET` event stream, [`Bytes`](bytes::Bytes) for the one-shot [`request`](crate::client::request)
+/// builder, or whatever [`EventSource::from_fn`]'s factory builds; map it to your client's
+/// body type (`Full::new` for hyper, `reqwest::Body::from` for reqwest).
 ///
 /// # Examples
 ///
@@ -48,7 +50,7 @@ use self::{state::State, watched::Watched};
 /// };
 /// assert_fetch(&offline);
 /// ```
-pub trait Fetch {
+pub trait Fetch<Q = ()> {
     /// The response body.
     type Body: Body<Error: Into<Box<dyn std::error::Error + Send + Sync>>>;
     /// The client's error.
@@ -57,12 +59,12 @@ pub trait Fetch {
     type Future: Future<Output = Result<Response<Self::Body>, Self::Error>>;
 
     /// Sends `request`.
-    fn fetch(&mut self, request: Request<()>) -> Self::Future;
+    fn fetch(&mut self, request: Request<Q>) -> Self::Future;
 }
 
-impl<F, Fut, B, E> Fetch for F
+impl<F, Fut, Q, B, E> Fetch<Q> for F
 where
-    F: FnMut(Request<()>) -> Fut,
+    F: FnMut(Request<Q>) -> Fut,
     Fut: Future<Output = Result<Response<B>, E>>,
     B: Body<Error: Into<BoxError>>,
     E: Into<BoxError>,
@@ -71,7 +73,7 @@ where
     type Error = E;
     type Future = Fut;
 
-    fn fetch(&mut self, request: Request<()>) -> Fut {
+    fn fetch(&mut self, request: Request<Q>) -> Fut {
         self(request)
     }
 }
@@ -130,7 +132,14 @@ pub enum EventSourceItem {
 /// - any other status or content type: [`EventSourceError::Rejected`] with the status, headers
 ///   and the first 4 KiB of the body, then the end, with no retry;
 /// - a client or body error, or the end of the body: [`EventSourceItem::Reconnecting`], a wait
-///   (see [`Backoff`]), and a new request carrying the last event ID;
+///   (see [`Backoff`]), and a new request carrying the last event ID. The `cause` tells a
+///   clean end (`None`) from a stream cut short (`Some`: a reset, a chunked body without
+///   its last chunk, an HTTP/2 reset, a timeout);
+/// - an event for which the [`end_when`](EventSource::end_when) predicate holds (an
+///   LLM's `data: [DONE]`): that event, then the end;
+/// - a request that is not idempotent (`POST`, `PATCH`) is sent once, unless
+///   [`retry_non_idempotent`](EventSource::retry_non_idempotent) says otherwise: after a
+///   clean end the stream ends, after a failure it yields [`EventSourceError::NotRetried`];
 /// - too many consecutive failures ([`Backoff::max_attempts`]): [`EventSourceError::Exhausted`],
 ///   then the end.
 ///
@@ -194,12 +203,16 @@ pub enum EventSourceItem {
 /// On smol, a fetch is a few lines over `hyper::client::conn::http1` and
 /// `smol::net::TcpStream` (or smol-hyper): see the crate's `tests/event_source.rs`.
 #[must_use = "streams do nothing unless polled"]
-pub struct EventSource<F: Fetch> {
+pub struct EventSource<F: Fetch<Q>, Q = ()> {
     fetch: F,
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
+    make_request: MakeRequest<Q>,
+    retry_non_idempotent: bool,
+    end_when: Option<EndWhen>,
+    /// The method of the request in flight, if one was sent.
+    sent: Option<Method>,
+    /// The URI of the last request sent, for the tracing events.
+    #[cfg(feature = "tracing")]
+    uri: http::Uri,
     backoff: Backoff,
     rng: fastrand::Rng,
     max_line_len: Option<usize>,
@@ -210,16 +223,27 @@ pub struct EventSource<F: Fetch> {
     retry: Option<Duration>,
     attempt: u32,
     opened_at: Option<Instant>,
-    state: State<F>,
+    state: State<F::Future, F::Body>,
 }
+
+/// Says whether an event is the last.
+type EndWhen = Box<dyn FnMut(&MessageEvent) -> bool + Send>;
+
+/// Builds the request of each attempt from the last event ID.
+type MakeRequest<Q> = Box<dyn FnMut(&str) -> Result<Request<Q>, BoxError> + Send>;
 
 // The future and the body are boxed, and `fetch` is only used through `&mut`: nothing is
 // structurally pinned.
-impl<F: Fetch> Unpin for EventSource<F> {}
+impl<F: Fetch<Q>, Q> Unpin for EventSource<F, Q> {}
 
-impl<F: Fetch> EventSource<F> {
-    /// A source that sends `request` (its method, URI, version and headers) with `fetch`.
-    /// Nothing happens until the stream is polled.
+impl<F: Fetch<Q>, Q> EventSource<F, Q> {
+    /// A source that sends `request` (its method, URI, version, headers and a clone of its
+    /// body) with `fetch` at each attempt. Nothing happens until the stream is polled.
+    ///
+    /// A method that is not idempotent (`POST`, `PATCH`) is sent once: see
+    /// [`retry_non_idempotent`](EventSource::retry_non_idempotent). To build each
+    /// attempt's request (a new body, a fresh token, the last event ID in the body), use
+    /// [`from_fn`](EventSource::from_fn).
     ///
     /// # Examples
     ///
@@ -231,15 +255,68 @@ impl<F: Fetch> EventSource<F> {
     /// let source = sse_pump::client::EventSource::new(fetch, request);
     /// assert_eq!(source.last_event_id(), "");
     /// ```
-    pub fn new(fetch: F, request: Request<()>) -> Self {
-        let (parts, ()) = request.into_parts();
+    pub fn new(fetch: F, request: Request<Q>) -> Self
+    where
+        Q: Clone + Send + 'static,
+    {
+        let (parts, body) = request.into_parts();
+        let (method, uri, version, headers) =
+            (parts.method, parts.uri, parts.version, parts.headers);
+        EventSource::from_fn(fetch, move |_: &str| {
+            let mut request = Request::new(body.clone());
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri.clone();
+            *request.version_mut() = version;
+            *request.headers_mut() = headers.clone();
+            // The source sets the current ID; a fixed one would be sent for ever.
+            request.headers_mut().remove("last-event-id");
+            Ok::<_, BoxError>(request)
+        })
+    }
+
+    /// A source whose requests `make_request` builds, one per attempt, from the last event
+    /// ID (empty at first, unless [`with_last_event_id`](EventSource::with_last_event_id)
+    /// set one): a body built again, a token refreshed, the ID placed where the API wants
+    /// it. The source then adds what is missing of `Accept: text/event-stream`,
+    /// `Cache-Control: no-store` and `Last-Event-ID` (when the ID is not empty). An `Err`
+    /// is a failed attempt (nothing was sent), retried as a network error is.
+    ///
+    /// A method that is not idempotent (`POST`, `PATCH`) is not sent again unless
+    /// [`retry_non_idempotent`](EventSource::retry_non_idempotent) says so.
+    ///
+    /// # Examples
+    ///
+    /// An LLM-style stream: a `POST` with a JSON body and a token, resumed with the ID in
+    /// the body, ended by `[DONE]`:
+    ///
+    /// ```
+    /// use sse_pump::client::EventSource;
+    /// # let fetch = |_: http::Request<String>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// let token = "sk-test".to_string();
+    /// let source = EventSource::from_fn(fetch, move |last_event_id: &str| {
+    ///     http::Request::post("http://127.0.0.1:8000/v1/chat")
+    ///         .header("authorization", format!("Bearer {token}"))
+    ///         .header("content-type", "application/json")
+    ///         .body(format!(r#"{{"stream":true,"resume_after":"{last_event_id}"}}"#))
+    /// })
+    /// .retry_non_idempotent(true)
+    /// .end_when(|event| event.data == "[DONE]");
+    /// # drop(source);
+    /// ```
+    pub fn from_fn<M, E>(fetch: F, mut make_request: M) -> Self
+    where
+        M: FnMut(&str) -> Result<Request<Q>, E> + Send + 'static,
+        E: Into<BoxError>,
+    {
         let backoff = Backoff::default();
         EventSource {
             fetch,
-            method: parts.method,
-            uri: parts.uri,
-            version: parts.version,
-            headers: parts.headers,
+            make_request: Box::new(move |id| make_request(id).map_err(Into::into)),
+            retry_non_idempotent: false,
+            end_when: None,
+            sent: None,
+            #[cfg(feature = "tracing")]
+            uri: http::Uri::default(),
             rng: backoff.rng(),
             backoff,
             max_line_len: None,
@@ -268,6 +345,44 @@ impl<F: Fetch> EventSource<F> {
     pub fn reconnect(mut self, backoff: Backoff) -> Self {
         self.rng = backoff.rng();
         self.backoff = backoff;
+        self
+    }
+
+    /// Sends a request that is not idempotent (`POST`, `PATCH`: see
+    /// [`Method::is_idempotent`]) again after a failure or the end of its stream. Off by
+    /// default: the server may have acted on the request (charged for the tokens, posted
+    /// the message), and the source cannot know. Off, such a source ends after its first
+    /// connection: with `None` after a clean end, with [`EventSourceError::NotRetried`]
+    /// after a failure (a timeout, a reset, a body cut short).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// let request = http::Request::post("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::client::EventSource::new(fetch, request).retry_non_idempotent(true);
+    /// # drop(source);
+    /// ```
+    pub fn retry_non_idempotent(mut self, yes: bool) -> Self {
+        self.retry_non_idempotent = yes;
+        self
+    }
+
+    /// Ends the source after the first event for which `last` returns `true` (the event is
+    /// yielded, then `None`), rather than reconnecting when the server ends the stream: an
+    /// LLM's `data: [DONE]`, or an `event: end`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
+    ///     .end_when(|event| event.data == "[DONE]");
+    /// # drop(source);
+    /// ```
+    pub fn end_when(mut self, last: impl FnMut(&MessageEvent) -> bool + Send + 'static) -> Self {
+        self.end_when = Some(Box::new(last));
         self
     }
 
@@ -450,27 +565,23 @@ impl<F: Fetch> EventSource<F> {
     }
 
     /// The request for the next attempt, and the last event ID if it could not go in it.
-    fn request(&self) -> (Request<()>, Option<String>) {
-        let mut request = Request::new(());
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.version_mut() = self.version;
+    fn request(&mut self) -> Result<(Request<Q>, Option<String>), BoxError> {
+        let mut request = (self.make_request)(&self.last_event_id)?;
         let headers = request.headers_mut();
-        *headers = self.headers.clone();
         let accept = HeaderValue::from_static("text/event-stream");
-        headers.insert(header::ACCEPT, accept);
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.entry(header::ACCEPT).or_insert(accept);
+        let no_store = HeaderValue::from_static("no-store");
+        headers.entry(header::CACHE_CONTROL).or_insert(no_store);
         let last_id = header::HeaderName::from_static("last-event-id");
-        headers.remove(&last_id);
-        if self.last_event_id.is_empty() {
-            return (request, None);
+        if self.last_event_id.is_empty() || headers.contains_key(&last_id) {
+            return Ok((request, None));
         }
         match header_value(&self.last_event_id) {
             Some(id) => {
-                request.headers_mut().insert(last_id, id);
-                (request, None)
+                headers.insert(last_id, id);
+                Ok((request, None))
             }
-            None => (request, Some(self.last_event_id.clone())),
+            None => Ok((request, Some(self.last_event_id.clone()))),
         }
     }
 
@@ -503,10 +614,10 @@ fn header_value(id: &str) -> Option<HeaderValue> {
 
 /// The deadlines of an attempt.
 #[derive(Debug, Clone, Copy)]
-struct Timeouts {
-    response: Duration,
-    idle: Duration,
-    rejection: Duration,
+pub(super) struct Timeouts {
+    pub(super) response: Duration,
+    pub(super) idle: Duration,
+    pub(super) rejection: Duration,
 }
 
 impl Default for Timeouts {
@@ -519,11 +630,10 @@ impl Default for Timeouts {
     }
 }
 
-impl<F: Fetch> fmt::Debug for EventSource<F> {
+impl<F: Fetch<Q>, Q> fmt::Debug for EventSource<F, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventSource")
-            .field("method", &self.method)
-            .field("uri", &self.uri)
+            .field("sent", &self.sent)
             .field("last_event_id", &self.last_event_id())
             .field("attempt", &self.attempt)
             .field("state", &self.state.name())

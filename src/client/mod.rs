@@ -1,15 +1,23 @@
 //! The client: [`EventSource`] connects, checks, decodes and reconnects
-//! over any `http` / `http-body` 1.x client; [`decode_body`] decodes a
-//! body in process. Behind the `client` feature, which needs no hyper.
+//! over any `http` / `http-body` 1.x client; [`request`] (and [`get`], [`post`]) sends one
+//! request, a `POST` with a JSON body for an LLM's token stream, and streams its events;
+//! [`decode_body`] decodes a body in process. Behind the `client` feature, which needs no
+//! hyper.
 
 mod backoff;
 mod decode_body;
 mod error;
 mod event_source;
+mod one_shot;
+mod rejecting;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 
 pub use self::{
     backoff::Backoff,
     decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{EventSourceError, EventSourceTimeout, Rejected},
+    error::{EventSourceError, EventSourceTimeout, OpenError, Rejected, TransportError},
     event_source::{EventSource, EventSourceItem, Fetch},
+    one_shot::{get, post, request, Events, RequestBuilder},
 };

@@ -1,26 +1,25 @@
 //! The state machine behind [`EventSource`]'s `Stream` implementation.
 
-use bytes::Buf;
-
 use super::*;
+use crate::client::rejecting::{is_event_stream, Rejecting};
 
-/// Where an [`EventSource`] is.
-pub(super) enum State<F: Fetch> {
+/// Where an [`EventSource`] is; `Fut` and `B` are the fetch's future and response body.
+pub(super) enum State<Fut, B: Body<Error: Into<BoxError>>> {
     /// About to send a request.
     Idle,
     /// Waiting for the response, until the response timeout.
-    Connecting(Pin<Box<F::Future>>, Delay),
+    Connecting(Pin<Box<Fut>>, Delay),
     /// Reading events, under the idle timeout.
-    Open(Pin<Box<DecodeBody<Watched<F::Body>>>>),
+    Open(Pin<Box<DecodeBody<Watched<B>>>>),
     /// Reading the start of a rejected response's body.
-    Rejecting(Box<Rejecting<F::Body>>),
+    Rejecting(Box<Rejecting<B>>),
     /// Waiting before the next attempt.
     Waiting(Delay),
     /// Ended.
     Done,
 }
 
-impl<F: Fetch> State<F> {
+impl<Fut, B: Body<Error: Into<BoxError>>> State<Fut, B> {
     pub(super) fn name(&self) -> &'static str {
         match self {
             State::Idle => "Idle",
@@ -30,47 +29,6 @@ impl<F: Fetch> State<F> {
             State::Waiting(_) => "Waiting",
             State::Done => "Done",
         }
-    }
-}
-
-/// A rejected response whose body is being collected, up to [`Rejected::BODY_LIMIT`] and
-/// until a deadline: a server that stalls it does not hold the rejection back.
-pub(super) struct Rejecting<B> {
-    rejected: Rejected,
-    collected: Vec<u8>,
-    body: Pin<Box<B>>,
-    deadline: Delay,
-}
-
-impl<B: Body> Rejecting<B> {
-    /// Polls until the limit, the end of the body, an error or the deadline.
-    fn poll_collect(&mut self, cx: &mut Context<'_>) -> Poll<Rejected> {
-        while self.collected.len() < Rejected::BODY_LIMIT {
-            let frame = match self.body.as_mut().poll_frame(cx) {
-                Poll::Ready(frame) => frame,
-                Poll::Pending => {
-                    ready!(Pin::new(&mut self.deadline).poll(cx));
-                    break;
-                }
-            };
-            match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(mut data) = frame.into_data() {
-                        while data.has_remaining() && self.collected.len() < Rejected::BODY_LIMIT {
-                            let room = Rejected::BODY_LIMIT - self.collected.len();
-                            let chunk = data.chunk();
-                            let take = chunk.len().min(room);
-                            self.collected.extend_from_slice(&chunk[..take]);
-                            data.advance(take);
-                        }
-                    }
-                }
-                Some(Err(_)) | None => break,
-            }
-        }
-        let mut rejected = self.rejected.clone();
-        rejected.body = std::mem::take(&mut self.collected).into();
-        Poll::Ready(rejected)
     }
 }
 
@@ -84,7 +42,7 @@ pub(super) enum Step {
     End,
 }
 
-impl<F: Fetch> Stream for EventSource<F> {
+impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
     type Item = Result<EventSourceItem, EventSourceError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -126,10 +84,19 @@ impl<F: Fetch> Stream for EventSource<F> {
     }
 }
 
-impl<F: Fetch> EventSource<F> {
-    /// Sends the request; says so if the last event ID could not go in it.
+impl<F: Fetch<Q>, Q> EventSource<F, Q> {
+    /// Builds and sends the request; says so if the last event ID could not go in it. A
+    /// request that cannot be built is a failed attempt (nothing was sent).
     fn connect(&mut self) -> Step {
-        let (request, unsent) = self.request();
+        let (request, unsent) = match self.request() {
+            Ok(built) => built,
+            Err(e) => return self.on_failure(Some(e)),
+        };
+        self.sent = Some(request.method().clone());
+        #[cfg(feature = "tracing")]
+        {
+            self.uri = request.uri().clone();
+        }
         let future = Box::pin(self.fetch.fetch(request));
         self.state = State::Connecting(future, Delay::new(self.timeouts.response));
         match unsent {
@@ -151,12 +118,8 @@ impl<F: Fetch> EventSource<F> {
             self.opened_at = Some(Instant::now());
             return Step::Yield(Ok(EventSourceItem::Open));
         }
-        self.state = State::Rejecting(Box::new(Rejecting {
-            rejected: Rejected::new(parts.status, parts.headers, bytes::Bytes::new()),
-            collected: Vec::new(),
-            body: Box::pin(body),
-            deadline: Delay::new(self.timeouts.rejection),
-        }));
+        let rejecting = Rejecting::new(parts, body, self.timeouts.rejection);
+        self.state = State::Rejecting(Box::new(rejecting));
         Step::Again
     }
 
@@ -165,6 +128,9 @@ impl<F: Fetch> EventSource<F> {
         match item {
             Ok(event) => {
                 self.attempt = 0; // an event: the connection is healthy
+                if self.end_when.as_mut().is_some_and(|last| last(&event)) {
+                    self.state = State::Done;
+                }
                 Step::Yield(Ok(EventSourceItem::Event(event)))
             }
             Err(ReadError::Decode(e)) => Step::Yield(Err(EventSourceError::Decode(e))),
@@ -178,6 +144,9 @@ impl<F: Fetch> EventSource<F> {
             let decoder = events.decoder();
             self.last_event_id = decoder.last_event_id().to_owned();
             self.retry = decoder.reconnection_time().or(self.retry);
+        }
+        if let Some(step) = self.not_retried(cause.as_ref()) {
+            return step.unwrap_or_else(|| self.end_not_retried(cause));
         }
         let healthy = self.backoff.healthy_period();
         if self
@@ -219,16 +188,23 @@ impl<F: Fetch> EventSource<F> {
             cause,
         }))
     }
-}
 
-/// Whether the content type's essence is `text/event-stream`.
-fn is_event_stream(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/event-stream")
+    /// When the request that was sent must not be sent again (not idempotent, no opt-in):
+    /// `Some(Some(End))` after a clean end, `Some(None)` after a failure.
+    fn not_retried(&mut self, cause: Option<&BoxError>) -> Option<Option<Step>> {
+        let method = self.sent.take()?;
+        if method.is_idempotent() || self.retry_non_idempotent {
+            return None;
+        }
+        self.sent = Some(method);
+        self.state = State::Done;
+        Some(cause.is_none().then_some(Step::End))
+    }
+
+    /// Ends with the failure of a request that is not sent again.
+    fn end_not_retried(&mut self, cause: Option<BoxError>) -> Step {
+        let method = self.sent.take().unwrap_or_default();
+        let cause = cause.unwrap_or_else(|| "the stream ended".into());
+        Step::Yield(Err(EventSourceError::NotRetried { method, cause }))
+    }
 }
