@@ -34,7 +34,7 @@ use sse_pump::{
 /// The page: an `EventSource` on `/events`, shared with the `https` example.
 const PAGE: &str = include_str!("demo_page.html");
 
-fn main() -> std::io::Result<()> {
+pub fn main() -> std::io::Result<()> {
     let addr = std::env::var("SSE_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".into());
     smol::block_on(async {
         let listener = TcpListener::bind(&addr).await?;
