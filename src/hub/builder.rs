@@ -269,7 +269,7 @@ impl HubBuilder {
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Hub, MemoryLog};
+    /// use sse_pump::{Event, hub::{Hub, MemoryLog}};
     ///
     /// let log = MemoryLog::new(); // in-process, for tests; RedisStreams across processes
     /// let a = Hub::builder().history(100).backend(log.clone()).build();

@@ -26,7 +26,7 @@ use crate::{
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{Event, Hub, MemoryLog, Replay};
+/// use sse_pump::{Event, hub::{Hub, MemoryLog, Replay}};
 ///
 /// let log = MemoryLog::new();
 /// let a = Hub::builder().history(10).backend(log.clone()).build();
@@ -59,7 +59,7 @@ impl MemoryLog {
     /// # Examples
     ///
     /// ```
-    /// let log = sse_pump::MemoryLog::new();
+    /// let log = sse_pump::hub::MemoryLog::new();
     /// # drop(log);
     /// ```
     pub fn new() -> Self {
@@ -72,7 +72,7 @@ impl MemoryLog {
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Hub, MemoryLog};
+    /// use sse_pump::{Event, hub::{Hub, MemoryLog}};
     /// let log = MemoryLog::new();
     /// let hub = Hub::builder().backend(log.clone()).build();
     /// log.set_available(false);
@@ -88,7 +88,7 @@ impl MemoryLog {
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Hub, MemoryLog, Replay};
+    /// use sse_pump::{Event, hub::{Hub, MemoryLog, Replay}};
     /// let log = MemoryLog::new();
     /// let hub = Hub::builder().history(10).backend(log.clone()).build();
     /// hub.publish(Event::new().data("x"))?;

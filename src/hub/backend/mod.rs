@@ -93,7 +93,7 @@ use crate::Event;
 /// # Examples
 ///
 /// ```
-/// use sse_pump::Position;
+/// use sse_pump::hub::Position;
 /// assert!(Position::new(1700000000000, 3) < Position::new(1700000000001, 0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,8 +108,8 @@ impl Position {
     /// # Examples
     ///
     /// ```
-    /// let at = sse_pump::Position::new(7, 0);
-    /// assert_eq!(at, sse_pump::Position::new(7, 0));
+    /// let at = sse_pump::hub::Position::new(7, 0);
+    /// assert_eq!(at, sse_pump::hub::Position::new(7, 0));
     /// ```
     pub const fn new(major: u64, minor: u64) -> Self {
         Position { major, minor }
@@ -133,10 +133,10 @@ impl Position {
 /// hundred lines.
 ///
 /// ```
-/// fn takes(backend: impl sse_pump::Backend) -> sse_pump::Hub {
-///     sse_pump::Hub::builder().backend(backend).build()
+/// fn takes(backend: impl sse_pump::hub::Backend) -> sse_pump::hub::Hub {
+///     sse_pump::hub::Hub::builder().backend(backend).build()
 /// }
-/// let hub = takes(sse_pump::MemoryLog::new());
+/// let hub = takes(sse_pump::hub::MemoryLog::new());
 /// # drop(hub);
 /// ```
 pub trait Backend: Send + Sync + 'static {
@@ -181,7 +181,7 @@ pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<(), PublishError>> +
 /// See [`MemoryLog`]'s source for a backend that uses every method.
 ///
 /// ```
-/// fn follow(feed: &sse_pump::Feed, id: &str, at: sse_pump::Position, event: sse_pump::Event) -> bool {
+/// fn follow(feed: &sse_pump::hub::Feed, id: &str, at: sse_pump::hub::Position, event: sse_pump::Event) -> bool {
 ///     feed.push(id, at, event)
 /// }
 /// # let _ = follow;
@@ -203,7 +203,7 @@ impl Feed {
     /// # Examples
     ///
     /// ```
-    /// fn how_many(feed: &sse_pump::Feed) -> usize { feed.history() }
+    /// fn how_many(feed: &sse_pump::hub::Feed) -> usize { feed.history() }
     /// # let _ = how_many;
     /// ```
     pub fn history(&self) -> usize {
@@ -217,7 +217,7 @@ impl Feed {
     /// # Examples
     ///
     /// ```
-    /// fn done(feed: &sse_pump::Feed) -> bool { feed.is_closed() }
+    /// fn done(feed: &sse_pump::hub::Feed) -> bool { feed.is_closed() }
     /// # let _ = done;
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -233,7 +233,7 @@ impl Feed {
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Feed, Position};
+    /// use sse_pump::{Event, hub::{Feed, Position}};
     /// fn one(feed: &Feed) -> bool { feed.push("7-0", Position::new(7, 0), Event::new().data("x")) }
     /// # let _ = one;
     /// ```
@@ -248,7 +248,7 @@ impl Feed {
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{Event, Feed, Position};
+    /// use sse_pump::{Event, hub::{Feed, Position}};
     /// fn load(feed: &Feed) -> bool {
     ///     feed.backlog([("1-0", Position::new(1, 0), Event::new().data("old"))])
     /// }
@@ -268,7 +268,7 @@ impl Feed {
     /// # Examples
     ///
     /// ```
-    /// fn lost(feed: &sse_pump::Feed) -> bool { feed.reset() }
+    /// fn lost(feed: &sse_pump::hub::Feed) -> bool { feed.reset() }
     /// # let _ = lost;
     /// ```
     pub fn reset(&self) -> bool {

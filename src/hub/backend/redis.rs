@@ -67,7 +67,7 @@ const BATCH: usize = 512;
 /// # Examples
 ///
 /// ```no_run
-/// use sse_pump::{Event, Hub, RedisStreams};
+/// use sse_pump::{Event, hub::{Hub, RedisStreams}};
 /// # futures_lite::future::block_on(async {
 /// let redis = RedisStreams::new("redis://127.0.0.1:6379", "chat")?;
 /// let hub = Hub::builder().history(10_000).backend(redis.clone()).build();
@@ -215,7 +215,7 @@ impl RedisStreams {
     /// ```no_run
     /// # futures_lite::future::block_on(async {
     /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?;
-    /// let hub = sse_pump::Hub::builder().backend(redis.clone()).build();
+    /// let hub = sse_pump::hub::Hub::builder().backend(redis.clone()).build();
     /// redis.ready().await;
     /// # drop(hub);
     /// # Ok::<(), sse_pump::hub::InvalidUrl>(()) }).unwrap();
