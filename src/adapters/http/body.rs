@@ -82,7 +82,7 @@ impl<S: Source> SseBody<S> {
             ended: event_listener::Event::new(),
         };
         SseBody {
-            shared: Arc::new(Watchdog::new(frames.source().close_handle(), shared)),
+            shared: Arc::new(Watchdog::new(shared)),
             frames,
             failing: None,
         }
@@ -163,7 +163,8 @@ impl<S: Source> Body for SseBody<S> {
         }
         match ready!(this.frames.as_mut().poll_next(cx)) {
             Some(frame) => {
-                this.shared.handed(this.frames.send_limit());
+                let frames = &this.frames;
+                (this.shared).handed(frames.send_limit(), || frames.source().close_handle());
                 Poll::Ready(Some(Ok(Frame::data(frame))))
             }
             None if this.frames.report().ended == Ended::SourceFailed => {
