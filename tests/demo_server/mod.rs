@@ -217,7 +217,7 @@ impl Demo {
 /// binary left from an older build may be stale. So this runs `cargo build --example NAME
 /// --all-features` with this test's profile: a no-op when `cargo test --all-features` (the
 /// README's second run, the only one that runs these tests) has just built it.
-fn example_binary(name: &str) -> PathBuf {
+pub fn example_binary(name: &str) -> PathBuf {
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test> -> target/<profile>
@@ -227,8 +227,8 @@ fn example_binary(name: &str) -> PathBuf {
         .join(format!("{name}{}", env::consts::EXE_SUFFIX));
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
-        let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        let mut cargo = cargo();
+        cargo.args([
             "build",
             "--example",
             name,
@@ -299,4 +299,31 @@ pub fn demo_rounds(from: u64, rounds: u64, id_before: &str) -> Vec<String> {
         events.push(format!("stats id={id:?} count={n} even={}", n % 2 == 0));
     }
     events
+}
+
+/// `cargo`, as a developer would run it in this crate's directory.
+fn cargo() -> Command {
+    let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // `cargo test` hands its test binaries the variables it sets for a crate
+    // (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). A build script that watches one of
+    // them (ring's does) would see it change and rebuild the whole tree, twice: now,
+    // and again in the next plain `cargo` run.
+    // The user's own settings (`CARGO_HOME`, `CARGO_INCREMENTAL`, ...) stay.
+    const SET_FOR_A_CRATE: [&str; 7] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    for (name, _) in env::vars_os() {
+        let name = name.to_string_lossy();
+        if SET_FOR_A_CRATE.iter().any(|set| name.starts_with(set)) {
+            cargo.env_remove(&*name);
+        }
+    }
+    cargo.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cargo
 }

@@ -3,6 +3,8 @@
 //! smol), a reconnecting `POST` source that is not resent without opt-in and, with it,
 //! resends the factory's new body with the last event ID; and the deadlines.
 
+#[path = "../demo_server/mod.rs"]
+mod demo_server;
 mod server;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
@@ -376,20 +378,7 @@ fn a_rejection_whose_body_stalls_gives_what_arrived() {
 /// first, a no-op after `cargo test --all-features`).
 fn run_example(name: &str, url: &str) -> String {
     use std::process::{Command, Stdio};
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--all-features", "--example", name])
-        .status()
-        .unwrap();
-    assert!(built.success(), "building {name}");
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
+    let binary = demo_server::example_binary(name);
     let mut child = Command::new(binary)
         .arg(url)
         .env("OPENAI_API_KEY", KEY)
