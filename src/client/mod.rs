@@ -3,6 +3,11 @@
 //! request, a `POST` with a JSON body for an LLM's token stream, and streams its events;
 //! [`decode_body`] decodes a body in process. Behind the `client` feature, which needs no
 //! hyper.
+//!
+//! A compressed stream (gzip, br, zstd) is inflated by the HTTP client, as it inflates any
+//! body (reqwest with its `gzip`, `brotli` or `zstd` feature, or a decompression layer on
+//! hyper-util's client); the decoder reads the inflated body as it arrives, so each event
+//! is yielded as soon as the server's compressor flushed it (`tests/client_compression.rs`).
 
 mod backoff;
 mod decode_body;
