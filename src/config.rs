@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{timer::Clock, Event, KeepAlive, LineEnding, ShutdownListener, Sse};
+use crate::{Event, KeepAlive, LineEnding, ShutdownListener, Sse};
 
 /// The delivery settings of one stream; see the table on [`Sse`] for the defaults.
 #[derive(Clone, Debug)]
@@ -16,7 +16,8 @@ pub(crate) struct Config {
     pub(crate) line_ending: LineEnding,
     pub(crate) coalesce: usize,
     pub(crate) shutdown: Option<ShutdownListener>,
-    pub(crate) farewell: Option<Event>,
+    /// Boxed: most streams have none, and every stream carries its config.
+    pub(crate) farewell: Option<Box<Event>>,
     pub(crate) grace: Duration,
     /// What the stream's span says about it (boxed: most streams have none).
     #[cfg(feature = "tracing")]
@@ -25,8 +26,9 @@ pub(crate) struct Config {
 
 impl Config {
     /// The keep-alive clock of a stream sent with this configuration.
-    pub(crate) fn clock(&self) -> Clock {
-        Clock::new(self.keep_alive.as_ref().map(|ka| ka.interval))
+    /// The keep-alive interval, if pings are on.
+    pub(crate) fn ping_interval(&self) -> Option<Duration> {
+        self.keep_alive.as_ref().map(|ka| ka.interval)
     }
 
     /// The next keep-alive ping (the clock never fires when keep-alive is off).

@@ -266,7 +266,7 @@ impl<S> Sse<S> {
     /// # Ok::<(), sse_pump::Error>(())
     /// ```
     pub fn farewell(mut self, event: Event) -> Self {
-        self.config.farewell = Some(event);
+        self.config.farewell = Some(Box::new(event));
         self
     }
 

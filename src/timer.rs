@@ -10,32 +10,36 @@ use std::{
 
 use futures_timer::Delay;
 
-/// The keep-alive clock: counts quiet time since the last write.
+/// The keep-alive clock: counts quiet time since the last write. The interval is the
+/// caller's (its config holds it), not stored twice in every stream.
 pub(crate) struct Clock {
-    interval: Option<Duration>,
     delay: Option<Delay>,
     last_write: Instant,
 }
 
 impl Clock {
-    pub(crate) fn new(interval: Option<Duration>) -> Self {
+    pub(crate) fn new() -> Self {
         Clock {
-            interval,
             delay: None,
             last_write: Instant::now(),
         }
     }
 
-    pub(crate) fn touch(&mut self) {
-        if self.interval.is_some() {
+    /// A write happened; with no keep-alive (`interval` is `None`), nothing to note.
+    pub(crate) fn touch(&mut self, interval: Option<Duration>) {
+        if interval.is_some() {
             self.last_write = Instant::now();
         }
     }
 
     /// Ready once `interval` has passed with no write. The timer is set once and, when it
     /// fires early because writes came in the meantime, moved to the new due time.
-    pub(crate) fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(interval) = self.interval else {
+    pub(crate) fn poll_due(
+        &mut self,
+        interval: Option<Duration>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let Some(interval) = interval else {
             return Poll::Pending;
         };
         let delay = self.delay.get_or_insert_with(|| Delay::new(interval));

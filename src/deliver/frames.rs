@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 
 use super::batch::gather;
-use crate::{config::Config, timer::Clock, Ended, Report, Source, Sse};
+use crate::{config::Config, timer::Clock, Ended, Event, Report, Source, Sse};
 
 pin_project_lite::pin_project! {
     /// A stream's frames, ready to write: the opening frame (a raw response head, the
@@ -65,7 +65,7 @@ impl<S: Source> Frames<S> {
     pub(crate) fn new(sse: Sse<S>) -> Self {
         let Sse { source, config } = sse;
         let mut state = State {
-            clock: config.clock(),
+            clock: Clock::new(),
             shutdown: None,
             phase: Phase::Live,
             opening: None,
@@ -199,7 +199,7 @@ impl State {
         self.report.events += events;
         self.report.bytes += bytes;
         self.report.pings += u64::from(ping);
-        self.clock.touch();
+        self.clock.touch(self.config.ping_interval());
     }
 
     fn hand(&mut self, frame: Bytes, mut what: InFlight) -> Poll<Option<Bytes>> {
@@ -249,7 +249,7 @@ impl State {
     }
 
     fn poll_ping(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        std::task::ready!(self.clock.poll_due(cx));
+        std::task::ready!(self.clock.poll_due(self.config.ping_interval(), cx));
         let ping = self.config.ping();
         let ping = self.convert(ping);
         self.hand(
@@ -275,7 +275,7 @@ impl State {
             .config
             .farewell
             .as_ref()
-            .map(|e| e.clone().into_bytes())
+            .map(|e| Event::clone(e).into_bytes())
         else {
             self.finish(Ended::Shutdown);
             return Poll::Ready(None);

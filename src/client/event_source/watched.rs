@@ -29,7 +29,7 @@ impl<B> Watched<B> {
         Watched {
             body,
             idle,
-            clock: Clock::new(Some(idle)),
+            clock: Clock::new(),
         }
     }
 }
@@ -48,10 +48,10 @@ where
         let this = self.project();
         match this.body.poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.clock.touch();
+                this.clock.touch(Some(*this.idle));
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
-            Poll::Pending => match this.clock.poll_due(cx) {
+            Poll::Pending => match this.clock.poll_due(Some(*this.idle), cx) {
                 Poll::Ready(()) => {
                     Poll::Ready(Some(Err(EventSourceTimeout::Idle(*this.idle).into())))
                 }
