@@ -33,10 +33,10 @@ struct State {
     clock: Clock,
     shutdown: Option<event_listener::EventListener>,
     phase: Phase,
-    /// Written before anything else: a raw response head, then the `retry` frame.
-    opening: Option<Bytes>,
-    /// An event that did not fit in the last batch; it starts the next one.
-    carry: Option<Bytes>,
+    /// In [`Phase::Opening`], the opening frame: a raw response head, then the `retry`
+    /// frame. Then, an event that did not fit in the last batch; it starts the next one.
+    /// (One slot for both: every stream carries this state.)
+    pending: Option<Bytes>,
     source_ended: bool,
     /// What the frame last handed out holds; counted when the next one is asked for.
     in_flight: InFlight,
@@ -48,6 +48,8 @@ struct State {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// The opening frame (in `pending`) goes first.
+    Opening,
     Live,
     /// The farewell was handed out: the stream ends once it is delivered.
     Farewell,
@@ -68,8 +70,7 @@ impl<S: Source> Frames<S> {
             clock: Clock::new(),
             shutdown: None,
             phase: Phase::Live,
-            opening: None,
-            carry: None,
+            pending: None,
             source_ended: false,
             in_flight: InFlight::default(),
             buf: BytesMut::new(),
@@ -78,16 +79,21 @@ impl<S: Source> Frames<S> {
             span: crate::trace::stream_span(config.trace.as_deref()),
             config,
         };
-        state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
+        if let Some(retry) = state.config.retry_frame() {
+            state.pending = Some(state.convert(retry));
+            state.phase = Phase::Opening;
+        }
         Frames { source, state }
     }
 
     #[cfg(any(feature = "smol", feature = "tokio"))]
     /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
     pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
+        let state = &mut self.state;
         let mut opening = BytesMut::from(head);
-        opening.extend_from_slice(self.state.opening.as_deref().unwrap_or_default());
-        self.state.opening = Some(opening.freeze());
+        opening.extend_from_slice(state.pending.as_deref().unwrap_or_default());
+        state.pending = Some(opening.freeze());
+        state.phase = Phase::Opening;
         self
     }
 
@@ -126,7 +132,8 @@ impl<S: Source> Frames<S> {
             return;
         }
         let state = this.state;
-        let lost = state.in_flight.events + u64::from(state.carry.take().is_some());
+        let carried = state.phase == Phase::Live && state.pending.take().is_some();
+        let lost = state.in_flight.events + u64::from(carried);
         state.in_flight = InFlight::default();
         state.report.undelivered += lost + this.source.close();
         state.finish(ended);
@@ -158,6 +165,11 @@ impl<S: Source> Stream for Frames<S> {
         let (state, mut source) = (this.state, this.source);
         state.delivered();
         match state.phase {
+            Phase::Opening => {
+                state.phase = Phase::Live;
+                let opening = state.pending.take().unwrap_or_default();
+                return state.hand(opening, InFlight::default());
+            }
             Phase::Live => {}
             Phase::Farewell => {
                 state.finish(Ended::Shutdown);
@@ -165,13 +177,10 @@ impl<S: Source> Stream for Frames<S> {
             }
             Phase::Done => return Poll::Ready(None),
         }
-        if let Some(opening) = state.opening.take() {
-            return state.hand(opening, InFlight::default());
-        }
         if state.shutdown_triggered(cx) {
             return state.shut_down(source);
         }
-        if let Some(first) = state.carry.take() {
+        if let Some(first) = state.pending.take() {
             return state.batch(first, source, cx);
         }
         if state.source_ended {
@@ -232,7 +241,7 @@ impl State {
         };
         let ending = self.config.line_ending;
         let batch = gather(first, source, cx, limit, ending, &mut self.buf);
-        self.carry = batch.carry;
+        self.pending = batch.carry;
         self.source_ended |= batch.ended;
         let frame = match batch.alone {
             Some(frame) => self.convert(frame),
@@ -270,7 +279,7 @@ impl State {
 
     /// Ends on shutdown: what is queued is dropped and counted, the farewell goes last.
     fn shut_down<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
-        self.report.undelivered += source.close() + u64::from(self.carry.take().is_some());
+        self.report.undelivered += source.close() + u64::from(self.pending.take().is_some());
         let Some(farewell) = self
             .config
             .farewell
