@@ -3,7 +3,7 @@
 use std::{
     fmt,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, OnceLock},
     task::{ready, Context, Poll},
     time::Duration,
 };
@@ -78,7 +78,7 @@ impl<S: Source> SseBody<S> {
     pub fn new(sse: Sse<S>) -> Self {
         let frames = Box::pin(sse.into_frames());
         let shared = Shared {
-            report: Mutex::new(None),
+            report: OnceLock::new(),
             ended: event_listener::Event::new(),
         };
         SseBody {
@@ -116,7 +116,8 @@ impl<S: Source> SseBody<S> {
     fn finish(&mut self) {
         self.shared.stop();
         let report = self.frames.as_mut().take_report();
-        *self.shared.shared.lock() = Some(report);
+        // A body ends once (every caller checks that the machine is not done yet).
+        let _ = self.shared.shared.report.set(Box::new(report));
         self.shared.shared.ended.notify(usize::MAX);
     }
 
@@ -241,16 +242,11 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
-/// How a body ended, for its [`BodyReport`]s.
+/// How a body ended, for its [`BodyReport`]s. The report is boxed: set once, at the end,
+/// it costs a live stream one word instead of its whole size.
 struct Shared {
-    report: Mutex<Option<Report>>,
+    report: OnceLock<Box<Report>>,
     ended: event_listener::Event,
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Report>> {
-        self.report.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// The [`Report`] of an [`SseBody`], from [`SseBody::report`]: ready once the body has
@@ -287,7 +283,11 @@ impl BodyReport {
     /// assert!(body.report().get().is_none());
     /// ```
     pub fn get(&self) -> Option<Report> {
-        self.shared.shared.lock().clone()
+        self.shared
+            .shared
+            .report
+            .get()
+            .map(|report| Report::clone(report))
     }
 
     /// Waits until the body has ended, then returns its report.
