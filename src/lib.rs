@@ -215,7 +215,7 @@ pub use crate::{
     },
     decode::{
         decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
-        Decoded, Decoder, Item, MessageEvent, ReadError, Text,
+        Chunk, Decoded, Decoder, Item, MessageEvent, ReadError, Text,
     },
     encode::LineEnding,
     error::{Error, FieldError, PumpError, SendError, TrySendError},

@@ -1,15 +1,20 @@
-//! The decoder's string type: short strings inline, with no allocation.
+//! The decoder's string type, and its input type: both share the bytes of the stream.
 
 use std::{borrow::Borrow, fmt, ops::Deref};
 
-use compact_str::CompactString;
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 
 /// A string of a decoded event ([`MessageEvent`](crate::MessageEvent)'s `event`, `data` and
 /// `id`, an [`Item::Comment`](crate::Item::Comment)).
 ///
-/// Up to 24 bytes (an event type, most IDs, a short message or token) it is stored inline,
-/// so such an event costs no allocation at all; a longer one is one exact allocation, like a
-/// `String`. It derefs to `&str` and compares with `&str`, `str` and `String`;
+/// A field that is one whole line of one input [`Chunk`] is a view into that chunk: no copy
+/// and no allocation (cloning it costs a reference count, not a copy). Only a value
+/// gathered from several lines (multi-line `data`) or from a line split across chunks is
+/// copied, once. A view keeps its chunk's memory alive while it lives: to keep a few
+/// small strings of a stream for long, copy them (`String::from(text.as_str())`).
+///
+/// It derefs to `&str` and compares with `&str`, `str` and `String`;
 /// [`Text::into_string`] or `String::from` gives a `String`.
 ///
 /// # Examples
@@ -27,9 +32,12 @@ use compact_str::CompactString;
 /// # Ok::<(), sse_pump::DecodeError>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(pub(crate) CompactString);
+pub struct Text(pub(crate) ByteString);
 
 impl Text {
+    /// `"message"`, the default event type: static, so no event pays for it.
+    pub(crate) const MESSAGE: Text = Text(ByteString::from_static("message"));
+
     /// The string, as a `&str`.
     ///
     /// # Examples
@@ -39,10 +47,11 @@ impl Text {
     /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.0
     }
 
-    /// The string, as a `String` (no copy when it was allocated already).
+    /// The string, as a `String` (no copy when this is the only owner of an allocation of
+    /// its own; a view into a shared chunk is copied).
     ///
     /// # Examples
     ///
@@ -51,7 +60,26 @@ impl Text {
     /// ```
     #[inline]
     pub fn into_string(self) -> String {
-        self.0.into_string()
+        String::from(self.0)
+    }
+
+    /// `bytes` decoded as UTF-8 with U+FFFD for invalid sequences, into memory of its own.
+    #[inline]
+    pub(crate) fn copy(bytes: &[u8]) -> Text {
+        match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Text(ByteString::from(text)),
+            Err(_) => Text(ByteString::from(String::from_utf8_lossy(bytes).into_owned())),
+        }
+    }
+
+    /// `bytes` as text, taking the buffer over (no copy) when it is valid UTF-8.
+    pub(crate) fn adopt(bytes: Vec<u8>) -> Text {
+        match String::from_utf8(bytes) {
+            Ok(text) => Text(ByteString::from(text)),
+            Err(e) => Text(ByteString::from(
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            )),
+        }
     }
 }
 
@@ -60,7 +88,7 @@ impl Deref for Text {
 
     #[inline]
     fn deref(&self) -> &str {
-        self.0.as_str()
+        &self.0
     }
 }
 
@@ -96,13 +124,13 @@ impl fmt::Debug for Text {
 
 impl From<&str> for Text {
     fn from(text: &str) -> Self {
-        Text(CompactString::new(text))
+        Text(ByteString::from(text))
     }
 }
 
 impl From<String> for Text {
     fn from(text: String) -> Self {
-        Text(CompactString::from(text))
+        Text(ByteString::from(text))
     }
 }
 
@@ -132,3 +160,80 @@ macro_rules! eq_str {
 }
 
 eq_str!(str, &str, String);
+
+/// Bytes of the stream for [`Decoder::feed`](crate::Decoder::feed) and
+/// [`decode_stream`](crate::decode_stream).
+///
+/// An owned buffer (`bytes::Bytes`, `BytesMut`, `Vec<u8>`, `String`, as HTTP clients'
+/// body streams yield) is taken over without a copy, and the decoded events' fields are
+/// views into it ([`Text`]); borrowed bytes (`&[u8]`, `&str`, `&Vec<u8>`, `b"..."`) are
+/// copied once.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{Chunk, Decoder};
+///
+/// let mut decoder = Decoder::new();
+/// decoder.feed(bytes::Bytes::from_static(b"data: shared\n\n")); // no copy
+/// decoder.feed(b"data: copied\n\n");
+/// decoder.feed(Chunk::from(String::from("data: moved\n\n")));
+/// assert_eq!(decoder.next_event()?.unwrap().data, "shared");
+/// assert_eq!(decoder.next_event()?.unwrap().data, "copied");
+/// assert_eq!(decoder.next_event()?.unwrap().data, "moved");
+/// # Ok::<(), sse_pump::DecodeError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk(pub(crate) Bytes);
+
+impl Chunk {
+    /// The chunk's bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::Chunk::from("data").as_bytes(), b"data");
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Bytes> for Chunk {
+    #[inline]
+    fn from(bytes: Bytes) -> Self {
+        Chunk(bytes)
+    }
+}
+
+impl From<BytesMut> for Chunk {
+    fn from(bytes: BytesMut) -> Self {
+        Chunk(bytes.freeze())
+    }
+}
+
+impl From<Vec<u8>> for Chunk {
+    fn from(bytes: Vec<u8>) -> Self {
+        Chunk(Bytes::from(bytes))
+    }
+}
+
+impl From<Box<[u8]>> for Chunk {
+    fn from(bytes: Box<[u8]>) -> Self {
+        Chunk(Bytes::from(bytes))
+    }
+}
+
+impl From<String> for Chunk {
+    fn from(text: String) -> Self {
+        Chunk(Bytes::from(text))
+    }
+}
+
+/// Borrowed bytes of any kind (`&[u8]`, `&[u8; N]`, `&str`, `&Vec<u8>`, `&Bytes`) are
+/// copied.
+impl<T: AsRef<[u8]> + ?Sized> From<&T> for Chunk {
+    fn from(bytes: &T) -> Self {
+        Chunk(Bytes::copy_from_slice(bytes.as_ref()))
+    }
+}
