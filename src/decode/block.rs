@@ -211,7 +211,7 @@ impl Block {
     /// still in the input: the whole dispatch, without copying the value into the data
     /// buffer first. `None` (nothing done) if the block is not in that state or the value
     /// breaks the size limit; the caller then takes the usual way, which reports it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn dispatch_single(
         &mut self,
         value: &[u8],
@@ -226,7 +226,7 @@ impl Block {
     }
 
     /// The event of a dispatch with data (steps 3 to 6), leaving the buffers empty.
-    #[inline]
+    #[inline(always)]
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
@@ -244,7 +244,7 @@ impl Block {
     }
 
     /// Steps 5 and 6 of "dispatch the event", with the data.
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, data: Text) -> MessageEvent {
         // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
         // type buffer has a value other than the empty string, change the type of the newly

@@ -191,7 +191,7 @@ impl Decoder {
     /// assert_eq!(decoder.next_event()?, None); // `y` has no blank line yet
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
         self.pull()
     }
@@ -217,7 +217,7 @@ impl Decoder {
     }
 
     /// The next `T` from the chunks fed, moving on from chunk to chunk.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pull<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
         loop {
             let mut pos = self.input.pos;
@@ -305,7 +305,7 @@ impl Decoder {
 
 impl Parser {
     /// WHATWG 9.2.6: the steps for each line, up to the next `T` to return.
-    #[inline]
+    #[inline(always)]
     fn pull_from<T: Sealed>(
         &mut self,
         input: &Input,

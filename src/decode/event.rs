@@ -132,13 +132,18 @@ pub trait Decoded: Sized + sealed::Sealed {
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError>;
 }
 
+// Always inlined, as every step from the parser up to the adapter's `poll_next`: a call
+// returns the event through memory, written in 8-byte and read in 16-byte pieces, and each
+// such copy costs a store-forwarding stall (perf: half of the time on one-line events).
 impl Decoded for MessageEvent {
+    #[inline(always)]
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
         decoder.next_event()
     }
 }
 
 impl Decoded for Item {
+    #[inline(always)]
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
         decoder.next_item()
     }

@@ -1,7 +1,7 @@
 //! The bytes fed and not parsed yet: the chunk being parsed, the part of it that is valid
 //! UTF-8, and the chunks fed after it.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, sync::Arc};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -17,8 +17,9 @@ pub(super) struct Input {
     pub(super) pos: usize,
     /// The longest prefix of `bytes` that is valid UTF-8, checked once for the whole chunk
     /// (a field is at most a line, and lines end at ASCII bytes, so a field inside the
-    /// prefix is valid UTF-8 too). The same memory as `bytes`.
-    text: ByteString,
+    /// prefix is valid UTF-8 too). The same memory as `bytes`; in an `Arc`, which views
+    /// clone inline. `None` once `bytes` is parsed.
+    text: Option<Arc<ByteString>>,
     /// Chunks fed while `bytes` was not parsed to its end yet.
     queue: VecDeque<Bytes>,
 }
@@ -54,13 +55,13 @@ impl Input {
     pub(super) fn clear(&mut self) {
         self.queue.clear();
         self.bytes = Bytes::new();
-        self.text = ByteString::new();
+        self.text = None;
         self.pos = 0;
     }
 
     #[inline]
     fn start(&mut self, chunk: Bytes) {
-        self.text = valid_prefix(&chunk);
+        self.text = Some(Arc::new(valid_prefix(&chunk)));
         self.bytes = chunk;
         self.pos = 0;
     }
@@ -70,10 +71,12 @@ impl Input {
     /// the middle of a character), else a copy (a line gathered from several chunks).
     #[inline]
     pub(super) fn text(&self, value: &[u8]) -> Text {
-        let at = (value.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
-        if at <= self.text.len() && value.len() <= self.text.len() - at {
-            if let Some(view) = self.text.get(at..at + value.len()) {
-                return Text(self.text.slice_ref(view));
+        if let Some(text) = &self.text {
+            let at = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+            if at <= text.len() && value.len() <= text.len() - at {
+                if let Some(view) = Text::view(text, at, value.len()) {
+                    return view;
+                }
             }
         }
         Text::copy(value)

@@ -1,9 +1,15 @@
 //! The decoder's string type, and its input type: both share the bytes of the stream.
 
-use std::{borrow::Borrow, fmt, ops::Deref};
+use std::{borrow::Borrow, cmp::Ordering, fmt, hash, ops::Deref, sync::Arc};
 
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
+
+/// The text of the [`Text`]s that have no memory of their own: `""` and the default event
+/// type `"message"` are prefixes of it.
+const STATIC: &str = "message";
+/// The `len` of a [`Text`] that is the whole of its owner.
+const WHOLE: u32 = u32::MAX;
 
 /// A string of a decoded event ([`MessageEvent`](crate::MessageEvent)'s `event`, `data` and
 /// `id`, an [`Item::Comment`](crate::Item::Comment)).
@@ -31,12 +37,53 @@ use bytestring::ByteString;
 /// # drop(owned);
 /// # Ok::<(), sse_pump::DecodeError>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(pub(crate) ByteString);
+// 16 bytes, so that an event is 64: an `Arc` (cloned inline, unlike `Bytes`, whose clone
+// is a call through its vtable) and the range of the owner's text that this is.
+#[derive(Clone, Default)]
+pub struct Text {
+    /// The chunk (its valid UTF-8 prefix) or the copy that holds the text; `None` for a
+    /// prefix of [`STATIC`].
+    owner: Option<Arc<ByteString>>,
+    start: u32,
+    /// [`WHOLE`] for all of the owner.
+    len: u32,
+}
 
 impl Text {
     /// `"message"`, the default event type: static, so no event pays for it.
-    pub(crate) const MESSAGE: Text = Text(ByteString::from_static("message"));
+    pub(crate) const MESSAGE: Text = Text {
+        owner: None,
+        start: 0,
+        len: STATIC.len() as u32,
+    };
+
+    /// The text `owner[start..start + len]`, which must lie on character boundaries.
+    /// `None` if the range does not fit the compact form (a chunk over 4 GiB).
+    #[inline]
+    pub(crate) fn view(owner: &Arc<ByteString>, start: usize, len: usize) -> Option<Text> {
+        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(len).ok()?);
+        match len {
+            0 => Some(Text::default()),
+            WHOLE => None,
+            _ => Some(Text {
+                owner: Some(Arc::clone(owner)),
+                start,
+                len,
+            }),
+        }
+    }
+
+    /// A string in memory of its own.
+    fn own(text: ByteString) -> Text {
+        if text.is_empty() {
+            return Text::default();
+        }
+        Text {
+            owner: Some(Arc::new(text)),
+            start: 0,
+            len: WHOLE,
+        }
+    }
 
     /// The string, as a `&str`.
     ///
@@ -47,7 +94,13 @@ impl Text {
     /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        let (start, len) = (self.start as usize, self.len as usize);
+        match &self.owner {
+            None => STATIC.get(..len).unwrap_or_default(),
+            Some(owner) if self.len == WHOLE => owner,
+            // Views are made on character boundaries only: this always succeeds.
+            Some(owner) => owner.get(start..start + len).unwrap_or_default(),
+        }
     }
 
     /// The string, as a `String` (no copy when this is the only owner of an allocation of
@@ -60,23 +113,28 @@ impl Text {
     /// ```
     #[inline]
     pub fn into_string(self) -> String {
-        String::from(self.0)
+        match self.owner.map(Arc::try_unwrap) {
+            Some(Ok(owner)) if self.len == WHOLE => String::from(owner),
+            Some(Ok(owner)) => String::from(self_str(&owner, self.start, self.len)),
+            Some(Err(owner)) => String::from(self_str(&owner, self.start, self.len)),
+            None => String::from(STATIC.get(..self.len as usize).unwrap_or_default()),
+        }
     }
 
     /// `bytes` decoded as UTF-8 with U+FFFD for invalid sequences, into memory of its own.
     #[inline]
     pub(crate) fn copy(bytes: &[u8]) -> Text {
         match simdutf8::basic::from_utf8(bytes) {
-            Ok(text) => Text(ByteString::from(text)),
-            Err(_) => Text(ByteString::from(String::from_utf8_lossy(bytes).into_owned())),
+            Ok(text) => Text::own(ByteString::from(text)),
+            Err(_) => Text::own(ByteString::from(String::from_utf8_lossy(bytes).into_owned())),
         }
     }
 
     /// `bytes` as text, taking the buffer over (no copy) when it is valid UTF-8.
     pub(crate) fn adopt(bytes: Vec<u8>) -> Text {
         match String::from_utf8(bytes) {
-            Ok(text) => Text(ByteString::from(text)),
-            Err(e) => Text(ByteString::from(
+            Ok(text) => Text::own(ByteString::from(text)),
+            Err(e) => Text::own(ByteString::from(
                 String::from_utf8_lossy(e.as_bytes()).into_owned(),
             )),
         }
@@ -88,7 +146,43 @@ impl Deref for Text {
 
     #[inline]
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
+    }
+}
+
+/// `owner[start..][..len]`, or all of it for [`WHOLE`].
+fn self_str(owner: &ByteString, start: u32, len: u32) -> &str {
+    if len == WHOLE {
+        return owner;
+    }
+    let (start, len) = (start as usize, len as usize);
+    owner.get(start..start + len).unwrap_or_default()
+}
+
+impl PartialEq for Text {
+    #[inline]
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl hash::Hash for Text {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -124,13 +218,13 @@ impl fmt::Debug for Text {
 
 impl From<&str> for Text {
     fn from(text: &str) -> Self {
-        Text(ByteString::from(text))
+        Text::own(ByteString::from(text))
     }
 }
 
 impl From<String> for Text {
     fn from(text: String) -> Self {
-        Text(ByteString::from(text))
+        Text::own(ByteString::from(text))
     }
 }
 
