@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use bytes::{BufMut, Bytes, BytesMut};
+
 use super::{input::Input, DecodeError, MessageEvent, Text};
 
 /// The most capacity the data buffer keeps between events: a rare huge event should not
@@ -13,9 +15,9 @@ const KEEP_CAPACITY: usize = 64 << 10;
 #[derive(Debug, Default)]
 pub(super) struct Block {
     /// The data buffer (raw bytes; decoded once, at dispatch, into the event's string).
-    /// It is kept and reused, so it stops growing after the first events (up to
-    /// `KEEP_CAPACITY`).
-    data: Vec<u8>,
+    /// An arena: each event's data is split off it without a copy, and the events share
+    /// its memory, which it takes back once they are all dropped.
+    data: BytesMut,
     /// The event type buffer.
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
@@ -122,13 +124,13 @@ impl Block {
         // One reservation for both, so that a huge line is not followed by a doubling.
         self.data.reserve(value.len() + 1);
         self.data.extend_from_slice(value);
-        self.data.push(b'\n');
+        self.data.put_u8(b'\n');
         Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
     /// `line` from many chunks) as the data buffer itself: the value is moved to the front
-    /// in place, and `line` gets the old, empty data buffer. Returns false (nothing done)
+    /// in place, and `line` is left empty. Returns false (nothing done)
     /// for any other line, which the caller then processes as usual.
     pub(super) fn adopt(
         &mut self,
@@ -145,7 +147,7 @@ impl Block {
         let start = line.len() - value.len();
         line.drain(..start);
         line.push(b'\n');
-        std::mem::swap(line, &mut self.data);
+        self.data = BytesMut::from(Bytes::from(std::mem::take(line)));
         Ok(true)
     }
 
@@ -230,16 +232,9 @@ impl Block {
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
-        self.data.pop();
-        let data = if self.data.capacity() > KEEP_CAPACITY {
-            // Too big to keep: hand the buffer itself over rather than copy it into a
-            // fresh allocation (which costs page faults on multi-megabyte events).
-            Text::adopt(std::mem::take(&mut self.data))
-        } else {
-            let data = Text::copy(&self.data);
-            self.data.clear();
-            data
-        };
+        self.data.truncate(self.data.len() - 1);
+        // Split off, not copied (which would cost page faults on multi-megabyte events).
+        let data = Text::split_off(&mut self.data);
         self.finish(data)
     }
 
@@ -269,7 +264,7 @@ impl Block {
     /// Empties the data buffer, and lets a huge one go.
     fn clear_data(&mut self) {
         if self.data.capacity() > KEEP_CAPACITY {
-            self.data = Vec::new();
+            self.data = BytesMut::new();
         }
         self.data.clear();
     }

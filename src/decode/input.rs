@@ -1,7 +1,11 @@
 //! The bytes fed and not parsed yet: the chunk being parsed, the part of it that is valid
 //! UTF-8, and the chunks fed after it.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{
+    cell::{Cell, OnceCell},
+    collections::VecDeque,
+    sync::Arc,
+};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -16,10 +20,12 @@ pub(super) struct Input {
     pub(super) bytes: Bytes,
     pub(super) pos: usize,
     /// The longest prefix of `bytes` that is valid UTF-8, checked once for the whole chunk
-    /// (a field is at most a line, and lines end at ASCII bytes, so a field inside the
-    /// prefix is valid UTF-8 too). The same memory as `bytes`; in an `Arc`, which views
-    /// clone inline. `None` once `bytes` is parsed.
-    text: Option<Arc<ByteString>>,
+    /// when the first view of it is made (a field is at most a line, and lines end at
+    /// ASCII bytes, so a field inside the prefix is valid UTF-8 too). The same memory as
+    /// `bytes`; in an `Arc`, which views clone inline.
+    text: OnceCell<Arc<ByteString>>,
+    /// The last chunk's `Arc`, to reuse, once no view of it was left.
+    spare: Cell<Option<Arc<ByteString>>>,
     /// Chunks fed while `bytes` was not parsed to its end yet.
     queue: VecDeque<Bytes>,
 }
@@ -55,15 +61,45 @@ impl Input {
     pub(super) fn clear(&mut self) {
         self.queue.clear();
         self.bytes = Bytes::new();
-        self.text = None;
+        self.let_text_go();
         self.pos = 0;
     }
 
     #[inline]
     fn start(&mut self, chunk: Bytes) {
-        self.text = Some(Arc::new(valid_prefix(&chunk)));
+        self.let_text_go();
         self.bytes = chunk;
         self.pos = 0;
+    }
+
+    /// Lets the text of the chunk go, keeping its `Arc` for the next chunk if no view of it
+    /// is left.
+    #[inline]
+    fn let_text_go(&mut self) {
+        if let Some(mut text) = self.text.take() {
+            if let Some(slot) = Arc::get_mut(&mut text) {
+                *slot = ByteString::new();
+                self.spare.set(Some(text));
+            }
+        }
+    }
+
+    /// The chunk's valid prefix, checked on first use.
+    #[inline]
+    fn chunk_text(&self) -> &Arc<ByteString> {
+        self.text.get_or_init(|| {
+            let text = valid_prefix(&self.bytes);
+            match self.spare.take() {
+                Some(mut spare) => match Arc::get_mut(&mut spare) {
+                    Some(slot) => {
+                        *slot = text;
+                        spare
+                    }
+                    None => Arc::new(text),
+                },
+                None => Arc::new(text),
+            }
+        })
     }
 
     /// `value`, a field of a line, as text: a view of the chunk when it lies in the valid
@@ -71,9 +107,10 @@ impl Input {
     /// the middle of a character), else a copy (a line gathered from several chunks).
     #[inline]
     pub(super) fn text(&self, value: &[u8]) -> Text {
-        if let Some(text) = &self.text {
-            let at = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-            if at <= text.len() && value.len() <= text.len() - at {
+        let at = (value.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        if at <= self.bytes.len() && value.len() <= self.bytes.len() - at {
+            let text = self.chunk_text();
+            if value.len() <= text.len().saturating_sub(at) {
                 if let Some(view) = Text::view(text, at, value.len()) {
                     return view;
                 }

@@ -130,13 +130,14 @@ impl Text {
         }
     }
 
-    /// `bytes` as text, taking the buffer over (no copy) when it is valid UTF-8.
-    pub(crate) fn adopt(bytes: Vec<u8>) -> Text {
-        match String::from_utf8(bytes) {
-            Ok(text) => Text::own(ByteString::from(text)),
-            Err(e) => Text::own(ByteString::from(
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            )),
+    /// All of `buf` as text, split off it without a copy when it is valid UTF-8 (a copy
+    /// with U+FFFD otherwise); `buf` is left empty.
+    #[inline]
+    pub(crate) fn split_off(buf: &mut BytesMut) -> Text {
+        let bytes = buf.split().freeze();
+        match ByteString::try_from(bytes.clone()) {
+            Ok(text) => Text::own(text),
+            Err(_) => Text::copy(&bytes),
         }
     }
 }
