@@ -3,21 +3,26 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::{input::Input, DecodeError, MessageEvent, Text};
 
 /// The most capacity the data buffer keeps between events: a rare huge event should not
 /// pin its memory for the life of the stream.
 const KEEP_CAPACITY: usize = 64 << 10;
+/// The size of the arena's blocks that events' gathered data is copied to.
+const ARENA_BLOCK: usize = 8 << 10;
 
 /// The buffers of the block (event) being read, and the stream's state.
 #[derive(Debug, Default)]
 pub(super) struct Block {
     /// The data buffer (raw bytes; decoded once, at dispatch, into the event's string).
-    /// An arena: each event's data is split off it without a copy, and the events share
-    /// its memory, which it takes back once they are all dropped.
-    data: BytesMut,
+    /// It is kept and reused, so it stops growing after the first events (up to
+    /// `KEEP_CAPACITY`).
+    data: Vec<u8>,
+    /// Where each event's gathered data is copied at dispatch: an arena that the events
+    /// share, and that takes its memory back once they are all dropped.
+    arena: BytesMut,
     /// The event type buffer.
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
@@ -124,13 +129,13 @@ impl Block {
         // One reservation for both, so that a huge line is not followed by a doubling.
         self.data.reserve(value.len() + 1);
         self.data.extend_from_slice(value);
-        self.data.put_u8(b'\n');
+        self.data.push(b'\n');
         Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
     /// `line` from many chunks) as the data buffer itself: the value is moved to the front
-    /// in place, and `line` is left empty. Returns false (nothing done)
+    /// in place, and `line` gets the old, empty data buffer. Returns false (nothing done)
     /// for any other line, which the caller then processes as usual.
     pub(super) fn adopt(
         &mut self,
@@ -147,7 +152,7 @@ impl Block {
         let start = line.len() - value.len();
         line.drain(..start);
         line.push(b'\n');
-        self.data = BytesMut::from(Bytes::from(std::mem::take(line)));
+        std::mem::swap(line, &mut self.data);
         Ok(true)
     }
 
@@ -158,11 +163,13 @@ impl Block {
     }
 
     /// Whether `extra` more bytes keep the block within the size limit.
+    #[inline]
     fn fits(&self, extra: usize, max_event: usize) -> bool {
         self.data.len() + self.event_type.len() + extra <= max_event
     }
 
     /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
+    #[inline]
     pub(super) fn check_size(&mut self, extra: usize, max_event: usize) -> Result<(), DecodeError> {
         if !self.fits(extra, max_event) {
             self.skip();
@@ -232,9 +239,21 @@ impl Block {
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
-        self.data.truncate(self.data.len() - 1);
-        // Split off, not copied (which would cost page faults on multi-megabyte events).
-        let data = Text::split_off(&mut self.data);
+        self.data.pop();
+        let data = if self.data.capacity() > KEEP_CAPACITY {
+            // Too big to keep: hand the buffer itself over rather than copy it into fresh
+            // memory (which costs page faults on multi-megabyte events).
+            Text::split_off(&mut BytesMut::from(Bytes::from(std::mem::take(&mut self.data))))
+        } else {
+            if self.arena.capacity() < self.data.len() {
+                // A block at a time: taken back whole once its events are dropped, or
+                // left to them and replaced.
+                self.arena.reserve(self.data.len().max(ARENA_BLOCK));
+            }
+            self.arena.extend_from_slice(&self.data);
+            self.data.clear();
+            Text::split_off(&mut self.arena)
+        };
         self.finish(data)
     }
 
@@ -264,7 +283,7 @@ impl Block {
     /// Empties the data buffer, and lets a huge one go.
     fn clear_data(&mut self) {
         if self.data.capacity() > KEEP_CAPACITY {
-            self.data = BytesMut::new();
+            self.data = Vec::new();
         }
         self.data.clear();
     }
