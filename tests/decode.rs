@@ -756,18 +756,26 @@ fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
     let mut decoder = Decoder::new();
     decoder.feed(chunk.clone());
     let event = decoder.next_event().unwrap().unwrap();
-    assert_eq!((&*event.id, &*event.event, &*event.data), ("7", "tick", "hello"));
+    assert_eq!(
+        (&*event.id, &*event.event, &*event.data),
+        ("7", "tick", "hello")
+    );
     assert!(inside(&event.data, &chunk), "data is a view of the chunk");
     assert!(inside(&event.id, &chunk), "id is a view of the chunk");
     let mut items = Decoder::new();
     items.feed(chunk.clone());
     let comment = std::iter::from_fn(|| items.next_item().unwrap()).last();
-    assert!(matches!(comment, Some(Item::Comment(text)) if text == "ping" && inside(&text, &chunk)));
+    assert!(
+        matches!(comment, Some(Item::Comment(text)) if text == "ping" && inside(&text, &chunk))
+    );
 }
 
 #[test]
 fn lines_split_across_chunks_and_multi_line_data_are_gathered() {
-    let (first, second) = (bytes::Bytes::from("data: a\ndata: he"), bytes::Bytes::from("llo\n\n"));
+    let (first, second) = (
+        bytes::Bytes::from("data: a\ndata: he"),
+        bytes::Bytes::from("llo\n\n"),
+    );
     let mut decoder = Decoder::new();
     decoder.feed(first.clone());
     decoder.feed(second.clone());
@@ -790,7 +798,9 @@ fn chunks_fed_before_pulling_are_decoded_in_order() {
 
 #[test]
 fn invalid_utf8_in_a_chunk_spoils_only_its_own_field() {
-    let chunk = bytes::Bytes::from(&b"data: caf\xC3\xA9\n\ndata: \xFF!\n\nid: \xE2\x82\xAC\ndata: ok\n\n"[..]);
+    let chunk = bytes::Bytes::from(
+        &b"data: caf\xC3\xA9\n\ndata: \xFF!\n\nid: \xE2\x82\xAC\ndata: ok\n\n"[..],
+    );
     let mut decoder = Decoder::new();
     decoder.feed(chunk);
     let events: Vec<MessageEvent> = std::iter::from_fn(|| decoder.next_event().unwrap()).collect();

@@ -17,12 +17,9 @@ const ARENA_BLOCK: usize = 8 << 10;
 #[derive(Debug, Default)]
 pub(super) struct Block {
     /// The data buffer (raw bytes; decoded once, at dispatch, into the event's string).
-    /// It is kept and reused, so it stops growing after the first events (up to
-    /// `KEEP_CAPACITY`).
-    data: Vec<u8>,
-    /// Where each event's gathered data is copied at dispatch: an arena that the events
-    /// share, and that takes its memory back once they are all dropped.
-    arena: BytesMut,
+    /// Also an arena: each event's data is split off it without a copy, the events share
+    /// its blocks, and it takes a block back once they are all dropped.
+    data: BytesMut,
     /// The event type buffer.
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
@@ -127,15 +124,21 @@ impl Block {
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
         self.check_size(value.len() + 1, max_event)?;
         // One reservation for both, so that a huge line is not followed by a doubling.
-        self.data.reserve(value.len() + 1);
+        let extra = value.len() + 1;
+        if self.data.capacity() - self.data.len() < extra {
+            // A block at a time: taken back whole once its events are dropped, or left to
+            // them and replaced. At least doubling, so a huge event costs linear time.
+            self.data
+                .reserve(extra.max(ARENA_BLOCK).max(self.data.len()));
+        }
         self.data.extend_from_slice(value);
-        self.data.push(b'\n');
+        self.data.extend_from_slice(b"\n");
         Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
     /// `line` from many chunks) as the data buffer itself: the value is moved to the front
-    /// in place, and `line` gets the old, empty data buffer. Returns false (nothing done)
+    /// in place, and `line` is left empty. Returns false (nothing done)
     /// for any other line, which the caller then processes as usual.
     pub(super) fn adopt(
         &mut self,
@@ -152,7 +155,7 @@ impl Block {
         let start = line.len() - value.len();
         line.drain(..start);
         line.push(b'\n');
-        std::mem::swap(line, &mut self.data);
+        self.data = BytesMut::from(Bytes::from(std::mem::take(line)));
         Ok(true)
     }
 
@@ -239,21 +242,9 @@ impl Block {
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
-        self.data.pop();
-        let data = if self.data.capacity() > KEEP_CAPACITY {
-            // Too big to keep: hand the buffer itself over rather than copy it into fresh
-            // memory (which costs page faults on multi-megabyte events).
-            Text::split_off(&mut BytesMut::from(Bytes::from(std::mem::take(&mut self.data))))
-        } else {
-            if self.arena.capacity() < self.data.len() {
-                // A block at a time: taken back whole once its events are dropped, or
-                // left to them and replaced.
-                self.arena.reserve(self.data.len().max(ARENA_BLOCK));
-            }
-            self.arena.extend_from_slice(&self.data);
-            self.data.clear();
-            Text::split_off(&mut self.arena)
-        };
+        self.data.truncate(self.data.len() - 1);
+        // Split off, not copied (which would cost page faults on multi-megabyte events).
+        let data = Text::split_off(&mut self.data);
         self.finish(data)
     }
 
@@ -283,7 +274,7 @@ impl Block {
     /// Empties the data buffer, and lets a huge one go.
     fn clear_data(&mut self) {
         if self.data.capacity() > KEEP_CAPACITY {
-            self.data = Vec::new();
+            self.data = BytesMut::new();
         }
         self.data.clear();
     }

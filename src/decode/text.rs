@@ -126,7 +126,9 @@ impl Text {
     pub(crate) fn copy(bytes: &[u8]) -> Text {
         match simdutf8::basic::from_utf8(bytes) {
             Ok(text) => Text::own(ByteString::from(text)),
-            Err(_) => Text::own(ByteString::from(String::from_utf8_lossy(bytes).into_owned())),
+            Err(_) => Text::own(ByteString::from(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )),
         }
     }
 
