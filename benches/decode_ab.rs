@@ -10,6 +10,9 @@ use std::{convert::Infallible, hint::black_box, time::Instant};
 use bytes::Bytes;
 use futures_lite::{future::block_on, stream, StreamExt};
 
+/// A named decoder run over the chunks, returning the number of events.
+type Contender = (&'static str, fn(&[Bytes]) -> usize);
+
 fn sans_io(chunks: &[Bytes]) -> usize {
     let mut d = sse_pump::Decoder::new();
     let mut n = 0;
@@ -78,8 +81,7 @@ fn main() {
         .step_by(size)
         .map(|a| wire.slice(a..(a + size).min(wire.len())))
         .collect();
-    let fs: [(&str, fn(&[Bytes]) -> usize); 3] =
-        [("sans_io", sans_io), ("stream", ours), ("sse_stream", peer)];
+    let fs: [Contender; 3] = [("sans_io", sans_io), ("stream", ours), ("sse_stream", peer)];
     let mut best = [f64::MAX; 3];
     for _ in 0..15 {
         for (i, (_, f)) in fs.iter().enumerate() {

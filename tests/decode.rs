@@ -817,3 +817,15 @@ fn a_character_split_across_chunks_is_whole_in_the_event() {
     assert_eq!(decoder.next_event().unwrap().unwrap().data, "€");
     assert_eq!(decoder.next_event().unwrap().unwrap().data, "€");
 }
+
+#[test]
+fn decoder_and_events_cross_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let mut decoder = Decoder::new();
+    decoder.feed(bytes::Bytes::from("data: x\n\n"));
+    let event = decoder.next_event().unwrap().unwrap();
+    send_sync(&decoder);
+    send_sync(&event);
+    let event = std::thread::spawn(move || event).join().unwrap();
+    assert_eq!(event.data, "x");
+}

@@ -2,9 +2,8 @@
 //! UTF-8, and the chunks fed after it.
 
 use std::{
-    cell::{Cell, OnceCell},
     collections::VecDeque,
-    sync::Arc,
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use bytes::Bytes;
@@ -23,9 +22,11 @@ pub(super) struct Input {
     /// when the first view of it is made (a field is at most a line, and lines end at
     /// ASCII bytes, so a field inside the prefix is valid UTF-8 too). The same memory as
     /// `bytes`; in an `Arc`, which views clone inline.
-    text: OnceCell<Arc<ByteString>>,
+    /// (`OnceLock` and `Mutex` rather than their `Cell` kin keep the decoder `Sync`; each
+    /// costs an uncontended atomic once per chunk.)
+    text: OnceLock<Arc<ByteString>>,
     /// The last chunk's `Arc`, to reuse, once no view of it was left.
-    spare: Cell<Option<Arc<ByteString>>>,
+    spare: Mutex<Option<Arc<ByteString>>>,
     /// Chunks fed while `bytes` was not parsed to its end yet.
     queue: VecDeque<Bytes>,
 }
@@ -79,7 +80,7 @@ impl Input {
         if let Some(mut text) = self.text.take() {
             if let Some(slot) = Arc::get_mut(&mut text) {
                 *slot = ByteString::new();
-                self.spare.set(Some(text));
+                *self.spare.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(text);
             }
         }
     }
@@ -89,7 +90,8 @@ impl Input {
     fn chunk_text(&self) -> &Arc<ByteString> {
         self.text.get_or_init(|| {
             let text = valid_prefix(&self.bytes);
-            match self.spare.take() {
+            let spare = self.spare.lock().map(|mut spare| spare.take());
+            match spare.unwrap_or_default() {
                 Some(mut spare) => match Arc::get_mut(&mut spare) {
                     Some(slot) => {
                         *slot = text;

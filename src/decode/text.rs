@@ -17,8 +17,9 @@ const WHOLE: u32 = u32::MAX;
 /// A field that is one whole line of one input [`Chunk`] is a view into that chunk: no copy
 /// and no allocation (cloning it costs a reference count, not a copy). Only a value
 /// gathered from several lines (multi-line `data`) or from a line split across chunks is
-/// copied, once. A view keeps its chunk's memory alive while it lives: to keep a few
-/// small strings of a stream for long, copy them (`String::from(text.as_str())`).
+/// copied, once (multi-line data into 8 KiB blocks that several events share). A view
+/// keeps the memory it points into alive while it lives: to keep a few small strings of a
+/// stream for long, copy them (`String::from(text.as_str())`).
 ///
 /// It derefs to `&str` and compares with `&str`, `str` and `String`;
 /// [`Text::into_string`] or `String::from` gives a `String`.
