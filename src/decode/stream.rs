@@ -254,6 +254,9 @@ where
 {
     type Item = Result<T, ReadError<S::Error>>;
 
+    // Inlined into the caller, so that the event is built where the caller wants it rather
+    // than returned through memory (a store-forwarding stall per event, perf showed).
+    #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
