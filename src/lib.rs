@@ -214,8 +214,8 @@ pub use crate::{
         channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },
     decode::{
-        decode, decode_reader, decode_stream, Decode, DecodeError, DecodeReader, DecodeStream,
-        Decoded, Decoder, Item, MessageEvent, ReadError, Text,
+        decode, decode_reader, decode_stream, Chunk, Decode, DecodeError, DecodeReader,
+        DecodeStream, Decoded, Decoder, Item, MessageEvent, ReadError, Text,
     },
     encode::LineEnding,
     error::{Error, FieldError, PumpError, SendError, TrySendError},

@@ -743,3 +743,89 @@ fn text_reads_like_a_str() {
     assert_eq!(format!("{:?}", event.event), "\"tick\"");
     assert_eq!(event.data.into_string(), "{\"n\":1}");
 }
+
+/// Whether `text` lies inside `chunk`'s memory (a view, not a copy).
+fn inside(text: &str, chunk: &bytes::Bytes) -> bool {
+    let range = chunk.as_ptr_range();
+    range.contains(&text.as_ptr()) && text.len() <= range.end as usize - text.as_ptr() as usize
+}
+
+#[test]
+fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
+    let chunk = bytes::Bytes::from("id: 7\nevent: tick\ndata: hello\n\n: ping\n");
+    let mut decoder = Decoder::new();
+    decoder.feed(chunk.clone());
+    let event = decoder.next_event().unwrap().unwrap();
+    assert_eq!(
+        (&*event.id, &*event.event, &*event.data),
+        ("7", "tick", "hello")
+    );
+    assert!(inside(&event.data, &chunk), "data is a view of the chunk");
+    assert!(inside(&event.id, &chunk), "id is a view of the chunk");
+    let mut items = Decoder::new();
+    items.feed(chunk.clone());
+    let comment = std::iter::from_fn(|| items.next_item().unwrap()).last();
+    assert!(
+        matches!(comment, Some(Item::Comment(text)) if text == "ping" && inside(&text, &chunk))
+    );
+}
+
+#[test]
+fn lines_split_across_chunks_and_multi_line_data_are_gathered() {
+    let (first, second) = (
+        bytes::Bytes::from("data: a\ndata: he"),
+        bytes::Bytes::from("llo\n\n"),
+    );
+    let mut decoder = Decoder::new();
+    decoder.feed(first.clone());
+    decoder.feed(second.clone());
+    let event = decoder.next_event().unwrap().unwrap();
+    assert_eq!(event.data, "a\nhello");
+    assert!(!inside(&event.data, &first) && !inside(&event.data, &second));
+}
+
+#[test]
+fn chunks_fed_before_pulling_are_decoded_in_order() {
+    let mut decoder = Decoder::new();
+    for chunk in ["data: 1\n\nda", "ta: 2\n", "\ndata: 3\r", "\n\r\n"] {
+        decoder.feed(chunk);
+    }
+    let data: Vec<String> = std::iter::from_fn(|| decoder.next_event().unwrap())
+        .map(|e| e.data.into_string())
+        .collect();
+    assert_eq!(data, ["1", "2", "3"]);
+}
+
+#[test]
+fn invalid_utf8_in_a_chunk_spoils_only_its_own_field() {
+    let chunk = bytes::Bytes::from(
+        &b"data: caf\xC3\xA9\n\ndata: \xFF!\n\nid: \xE2\x82\xAC\ndata: ok\n\n"[..],
+    );
+    let mut decoder = Decoder::new();
+    decoder.feed(chunk);
+    let events: Vec<MessageEvent> = std::iter::from_fn(|| decoder.next_event().unwrap()).collect();
+    let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(data, ["café", "\u{FFFD}!", "ok"]);
+    assert_eq!(events[2].id, "€");
+}
+
+#[test]
+fn a_character_split_across_chunks_is_whole_in_the_event() {
+    let mut decoder = Decoder::new();
+    decoder.feed(bytes::Bytes::from(&b"data: \xE2\x82"[..]));
+    decoder.feed(bytes::Bytes::from(&b"\xAC\n\ndata: \xE2\x82\xAC\n\n"[..]));
+    assert_eq!(decoder.next_event().unwrap().unwrap().data, "€");
+    assert_eq!(decoder.next_event().unwrap().unwrap().data, "€");
+}
+
+#[test]
+fn decoder_and_events_cross_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let mut decoder = Decoder::new();
+    decoder.feed(bytes::Bytes::from("data: x\n\n"));
+    let event = decoder.next_event().unwrap().unwrap();
+    send_sync(&decoder);
+    send_sync(&event);
+    let event = std::thread::spawn(move || event).join().unwrap();
+    assert_eq!(event.data, "x");
+}

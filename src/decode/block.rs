@@ -1,36 +1,35 @@
 //! The block (event) being read: WHATWG HTML 9.2.6, "process the field" and "dispatch the
 //! event".
 
-use std::{borrow::Cow, time::Duration};
+use std::time::Duration;
 
-use compact_str::CompactString;
+use bytes::{Bytes, BytesMut};
 
-use super::{DecodeError, MessageEvent, Text};
+use super::{input::Input, DecodeError, MessageEvent, Text};
 
-/// The default event type: most events have no `event:` field. A constant, so that it is
-/// copied ready-made (building it at run time cost two store-forwarding stalls per event).
-const MESSAGE: CompactString = CompactString::const_new("message");
 /// The most capacity the data buffer keeps between events: a rare huge event should not
 /// pin its memory for the life of the stream.
 const KEEP_CAPACITY: usize = 64 << 10;
+/// The size of the arena's blocks that events' gathered data is copied to.
+const ARENA_BLOCK: usize = 8 << 10;
 
 /// The buffers of the block (event) being read, and the stream's state.
 #[derive(Debug, Default)]
 pub(super) struct Block {
     /// The data buffer (raw bytes; decoded once, at dispatch, into the event's string).
-    /// It is kept and reused, so it stops growing after the first events (up to
-    /// `KEEP_CAPACITY`).
-    data: Vec<u8>,
+    /// Also an arena: each event's data is split off it without a copy, the events share
+    /// its blocks, and it takes a block back once they are all dropped.
+    data: BytesMut,
     /// The event type buffer.
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
-    last_type: CompactString,
-    /// The last event ID buffer (raw bytes), and whether a field changed it since the
-    /// last dispatch.
-    pub(super) id_buffer: Vec<u8>,
+    last_type: Text,
+    /// The last event ID buffer (a view of the input when the `id:` line was in one
+    /// chunk), and whether a field changed it since the last dispatch.
+    pub(super) id_buffer: Text,
     id_changed: bool,
     /// The event source's last event ID string, updated at every blank line.
-    pub(super) last_id: CompactString,
+    pub(super) last_id: Text,
     /// The reconnection time, and whether this block set it.
     pub(super) retry: Option<Duration>,
     block_retry: Option<Duration>,
@@ -51,7 +50,12 @@ impl Block {
 
     /// Processes a line that is neither blank nor a comment (WHATWG 9.2.6).
     #[inline]
-    pub(super) fn line(&mut self, line: &[u8], max_event: usize) -> Result<(), DecodeError> {
+    pub(super) fn line(
+        &mut self,
+        line: &[u8],
+        input: &Input,
+        max_event: usize,
+    ) -> Result<(), DecodeError> {
         // "If the line contains a U+003A COLON character (:): Collect the characters on the
         // line before the first U+003A COLON character (:), and let field be that string.
         // Collect the characters on the line after the first U+003A COLON character (:), and
@@ -67,7 +71,7 @@ impl Block {
             Some(at) => (&line[..at], strip_space(&line[at + 1..])),
             None => (line, &b""[..]),
         };
-        self.field(name, value, max_event)
+        self.field(name, value, input, max_event)
     }
 
     /// "Process the field": the steps switch on the field name, case-sensitively.
@@ -75,6 +79,7 @@ impl Block {
         &mut self,
         name: &[u8],
         value: &[u8],
+        input: &Input,
         max_event: usize,
     ) -> Result<(), DecodeError> {
         match name {
@@ -95,8 +100,7 @@ impl Block {
                     self.skip();
                     return Err(DecodeError::IdTooLong { limit: self.max_id });
                 }
-                self.id_buffer.clear();
-                self.id_buffer.extend_from_slice(value);
+                self.id_buffer = input.text(value);
                 self.id_changed = true;
             }
             // "If the field name is "retry": If the field value consists of only ASCII
@@ -120,15 +124,21 @@ impl Block {
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
         self.check_size(value.len() + 1, max_event)?;
         // One reservation for both, so that a huge line is not followed by a doubling.
-        self.data.reserve(value.len() + 1);
+        let extra = value.len() + 1;
+        if self.data.capacity() - self.data.len() < extra {
+            // A block at a time: taken back whole once its events are dropped, or left to
+            // them and replaced. At least doubling, so a huge event costs linear time.
+            self.data
+                .reserve(extra.max(ARENA_BLOCK).max(self.data.len()));
+        }
         self.data.extend_from_slice(value);
-        self.data.push(b'\n');
+        self.data.extend_from_slice(b"\n");
         Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
     /// `line` from many chunks) as the data buffer itself: the value is moved to the front
-    /// in place, and `line` gets the old, empty data buffer. Returns false (nothing done)
+    /// in place, and `line` is left empty. Returns false (nothing done)
     /// for any other line, which the caller then processes as usual.
     pub(super) fn adopt(
         &mut self,
@@ -145,7 +155,7 @@ impl Block {
         let start = line.len() - value.len();
         line.drain(..start);
         line.push(b'\n');
-        std::mem::swap(line, &mut self.data);
+        self.data = BytesMut::from(Bytes::from(std::mem::take(line)));
         Ok(true)
     }
 
@@ -156,11 +166,13 @@ impl Block {
     }
 
     /// Whether `extra` more bytes keep the block within the size limit.
+    #[inline]
     fn fits(&self, extra: usize, max_event: usize) -> bool {
         self.data.len() + self.event_type.len() + extra <= max_event
     }
 
     /// Fails, and skips the rest of the block, if `extra` more bytes break the limit.
+    #[inline]
     pub(super) fn check_size(&mut self, extra: usize, max_event: usize) -> Result<(), DecodeError> {
         if !self.fits(extra, max_event) {
             self.skip();
@@ -203,7 +215,7 @@ impl Block {
     #[inline]
     fn set_last_id(&mut self) {
         if std::mem::take(&mut self.id_changed) {
-            self.last_id = text(&self.id_buffer);
+            self.last_id = self.id_buffer.clone();
         }
     }
 
@@ -211,59 +223,50 @@ impl Block {
     /// still in the input: the whole dispatch, without copying the value into the data
     /// buffer first. `None` (nothing done) if the block is not in that state or the value
     /// breaks the size limit; the caller then takes the usual way, which reports it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn dispatch_single(
         &mut self,
         value: &[u8],
+        input: &Input,
         max_event: usize,
     ) -> Option<MessageEvent> {
         if !self.awaits_first_data() || !self.fits(value.len() + 1, max_event) {
             return None;
         }
         self.set_last_id();
-        Some(self.finish(text(value)))
+        Some(self.finish(input.text(value)))
     }
 
     /// The event of a dispatch with data (steps 3 to 6), leaving the buffers empty.
-    #[inline]
+    #[inline(always)]
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // "3. If the data buffer's last character is a U+000A LINE FEED (LF) character,
         // then remove the last character from the data buffer."
-        self.data.pop();
-        let data = if self.data.capacity() > KEEP_CAPACITY {
-            // Too big to keep: hand the buffer itself over rather than copy it into a
-            // fresh allocation (which costs page faults on multi-megabyte events).
-            let bytes = std::mem::take(&mut self.data);
-            let data = String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            CompactString::from(data)
-        } else {
-            let data = text(&self.data);
-            self.data.clear();
-            data
-        };
+        self.data.truncate(self.data.len() - 1);
+        // Split off, not copied (which would cost page faults on multi-megabyte events).
+        let data = Text::split_off(&mut self.data);
         self.finish(data)
     }
 
     /// Steps 5 and 6 of "dispatch the event", with the data.
-    #[inline]
-    fn finish(&mut self, data: CompactString) -> MessageEvent {
+    #[inline(always)]
+    fn finish(&mut self, data: Text) -> MessageEvent {
         // "5. [...] Initialize event's type attribute to "message" [...] 6. If the event
         // type buffer has a value other than the empty string, change the type of the newly
         // created event to equal the value of the event type buffer."
         let event = match &self.event_type[..] {
-            b"" => MESSAGE,
+            b"" => Text::MESSAGE,
             name if name == self.last_type.as_bytes() => self.last_type.clone(),
             name => {
-                self.last_type = text(name);
+                self.last_type = Text::copy(name);
                 self.last_type.clone()
             }
         };
         self.event_type.clear();
         MessageEvent {
-            event: Text(event),
-            data: Text(data),
-            id: Text(self.last_id.clone()),
+            event,
+            data,
+            id: self.last_id.clone(),
             retry: self.block_retry.take(),
         }
     }
@@ -271,7 +274,7 @@ impl Block {
     /// Empties the data buffer, and lets a huge one go.
     fn clear_data(&mut self) {
         if self.data.capacity() > KEEP_CAPACITY {
-            self.data = Vec::new();
+            self.data = BytesMut::new();
         }
         self.data.clear();
     }
@@ -283,18 +286,7 @@ impl Block {
         self.block_retry = None;
         self.skipping = false;
         self.id_changed = false;
-        self.id_buffer.clear();
-        self.id_buffer.extend_from_slice(self.last_id.as_bytes());
-    }
-}
-
-/// [`lossy`], as the string type of [`MessageEvent`]: inline (no allocation) up to 24
-/// bytes.
-#[inline]
-pub(super) fn text(bytes: &[u8]) -> CompactString {
-    match lossy(bytes) {
-        Cow::Borrowed(text) => CompactString::new(text),
-        Cow::Owned(text) => CompactString::from(text),
+        self.id_buffer = self.last_id.clone();
     }
 }
 
@@ -340,16 +332,4 @@ fn digits(value: &[u8]) -> Option<u64> {
     }
     let add = |n: u64, d: &u8| n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
     Some(value.iter().fold(0, add))
-}
-
-/// UTF-8 decoding with U+FFFD for invalid sequences (WHATWG "UTF-8 decode"), borrowed when
-/// the bytes are valid. simdutf8 validates valid text (nearly all of it) several times
-/// faster than `std::str::from_utf8`; only invalid text takes `String::from_utf8_lossy`,
-/// which defines the replacement exactly.
-#[inline]
-pub(super) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
 }

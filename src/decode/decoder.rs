@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use compact_str::CompactString;
-
-use super::block::{data_value, strip_space, text, Block, Dispatch};
+use super::block::{data_value, strip_space, Block, Dispatch};
 use super::event::sealed::Sealed;
+use super::input::Input;
 use super::lines::{Lines, Next};
-use super::{DecodeError, Item, MessageEvent, Text};
+use super::{Chunk, DecodeError, Item, MessageEvent, Text};
 
 /// The default maximum line length: 1 MiB.
 const MAX_LINE: usize = 1 << 20;
@@ -56,9 +55,14 @@ const MAX_ID: usize = 1024;
 #[doc(alias = "parser")]
 #[must_use]
 pub struct Decoder {
-    /// Bytes given to [`Decoder::feed`] and not parsed yet, from `input_pos` on.
-    input: Vec<u8>,
-    input_pos: usize,
+    /// Bytes given to [`Decoder::feed`] and not parsed yet.
+    input: Input,
+    parser: Parser,
+}
+
+/// The parser's state: the line being gathered, the block being read, the limits.
+#[derive(Debug)]
+struct Parser {
     lines: Lines,
     block: Block,
     max_line: usize,
@@ -82,12 +86,13 @@ impl Decoder {
     /// ```
     pub fn new() -> Self {
         Decoder {
-            input: Vec::new(),
-            input_pos: 0,
-            lines: Lines::default(),
-            block: Block::new(MAX_ID),
-            max_line: MAX_LINE,
-            max_event: MAX_EVENT,
+            input: Input::default(),
+            parser: Parser {
+                lines: Lines::default(),
+                block: Block::new(MAX_ID),
+                max_line: MAX_LINE,
+                max_event: MAX_EVENT,
+            },
         }
     }
 
@@ -103,7 +108,7 @@ impl Decoder {
     /// assert!(decoder.next_event().is_err());
     /// ```
     pub fn max_line_len(mut self, bytes: usize) -> Self {
-        self.max_line = bytes;
+        self.parser.max_line = bytes;
         self
     }
 
@@ -118,7 +123,7 @@ impl Decoder {
     /// assert!(decoder.next_event().is_err());
     /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event = bytes;
+        self.parser.max_event = bytes;
         self
     }
 
@@ -144,13 +149,17 @@ impl Decoder {
     /// # Ok::<(), DecodeError>(())
     /// ```
     pub fn max_id_len(mut self, bytes: usize) -> Self {
-        self.block.max_id = bytes;
+        self.parser.block.max_id = bytes;
         self
     }
 
     /// Appends bytes of the stream. Chunks may split lines, line ends and UTF-8 sequences
-    /// anywhere. Pull the events out before feeding much more: the bytes fed are buffered
+    /// anywhere. Pull the events out before feeding much more: the chunks fed are kept
     /// until pulled.
+    ///
+    /// An owned chunk (`bytes::Bytes`, `Vec<u8>`, `String`: see [`Chunk`]) is not copied:
+    /// an event's fields that are one whole line of the chunk are views of it. Borrowed
+    /// bytes (`&[u8]`, `b"..."`) are copied once.
     ///
     /// # Examples
     ///
@@ -161,12 +170,9 @@ impl Decoder {
     /// assert_eq!(decoder.next_event()?.unwrap().data, "a");
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
-    pub fn feed(&mut self, chunk: &[u8]) {
-        // Pulling until `None` parses every byte fed (an unfinished line moves to the
-        // carry), so this usually only clears.
-        self.input.drain(..self.input_pos);
-        self.input_pos = 0;
-        self.input.extend_from_slice(chunk);
+    #[inline]
+    pub fn feed(&mut self, chunk: impl Into<Chunk>) {
+        self.input.push(chunk.into());
     }
 
     /// The next dispatched event, or `None` until more bytes are fed.
@@ -185,8 +191,9 @@ impl Decoder {
     /// assert_eq!(decoder.next_event()?, None); // `y` has no blank line yet
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
-        self.pull_fed()
+        self.pull()
     }
 
     /// The next [`Item`]: an event, or a comment or retry-only block that a browser would
@@ -206,93 +213,21 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn next_item(&mut self) -> Result<Option<Item>, DecodeError> {
-        self.pull_fed()
+        self.pull()
     }
 
-    /// The next `T` from the bytes given to [`feed`](Decoder::feed).
-    fn pull_fed<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
-        let input = std::mem::take(&mut self.input);
-        let mut pos = self.input_pos;
-        let next = self.pull_from(&input, &mut pos);
-        self.input = input;
-        self.input_pos = pos;
-        next
-    }
-
-    /// The next `T` from the bytes fed, then from `input[*pos..]`, which the adapters
-    /// lend without copying it; `pos` moves past what was parsed.
-    pub(crate) fn pull_in<T: Sealed>(
-        &mut self,
-        input: &[u8],
-        pos: &mut usize,
-    ) -> Result<Option<T>, DecodeError> {
-        if self.input_pos < self.input.len() {
-            if let Some(value) = self.pull_fed()? {
-                return Ok(Some(value));
-            }
-        }
-        self.pull_from(input, pos)
-    }
-
-    /// WHATWG 9.2.6: the steps for each line, up to the next `T` to return.
-    #[inline]
-    fn pull_from<T: Sealed>(
-        &mut self,
-        input: &[u8],
-        pos: &mut usize,
-    ) -> Result<Option<T>, DecodeError> {
+    /// The next `T` from the chunks fed, moving on from chunk to chunk.
+    #[inline(always)]
+    pub(crate) fn pull<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
         loop {
-            let line = match self.lines.next(input, pos, self.max_line) {
-                Next::Input(start, end) => {
-                    let line = &input[start..end];
-                    if let Some(event) = self.single_data_line(line, input, pos) {
-                        return Ok(Some(T::event(event)));
-                    }
-                    line
-                }
-                Next::Carry => {
-                    if self.adopt_huge_line()? {
-                        continue;
-                    }
-                    &self.lines.carry[..]
-                }
-                Next::NeedMore => return Ok(None),
-                Next::TooLong => {
-                    self.block.skip();
-                    return Err(DecodeError::LineTooLong {
-                        limit: self.max_line,
-                    });
-                }
-            };
-            // Returned as it is, not unwrapped and wrapped again: the event is large.
-            match step(&mut self.block, line, self.max_event) {
-                Ok(None) => continue,
+            let mut pos = self.input.pos;
+            let next = self.parser.pull_from(&self.input, &mut pos);
+            self.input.pos = pos;
+            match next {
+                Ok(None) if self.input.advance() => continue,
                 done => return done,
             }
         }
-    }
-
-    /// Most events are one `data:` line and a blank line: dispatches such an event
-    /// straight from the input, moving `pos` past its blank line.
-    #[inline(always)]
-    fn single_data_line(
-        &mut self,
-        line: &[u8],
-        input: &[u8],
-        pos: &mut usize,
-    ) -> Option<MessageEvent> {
-        let (value, after) = (data_value(line)?, blank_line(input, *pos)?);
-        let event = self.block.dispatch_single(value, self.max_event)?;
-        *pos = after;
-        Some(event)
-    }
-
-    /// A huge data line, gathered from many chunks: makes the carry buffer the data
-    /// buffer, rather than copy it into fresh memory. Whether it did.
-    #[inline]
-    fn adopt_huge_line(&mut self) -> Result<bool, DecodeError> {
-        Ok(self.lines.carry.len() > BIG_LINE
-            && self.block.adopt(&mut self.lines.carry, self.max_event)?)
     }
 
     /// Ends the stream: WHATWG 9.2.6, "Once the end of the file is reached, any pending data
@@ -316,9 +251,8 @@ impl Decoder {
     /// ```
     pub fn finish(&mut self) {
         self.input.clear();
-        self.input_pos = 0;
-        self.lines.reset();
-        self.block.reset();
+        self.parser.lines.reset();
+        self.parser.block.reset();
     }
 
     /// The reconnection time last set by a valid `retry:` field, if any.
@@ -333,7 +267,7 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn reconnection_time(&self) -> Option<Duration> {
-        self.block.retry
+        self.parser.block.retry
     }
 
     /// The last event ID string: the value to send as `Last-Event-ID` when reconnecting
@@ -349,7 +283,7 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn last_event_id(&self) -> &str {
-        &self.block.last_id
+        &self.parser.block.last_id
     }
 
     /// Sets the last event ID, for example one saved before a restart.
@@ -363,9 +297,72 @@ impl Decoder {
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
     pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
-        self.block.last_id = CompactString::from(id.into());
-        self.block.id_buffer = self.block.last_id.as_bytes().to_vec();
+        self.parser.block.last_id = Text::from(id.into());
+        self.parser.block.id_buffer = self.parser.block.last_id.clone();
         self
+    }
+}
+
+impl Parser {
+    /// WHATWG 9.2.6: the steps for each line, up to the next `T` to return.
+    #[inline(always)]
+    fn pull_from<T: Sealed>(
+        &mut self,
+        input: &Input,
+        pos: &mut usize,
+    ) -> Result<Option<T>, DecodeError> {
+        loop {
+            let line = match self.lines.next(&input.bytes, pos, self.max_line) {
+                Next::Input(start, end) => {
+                    let line = &input.bytes[start..end];
+                    if let Some(event) = self.single_data_line(line, input, pos) {
+                        return Ok(Some(T::event(event)));
+                    }
+                    line
+                }
+                Next::Carry => {
+                    if self.adopt_huge_line()? {
+                        continue;
+                    }
+                    &self.lines.carry[..]
+                }
+                Next::NeedMore => return Ok(None),
+                Next::TooLong => {
+                    self.block.skip();
+                    return Err(DecodeError::LineTooLong {
+                        limit: self.max_line,
+                    });
+                }
+            };
+            // Returned as it is, not unwrapped and wrapped again: the event is large.
+            match step(&mut self.block, line, input, self.max_event) {
+                Ok(None) => continue,
+                done => return done,
+            }
+        }
+    }
+
+    /// Most events are one `data:` line and a blank line: dispatches such an event
+    /// straight from the input, moving `pos` past its blank line.
+    #[inline(always)]
+    fn single_data_line(
+        &mut self,
+        line: &[u8],
+        input: &Input,
+        pos: &mut usize,
+    ) -> Option<MessageEvent> {
+        let (value, after) = (data_value(line)?, blank_line(&input.bytes, *pos)?);
+        let event = self.block.dispatch_single(value, input, self.max_event)?;
+        *pos = after;
+        Some(event)
+    }
+
+    /// A huge data line, gathered from many chunks: makes the carry buffer the data
+    /// buffer, rather than copy it into fresh memory. Whether it did.
+    #[inline]
+    fn adopt_huge_line(&mut self) -> Result<bool, DecodeError> {
+        Ok(self.lines.carry.len() > BIG_LINE
+            && self.block.adopt(&mut self.lines.carry, self.max_event)?)
     }
 }
 
@@ -390,6 +387,7 @@ fn blank_line(input: &[u8], pos: usize) -> Option<usize> {
 fn step<T: Sealed>(
     block: &mut Block,
     line: &[u8],
+    input: &Input,
     max_event: usize,
 ) -> Result<Option<T>, DecodeError> {
     // "If the line is empty (a blank line): Dispatch the event."
@@ -406,11 +404,11 @@ fn step<T: Sealed>(
     // "If the line starts with a U+003A COLON character (:): Ignore the line."
     if line[0] == b':' {
         return Ok(if T::ALL {
-            T::other(Item::Comment(Text(text(strip_space(&line[1..])))))
+            T::other(Item::Comment(input.text(strip_space(&line[1..]))))
         } else {
             None
         });
     }
-    block.line(line, max_event)?;
+    block.line(line, input, max_event)?;
     Ok(None)
 }

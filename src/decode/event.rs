@@ -10,11 +10,11 @@ use super::Text;
 /// Every line break inside `data` is reported as `\n`, whichever of `\n`, `\r` or `\r\n`
 /// the server wrote; invalid UTF-8 comes out as U+FFFD.
 ///
-/// The strings are [`Text`]s: a string of up to 24 bytes (an event type, most IDs, a short
-/// message or token) is stored inline, so such an event costs no allocation at all; a
-/// longer one is one exact allocation, like a `String`. They deref to `&str` and compare
-/// with `&str` and `String` (`event.data == "hello"`); [`Text::into_string`] gives a
-/// `String`.
+/// The strings are [`Text`]s. A field that is one whole line of a chunk fed to the decoder
+/// is a view of that chunk, with no copy; multi-line data and lines split across chunks
+/// are gathered once. They deref to `&str` and compare with `&str` and `String`
+/// (`event.data == "hello"`); [`Text::into_string`] gives a `String`. The event is 64
+/// bytes (on 64-bit targets).
 ///
 /// # Examples
 ///
@@ -132,13 +132,18 @@ pub trait Decoded: Sized + sealed::Sealed {
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError>;
 }
 
+// Always inlined, as every step from the parser up to the adapter's `poll_next`: a call
+// returns the event through memory, written in 8-byte and read in 16-byte pieces, and each
+// such copy costs a store-forwarding stall (perf: half of the time on one-line events).
 impl Decoded for MessageEvent {
+    #[inline(always)]
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
         decoder.next_event()
     }
 }
 
 impl Decoded for Item {
+    #[inline(always)]
     fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
         decoder.next_item()
     }

@@ -159,14 +159,15 @@ impl Lines {
 }
 
 /// The first CR or LF. Many SSE lines are short (a blank line, `data: hello`, `id: 7`), and
-/// on those `memchr2`'s dispatch and setup cost more than the search. So the first 32 bytes
+/// on those `memchr2`'s dispatch and setup cost more than the search. So the first 64 bytes
 /// are checked eight at a time in plain integer arithmetic ("SWAR"), the rest with
 /// `memchr2`, which wins from there on (perf on mix b of `benches/decode.rs`: checking 256
-/// bytes this way took half of the parser's time on its 200-byte JSON lines).
+/// bytes this way took half of the parser's time on its 200-byte JSON lines; 64 rather
+/// than 32 measured 3-8% faster on mixes b and c, `benches/decode_ab.rs`).
 #[inline]
 fn line_end(bytes: &[u8]) -> Option<usize> {
     const WORD: usize = 8;
-    const HEAD: usize = 4 * WORD;
+    const HEAD: usize = 8 * WORD;
     let mut at = 0;
     while at < HEAD && at + WORD <= bytes.len() {
         let word: [u8; WORD] = bytes[at..at + WORD].try_into().unwrap_or_default();

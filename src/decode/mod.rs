@@ -4,6 +4,7 @@ mod block;
 mod decoder;
 mod error;
 mod event;
+mod input;
 mod lines;
 mod reader;
 mod stream;
@@ -15,5 +16,5 @@ pub use self::{
     event::{Decoded, Item, MessageEvent},
     reader::{decode_reader, DecodeReader},
     stream::{decode, decode_stream, Decode, DecodeStream},
-    text::Text,
+    text::{Chunk, Text},
 };

@@ -6,6 +6,8 @@ use std::{
     marker::PhantomData,
 };
 
+use bytes::BytesMut;
+
 use super::{DecodeError, Decoded, Decoder, MessageEvent, ReadError};
 
 /// How many bytes an adapter asks its transport for at a time.
@@ -179,14 +181,12 @@ impl<R, T> fmt::Debug for DecodeReader<R, T> {
     }
 }
 
-/// What both reading adapters keep: the decoder, and a buffer of bytes read from the
-/// transport that the decoder parses in place.
+/// What both reading adapters keep: the decoder, and the buffer the transport reads into.
+/// Each read becomes a chunk fed to the decoder without a copy; the buffer's memory is
+/// reused once the decoder and the events are done with it.
 pub(super) struct ReadBuf {
     pub(super) decoder: Decoder,
-    buf: Box<[u8]>,
-    /// `buf[pos..filled]` is read and not parsed yet.
-    pos: usize,
-    filled: usize,
+    buf: BytesMut,
     done: bool,
 }
 
@@ -195,7 +195,8 @@ pub(super) enum Pulled<T> {
     Item(Result<T, DecodeError>),
     /// The transport ended and everything it sent is parsed.
     End,
-    /// The buffer is used up: read into [`ReadBuf::space`], then call [`ReadBuf::filled`].
+    /// The chunks read are used up: read into [`ReadBuf::space`], then call
+    /// [`ReadBuf::filled`].
     NeedInput,
 }
 
@@ -203,31 +204,26 @@ impl ReadBuf {
     pub(super) fn new(decoder: Decoder) -> Self {
         ReadBuf {
             decoder,
-            buf: vec![0; READ_SIZE].into_boxed_slice(),
-            pos: 0,
-            filled: 0,
+            buf: BytesMut::new(),
             done: false,
         }
     }
 
     /// The next item in the bytes read so far.
     pub(super) fn pull<T: Decoded>(&mut self) -> Pulled<T> {
-        match self
-            .decoder
-            .pull_in::<T>(&self.buf[..self.filled], &mut self.pos)
-        {
+        match T::pull(&mut self.decoder) {
             Ok(Some(value)) => Pulled::Item(Ok(value)),
             Err(e) => Pulled::Item(Err(e)),
             Ok(None) if self.done => Pulled::End,
-            Ok(None) => {
-                (self.pos, self.filled) = (0, 0);
-                Pulled::NeedInput
-            }
+            Ok(None) => Pulled::NeedInput,
         }
     }
 
     /// The buffer to read into, once [`pull`](ReadBuf::pull) said `NeedInput`.
     pub(super) fn space(&mut self) -> &mut [u8] {
+        // Reuses the memory of earlier reads when nothing refers to it any more.
+        self.buf.clear();
+        self.buf.resize(READ_SIZE, 0);
         &mut self.buf
     }
 
@@ -236,7 +232,10 @@ impl ReadBuf {
     pub(super) fn filled(&mut self, read: io::Result<usize>) -> Option<io::Error> {
         match read {
             Ok(0) => self.end(),
-            Ok(n) => self.filled = n,
+            Ok(n) => {
+                self.buf.truncate(n);
+                self.decoder.feed(self.buf.split());
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 self.end();

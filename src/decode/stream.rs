@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 
 use super::{
     reader::{Pulled, ReadBuf},
-    Decoded, Decoder, Item, MessageEvent, ReadError,
+    Chunk, Decoded, Decoder, Item, MessageEvent, ReadError,
 };
 
 /// Decodes the events of an async reader (futures-io `AsyncRead`, which every
@@ -42,6 +42,11 @@ pub fn decode<R: AsyncRead>(reader: R) -> Decode<R> {
 /// Decodes the events of a stream of byte chunks, such as an HTTP client's body stream.
 /// The stream's error type `E` is carried in [`ReadError::Transport`].
 ///
+/// Owned chunks (`bytes::Bytes`, `Vec<u8>`, `String`: any `Into<`[`Chunk`]`>`) are not
+/// copied: an event's fields that are one whole line of a chunk are views of it (see
+/// [`Text`](crate::Text)). It is [`Decoder::feed`] and [`Decoder::next_event`] and nothing
+/// more.
+///
 /// # Examples
 ///
 /// ```
@@ -58,7 +63,7 @@ pub fn decode<R: AsyncRead>(reader: R) -> Decode<R> {
 pub fn decode_stream<S, B, E>(chunks: S) -> DecodeStream<S>
 where
     S: Stream<Item = Result<B, E>>,
-    B: AsRef<[u8]>,
+    B: Into<Chunk>,
 {
     DecodeStream::new(Decoder::new(), chunks)
 }
@@ -169,23 +174,18 @@ pin_project! {
     /// # });
     /// ```
     #[must_use = "streams do nothing unless polled"]
-    pub struct DecodeStream<S, T = MessageEvent>
-    where
-        S: TryStream,
-    {
+    pub struct DecodeStream<S, T = MessageEvent> {
         #[pin]
         chunks: S,
+        // Each chunk is fed to it as it comes, and its events pulled one by one as they
+        // are polled: no copy, no queue.
         decoder: Decoder,
-        // The last chunk, kept until `chunk[pos..]` is parsed: events are parsed from it
-        // one by one as they are polled, with no copy and no queue.
-        chunk: Option<S::Ok>,
-        pos: usize,
         done: bool,
         kind: PhantomData<fn() -> T>,
     }
 }
 
-impl<S: TryStream> DecodeStream<S> {
+impl<S> DecodeStream<S> {
     /// Decodes `chunks` with a configured decoder.
     ///
     /// # Examples
@@ -200,8 +200,6 @@ impl<S: TryStream> DecodeStream<S> {
         DecodeStream {
             chunks,
             decoder,
-            chunk: None,
-            pos: 0,
             done: false,
             kind: PhantomData,
         }
@@ -220,23 +218,19 @@ impl<S: TryStream> DecodeStream<S> {
         let DecodeStream {
             chunks,
             decoder,
-            chunk,
-            pos,
             done,
             ..
         } = self;
         DecodeStream {
             chunks,
             decoder,
-            chunk,
-            pos,
             done,
             kind: PhantomData,
         }
     }
 }
 
-impl<S: TryStream, T> DecodeStream<S, T> {
+impl<S, T> DecodeStream<S, T> {
     /// The decoder, for its [last event ID](Decoder::last_event_id) and
     /// [reconnection time](Decoder::reconnection_time).
     ///
@@ -255,27 +249,27 @@ impl<S: TryStream, T> DecodeStream<S, T> {
 impl<S, T> Stream for DecodeStream<S, T>
 where
     S: TryStream,
-    S::Ok: AsRef<[u8]>,
+    S::Ok: Into<Chunk>,
     T: Decoded,
 {
     type Item = Result<T, ReadError<S::Error>>;
 
+    // Inlined into the caller, so that the event is built where the caller wants it rather
+    // than returned through memory (a store-forwarding stall per event, perf showed).
+    #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if let Some(chunk) = this.chunk {
-                match this.decoder.pull_in::<T>(chunk.as_ref(), this.pos) {
-                    Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
-                    Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
-                    // Parsed to its end (an unfinished line was carried): let it go.
-                    Ok(None) => *this.chunk = None,
-                }
+            match T::pull(this.decoder) {
+                Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
+                Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
+                Ok(None) => {}
             }
             if *this.done {
                 return Poll::Ready(None);
             }
             match ready!(this.chunks.as_mut().try_poll_next(cx)) {
-                Some(Ok(chunk)) => (*this.chunk, *this.pos) = (Some(chunk), 0),
+                Some(Ok(chunk)) => this.decoder.feed(chunk),
                 Some(Err(e)) => {
                     end(this.decoder, this.done);
                     return Poll::Ready(Some(Err(ReadError::Transport(e))));
@@ -301,7 +295,7 @@ impl<R, T> fmt::Debug for Decode<R, T> {
     }
 }
 
-impl<S: TryStream, T> fmt::Debug for DecodeStream<S, T> {
+impl<S, T> fmt::Debug for DecodeStream<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DecodeStream")
             .field("chunks", &std::any::type_name::<S>())

@@ -1,15 +1,27 @@
-//! The decoder's string type: short strings inline, with no allocation.
+//! The decoder's string type, and its input type: both share the bytes of the stream.
 
-use std::{borrow::Borrow, fmt, ops::Deref};
+use std::{borrow::Borrow, cmp::Ordering, fmt, hash, ops::Deref, sync::Arc};
 
-use compact_str::CompactString;
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+/// The text of the [`Text`]s that have no memory of their own: `""` and the default event
+/// type `"message"` are prefixes of it.
+const STATIC: &str = "message";
+/// The `len` of a [`Text`] that is the whole of its owner.
+const WHOLE: u32 = u32::MAX;
 
 /// A string of a decoded event ([`MessageEvent`](crate::MessageEvent)'s `event`, `data` and
 /// `id`, an [`Item::Comment`](crate::Item::Comment)).
 ///
-/// Up to 24 bytes (an event type, most IDs, a short message or token) it is stored inline,
-/// so such an event costs no allocation at all; a longer one is one exact allocation, like a
-/// `String`. It derefs to `&str` and compares with `&str`, `str` and `String`;
+/// A field that is one whole line of one input [`Chunk`] is a view into that chunk: no copy
+/// and no allocation (cloning it costs a reference count, not a copy). Only a value
+/// gathered from several lines (multi-line `data`) or from a line split across chunks is
+/// copied, once (multi-line data into 8 KiB blocks that several events share). A view
+/// keeps the memory it points into alive while it lives: to keep a few small strings of a
+/// stream for long, copy them (`String::from(text.as_str())`).
+///
+/// It derefs to `&str` and compares with `&str`, `str` and `String`;
 /// [`Text::into_string`] or `String::from` gives a `String`.
 ///
 /// # Examples
@@ -26,10 +38,54 @@ use compact_str::CompactString;
 /// # drop(owned);
 /// # Ok::<(), sse_pump::DecodeError>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(pub(crate) CompactString);
+// 16 bytes, so that an event is 64: an `Arc` (cloned inline, unlike `Bytes`, whose clone
+// is a call through its vtable) and the range of the owner's text that this is.
+#[derive(Clone, Default)]
+pub struct Text {
+    /// The chunk (its valid UTF-8 prefix) or the copy that holds the text; `None` for a
+    /// prefix of [`STATIC`].
+    owner: Option<Arc<ByteString>>,
+    start: u32,
+    /// [`WHOLE`] for all of the owner.
+    len: u32,
+}
 
 impl Text {
+    /// `"message"`, the default event type: static, so no event pays for it.
+    pub(crate) const MESSAGE: Text = Text {
+        owner: None,
+        start: 0,
+        len: STATIC.len() as u32,
+    };
+
+    /// The text `owner[start..start + len]`, which must lie on character boundaries.
+    /// `None` if the range does not fit the compact form (a chunk over 4 GiB).
+    #[inline]
+    pub(crate) fn view(owner: &Arc<ByteString>, start: usize, len: usize) -> Option<Text> {
+        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(len).ok()?);
+        match len {
+            0 => Some(Text::default()),
+            WHOLE => None,
+            _ => Some(Text {
+                owner: Some(Arc::clone(owner)),
+                start,
+                len,
+            }),
+        }
+    }
+
+    /// A string in memory of its own.
+    fn own(text: ByteString) -> Text {
+        if text.is_empty() {
+            return Text::default();
+        }
+        Text {
+            owner: Some(Arc::new(text)),
+            start: 0,
+            len: WHOLE,
+        }
+    }
+
     /// The string, as a `&str`.
     ///
     /// # Examples
@@ -39,10 +95,17 @@ impl Text {
     /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        let (start, len) = (self.start as usize, self.len as usize);
+        match &self.owner {
+            None => STATIC.get(..len).unwrap_or_default(),
+            Some(owner) if self.len == WHOLE => owner,
+            // Views are made on character boundaries only: this always succeeds.
+            Some(owner) => owner.get(start..start + len).unwrap_or_default(),
+        }
     }
 
-    /// The string, as a `String` (no copy when it was allocated already).
+    /// The string, as a `String` (no copy when this is the only owner of an allocation of
+    /// its own; a view into a shared chunk is copied).
     ///
     /// # Examples
     ///
@@ -51,7 +114,34 @@ impl Text {
     /// ```
     #[inline]
     pub fn into_string(self) -> String {
-        self.0.into_string()
+        match self.owner.map(Arc::try_unwrap) {
+            Some(Ok(owner)) if self.len == WHOLE => String::from(owner),
+            Some(Ok(owner)) => String::from(self_str(&owner, self.start, self.len)),
+            Some(Err(owner)) => String::from(self_str(&owner, self.start, self.len)),
+            None => String::from(STATIC.get(..self.len as usize).unwrap_or_default()),
+        }
+    }
+
+    /// `bytes` decoded as UTF-8 with U+FFFD for invalid sequences, into memory of its own.
+    #[inline]
+    pub(crate) fn copy(bytes: &[u8]) -> Text {
+        match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Text::own(ByteString::from(text)),
+            Err(_) => Text::own(ByteString::from(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )),
+        }
+    }
+
+    /// All of `buf` as text, split off it without a copy when it is valid UTF-8 (a copy
+    /// with U+FFFD otherwise); `buf` is left empty.
+    #[inline]
+    pub(crate) fn split_off(buf: &mut BytesMut) -> Text {
+        let bytes = buf.split().freeze();
+        match ByteString::try_from(bytes.clone()) {
+            Ok(text) => Text::own(text),
+            Err(_) => Text::copy(&bytes),
+        }
     }
 }
 
@@ -60,7 +150,43 @@ impl Deref for Text {
 
     #[inline]
     fn deref(&self) -> &str {
-        self.0.as_str()
+        self.as_str()
+    }
+}
+
+/// `owner[start..][..len]`, or all of it for [`WHOLE`].
+fn self_str(owner: &ByteString, start: u32, len: u32) -> &str {
+    if len == WHOLE {
+        return owner;
+    }
+    let (start, len) = (start as usize, len as usize);
+    owner.get(start..start + len).unwrap_or_default()
+}
+
+impl PartialEq for Text {
+    #[inline]
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl hash::Hash for Text {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -96,13 +222,13 @@ impl fmt::Debug for Text {
 
 impl From<&str> for Text {
     fn from(text: &str) -> Self {
-        Text(CompactString::new(text))
+        Text::own(ByteString::from(text))
     }
 }
 
 impl From<String> for Text {
     fn from(text: String) -> Self {
-        Text(CompactString::from(text))
+        Text::own(ByteString::from(text))
     }
 }
 
@@ -132,3 +258,80 @@ macro_rules! eq_str {
 }
 
 eq_str!(str, &str, String);
+
+/// Bytes of the stream for [`Decoder::feed`](crate::Decoder::feed) and
+/// [`decode_stream`](crate::decode_stream).
+///
+/// An owned buffer (`bytes::Bytes`, `BytesMut`, `Vec<u8>`, `String`, as HTTP clients'
+/// body streams yield) is taken over without a copy, and the decoded events' fields are
+/// views into it ([`Text`]); borrowed bytes (`&[u8]`, `&str`, `&Vec<u8>`, `b"..."`) are
+/// copied once.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::{Chunk, Decoder};
+///
+/// let mut decoder = Decoder::new();
+/// decoder.feed(bytes::Bytes::from_static(b"data: shared\n\n")); // no copy
+/// decoder.feed(b"data: copied\n\n");
+/// decoder.feed(Chunk::from(String::from("data: moved\n\n")));
+/// assert_eq!(decoder.next_event()?.unwrap().data, "shared");
+/// assert_eq!(decoder.next_event()?.unwrap().data, "copied");
+/// assert_eq!(decoder.next_event()?.unwrap().data, "moved");
+/// # Ok::<(), sse_pump::DecodeError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk(pub(crate) Bytes);
+
+impl Chunk {
+    /// The chunk's bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::Chunk::from("data").as_bytes(), b"data");
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Bytes> for Chunk {
+    #[inline]
+    fn from(bytes: Bytes) -> Self {
+        Chunk(bytes)
+    }
+}
+
+impl From<BytesMut> for Chunk {
+    fn from(bytes: BytesMut) -> Self {
+        Chunk(bytes.freeze())
+    }
+}
+
+impl From<Vec<u8>> for Chunk {
+    fn from(bytes: Vec<u8>) -> Self {
+        Chunk(Bytes::from(bytes))
+    }
+}
+
+impl From<Box<[u8]>> for Chunk {
+    fn from(bytes: Box<[u8]>) -> Self {
+        Chunk(Bytes::from(bytes))
+    }
+}
+
+impl From<String> for Chunk {
+    fn from(text: String) -> Self {
+        Chunk(Bytes::from(text))
+    }
+}
+
+/// Borrowed bytes of any kind (`&[u8]`, `&[u8; N]`, `&str`, `&Vec<u8>`, `&Bytes`) are
+/// copied.
+impl<T: AsRef<[u8]> + ?Sized> From<&T> for Chunk {
+    fn from(bytes: &T) -> Self {
+        Chunk(Bytes::copy_from_slice(bytes.as_ref()))
+    }
+}
