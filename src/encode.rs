@@ -79,16 +79,54 @@ pub(crate) fn line_len(prefix: &[u8], value_len: usize) -> usize {
     }
 }
 
-/// Writes one line into room already reserved. `value` holds no CR or LF.
-#[inline]
-pub(crate) fn write_line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
-    if value.is_empty() {
-        out.extend_from_slice(&prefix[..prefix.len() - 1]);
-    } else {
-        out.extend_from_slice(prefix);
-        out.extend_from_slice(value);
+/// Where encoded lines go: an event's own `Vec`, or a caller's write buffer.
+pub(crate) trait Out {
+    /// Appends `bytes`, growing if needed.
+    fn put(&mut self, bytes: &[u8]);
+    /// Everything in the buffer.
+    fn written(&self) -> &[u8];
+    /// Drops everything after the first `len` bytes.
+    fn cut_to(&mut self, len: usize);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
-    out.push(b'\n');
+    fn written(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn cut_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+impl Out for BytesMut {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn written(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn cut_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+/// Writes one line. `value` holds no CR or LF.
+#[inline]
+pub(crate) fn write_line<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
+    if value.is_empty() {
+        out.put(&prefix[..prefix.len() - 1]);
+    } else {
+        out.put(prefix);
+        out.put(value);
+    }
+    out.put(b"\n");
 }
 
 /// Room for [`write_lines`]: exact unless `value` has a CR or an empty line, which make
@@ -117,10 +155,11 @@ fn count_breaks(value: &[u8]) -> usize {
 }
 
 /// Writes one `prefix piece` line for every piece of `value` between line breaks
-/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`. The room
-/// must have been reserved with [`lines_len`].
+/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`, in one pass
+/// over `value`. An event's own `Vec` reserves room with [`lines_len`] first, so that it
+/// freezes without reallocating; a caller's buffer simply grows.
 #[inline]
-pub(crate) fn write_lines(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
+pub(crate) fn write_lines<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
     let mut rest = value;
     while let Some(at) = find_break(rest) {
         write_line(out, prefix, &rest[..at]);
@@ -175,8 +214,8 @@ pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
 /// changing its value: CR and LF (whitespace between tokens, in valid JSON) become spaces;
 /// U+2028, U+2029 and U+0085 (only ever inside strings) become `\u` escapes.
 #[cfg(feature = "json")]
-pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
-    let json = &buf[start..];
+pub(crate) fn one_line_json<O: Out>(buf: &mut O, start: usize) {
+    let json = &buf.written()[start..];
     let suspect = memchr::memchr3(b'\r', b'\n', 0xE2, json).or_else(|| memchr::memchr(0xC2, json));
     let Some(first) = suspect else {
         return; // nearly always: nothing to change, nothing copied
@@ -199,8 +238,8 @@ pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
         out.extend_from_slice(replacement);
         rest = &rest[used..];
     }
-    buf.truncate(start);
-    buf.extend_from_slice(&out);
+    buf.cut_to(start);
+    buf.put(&out);
 }
 
 #[cfg(test)]
