@@ -117,8 +117,9 @@ impl Out for BytesMut {
     }
 }
 
-/// Writes one line. `value` holds no CR or LF.
-#[inline]
+/// Writes one line. `value` holds no CR or LF. Always inlined, so that the prefix, a
+/// literal, is copied with a few stores rather than a `memmove` call.
+#[inline(always)]
 pub(crate) fn write_line<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
     if value.is_empty() {
         out.put(&prefix[..prefix.len() - 1]);
@@ -154,19 +155,43 @@ fn count_breaks(value: &[u8]) -> usize {
         .sum()
 }
 
-/// Writes one `prefix piece` line for every piece of `value` between line breaks
-/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`, in one pass
-/// over `value`. An event's own `Vec` reserves room with [`lines_len`] first, so that it
-/// freezes without reallocating; a caller's buffer simply grows.
-#[inline]
-pub(crate) fn write_lines<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
-    let mut rest = value;
-    while let Some(at) = find_break(rest) {
-        write_line(out, prefix, &rest[..at]);
-        let crlf = rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n');
-        rest = &rest[at + 1 + usize::from(crlf)..];
+/// The line end and field name of a `data` line: what separates two of them.
+pub(crate) const DATA: &[u8] = b"\ndata: ";
+
+/// The line end and field name of a comment line.
+pub(crate) const COMMENT: &[u8] = b"\n: ";
+
+/// Writes one field line for every piece of `value` between line breaks (`\r\n`, `\r` or
+/// `\n`), so that a parser joins the pieces back with `\n`, in one pass over `value`.
+/// `joined` is a line end and the field's prefix ([`DATA`], [`COMMENT`]), written between
+/// pieces as one copy. An event's own `Vec` reserves room with [`lines_len`] first, so
+/// that it freezes without reallocating; a caller's buffer simply grows.
+#[inline(always)]
+pub(crate) fn write_lines<O: Out>(out: &mut O, joined: &[u8], value: &[u8]) {
+    let mut end = find_break(value);
+    let mut piece = &value[..end.unwrap_or(value.len())];
+    // The first line has no line end before it. Each copy below has a constant length,
+    // so it compiles to a few stores rather than a `memmove` call.
+    put_piece(out, &joined[1..], piece);
+    while let Some(at) = end {
+        let crlf = value[at] == b'\r' && value.get(at + 1) == Some(&b'\n');
+        let start = at + 1 + usize::from(crlf);
+        end = find_break(&value[start..]).map(|i| start + i);
+        piece = &value[start..end.unwrap_or(value.len())];
+        put_piece(out, joined, piece);
     }
-    write_line(out, prefix, rest);
+    out.put(b"\n");
+}
+
+/// Writes `prefix piece`, without the prefix's space if `piece` is empty (`data:`).
+#[inline(always)]
+fn put_piece<O: Out>(out: &mut O, prefix: &[u8], piece: &[u8]) {
+    if piece.is_empty() {
+        out.put(&prefix[..prefix.len() - 1]);
+    } else {
+        out.put(prefix);
+        out.put(piece);
+    }
 }
 
 /// The first CR or LF in `value`.
@@ -249,7 +274,7 @@ mod tests {
     fn lines(value: &str) -> String {
         let room = lines_len(b"data: ", value.as_bytes());
         let mut out = Vec::with_capacity(room);
-        write_lines(&mut out, b"data: ", value.as_bytes());
+        write_lines(&mut out, DATA, value.as_bytes());
         assert!(out.len() <= room, "{value:?} needs more room than reserved");
         if !value.contains('\r') && !value.split('\n').any(str::is_empty) {
             assert_eq!(out.len(), room, "{value:?} has room to spare");

@@ -51,8 +51,9 @@ pub struct EventWriter<'a> {
     buf: &'a mut BytesMut,
     /// Where this event's lines start: what a refused or unfinished event is cut back to.
     start: usize,
-    /// The first field refused, if any; nothing more is written after it.
-    error: Option<FieldError>,
+    /// The first field refused, if any; nothing more is written after it. Boxed, so that
+    /// the writer is four words, which the setters pass along in registers.
+    error: Option<Box<FieldError>>,
     /// Whether `finish` ran, so that dropping the writer leaves the frame alone.
     finished: bool,
 }
@@ -89,7 +90,7 @@ impl<'a> EventWriter<'a> {
     /// ```
     #[inline]
     pub fn data(self, data: impl AsRef<str>) -> Self {
-        self.lines(b"data: ", data.as_ref().as_bytes())
+        self.lines(encode::DATA, data.as_ref().as_bytes())
     }
 
     /// Writes a comment, one `:` line for each of its lines, as
@@ -104,7 +105,7 @@ impl<'a> EventWriter<'a> {
     /// ```
     #[inline]
     pub fn comment(self, text: impl AsRef<str>) -> Self {
-        self.lines(b": ", text.as_ref().as_bytes())
+        self.lines(encode::COMMENT, text.as_ref().as_bytes())
     }
 
     /// Sets the event type (the `event:` field), as [`Event::event`](crate::Event::event)
@@ -227,23 +228,24 @@ impl<'a> EventWriter<'a> {
                 self.buf.extend_from_slice(b"\n");
                 Ok(())
             }
-            Some(error) => Err(error),
+            Some(error) => Err(*error),
         }
     }
 
-    /// Writes one `prefix` line per line of `value`.
-    #[inline]
-    fn lines(self, prefix: &[u8], value: &[u8]) -> Self {
+    /// Writes one field line per line of `value`; `joined` is a line end and the field's
+    /// prefix (see [`encode::write_lines`]).
+    #[inline(always)]
+    fn lines(self, joined: &[u8], value: &[u8]) -> Self {
         if self.error.is_none() {
             // Exact for one line: the usual case, and a 64 KiB buffer has room anyway.
             self.buf
-                .reserve(encode::line_len(prefix, value.len()) + CLOSING);
-            encode::write_lines(self.buf, prefix, value);
+                .reserve(encode::line_len(&joined[1..], value.len()) + CLOSING);
+            encode::write_lines(self.buf, joined, value);
         }
         self
     }
 
-    #[inline]
+    #[inline(always)]
     fn single_line(mut self, field: &'static str, prefix: &[u8], value: &str, nul: bool) -> Self {
         match encode::forbidden_byte(value.as_bytes(), nul) {
             Some(byte) => {
@@ -255,7 +257,7 @@ impl<'a> EventWriter<'a> {
     }
 
     /// Writes `prefix value`; `value` holds no CR or LF.
-    #[inline]
+    #[inline(always)]
     fn line(self, prefix: &[u8], value: &[u8]) -> Self {
         if self.error.is_none() {
             self.buf
@@ -270,7 +272,7 @@ impl<'a> EventWriter<'a> {
     #[cold]
     fn refuse(&mut self, error: FieldError) {
         self.buf.truncate(self.start);
-        self.error.get_or_insert(error);
+        self.error.get_or_insert_with(|| Box::new(error));
     }
 }
 
