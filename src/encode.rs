@@ -195,14 +195,28 @@ fn put_piece<O: Out>(out: &mut O, prefix: &[u8], piece: &[u8]) {
 }
 
 /// The first CR or LF in `value`.
-#[inline]
+///
+/// `memchr2` picks its AVX2 or SSE2 code at run time, through a function pointer: on a
+/// line of a hundred bytes, that call and its setup cost as much as the search (perf on
+/// mix c of `benches/encode.rs`). SSE2 is part of every x86-64 CPU, so its searcher is
+/// built in place and inlined; `memchr2` takes over on long lines, where AVX2 wins.
+#[inline(always)]
 fn find_break(value: &[u8]) -> Option<usize> {
     if value.len() < SHORT {
-        value.iter().position(|&b| b == b'\n' || b == b'\r')
-    } else {
-        memchr::memchr2(b'\n', b'\r', value)
+        return value.iter().position(|&b| b == b'\n' || b == b'\r');
     }
+    #[cfg(target_arch = "x86_64")]
+    if value.len() < LONG {
+        if let Some(breaks) = memchr::arch::x86_64::sse2::memchr::Two::new(b'\n', b'\r') {
+            return breaks.find(value);
+        }
+    }
+    memchr::memchr2(b'\n', b'\r', value)
 }
+
+/// Lines from this long are searched with `memchr2`, which may use AVX2.
+#[cfg(target_arch = "x86_64")]
+const LONG: usize = 256;
 
 /// Writes `n` in decimal into `buf`, returning the digits.
 pub(crate) fn decimal(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
