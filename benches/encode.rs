@@ -7,6 +7,9 @@
 //!
 //! Contenders, on the same field values:
 //! - `sse_pump`: `Event::new()...into_bytes()`;
+//! - in the `encode_into_64k` groups, `sse_pump_writer`: `EventWriter::new(&mut buf)...finish()`,
+//!   straight into the shared buffer, and `sse_pump_encode_into`: an `Event` built, then
+//!   copied in with `Event::encode_into`;
 //! - `ceiling_vec_per_event`: the finished frame copied into a fresh `Vec` with
 //!   `extend_from_slice` (one allocation and one copy per event: the same output shape);
 //! - `ceiling_one_vec`: the finished frames appended to one reused `Vec` (memcpy only);
@@ -158,6 +161,9 @@ fn sse_stream(mix: &Mix) -> Bytes {
 /// differ: sse-stream always writes `event`, `data`, `id`) and returns that length.
 fn setup(mix: &'static Mix) -> usize {
     let frame = ours(mix);
+    let mut written = BytesMut::new();
+    ours_writer(mix, &mut written);
+    assert_eq!(written, frame, "EventWriter differs on {}", mix.name);
     let mut from_axum = Vec::new();
     axum_frames(mix, 1, |bytes| from_axum.push(bytes));
     assert_eq!(
@@ -268,6 +274,17 @@ fn shared_buffer(c: &mut Criterion, mix: &'static Mix, frame_len: usize) {
     let mut group = c.benchmark_group(format!("encode_into_64k/{}_{}B", mix.name, frame_len));
     group.throughput(Throughput::Elements(BATCH as u64));
     let mut buf = BytesMut::with_capacity(WRITE_BUFFER);
+    group.bench_function(BenchmarkId::from_parameter("sse_pump_writer"), |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                if buf.len() + frame_len > WRITE_BUFFER {
+                    black_box(&buf[..]);
+                    buf.clear();
+                }
+                ours_writer(black_box(mix), &mut buf);
+            }
+        })
+    });
     group.bench_function(BenchmarkId::from_parameter("sse_pump_encode_into"), |b| {
         b.iter(|| {
             for _ in 0..BATCH {
@@ -328,6 +345,18 @@ fn ours_into(mix: &Mix, buf: &mut BytesMut) {
         event = event.event(name);
     }
     event.data(mix.data).encode_into(buf);
+}
+
+/// sse-pump's frame written straight into `buf` with `EventWriter`: no `Event` built.
+fn ours_writer(mix: &Mix, buf: &mut BytesMut) {
+    let mut writer = sse_pump::EventWriter::new(buf);
+    if let Some(id) = mix.id {
+        writer = writer.id(id);
+    }
+    if let Some(name) = mix.event {
+        writer = writer.event(name);
+    }
+    writer.data(mix.data).finish().expect("valid fields");
 }
 
 criterion_group! {

@@ -79,16 +79,55 @@ pub(crate) fn line_len(prefix: &[u8], value_len: usize) -> usize {
     }
 }
 
-/// Writes one line into room already reserved. `value` holds no CR or LF.
-#[inline]
-pub(crate) fn write_line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
-    if value.is_empty() {
-        out.extend_from_slice(&prefix[..prefix.len() - 1]);
-    } else {
-        out.extend_from_slice(prefix);
-        out.extend_from_slice(value);
+/// Where encoded lines go: an event's own `Vec`, or a caller's write buffer.
+pub(crate) trait Out {
+    /// Appends `bytes`, growing if needed.
+    fn put(&mut self, bytes: &[u8]);
+    /// Everything in the buffer.
+    fn written(&self) -> &[u8];
+    /// Drops everything after the first `len` bytes.
+    fn cut_to(&mut self, len: usize);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
-    out.push(b'\n');
+    fn written(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn cut_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+impl Out for BytesMut {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn written(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn cut_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+/// Writes one line. `value` holds no CR or LF. Always inlined, so that the prefix, a
+/// literal, is copied with a few stores rather than a `memmove` call.
+#[inline(always)]
+pub(crate) fn write_line<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
+    if value.is_empty() {
+        out.put(&prefix[..prefix.len() - 1]);
+    } else {
+        out.put(prefix);
+        out.put(value);
+    }
+    out.put(b"\n");
 }
 
 /// Room for [`write_lines`]: exact unless `value` has a CR or an empty line, which make
@@ -116,29 +155,68 @@ fn count_breaks(value: &[u8]) -> usize {
         .sum()
 }
 
-/// Writes one `prefix piece` line for every piece of `value` between line breaks
-/// (`\r\n`, `\r` or `\n`), so that a parser joins the pieces back with `\n`. The room
-/// must have been reserved with [`lines_len`].
-#[inline]
-pub(crate) fn write_lines(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
-    let mut rest = value;
-    while let Some(at) = find_break(rest) {
-        write_line(out, prefix, &rest[..at]);
-        let crlf = rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n');
-        rest = &rest[at + 1 + usize::from(crlf)..];
+/// The line end and field name of a `data` line: what separates two of them.
+pub(crate) const DATA: &[u8] = b"\ndata: ";
+
+/// The line end and field name of a comment line.
+pub(crate) const COMMENT: &[u8] = b"\n: ";
+
+/// Writes one field line for every piece of `value` between line breaks (`\r\n`, `\r` or
+/// `\n`), so that a parser joins the pieces back with `\n`, in one pass over `value`.
+/// `joined` is a line end and the field's prefix ([`DATA`], [`COMMENT`]), written between
+/// pieces as one copy. An event's own `Vec` reserves room with [`lines_len`] first, so
+/// that it freezes without reallocating; a caller's buffer simply grows.
+#[inline(always)]
+pub(crate) fn write_lines<O: Out>(out: &mut O, joined: &[u8], value: &[u8]) {
+    let mut end = find_break(value);
+    let mut piece = &value[..end.unwrap_or(value.len())];
+    // The first line has no line end before it. Each copy below has a constant length,
+    // so it compiles to a few stores rather than a `memmove` call.
+    put_piece(out, &joined[1..], piece);
+    while let Some(at) = end {
+        let crlf = value[at] == b'\r' && value.get(at + 1) == Some(&b'\n');
+        let start = at + 1 + usize::from(crlf);
+        end = find_break(&value[start..]).map(|i| start + i);
+        piece = &value[start..end.unwrap_or(value.len())];
+        put_piece(out, joined, piece);
     }
-    write_line(out, prefix, rest);
+    out.put(b"\n");
+}
+
+/// Writes `prefix piece`, without the prefix's space if `piece` is empty (`data:`).
+#[inline(always)]
+fn put_piece<O: Out>(out: &mut O, prefix: &[u8], piece: &[u8]) {
+    if piece.is_empty() {
+        out.put(&prefix[..prefix.len() - 1]);
+    } else {
+        out.put(prefix);
+        out.put(piece);
+    }
 }
 
 /// The first CR or LF in `value`.
-#[inline]
+///
+/// `memchr2` picks its AVX2 or SSE2 code at run time, through a function pointer: on a
+/// line of a hundred bytes, that call and its setup cost as much as the search (perf on
+/// mix c of `benches/encode.rs`). SSE2 is part of every x86-64 CPU, so its searcher is
+/// built in place and inlined; `memchr2` takes over on long lines, where AVX2 wins.
+#[inline(always)]
 fn find_break(value: &[u8]) -> Option<usize> {
     if value.len() < SHORT {
-        value.iter().position(|&b| b == b'\n' || b == b'\r')
-    } else {
-        memchr::memchr2(b'\n', b'\r', value)
+        return value.iter().position(|&b| b == b'\n' || b == b'\r');
     }
+    #[cfg(target_arch = "x86_64")]
+    if value.len() < LONG {
+        if let Some(breaks) = memchr::arch::x86_64::sse2::memchr::Two::new(b'\n', b'\r') {
+            return breaks.find(value);
+        }
+    }
+    memchr::memchr2(b'\n', b'\r', value)
 }
+
+/// Lines from this long are searched with `memchr2`, which may use AVX2.
+#[cfg(target_arch = "x86_64")]
+const LONG: usize = 256;
 
 /// Writes `n` in decimal into `buf`, returning the digits.
 pub(crate) fn decimal(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
@@ -175,8 +253,8 @@ pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
 /// changing its value: CR and LF (whitespace between tokens, in valid JSON) become spaces;
 /// U+2028, U+2029 and U+0085 (only ever inside strings) become `\u` escapes.
 #[cfg(feature = "json")]
-pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
-    let json = &buf[start..];
+pub(crate) fn one_line_json<O: Out>(buf: &mut O, start: usize) {
+    let json = &buf.written()[start..];
     let suspect = memchr::memchr3(b'\r', b'\n', 0xE2, json).or_else(|| memchr::memchr(0xC2, json));
     let Some(first) = suspect else {
         return; // nearly always: nothing to change, nothing copied
@@ -199,8 +277,8 @@ pub(crate) fn one_line_json(buf: &mut Vec<u8>, start: usize) {
         out.extend_from_slice(replacement);
         rest = &rest[used..];
     }
-    buf.truncate(start);
-    buf.extend_from_slice(&out);
+    buf.cut_to(start);
+    buf.put(&out);
 }
 
 #[cfg(test)]
@@ -210,7 +288,7 @@ mod tests {
     fn lines(value: &str) -> String {
         let room = lines_len(b"data: ", value.as_bytes());
         let mut out = Vec::with_capacity(room);
-        write_lines(&mut out, b"data: ", value.as_bytes());
+        write_lines(&mut out, DATA, value.as_bytes());
         assert!(out.len() <= room, "{value:?} needs more room than reserved");
         if !value.contains('\r') && !value.split('\n').any(str::is_empty) {
             assert_eq!(out.len(), room, "{value:?} has room to spare");

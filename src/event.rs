@@ -134,14 +134,15 @@ impl Event {
     /// ```
     #[inline]
     pub fn data(self, data: impl AsRef<str>) -> Self {
-        self.lines(b"data: ", data.as_ref().as_bytes())
+        self.lines(encode::DATA, data.as_ref().as_bytes())
     }
 
-    /// Appends one `prefix` line per line of `value`.
+    /// Appends one field line per line of `value`; `joined` is a line end and the field's
+    /// prefix (see [`encode::write_lines`]).
     #[inline]
-    fn lines(mut self, prefix: &[u8], value: &[u8]) -> Self {
-        let room = self.room(encode::lines_len(prefix, value));
-        encode::write_lines(room, prefix, value);
+    fn lines(mut self, joined: &[u8], value: &[u8]) -> Self {
+        let room = self.room(encode::lines_len(&joined[1..], value));
+        encode::write_lines(room, joined, value);
         self
     }
 
@@ -294,7 +295,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn comment(self, text: impl AsRef<str>) -> Self {
-        self.lines(b": ", text.as_ref().as_bytes())
+        self.lines(encode::COMMENT, text.as_ref().as_bytes())
     }
 
     /// Appends `value` serialized as compact JSON on a single `data:` line.

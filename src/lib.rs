@@ -199,6 +199,7 @@ mod deliver;
 mod encode;
 mod error;
 mod event;
+mod event_writer;
 pub mod hub;
 mod keep_alive;
 mod pump;
@@ -220,6 +221,7 @@ pub use crate::{
     encode::LineEnding,
     error::{Error, FieldError, PumpError, SendError, TrySendError},
     event::Event,
+    event_writer::EventWriter,
     keep_alive::KeepAlive,
     shutdown::{Shutdown, ShutdownListener},
     spawned::Spawned,

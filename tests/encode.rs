@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_lite::future::block_on;
-use sse_pump::{channel, Event, FieldError, LineEnding, Sse};
+use sse_pump::{channel, Event, EventWriter, FieldError, LineEnding, Sse};
 
 /// The bytes a pump writes for `event` with `ending`.
 fn wire(event: Event, ending: LineEnding) -> String {
@@ -275,4 +276,172 @@ fn unicode_line_separators_are_escaped_in_json_and_kept_in_data() {
     let mut decoder = sse_pump::Decoder::new();
     decoder.feed(&wire);
     assert_eq!(decoder.next_event().unwrap().unwrap().data, text);
+}
+
+// EventWriter: the same frames as Event, written straight into the caller's buffer.
+
+/// The frame `EventWriter` writes with `set`, after `before` in the buffer.
+fn written(before: &str, set: impl FnOnce(EventWriter<'_>) -> EventWriter<'_>) -> String {
+    let mut buf = BytesMut::from(before);
+    set(EventWriter::new(&mut buf)).finish().unwrap();
+    let frame = buf.split_off(before.len());
+    assert_eq!(buf, before, "what was in the buffer is kept");
+    String::from_utf8(frame.to_vec()).unwrap()
+}
+
+#[test]
+fn event_writer_matches_event_for_every_field_combination() {
+    type Setters = (
+        fn(Event) -> Event,
+        for<'a> fn(EventWriter<'a>) -> EventWriter<'a>,
+    );
+    let fields: [Setters; 6] = [
+        (|e| e.data("d\nd"), |w| w.data("d\nd")),
+        (|e| e.event("t"), |w| w.event("t")),
+        (|e| e.id("9"), |w| w.id("9")),
+        (
+            |e| e.retry(Duration::from_millis(1500)),
+            |w| w.retry(Duration::from_millis(1500)),
+        ),
+        (|e| e.comment("c\r\nc"), |w| w.comment("c\r\nc")),
+        (|e| e.data(""), |w| w.data("")),
+    ];
+    for mask in 0u32..64 {
+        let mut event = Event::new();
+        let mut buf = BytesMut::from("data: before\n\n");
+        let mut writer = EventWriter::new(&mut buf);
+        for (bit, (set_event, set_writer)) in fields.iter().enumerate() {
+            if mask & (1 << bit) != 0 {
+                event = set_event(event);
+                writer = set_writer(writer);
+            }
+        }
+        writer.finish().unwrap();
+        let want = [&b"data: before\n\n"[..], &event.into_bytes()].concat();
+        assert_eq!(buf, want, "mask {mask:#b}");
+    }
+}
+
+#[test]
+fn event_writer_keeps_every_data_line() {
+    for data in [
+        "", "a", "a\nb", "a\rb", "a\r\nb", "a\n\nb", "a\n", "\n", "\r\n\r", " x",
+    ] {
+        let want = Event::new().data(data).into_bytes();
+        assert_eq!(written("", |w| w.data(data)), want, "{data:?}");
+        assert_eq!(written(": x\n\n", |w| w.data(data)), want, "{data:?}");
+    }
+    assert_eq!(written("", |w| w.data("")), "data:\n\n");
+    assert_eq!(written("", |w| w), "\n");
+}
+
+#[test]
+fn event_writer_refuses_injection_and_takes_the_event_back() {
+    let before = "data: earlier\n\n";
+    // The long one is searched past the short and inlined paths.
+    let long_with_nul = "7".repeat(100_000) + "\0";
+    let cases = [
+        ("event", "x\ndata: injected", b'\n'),
+        ("event", "x\r", b'\r'),
+        ("id", "1\n\nevent: evil", b'\n'),
+        ("id", "1\r\n", b'\r'),
+        ("id", "1\0", 0),
+        ("id", &long_with_nul, 0),
+    ];
+    for (field, bad, byte) in cases {
+        let mut buf = BytesMut::from(before);
+        let writer = EventWriter::new(&mut buf).data("kept?").id("fine");
+        let writer = match field {
+            "event" => writer.event(bad),
+            _ => writer.id(bad),
+        };
+        // Nothing of the event is left, and later fields are not written either.
+        let err = writer.data("after").comment("after").finish().unwrap_err();
+        assert_eq!(
+            err,
+            FieldError::InvalidByte { field, byte },
+            "{field} {bad:?}"
+        );
+        assert_eq!(buf, before, "{field} {bad:?}");
+        // The buffer is usable for the next event.
+        EventWriter::new(&mut buf).data("next").finish().unwrap();
+        assert_eq!(buf, "data: earlier\n\ndata: next\n\n");
+    }
+    // NUL is fine in an event type, as in `Event::event`.
+    assert_eq!(written("", |w| w.event("a\0b")), "event: a\0b\n\n");
+}
+
+#[test]
+fn event_writer_keeps_the_first_refused_field() {
+    let mut buf = BytesMut::new();
+    let err = EventWriter::new(&mut buf)
+        .event("a\rb")
+        .id("c\nd")
+        .finish()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        FieldError::InvalidByte {
+            field: "event",
+            byte: b'\r'
+        }
+    );
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn an_unfinished_event_writer_takes_its_lines_back() {
+    let mut buf = BytesMut::from("data: earlier\n\n");
+    let writer = EventWriter::new(&mut buf).id("1").data("a\nb");
+    assert!(format!("{writer:?}").contains("data: b"));
+    drop(writer);
+    assert_eq!(buf, "data: earlier\n\n");
+}
+
+#[test]
+fn event_writer_handles_huge_values() {
+    let line = "x".repeat(300); // past the short and inlined searches
+    let many_lines = [line.as_str(); 3_000].join("\r\n") + "\r";
+    let one_line = "y".repeat(1 << 20);
+    for data in [&many_lines, &one_line] {
+        let mut buf = BytesMut::new();
+        EventWriter::new(&mut buf)
+            .id(&one_line)
+            .event(&one_line)
+            .data(data)
+            .finish()
+            .unwrap();
+        let want = Event::new()
+            .id(&one_line)
+            .event(&one_line)
+            .data(data)
+            .into_bytes();
+        assert!(buf == want, "{} bytes differ", want.len());
+    }
+    let lines = written("", |w| w.data(&many_lines));
+    assert_eq!(lines.matches("data: ").count(), 3_000);
+    assert!(
+        lines.ends_with("data:\n\n"),
+        "the trailing CR starts an empty line"
+    );
+}
+
+#[cfg(feature = "json")]
+#[test]
+fn event_writer_writes_json_on_one_line_or_refuses_it() {
+    let raw = serde_json::value::RawValue::from_string("{\"a\":\r\n[1,\n2]}".into()).unwrap();
+    let want = Event::new().event("t").json(&raw).into_bytes();
+    assert_eq!(written("", |w| w.event("t").json(&raw)), want);
+    assert_eq!(written("", |w| w.json("\u{2028}")), "data: \"\\u2028\"\n\n");
+
+    let mut bad = std::collections::HashMap::new();
+    bad.insert(vec![1u8], 1); // a map with non-string keys cannot be JSON
+    let mut buf = BytesMut::from(": x\n\n");
+    let err = EventWriter::new(&mut buf)
+        .data("kept?")
+        .json(&bad)
+        .finish()
+        .unwrap_err();
+    assert!(matches!(err, FieldError::Json(_)));
+    assert_eq!(buf, ": x\n\n");
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sse_pump::{channel, decode_reader, Event, LineEnding, MessageEvent, Sse};
+use sse_pump::{channel, decode_reader, Event, EventWriter, LineEnding, MessageEvent, Sse};
 
 #[derive(Clone, Debug)]
 struct Spec {
@@ -67,6 +67,21 @@ fn build(spec: &Spec) -> Event {
     event.data(&spec.data)
 }
 
+/// `spec` written with `EventWriter`, the same setters in the same order as [`build`].
+fn write(spec: &Spec, buf: &mut bytes::BytesMut) {
+    let mut writer = EventWriter::new(buf);
+    if let Some(id) = &spec.id {
+        writer = writer.id(id);
+    }
+    if let Some(name) = &spec.event {
+        writer = writer.event(name);
+    }
+    if let Some(ms) = spec.retry {
+        writer = writer.retry(Duration::from_millis(ms));
+    }
+    writer.data(&spec.data).finish().unwrap();
+}
+
 fn wire(specs: &[Spec], ending: LineEnding) -> Vec<u8> {
     let (tx, rx) = channel(specs.len().max(1));
     for spec in specs {
@@ -122,5 +137,22 @@ proptest! {
             }
             prop_assert_eq!(&split, &want, "{:?} cut at {}", ending, at);
         }
+    }
+}
+
+proptest! {
+    /// Frames written straight into one buffer are the bytes `Event` encodes, one after the
+    /// other, and decode to the same events.
+    #[test]
+    fn event_writer_writes_what_event_encodes(specs in prop::collection::vec(spec(), 1..6)) {
+        let mut buf = bytes::BytesMut::new();
+        let mut want = Vec::new();
+        for spec in &specs {
+            write(spec, &mut buf);
+            want.extend_from_slice(&build(spec).into_bytes());
+        }
+        prop_assert_eq!(&buf[..], &want[..]);
+        let got: Vec<_> = decode_reader(&buf[..]).map(Result::unwrap).collect();
+        prop_assert_eq!(got, expected(&specs));
     }
 }

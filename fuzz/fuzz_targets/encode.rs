@@ -1,11 +1,13 @@
 //! The encoder against the decoder: an event built from arbitrary strings, pumped with
 //! each line ending, decodes to exactly one event with the same type, id and data (line
 //! breaks in data as `\n`); `event` fails exactly on CR or LF, `id` exactly on CR, LF or
-//! NUL; a JSON value comes back as the same value, on one line.
+//! NUL; a JSON value comes back as the same value, on one line; `EventWriter` writes the
+//! bytes `Event` encodes, or refuses with the same error and leaves the buffer as it was.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_pump::{channel, Decoder, Event, Item, LineEnding, MessageEvent, Sse};
+use bytes::BytesMut;
+use sse_pump::{channel, Decoder, Event, EventWriter, Item, LineEnding, MessageEvent, Sse};
 
 /// The wire bytes of `event`, as the pump writes them with `ending`.
 fn pump(event: Event, ending: LineEnding) -> Vec<u8> {
@@ -58,6 +60,27 @@ fn check_json(data: &str, ending: LineEnding) {
     assert_eq!(back, value);
 }
 
+fn check_writer(kind: &str, id: &str, data: &str) {
+    let before = ": earlier\n\n";
+    let mut buf = BytesMut::from(before);
+    let written = EventWriter::new(&mut buf)
+        .event(kind)
+        .id(id)
+        .data(data)
+        .comment(data)
+        .finish();
+    match Event::new().event(kind).id(id).data(data).comment(data).check() {
+        Ok(event) => {
+            assert_eq!(written, Ok(()));
+            assert_eq!(&buf[before.len()..], &event.into_bytes()[..]);
+        }
+        Err(error) => {
+            assert_eq!(written, Err(error));
+            assert_eq!(buf, before);
+        }
+    }
+}
+
 fuzz_target!(|input: (String, String, String, u8)| {
     let (kind, id, data, ending) = input;
     let ending = [LineEnding::Lf, LineEnding::Cr, LineEnding::CrLf][usize::from(ending % 3)];
@@ -76,4 +99,5 @@ fuzz_target!(|input: (String, String, String, u8)| {
         assert_eq!(decoded.data, normalized(&data));
     }
     check_json(&data, ending);
+    check_writer(&kind, &id, &data);
 });
