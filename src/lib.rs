@@ -190,6 +190,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod adapters;
+mod batch;
 mod channel;
 #[cfg(feature = "client")]
 pub mod client;
@@ -210,6 +211,7 @@ mod timer;
 mod trace;
 
 pub use crate::{
+    batch::Batch,
     channel::{
         channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },

@@ -112,6 +112,33 @@ pub fn event_text(seq: u64) -> String {
     format!("{seq} {}", now_ns())
 }
 
+/// Sends events `0..n` as the other modes make them (`event_text`), in batches of
+/// `batch` events (0: one `send` per event): sse-pump's producer of `/events`.
+pub async fn produce_events(
+    tx: &sse_pump::Sender,
+    n: u64,
+    batch: usize,
+) -> Result<(), &'static str> {
+    use sse_pump::{Batch, Event};
+    if batch == 0 {
+        for seq in 0..n {
+            let event = Event::new().data(event_text(seq));
+            tx.send(event).await.map_err(|_| "client gone")?;
+        }
+        return Ok(());
+    }
+    let mut seq = 0;
+    while seq < n {
+        let mut events = Batch::with_capacity(batch * 48);
+        while seq < n && events.len() < batch {
+            events.data(event_text(seq));
+            seq += 1;
+        }
+        tx.send_batch(events).await.map_err(|_| "client gone")?;
+    }
+    Ok(())
+}
+
 /// What a request asks for.
 pub enum Route {
     /// `/events?n=N`: N events as fast as the channel takes them, then the end.

@@ -9,7 +9,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 
-use super::batch::gather;
+use super::gather::{gather, Message};
 use crate::{config::Config, timer::Clock, Ended, Report, Source, Sse};
 
 pin_project_lite::pin_project! {
@@ -35,11 +35,14 @@ struct State {
     phase: Phase,
     /// Written before anything else: a raw response head, then the `retry` frame.
     opening: Option<Bytes>,
-    /// An event that did not fit in the last batch; it starts the next one.
-    carry: Option<Bytes>,
+    /// A message that did not fit in the last frame; it starts the next one.
+    carry: Option<Message>,
     source_ended: bool,
     /// What the frame last handed out holds; counted when the next one is asked for.
     in_flight: InFlight,
+    /// Whether the frame last handed out is a ping (beside `in_flight`, where it would
+    /// take a padded word of its own).
+    ping_in_flight: bool,
     buf: BytesMut,
     report: Report,
     #[cfg(feature = "tracing")]
@@ -58,7 +61,6 @@ enum Phase {
 struct InFlight {
     events: u64,
     bytes: u64,
-    ping: bool,
 }
 
 impl<S: Source> Frames<S> {
@@ -72,6 +74,7 @@ impl<S: Source> Frames<S> {
             carry: None,
             source_ended: false,
             in_flight: InFlight::default(),
+            ping_in_flight: false,
             buf: BytesMut::new(),
             report: Report::default(),
             #[cfg(feature = "tracing")]
@@ -126,8 +129,9 @@ impl<S: Source> Frames<S> {
             return;
         }
         let state = this.state;
-        let lost = state.in_flight.events + u64::from(state.carry.take().is_some());
+        let lost = state.in_flight.events + state.carry.take().map_or(0, |m| m.events);
         state.in_flight = InFlight::default();
+        state.ping_in_flight = false;
         state.report.undelivered += lost + this.source.close();
         state.finish(ended);
     }
@@ -166,7 +170,7 @@ impl<S: Source> Stream for Frames<S> {
             Phase::Done => return Poll::Ready(None),
         }
         if let Some(opening) = state.opening.take() {
-            return state.hand(opening, InFlight::default());
+            return state.hand(opening, 0, false);
         }
         if state.shutdown_triggered(cx) {
             return state.shut_down(source);
@@ -178,7 +182,7 @@ impl<S: Source> Stream for Frames<S> {
             return state.source_done(source);
         }
         match source.as_mut().poll_next(cx) {
-            Poll::Ready(Some(event)) => state.batch(event.into_bytes(), source, cx),
+            Poll::Ready(Some(event)) => state.batch(Message::from(event), source, cx),
             Poll::Ready(None) => state.source_done(source),
             Poll::Pending => state.poll_ping(cx),
         }
@@ -188,11 +192,8 @@ impl<S: Source> Stream for Frames<S> {
 impl State {
     /// The transport took the frame last handed out (it asks for the next one).
     fn delivered(&mut self) {
-        let InFlight {
-            events,
-            bytes,
-            ping,
-        } = std::mem::take(&mut self.in_flight);
+        let InFlight { events, bytes } = std::mem::take(&mut self.in_flight);
+        let ping = std::mem::take(&mut self.ping_in_flight);
         if bytes == 0 {
             return;
         }
@@ -202,9 +203,11 @@ impl State {
         self.clock.touch();
     }
 
-    fn hand(&mut self, frame: Bytes, mut what: InFlight) -> Poll<Option<Bytes>> {
-        what.bytes = frame.len() as u64;
-        self.in_flight = what;
+    /// Hands out `frame`, which holds `events` events, or is a ping.
+    fn hand(&mut self, frame: Bytes, events: u64, ping: bool) -> Poll<Option<Bytes>> {
+        let bytes = frame.len() as u64;
+        self.in_flight = InFlight { events, bytes };
+        self.ping_in_flight = ping;
         Poll::Ready(Some(frame))
     }
 
@@ -217,10 +220,10 @@ impl State {
         self.buf.split().freeze()
     }
 
-    /// `first` and the events queued behind it, as one frame.
+    /// `first` and the messages queued behind it, as one frame.
     fn batch<S: Source>(
         &mut self,
-        first: Bytes,
+        first: Message,
         source: Pin<&mut S>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Bytes>> {
@@ -231,34 +234,22 @@ impl State {
             self.config.coalesce
         };
         let ending = self.config.line_ending;
-        let batch = gather(first, source, cx, limit, ending, &mut self.buf);
-        self.carry = batch.carry;
-        self.source_ended |= batch.ended;
-        let frame = match batch.alone {
+        let gathered = gather(first, source, cx, limit, ending, &mut self.buf);
+        self.carry = gathered.carry;
+        self.source_ended |= gathered.ended;
+        let frame = match gathered.alone {
             Some(frame) => self.convert(frame),
             None => self.buf.split().freeze(),
         };
-        let events = batch.events;
-        self.hand(
-            frame,
-            InFlight {
-                events,
-                ..InFlight::default()
-            },
-        )
+        let events = gathered.events;
+        self.hand(frame, events, false)
     }
 
     fn poll_ping(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         std::task::ready!(self.clock.poll_due(cx));
         let ping = self.config.ping();
         let ping = self.convert(ping);
-        self.hand(
-            ping,
-            InFlight {
-                ping: true,
-                ..InFlight::default()
-            },
-        )
+        self.hand(ping, 0, true)
     }
 
     fn shutdown_triggered(&mut self, cx: &mut Context<'_>) -> bool {
@@ -270,7 +261,8 @@ impl State {
 
     /// Ends on shutdown: what is queued is dropped and counted, the farewell goes last.
     fn shut_down<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
-        self.report.undelivered += source.close() + u64::from(self.carry.take().is_some());
+        let carried = self.carry.take().map_or(0, |m| m.events);
+        self.report.undelivered += source.close() + carried;
         let Some(farewell) = self
             .config
             .farewell
@@ -282,13 +274,7 @@ impl State {
         };
         self.phase = Phase::Farewell;
         let frame = self.convert(farewell);
-        self.hand(
-            frame,
-            InFlight {
-                events: 1,
-                ..InFlight::default()
-            },
-        )
+        self.hand(frame, 1, false)
     }
 
     /// Ends after the source did, asking it whether it failed.

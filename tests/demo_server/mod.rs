@@ -228,12 +228,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
         let mut cargo = cargo();
-        cargo.args([
-            "build",
-            "--example",
-            name,
-            "--all-features",
-        ]);
+        cargo.args(["build", "--example", name, "--all-features"]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cargo.arg("--release");
         }
