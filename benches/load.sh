@@ -37,8 +37,10 @@ if [ "$(ulimit -n)" -lt $((IDLE + 200)) ]; then
 fi
 WORK=$(mktemp -d)
 SERVER_PID=
+SERVER_PIDS=()
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,15 +54,15 @@ start_server() {
     shift
     # shellcheck disable=SC2086
     "$BIN/load_server" --mode "$mode" --max-secs 300 --threads "$THREADS" $SERVER_FLAGS "$@" \
-        >"$WORK/server.out" 2>&1 &
+        >"$WORK/server-$mode.out" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
-        URL=$(grep -o 'http://[0-9.:]*' "$WORK/server.out" || true)
+        URL=$(grep -o 'http://[0-9.:]*' "$WORK/server-$mode.out" || true)
         if [ -n "$URL" ]; then return 0; fi
         sleep 0.1
     done
     echo "load_server --mode $mode did not start" >&2
-    cat "$WORK/server.out" >&2
+    cat "$WORK/server-$mode.out" >&2
     exit 1
 }
 
@@ -77,16 +79,32 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 client() { "$BIN/load" --url "$URL" --deadline 60 "$@" | tail -1; }
 
 # ---- Throughput -----------------------------------------------------------------------
-declare -A ONE_EPS MANY_EPS ONE_LAT MANY_LAT
+# Every mode's server runs at once, idle while another is measured, and the runs are
+# interleaved (each repeat measures every mode in turn), so that the load of a shared
+# machine, which drifts over a minute, weighs on every mode alike.
+declare -A ONE_EPS MANY_EPS ONE_LAT MANY_LAT URLS ONE_RUNS MANY_RUNS
 for mode in $MODES; do
     start_server "$mode"
+    URLS[$mode]=$URL
+    SERVER_PIDS+=("$SERVER_PID")
+    SERVER_PID=
     client --connections 1 --events-per-connection $((ONE / 10)) >/dev/null # warm-up
-    one=() many=()
-    for _ in $(seq "$REPEAT"); do
-        one+=("$(client --connections 1 --events-per-connection "$ONE")")
-        many+=("$(client --connections "$MANY" --events-per-connection "$PER")")
+done
+for _ in $(seq "$REPEAT"); do
+    for mode in $MODES; do
+        URL=${URLS[$mode]}
+        ONE_RUNS[$mode]+="$(client --connections 1 --events-per-connection "$ONE")"$'\n'
+        MANY_RUNS[$mode]+="$(client --connections "$MANY" --events-per-connection "$PER")"$'\n'
     done
-    stop_server
+done
+for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+SERVER_PIDS=()
+for mode in $MODES; do
+    mapfile -t one <<<"${ONE_RUNS[$mode]%$'\n'}"
+    mapfile -t many <<<"${MANY_RUNS[$mode]%$'\n'}"
     for run in "${one[@]}" "${many[@]}"; do
         if [ "$(field failed "$run")" != 0 ] || [ "$(field deadline_hit "$run")" != false ]; then
             echo "warning: $mode: $run" >&2
