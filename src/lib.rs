@@ -94,6 +94,8 @@
 //! - [`channel`]: a bounded channel from producers to one stream.
 //! - [`Sender`]: sends events, and learns when the stream is gone ([`Sender::closed`]).
 //! - [`Receiver`]: the stream's end, given to [`Sse::new`].
+//! - [`Batch`]: many events encoded together, sent as one message with
+//!   [`Sender::send_batch`].
 //! - [`Send`], [`Closed`]: the futures of [`Sender::send`] and [`Sender::closed`].
 //! - [`SendError`], [`TrySendError`]: a refused send, with the event handed back.
 //! - [`Spawned`]: a producer task tied to its stream (what `adapters::*::spawn` returns).
