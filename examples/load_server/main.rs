@@ -19,7 +19,9 @@
 //! runtime), `--max-buf-size B`, `--writev on|off` and `--half-close on|off` (hyper's
 //! `http1::Builder`), `--capacity N` and `--idle-capacity N` (the producers' channels,
 //! default 256 and 16),
-//! `--heap` (count the live heap, for `/stats`), `--max-secs S` (exit after S seconds,
+//! `--heap` (count the live heap, for `/stats`), `--fixed-text` (every mode's events carry
+//! one fixed text: no formatting and no clock read per event, to see what that work costs;
+//! latency figures are meaningless then), `--max-secs S` (exit after S seconds,
 //! default 900).
 
 mod hyper_modes;
@@ -144,6 +146,7 @@ fn parse_args() -> Result<Args, String> {
                 args.max_secs = value()?.parse().map_err(|e| format!("--max-secs: {e}"))?
             }
             "--heap" => stats::count_heap(),
+            "--fixed-text" => stats::fixed_text(),
             other => return Err(format!("unknown option {other}")),
         }
     }
