@@ -417,6 +417,24 @@ pub trait Source: Stream<Item = Event> {
         None
     }
 
+    /// Whether the source is full, so that its producer waits (or soon will) for room. The
+    /// delivery machine then holds the frame it is gathering back while the producer
+    /// refills, up to the [coalescing limit](crate::Sse::coalesce), so that a fast
+    /// producer's events go out in large writes. The default is `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Source;
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// assert!(!rx.is_full());
+    /// tx.try_send(sse_pump::Event::new().data("x")).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    fn is_full(&self) -> bool {
+        false
+    }
+
     /// A handle that closes the source from any thread, as [`close`](Source::close) does
     /// but without the events' count, or `None` if the source has no producer to stop.
     ///
@@ -482,6 +500,10 @@ impl fmt::Debug for CloseHandle {
 }
 
 impl Source for Receiver {
+    fn is_full(&self) -> bool {
+        self.inner.is_full()
+    }
+
     fn close_handle(&self) -> Option<CloseHandle> {
         let weak = self.inner.downgrade();
         Some(CloseHandle::new(move || {

@@ -43,6 +43,9 @@ struct State {
     /// Whether the frame last handed out is a ping (beside `in_flight`, where it would
     /// take a padded word of its own).
     ping_in_flight: bool,
+    /// How many events `buf` holds back while their producer refills the source (see
+    /// [`State::batch`]); 0 when `buf` is empty.
+    held: u32,
     buf: BytesMut,
     report: Report,
     #[cfg(feature = "tracing")]
@@ -75,6 +78,7 @@ impl<S: Source> Frames<S> {
             source_ended: false,
             in_flight: InFlight::default(),
             ping_in_flight: false,
+            held: 0,
             buf: BytesMut::new(),
             report: Report::default(),
             #[cfg(feature = "tracing")]
@@ -129,7 +133,9 @@ impl<S: Source> Frames<S> {
             return;
         }
         let state = this.state;
-        let lost = state.in_flight.events + state.carry.take().map_or(0, |m| m.events);
+        let lost = state.in_flight.events
+            + state.carry.take().map_or(0, |m| m.events)
+            + u64::from(state.drop_held());
         state.in_flight = InFlight::default();
         state.ping_in_flight = false;
         state.report.undelivered += lost + this.source.close();
@@ -176,14 +182,20 @@ impl<S: Source> Stream for Frames<S> {
             return state.shut_down(source);
         }
         if let Some(first) = state.carry.take() {
-            return state.batch(first, source, cx);
+            return state.batch(first, source, cx, false);
         }
         if state.source_ended {
             return state.source_done(source);
         }
+        let full = source.is_full();
         match source.as_mut().poll_next(cx) {
-            Poll::Ready(Some(event)) => state.batch(Message::from(event), source, cx),
+            Poll::Ready(Some(event)) => state.batch(Message::from(event), source, cx, full),
+            Poll::Ready(None) if state.held > 0 => {
+                state.source_ended = true;
+                state.release()
+            }
             Poll::Ready(None) => state.source_done(source),
+            Poll::Pending if state.held > 0 => state.release(),
             Poll::Pending => state.poll_ping(cx),
         }
     }
@@ -221,11 +233,19 @@ impl State {
     }
 
     /// `first` and the messages queued behind it, as one frame.
+    ///
+    /// If the source was `full` when `first` was taken, its producer was waiting for
+    /// room: on one thread, it can refill only once this task yields. So the frame is
+    /// held back (this task wakes itself behind the producer) and grows with each
+    /// refill, up to the coalescing limit: one large write instead of one per channel's
+    /// worth, for the same bound on what the channel holds. It goes out as soon as the
+    /// source is not full, has nothing new, or ends.
     fn batch<S: Source>(
         &mut self,
         first: Message,
         source: Pin<&mut S>,
         cx: &mut Context<'_>,
+        full: bool,
     ) -> Poll<Option<Bytes>> {
         // Once the source has ended, what is left goes out alone.
         let limit = if self.source_ended {
@@ -234,15 +254,46 @@ impl State {
             self.config.coalesce
         };
         let ending = self.config.line_ending;
-        let gathered = gather(first, source, cx, limit, ending, &mut self.buf);
+        let gathered = gather(
+            first,
+            source,
+            cx,
+            limit,
+            ending,
+            &mut self.buf,
+            self.held > 0,
+        );
         self.carry = gathered.carry;
         self.source_ended |= gathered.ended;
+        let events = gathered.events + u64::from(std::mem::take(&mut self.held));
+        let len = self.buf.len() + gathered.alone.as_ref().map_or(0, Bytes::len);
+        let hold = full && self.carry.is_none() && !self.source_ended && len < limit;
+        if let (true, Ok(held)) = (hold, u32::try_from(events)) {
+            if let Some(frame) = gathered.alone {
+                ending.extend(&mut self.buf, &frame);
+            }
+            self.held = held;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let frame = match gathered.alone {
             Some(frame) => self.convert(frame),
             None => self.buf.split().freeze(),
         };
-        let events = gathered.events;
         self.hand(frame, events, false)
+    }
+
+    /// Hands out the frame held back.
+    fn release(&mut self) -> Poll<Option<Bytes>> {
+        let events = u64::from(std::mem::take(&mut self.held));
+        let frame = self.buf.split().freeze();
+        self.hand(frame, events, false)
+    }
+
+    /// Drops the frame held back, returning how many events it held.
+    fn drop_held(&mut self) -> u32 {
+        self.buf.clear();
+        std::mem::take(&mut self.held)
     }
 
     fn poll_ping(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
@@ -261,7 +312,7 @@ impl State {
 
     /// Ends on shutdown: what is queued is dropped and counted, the farewell goes last.
     fn shut_down<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
-        let carried = self.carry.take().map_or(0, |m| m.events);
+        let carried = self.carry.take().map_or(0, |m| m.events) + u64::from(self.drop_held());
         self.report.undelivered += source.close() + carried;
         let Some(farewell) = self
             .config

@@ -42,7 +42,8 @@ pub(crate) struct Gathered {
 
 /// Gathers the messages `source` has ready now behind `first`, never beyond `limit`
 /// bytes (unless `first` alone is larger). A message that would overflow becomes the
-/// carry.
+/// carry. If `held`, `buf` already holds frames, held back while the producer refilled:
+/// `first` joins them, or is the carry if it does not fit.
 pub(crate) fn gather<S: Source>(
     first: Message,
     mut source: Pin<&mut S>,
@@ -50,14 +51,25 @@ pub(crate) fn gather<S: Source>(
     limit: usize,
     ending: LineEnding,
     buf: &mut BytesMut,
+    held: bool,
 ) -> Gathered {
     let mut len = first.frames.len();
     let mut gathered = Gathered {
-        alone: Some(first.frames),
+        alone: None,
         events: first.events,
         carry: None,
         ended: false,
     };
+    if !held {
+        gathered.alone = Some(first.frames);
+    } else if buf.len() + len > limit {
+        gathered.events = 0;
+        gathered.carry = Some(first);
+        return gathered;
+    } else {
+        len += buf.len();
+        ending.extend(buf, &first.frames);
+    }
     while len < limit {
         let next = match source.as_mut().poll_next(cx) {
             Poll::Pending => break,
