@@ -386,6 +386,61 @@ on_both!(
     cloned_senders_never_interleave,
 );
 
+/// A producer that keeps its channel full, polled in the same task as the stream (as on a
+/// one-thread runtime): the stream holds its frame back while the producer refills, so 40
+/// events through a channel of 4 go out in one write, not ten; without coalescing, one write
+/// per event.
+#[test]
+fn a_full_channel_refills_before_the_write() {
+    for (limit, writes) in [(Sse::DEFAULT_COALESCE, 1), (0, 40)] {
+        let (tx, rx) = channel(4);
+        let producer = async move {
+            for n in 0..40 {
+                tx.send(numbered(n)).await.unwrap();
+            }
+        };
+        let (sink, seen) = recorder();
+        let pump = Sse::new(rx).keep_alive(None).coalesce(limit).pump(sink);
+        let ((), report) = future::block_on(guard(future::zip(producer, pump)));
+        let report = report.unwrap();
+        assert_eq!(
+            (report.events, seen.writes()),
+            (40, writes),
+            "limit {limit}"
+        );
+        let want: Vec<String> = (0..40)
+            .map(|n| format!("id: {n}\ndata: event {n}"))
+            .collect();
+        assert_eq!(frames(&seen.rest()), want);
+    }
+}
+
+/// A frame held back goes out as soon as the producer stops refilling, though it is still
+/// there: a full channel never delays its events longer than one turn of the producer.
+#[test]
+fn a_held_frame_goes_out_when_the_producer_pauses() {
+    let (tx, rx) = channel(2);
+    let producer = async {
+        for n in 0..2 {
+            tx.send(numbered(n)).await.unwrap();
+        }
+        future::pending::<()>().await // full, and busy elsewhere
+    };
+    let (sink, seen) = recorder();
+    let pump = Sse::new(rx).keep_alive(None).pump(sink);
+    let written = future::block_on(guard(future::or(
+        async {
+            let _ = future::zip(producer, pump).await;
+            unreachable!("the producer never ends")
+        },
+        seen.next_write(),
+    )));
+    assert_eq!(
+        frames(&written),
+        ["id: 0\ndata: event 0", "id: 1\ndata: event 1"]
+    );
+}
+
 /// Several runtimes in several threads at once, each streaming its own events.
 #[test]
 fn many_runtimes_in_many_threads() {
