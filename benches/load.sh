@@ -37,8 +37,10 @@ if [ "$(ulimit -n)" -lt $((IDLE + 200)) ]; then
 fi
 WORK=$(mktemp -d)
 SERVER_PID=
+SERVER_PIDS=()
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,15 +54,15 @@ start_server() {
     shift
     # shellcheck disable=SC2086
     "$BIN/load_server" --mode "$mode" --max-secs 300 --threads "$THREADS" $SERVER_FLAGS "$@" \
-        >"$WORK/server.out" 2>&1 &
+        >"$WORK/server-$mode.out" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
-        URL=$(grep -o 'http://[0-9.:]*' "$WORK/server.out" || true)
+        URL=$(grep -o 'http://[0-9.:]*' "$WORK/server-$mode.out" || true)
         if [ -n "$URL" ]; then return 0; fi
         sleep 0.1
     done
     echo "load_server --mode $mode did not start" >&2
-    cat "$WORK/server.out" >&2
+    cat "$WORK/server-$mode.out" >&2
     exit 1
 }
 
@@ -77,16 +79,42 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 client() { "$BIN/load" --url "$URL" --deadline 60 "$@" | tail -1; }
 
 # ---- Throughput -----------------------------------------------------------------------
-declare -A ONE_EPS MANY_EPS ONE_LAT MANY_LAT
+# Every mode's server runs at once, idle while another is measured, and the runs are
+# interleaved (each repeat measures every mode in turn), so that the load of a shared
+# machine, which drifts over a minute, weighs on every mode alike.
+declare -A ONE_EPS MANY_EPS ONE_LAT MANY_LAT URLS PIDS ONE_RUNS MANY_RUNS ONE_CPU MANY_CPU
+# cpu_ns PID: the CPU time its threads have used so far, in nanoseconds (schedstat).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'; }
+# per_event NS_BEFORE NS_AFTER EVENTS: nanoseconds per event.
+per_event() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", (b - a) / n }'; }
 for mode in $MODES; do
     start_server "$mode"
+    URLS[$mode]=$URL
+    PIDS[$mode]=$SERVER_PID
+    SERVER_PIDS+=("$SERVER_PID")
+    SERVER_PID=
     client --connections 1 --events-per-connection $((ONE / 10)) >/dev/null # warm-up
-    one=() many=()
-    for _ in $(seq "$REPEAT"); do
-        one+=("$(client --connections 1 --events-per-connection "$ONE")")
-        many+=("$(client --connections "$MANY" --events-per-connection "$PER")")
+done
+for _ in $(seq "$REPEAT"); do
+    for mode in $MODES; do
+        URL=${URLS[$mode]}
+        t0=$(cpu_ns "${PIDS[$mode]}")
+        ONE_RUNS[$mode]+="$(client --connections 1 --events-per-connection "$ONE")"$'\n'
+        t1=$(cpu_ns "${PIDS[$mode]}")
+        MANY_RUNS[$mode]+="$(client --connections "$MANY" --events-per-connection "$PER")"$'\n'
+        t2=$(cpu_ns "${PIDS[$mode]}")
+        ONE_CPU[$mode]+="$(per_event "$t0" "$t1" "$ONE") "
+        MANY_CPU[$mode]+="$(per_event "$t1" "$t2" "$((MANY * PER))") "
     done
-    stop_server
+done
+for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+SERVER_PIDS=()
+for mode in $MODES; do
+    mapfile -t one <<<"${ONE_RUNS[$mode]%$'\n'}"
+    mapfile -t many <<<"${MANY_RUNS[$mode]%$'\n'}"
     for run in "${one[@]}" "${many[@]}"; do
         if [ "$(field failed "$run")" != 0 ] || [ "$(field deadline_hit "$run")" != false ]; then
             echo "warning: $mode: $run" >&2
@@ -96,6 +124,8 @@ for mode in $MODES; do
     MANY_EPS[$mode]=$(for r in "${many[@]}"; do field events_per_s "$r"; done | median)
     ONE_LAT[$mode]=$(for r in "${one[@]}"; do echo "$(field p50_ms "$r")/$(field p99_ms "$r")"; done | median)
     MANY_LAT[$mode]=$(for r in "${many[@]}"; do echo "$(field p50_ms "$r")/$(field p99_ms "$r")"; done | median)
+    ONE_CPU[$mode]=$(printf '%s\n' ${ONE_CPU[$mode]} | median)
+    MANY_CPU[$mode]=$(printf '%s\n' ${MANY_CPU[$mode]} | median)
     printf "# $mode: %s\n" "${one[@]}" "${many[@]}" >&2
 done
 echo "# load after throughput: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -115,6 +145,20 @@ for mode in $MODES; do
     echo "| $mode | $(mev "${ONE_EPS[$mode]}") | ${ONE_LAT[$mode]} | $(mev "${MANY_EPS[$mode]}") | ${MANY_LAT[$mode]} \
 | $(ratio "${ONE_EPS[$mode]}" "${ONE_EPS[axum-mpsc]:-0}") | $(ratio "${ONE_EPS[$mode]}" "${ONE_EPS[hyper-iter]:-0}") | $(ratio "${ONE_EPS[$mode]}" "${ONE_EPS[ceiling]:-0}") \
 | $(ratio "${MANY_EPS[$mode]}" "${MANY_EPS[axum-mpsc]:-0}") | $(ratio "${MANY_EPS[$mode]}" "${MANY_EPS[hyper-iter]:-0}") | $(ratio "${MANY_EPS[$mode]}" "${MANY_EPS[ceiling]:-0}") |"
+done
+
+echo
+echo "Server CPU time (its threads' time on a CPU, from /proc schedstat) per event, median of $REPEAT: less noisy than"
+echo "events/s on a shared machine, where the load client competes for the same cores."
+echo
+echo "Ratios as above: the other's time over this one's, so 5.00 means a fifth of the CPU."
+echo
+echo "| server | 1x ns/event | ${MANY}x ns/event | 1x vs axum-mpsc | ${MANY}x vs axum-mpsc | 1x vs iter | ${MANY}x vs iter |"
+echo "|---|---|---|---|---|---|---|"
+for mode in $MODES; do
+    echo "| $mode | ${ONE_CPU[$mode]} | ${MANY_CPU[$mode]} \
+| $(ratio "${ONE_CPU[axum-mpsc]:-0}" "${ONE_CPU[$mode]}") | $(ratio "${MANY_CPU[axum-mpsc]:-0}" "${MANY_CPU[$mode]}") \
+| $(ratio "${ONE_CPU[hyper-iter]:-0}" "${ONE_CPU[$mode]}") | $(ratio "${MANY_CPU[hyper-iter]:-0}" "${MANY_CPU[$mode]}") |"
 done
 
 # ---- Idle memory ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ use std::{
 
 use futures_lite::Stream;
 
-use crate::{Event, SendError, TrySendError};
+use crate::{Batch, Event, SendError, TrySendError};
 
 /// Creates a bounded channel that carries events from producers to one stream.
 ///
@@ -84,12 +84,54 @@ impl Sender {
         match event.error() {
             None => Send {
                 inner: Some(self.inner.send(event)),
-                invalid: None,
+                ready: None,
             },
             Some(_) => Send {
                 inner: None,
-                invalid: Some(event),
+                ready: Some(Err(SendError::Invalid(event))),
             },
+        }
+    }
+
+    /// Sends a [`Batch`] of events as one message, waiting while the channel is full: the
+    /// channel's cost (its lock-free queue, the wake-up of the stream) is paid once for
+    /// the batch, not once per event. The events are written in order, none of another
+    /// sender's between them. An empty batch sends nothing.
+    ///
+    /// # Errors
+    ///
+    /// Once the stream has ended, the events are handed back in [`SendError::Closed`], as
+    /// one [`Event`] that holds them all: its [`into_bytes`](Event::into_bytes) gives
+    /// their frames, and sending it again sends them all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{channel, Batch};
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = channel(1);
+    /// let mut batch = Batch::new();
+    /// batch.data("a").data("b");
+    /// tx.send_batch(batch).await.unwrap();
+    /// assert_eq!(tx.len(), 1); // one place taken for two events
+    ///
+    /// drop(rx);
+    /// let mut late = Batch::new();
+    /// late.data("c");
+    /// let handed_back = tx.send_batch(late).await.unwrap_err().into_inner();
+    /// assert_eq!(handed_back.into_bytes(), "data: c\n\n");
+    /// # });
+    /// ```
+    pub fn send_batch(&self, batch: Batch) -> Send<'_> {
+        if batch.is_empty() {
+            return Send {
+                inner: None,
+                ready: Some(Ok(())),
+            };
+        }
+        Send {
+            inner: Some(self.inner.send(batch.into_event())),
+            ready: None,
         }
     }
 
@@ -239,7 +281,8 @@ pin_project_lite::pin_project! {
     pub struct Send<'a> {
         #[pin]
         inner: Option<async_channel::Send<'a, Event>>,
-        invalid: Option<Event>,
+        // The outcome known without the channel: a refused event, an empty batch.
+        ready: Option<Result<(), SendError>>,
     }
 }
 
@@ -248,8 +291,8 @@ impl Future for Send<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Some(event) = this.invalid.take() {
-            return Poll::Ready(Err(SendError::Invalid(event)));
+        if let Some(outcome) = this.ready.take() {
+            return Poll::Ready(outcome);
         }
         match this.inner.as_pin_mut() {
             Some(send) => send.poll(cx).map_err(|e| SendError::Closed(e.0)),
@@ -374,6 +417,24 @@ pub trait Source: Stream<Item = Event> {
         None
     }
 
+    /// Whether the source is full, so that its producer waits (or soon will) for room. The
+    /// delivery machine then holds the frame it is gathering back while the producer
+    /// refills, up to the [coalescing limit](crate::Sse::coalesce), so that a fast
+    /// producer's events go out in large writes. The default is `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Source;
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// assert!(!rx.is_full());
+    /// tx.try_send(sse_pump::Event::new().data("x")).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    fn is_full(&self) -> bool {
+        false
+    }
+
     /// A handle that closes the source from any thread, as [`close`](Source::close) does
     /// but without the events' count, or `None` if the source has no producer to stop.
     ///
@@ -439,6 +500,10 @@ impl fmt::Debug for CloseHandle {
 }
 
 impl Source for Receiver {
+    fn is_full(&self) -> bool {
+        self.inner.is_full()
+    }
+
     fn close_handle(&self) -> Option<CloseHandle> {
         let weak = self.inner.downgrade();
         Some(CloseHandle::new(move || {
@@ -451,8 +516,8 @@ impl Source for Receiver {
     fn close(self: Pin<&mut Self>) -> u64 {
         self.inner.close();
         let mut dropped = 0;
-        while self.inner.try_recv().is_ok() {
-            dropped += 1;
+        while let Ok(event) = self.inner.try_recv() {
+            dropped += event.count();
         }
         dropped
     }

@@ -68,8 +68,18 @@ use crate::{encode, FieldError};
 #[derive(Clone)]
 pub struct Event {
     buf: Buffer,
-    /// The first field refused, if any. Boxed, so a valid event pays one word for it.
-    error: Option<Box<FieldError>>,
+    /// A refused field, or the count of a batch's events. Boxed, so a plain valid event
+    /// pays one word for it.
+    extra: Option<Box<Extra>>,
+}
+
+/// What few events carry besides their bytes.
+#[derive(Clone)]
+enum Extra {
+    /// The first field refused.
+    Refused(FieldError),
+    /// The frames of a [`Batch`](crate::Batch): how many events they hold.
+    Batch(u64),
 }
 
 #[derive(Clone)]
@@ -95,7 +105,7 @@ impl Event {
     pub fn new() -> Self {
         Event {
             buf: Buffer::Active(Vec::new()),
-            error: None,
+            extra: None,
         }
     }
 
@@ -202,7 +212,9 @@ impl Event {
     /// Records `error` unless an earlier field was refused already.
     #[cold]
     fn refuse(&mut self, error: FieldError) {
-        self.error.get_or_insert_with(|| Box::new(error));
+        if self.error().is_none() {
+            self.extra = Some(Box::new(Extra::Refused(error)));
+        }
     }
 
     /// The first field this event refused, if any; an event that holds one is refused by
@@ -218,7 +230,19 @@ impl Event {
     /// assert_eq!(event.error(), Some(&FieldError::InvalidByte { field: "event", byte: b'\r' }));
     /// ```
     pub fn error(&self) -> Option<&FieldError> {
-        self.error.as_deref()
+        match self.extra.as_deref() {
+            Some(Extra::Refused(error)) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// How many events the frame holds: more than one for a [`Batch`](crate::Batch)'s.
+    #[inline]
+    pub(crate) fn count(&self) -> u64 {
+        match self.extra.as_deref() {
+            Some(Extra::Batch(events)) => *events,
+            _ => 1,
+        }
     }
 
     /// The event, or the first field it refused: to see the error where the event is
@@ -240,9 +264,9 @@ impl Event {
     /// assert!(tick("7\n").is_err());
     /// ```
     pub fn check(self) -> Result<Self, FieldError> {
-        match self.error {
-            Some(error) => Err(*error),
-            None => Ok(self),
+        match self.extra.as_deref() {
+            Some(Extra::Refused(error)) => Err(error.clone()),
+            _ => Ok(self),
         }
     }
 
@@ -350,10 +374,10 @@ impl Event {
     /// ```
     #[inline]
     pub fn freeze(self) -> Self {
-        let error = self.error.clone();
+        let extra = self.extra.clone();
         Event {
             buf: Buffer::Frozen(self.into_bytes()),
-            error,
+            extra,
         }
     }
 
@@ -363,7 +387,28 @@ impl Event {
     pub(crate) fn from_frame(frame: Bytes) -> Self {
         Event {
             buf: Buffer::Frozen(frame),
-            error: None,
+            extra: None,
+        }
+    }
+
+    /// The frames of `events` events, encoded together: how a [`Batch`](crate::Batch)
+    /// crosses the channel as one message.
+    pub(crate) fn from_batch(frames: Bytes, events: u64) -> Self {
+        Event {
+            buf: Buffer::Frozen(frames),
+            extra: Some(Box::new(Extra::Batch(events))),
+        }
+    }
+
+    /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included).
+    #[inline]
+    pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
+        match &self.buf {
+            Buffer::Active(lines) => {
+                out.extend_from_slice(lines);
+                out.push(b'\n');
+            }
+            Buffer::Frozen(frame) => out.extend_from_slice(frame),
         }
     }
 
@@ -434,7 +479,7 @@ impl fmt::Debug for Event {
         };
         let mut out = f.debug_tuple("Event");
         out.field(&String::from_utf8_lossy(lines));
-        if let Some(error) = &self.error {
+        if let Some(error) = self.error() {
             out.field(error);
         }
         out.finish()

@@ -94,6 +94,8 @@
 //! - [`channel`]: a bounded channel from producers to one stream.
 //! - [`Sender`]: sends events, and learns when the stream is gone ([`Sender::closed`]).
 //! - [`Receiver`]: the stream's end, given to [`Sse::new`].
+//! - [`Batch`]: many events encoded together, sent as one message with
+//!   [`Sender::send_batch`].
 //! - [`Send`], [`Closed`]: the futures of [`Sender::send`] and [`Sender::closed`].
 //! - [`SendError`], [`TrySendError`]: a refused send, with the event handed back.
 //! - [`Spawned`]: a producer task tied to its stream (what `adapters::*::spawn` returns).
@@ -190,6 +192,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod adapters;
+mod batch;
 mod channel;
 #[cfg(feature = "client")]
 pub mod client;
@@ -211,6 +214,7 @@ mod timer;
 mod trace;
 
 pub use crate::{
+    batch::Batch,
     channel::{
         channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },

@@ -115,6 +115,10 @@ where
     fn close_handle(&self) -> Option<crate::CloseHandle> {
         self.events.close_handle()
     }
+
+    fn is_full(&self) -> bool {
+        self.events.is_full()
+    }
 }
 
 impl<T> fmt::Debug for Spawned<T> {

@@ -219,9 +219,14 @@ impl<S> Sse<S> {
 
     /// Sets the most bytes of already-queued events that one write gathers. Default 64 KiB.
     ///
-    /// The pump never waits to fill a write: it writes as soon as an event arrives, and
-    /// gathers only events that are already queued. `0` writes and flushes each event on
-    /// its own.
+    /// The pump never waits for events to fill a write: it writes as soon as an event
+    /// arrives, and gathers only events that are already queued. One exception, for
+    /// speed: when it finds the channel full, the producer is waiting for room and, on a
+    /// one-thread runtime, can refill only once the pump yields; the pump then lets it
+    /// refill and gathers again, up to this limit, before it writes (see
+    /// [`Source::is_full`](crate::Source::is_full)). The write goes out as soon as the
+    /// channel is not full or the producer has nothing new. `0` writes and flushes each
+    /// event on its own.
     ///
     /// # Examples
     ///

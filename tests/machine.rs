@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use futures_lite::{future, stream, StreamExt};
-use sse_pump::{channel, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Sse};
-use support::{frames, guard, recorder, spawn, Stuck};
+use sse_pump::{channel, Batch, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Sse};
+use support::{failing_after, frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
     Event::new().id(n.to_string()).data(format!("event {n}"))
@@ -267,7 +267,112 @@ async fn cloned_senders_never_interleave() {
     assert_eq!(next, [250; 4]);
 }
 
+/// `numbered(from..to)` as one batch.
+fn batch_of(from: u64, to: u64) -> Batch {
+    let mut batch = Batch::new();
+    for n in from..to {
+        batch.push(numbered(n)).unwrap();
+    }
+    batch
+}
+
+/// A batch is one message but many events: written whole and in order, one write per
+/// message when coalescing is off, and counted event by event.
+async fn batches_are_counted_event_by_event() {
+    let (tx, rx) = channel(4);
+    tx.send(numbered(0)).await.unwrap();
+    tx.send_batch(batch_of(1, 4)).await.unwrap();
+    tx.send_batch(Batch::new()).await.unwrap(); // empty: nothing sent
+    tx.send(numbered(4)).await.unwrap();
+    assert_eq!(tx.len(), 3);
+    drop(tx);
+    let (sink, seen) = recorder();
+    let report = guard(Sse::new(rx).coalesce(0).pump(sink)).await.unwrap();
+    assert_eq!((report.events, seen.writes()), (5, 3));
+    let want: Vec<String> = (0..5)
+        .map(|n| format!("id: {n}\ndata: event {n}"))
+        .collect();
+    assert_eq!(frames(&seen.rest()), want);
+}
+
+/// A batch that does not fit under the coalescing limit waits for the next write; if
+/// the client goes first, its events count as undelivered, with those queued.
+async fn a_carried_batch_counts_when_lost() {
+    let (tx, rx) = channel(4);
+    tx.send(numbered(0)).await.unwrap(); // 22 bytes
+    tx.send_batch(batch_of(1, 4)).await.unwrap(); // 66 bytes: over the limit, carried
+    tx.send_batch(batch_of(4, 6)).await.unwrap(); // still queued
+    let (sink, _) = failing_after(0);
+    let failed = guard(Sse::new(rx).coalesce(50).pump(sink))
+        .await
+        .unwrap_err();
+    let report = failed.report();
+    assert_eq!((report.events, report.undelivered), (0, 6));
+    assert!(tx.is_closed());
+    let handed_back = tx
+        .send_batch(batch_of(6, 8))
+        .await
+        .unwrap_err()
+        .into_inner();
+    assert_eq!(frames(&handed_back.into_bytes()).len(), 2);
+}
+
+/// A shutdown drops what is queued and counts each event of each batch.
+async fn shutdown_counts_batched_events() {
+    let shutdown = Shutdown::new();
+    let (tx, rx) = channel(4);
+    tx.send_batch(batch_of(0, 3)).await.unwrap();
+    tx.send(numbered(3)).await.unwrap();
+    shutdown.trigger();
+    let sse = Sse::new(rx).shutdown(shutdown.listener());
+    let report = guard(sse.pump(Vec::new())).await.unwrap();
+    assert_eq!((report.ended, report.undelivered), (Ended::Shutdown, 4));
+}
+
+/// Batches from cloned senders, mixed with single events: each event arrives whole, each
+/// producer's in order.
+async fn cloned_batch_senders_never_interleave() {
+    let (tx, rx) = channel(2);
+    let mut producers = Vec::new();
+    for p in 0..3u64 {
+        let tx = tx.clone();
+        producers.push(spawn(async move {
+            for round in 0..50 {
+                let first = p * 1000 + round * 4;
+                tx.send_batch(batch_of(first, first + 3)).await.unwrap();
+                tx.send(numbered(first + 3)).await.unwrap();
+            }
+        }));
+    }
+    drop(tx);
+    let mut wire = Vec::new();
+    let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
+    future::block_on(async {
+        for p in producers {
+            p.await;
+        }
+    });
+    assert_eq!(report.events, 600);
+    let mut next = [0u64, 1000, 2000];
+    for frame in frames(&wire) {
+        let n: u64 = frame
+            .strip_prefix("id: ")
+            .and_then(|rest| rest.split_once("\ndata: event "))
+            .filter(|(id, data)| id == data)
+            .and_then(|(id, _)| id.parse().ok())
+            .unwrap_or_else(|| panic!("torn frame {frame:?}"));
+        let p = (n / 1000) as usize;
+        assert_eq!(n, next[p], "out of order");
+        next[p] += 1;
+    }
+    assert_eq!(next, [200, 1200, 2200]);
+}
+
 on_both!(
+    batches_are_counted_event_by_event,
+    a_carried_batch_counts_when_lost,
+    shutdown_counts_batched_events,
+    cloned_batch_senders_never_interleave,
     stream_source,
     stream_of_results_ends_at_its_first_error,
     keep_alive_is_quiet_while_events_flow,
@@ -280,6 +385,61 @@ on_both!(
     line_endings_apply_to_every_frame,
     cloned_senders_never_interleave,
 );
+
+/// A producer that keeps its channel full, polled in the same task as the stream (as on a
+/// one-thread runtime): the stream holds its frame back while the producer refills, so 40
+/// events through a channel of 4 go out in one write, not ten; without coalescing, one write
+/// per event.
+#[test]
+fn a_full_channel_refills_before_the_write() {
+    for (limit, writes) in [(Sse::DEFAULT_COALESCE, 1), (0, 40)] {
+        let (tx, rx) = channel(4);
+        let producer = async move {
+            for n in 0..40 {
+                tx.send(numbered(n)).await.unwrap();
+            }
+        };
+        let (sink, seen) = recorder();
+        let pump = Sse::new(rx).keep_alive(None).coalesce(limit).pump(sink);
+        let ((), report) = future::block_on(guard(future::zip(producer, pump)));
+        let report = report.unwrap();
+        assert_eq!(
+            (report.events, seen.writes()),
+            (40, writes),
+            "limit {limit}"
+        );
+        let want: Vec<String> = (0..40)
+            .map(|n| format!("id: {n}\ndata: event {n}"))
+            .collect();
+        assert_eq!(frames(&seen.rest()), want);
+    }
+}
+
+/// A frame held back goes out as soon as the producer stops refilling, though it is still
+/// there: a full channel never delays its events longer than one turn of the producer.
+#[test]
+fn a_held_frame_goes_out_when_the_producer_pauses() {
+    let (tx, rx) = channel(2);
+    let producer = async {
+        for n in 0..2 {
+            tx.send(numbered(n)).await.unwrap();
+        }
+        future::pending::<()>().await // full, and busy elsewhere
+    };
+    let (sink, seen) = recorder();
+    let pump = Sse::new(rx).keep_alive(None).pump(sink);
+    let written = future::block_on(guard(future::or(
+        async {
+            let _ = future::zip(producer, pump).await;
+            unreachable!("the producer never ends")
+        },
+        seen.next_write(),
+    )));
+    assert_eq!(
+        frames(&written),
+        ["id: 0\ndata: event 0", "id: 1\ndata: event 1"]
+    );
+}
 
 /// Several runtimes in several threads at once, each streaming its own events.
 #[test]

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use sse_pump::{Event, FuturesIo, KeepAlive, Sender, Source, Sse, SseResponse, WriteTimeout};
 
 use crate::{
-    capacity,
+    capacity, pump_capacity,
     stats::{self, event_text, Live, Route},
     Args, Mode, WRITE_TIMEOUT,
 };
@@ -82,11 +82,7 @@ fn builder(args: &Args) -> http1::Builder {
 /// The producer of `/events?n=N`: N events as fast as the channel takes them.
 async fn produce(tx: Sender, n: u64, live: Live) -> Result<(), &'static str> {
     let _live = live;
-    for seq in 0..n {
-        let event = Event::new().data(event_text(seq));
-        tx.send(event).await.map_err(|_| "client gone")?;
-    }
-    Ok(())
+    stats::produce_events(&tx, n, crate::batch()).await
 }
 
 /// The producer of `/idle`: holds its sender until the client goes away.
@@ -123,8 +119,8 @@ fn tokio_reply(
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);
         match route {
-            Route::Events(n) => Some(spawn(capacity(&route), move |tx| produce(tx, n, live))),
-            Route::Idle => Some(spawn(capacity(&route), move |tx| idle(tx, live))),
+            Route::Events(n) => Some(spawn(pump_capacity(&route), move |tx| produce(tx, n, live))),
+            Route::Idle => Some(spawn(pump_capacity(&route), move |tx| idle(tx, live))),
             _ => None,
         }
     })
@@ -137,8 +133,8 @@ fn smol_reply(
     sse_pump_reply(&request, |route| {
         let live = Live::new(&stats::PRODUCERS);
         match route {
-            Route::Events(n) => Some(spawn(capacity(&route), move |tx| produce(tx, n, live))),
-            Route::Idle => Some(spawn(capacity(&route), move |tx| idle(tx, live))),
+            Route::Events(n) => Some(spawn(pump_capacity(&route), move |tx| produce(tx, n, live))),
+            Route::Idle => Some(spawn(pump_capacity(&route), move |tx| idle(tx, live))),
             _ => None,
         }
     })

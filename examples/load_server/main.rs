@@ -19,7 +19,9 @@
 //! runtime), `--max-buf-size B`, `--writev on|off` and `--half-close on|off` (hyper's
 //! `http1::Builder`), `--capacity N` and `--idle-capacity N` (the producers' channels,
 //! default 256 and 16),
-//! `--heap` (count the live heap, for `/stats`), `--max-secs S` (exit after S seconds,
+//! `--heap` (count the live heap, for `/stats`), `--fixed-text` (every mode's events carry
+//! one fixed text: no formatting and no clock read per event, to see what that work costs;
+//! latency figures are meaningless then), `--max-secs S` (exit after S seconds,
 //! default 900).
 
 mod hyper_modes;
@@ -36,15 +38,32 @@ static ALLOC: stats::Counting = stats::Counting;
 
 /// The channel capacity of `/events` producers, in every mode (`--capacity`).
 static EVENTS_CAPACITY: AtomicUsize = AtomicUsize::new(256);
+/// How many events an sse-pump producer of `/events` encodes into one `Batch` before it
+/// sends it (`--batch`); 0 sends each event on its own with `Sender::send`.
+static EVENTS_BATCH: AtomicUsize = AtomicUsize::new(32);
 /// The channel capacity of `/idle` producers, in every mode (`--idle-capacity`): a quiet
 /// subscription's buffer. The slots are allocated up front (40 bytes each for sse-pump).
 static IDLE_CAPACITY: AtomicUsize = AtomicUsize::new(16);
 
-/// The channel capacity for a route's producer.
+/// Events per batch of sse-pump's `/events` producers (0: one `send` per event).
+pub fn batch() -> usize {
+    EVENTS_BATCH.load(Relaxed)
+}
+
+/// The channel capacity for a route's producer, in events.
 pub fn capacity(route: &stats::Route) -> usize {
     match route {
         stats::Route::Idle => IDLE_CAPACITY.load(Relaxed),
         _ => EVENTS_CAPACITY.load(Relaxed),
+    }
+}
+
+/// The channel capacity for an sse-pump producer of `route`, in messages: for batches,
+/// so many that the channel holds as many events as the other modes' channels.
+pub fn pump_capacity(route: &stats::Route) -> usize {
+    match (route, batch()) {
+        (stats::Route::Events(_), batch) if batch > 0 => (capacity(route) / batch).max(1),
+        _ => capacity(route),
     }
 }
 /// How long a write may wait before the connection is dropped.
@@ -112,6 +131,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--writev" => args.writev = Some(value()? == "on"),
             "--half-close" => args.half_close = Some(value()? == "on"),
+            "--batch" => {
+                let batch = value()?.parse().map_err(|e| format!("--batch: {e}"))?;
+                EVENTS_BATCH.store(batch, Relaxed);
+            }
             "--capacity" | "--idle-capacity" => {
                 let capacity = value()?.parse().map_err(|e| format!("{flag}: {e}"))?;
                 match flag.as_str() {
@@ -123,6 +146,7 @@ fn parse_args() -> Result<Args, String> {
                 args.max_secs = value()?.parse().map_err(|e| format!("--max-secs: {e}"))?
             }
             "--heap" => stats::count_heap(),
+            "--fixed-text" => stats::fixed_text(),
             other => return Err(format!("unknown option {other}")),
         }
     }

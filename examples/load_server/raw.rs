@@ -9,12 +9,12 @@ use sse_pump::{
         raw::{read_request, respond},
         smol::spawn,
     },
-    Event, KeepAlive, Sse,
+    KeepAlive, Sse,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
-    capacity,
+    pump_capacity,
     stats::{self, now_ns, Live, Route},
     WRITE_TIMEOUT,
 };
@@ -39,15 +39,11 @@ pub async fn serve_smol(listener: smol::net::TcpListener) -> std::io::Result<()>
             let live = Live::new(&stats::PRODUCERS);
             let route = stats::route(request.path());
             drop(request); // not held for the stream's life
-            let capacity = capacity(&route);
+            let capacity = pump_capacity(&route);
             let events = match route {
                 Route::Events(n) => spawn(capacity, move |tx| async move {
                     let _live = live;
-                    for seq in 0..n {
-                        let event = Event::new().data(stats::event_text(seq));
-                        tx.send(event).await.map_err(|_| "client gone")?;
-                    }
-                    Ok::<_, &str>(())
+                    stats::produce_events(&tx, n, crate::batch()).await
                 }),
                 Route::Idle => spawn(capacity, move |tx| async move {
                     let _live = live;

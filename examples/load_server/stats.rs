@@ -107,9 +107,49 @@ pub fn now_ns() -> u64 {
     since.map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Whether `event_text` skips its work (`--fixed-text`): for the profile only, to see
+/// what the producer's formatting and clock read cost every mode. The latency figures
+/// are meaningless then.
+static FIXED_TEXT: AtomicBool = AtomicBool::new(false);
+
+pub fn fixed_text() {
+    FIXED_TEXT.store(true, Relaxed);
+}
+
 /// The text of event `seq`, the same in every mode: `<seq> <send-time-ns>`.
 pub fn event_text(seq: u64) -> String {
+    if FIXED_TEXT.load(Relaxed) {
+        // The same length as a real one, still one allocation, no formatting, no clock.
+        return String::from("1000000 1764547200000000000");
+    }
     format!("{seq} {}", now_ns())
+}
+
+/// Sends events `0..n` as the other modes make them (`event_text`), in batches of
+/// `batch` events (0: one `send` per event): sse-pump's producer of `/events`.
+pub async fn produce_events(
+    tx: &sse_pump::Sender,
+    n: u64,
+    batch: usize,
+) -> Result<(), &'static str> {
+    use sse_pump::{Batch, Event};
+    if batch == 0 {
+        for seq in 0..n {
+            let event = Event::new().data(event_text(seq));
+            tx.send(event).await.map_err(|_| "client gone")?;
+        }
+        return Ok(());
+    }
+    let mut seq = 0;
+    while seq < n {
+        let mut events = Batch::with_capacity(batch * 48);
+        while seq < n && events.len() < batch {
+            events.data(event_text(seq));
+            seq += 1;
+        }
+        tx.send_batch(events).await.map_err(|_| "client gone")?;
+    }
+    Ok(())
 }
 
 /// What a request asks for.

@@ -9,7 +9,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 
-use super::batch::gather;
+use super::gather::{gather, Message};
 use crate::{config::Config, timer::Clock, Ended, Event, Report, Source, Sse};
 
 pin_project_lite::pin_project! {
@@ -33,13 +33,19 @@ struct State {
     clock: Clock,
     shutdown: Option<event_listener::EventListener>,
     phase: Phase,
-    /// In [`Phase::Opening`], the opening frame: a raw response head, then the `retry`
-    /// frame. Then, an event that did not fit in the last batch; it starts the next one.
-    /// (One slot for both: every stream carries this state.)
-    pending: Option<Bytes>,
+    /// Written before anything else: a raw response head, then the `retry` frame.
+    opening: Option<Bytes>,
+    /// A message that did not fit in the last frame; it starts the next one.
+    carry: Option<Message>,
     source_ended: bool,
     /// What the frame last handed out holds; counted when the next one is asked for.
     in_flight: InFlight,
+    /// Whether the frame last handed out is a ping (beside `in_flight`, where it would
+    /// take a padded word of its own).
+    ping_in_flight: bool,
+    /// How many events `buf` holds back while their producer refills the source (see
+    /// [`State::batch`]); 0 when `buf` is empty.
+    held: u32,
     buf: BytesMut,
     report: Report,
     #[cfg(feature = "tracing")]
@@ -48,8 +54,6 @@ struct State {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// The opening frame (in `pending`) goes first.
-    Opening,
     Live,
     /// The farewell was handed out: the stream ends once it is delivered.
     Farewell,
@@ -60,7 +64,6 @@ enum Phase {
 struct InFlight {
     events: u64,
     bytes: u64,
-    ping: bool,
 }
 
 impl<S: Source> Frames<S> {
@@ -70,30 +73,28 @@ impl<S: Source> Frames<S> {
             clock: Clock::new(),
             shutdown: None,
             phase: Phase::Live,
-            pending: None,
+            opening: None,
+            carry: None,
             source_ended: false,
             in_flight: InFlight::default(),
+            ping_in_flight: false,
+            held: 0,
             buf: BytesMut::new(),
             report: Report::default(),
             #[cfg(feature = "tracing")]
             span: crate::trace::stream_span(config.trace.as_deref()),
             config,
         };
-        if let Some(retry) = state.config.retry_frame() {
-            state.pending = Some(state.convert(retry));
-            state.phase = Phase::Opening;
-        }
+        state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
         Frames { source, state }
     }
 
     #[cfg(any(feature = "smol", feature = "tokio"))]
     /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
     pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
-        let state = &mut self.state;
         let mut opening = BytesMut::from(head);
-        opening.extend_from_slice(state.pending.as_deref().unwrap_or_default());
-        state.pending = Some(opening.freeze());
-        state.phase = Phase::Opening;
+        opening.extend_from_slice(self.state.opening.as_deref().unwrap_or_default());
+        self.state.opening = Some(opening.freeze());
         self
     }
 
@@ -132,9 +133,11 @@ impl<S: Source> Frames<S> {
             return;
         }
         let state = this.state;
-        let carried = state.phase == Phase::Live && state.pending.take().is_some();
-        let lost = state.in_flight.events + u64::from(carried);
+        let lost = state.in_flight.events
+            + state.carry.take().map_or(0, |m| m.events)
+            + u64::from(state.drop_held());
         state.in_flight = InFlight::default();
+        state.ping_in_flight = false;
         state.report.undelivered += lost + this.source.close();
         state.finish(ended);
     }
@@ -165,11 +168,6 @@ impl<S: Source> Stream for Frames<S> {
         let (state, mut source) = (this.state, this.source);
         state.delivered();
         match state.phase {
-            Phase::Opening => {
-                state.phase = Phase::Live;
-                let opening = state.pending.take().unwrap_or_default();
-                return state.hand(opening, InFlight::default());
-            }
             Phase::Live => {}
             Phase::Farewell => {
                 state.finish(Ended::Shutdown);
@@ -177,18 +175,27 @@ impl<S: Source> Stream for Frames<S> {
             }
             Phase::Done => return Poll::Ready(None),
         }
+        if let Some(opening) = state.opening.take() {
+            return state.hand(opening, 0, false);
+        }
         if state.shutdown_triggered(cx) {
             return state.shut_down(source);
         }
-        if let Some(first) = state.pending.take() {
-            return state.batch(first, source, cx);
+        if let Some(first) = state.carry.take() {
+            return state.batch(first, source, cx, false);
         }
         if state.source_ended {
             return state.source_done(source);
         }
+        let full = source.is_full();
         match source.as_mut().poll_next(cx) {
-            Poll::Ready(Some(event)) => state.batch(event.into_bytes(), source, cx),
+            Poll::Ready(Some(event)) => state.batch(Message::from(event), source, cx, full),
+            Poll::Ready(None) if state.held > 0 => {
+                state.source_ended = true;
+                state.release()
+            }
             Poll::Ready(None) => state.source_done(source),
+            Poll::Pending if state.held > 0 => state.release(),
             Poll::Pending => state.poll_ping(cx),
         }
     }
@@ -197,11 +204,8 @@ impl<S: Source> Stream for Frames<S> {
 impl State {
     /// The transport took the frame last handed out (it asks for the next one).
     fn delivered(&mut self) {
-        let InFlight {
-            events,
-            bytes,
-            ping,
-        } = std::mem::take(&mut self.in_flight);
+        let InFlight { events, bytes } = std::mem::take(&mut self.in_flight);
+        let ping = std::mem::take(&mut self.ping_in_flight);
         if bytes == 0 {
             return;
         }
@@ -211,9 +215,11 @@ impl State {
         self.clock.touch(self.config.ping_interval());
     }
 
-    fn hand(&mut self, frame: Bytes, mut what: InFlight) -> Poll<Option<Bytes>> {
-        what.bytes = frame.len() as u64;
-        self.in_flight = what;
+    /// Hands out `frame`, which holds `events` events, or is a ping.
+    fn hand(&mut self, frame: Bytes, events: u64, ping: bool) -> Poll<Option<Bytes>> {
+        let bytes = frame.len() as u64;
+        self.in_flight = InFlight { events, bytes };
+        self.ping_in_flight = ping;
         Poll::Ready(Some(frame))
     }
 
@@ -226,12 +232,20 @@ impl State {
         self.buf.split().freeze()
     }
 
-    /// `first` and the events queued behind it, as one frame.
+    /// `first` and the messages queued behind it, as one frame.
+    ///
+    /// If the source was `full` when `first` was taken, its producer was waiting for
+    /// room: on one thread, it can refill only once this task yields. So the frame is
+    /// held back (this task wakes itself behind the producer) and grows with each
+    /// refill, up to the coalescing limit: one large write instead of one per channel's
+    /// worth, for the same bound on what the channel holds. It goes out as soon as the
+    /// source is not full, has nothing new, or ends.
     fn batch<S: Source>(
         &mut self,
-        first: Bytes,
+        first: Message,
         source: Pin<&mut S>,
         cx: &mut Context<'_>,
+        full: bool,
     ) -> Poll<Option<Bytes>> {
         // Once the source has ended, what is left goes out alone.
         let limit = if self.source_ended {
@@ -240,34 +254,53 @@ impl State {
             self.config.coalesce
         };
         let ending = self.config.line_ending;
-        let batch = gather(first, source, cx, limit, ending, &mut self.buf);
-        self.pending = batch.carry;
-        self.source_ended |= batch.ended;
-        let frame = match batch.alone {
+        let gathered = gather(
+            first,
+            source,
+            cx,
+            limit,
+            ending,
+            &mut self.buf,
+            self.held > 0,
+        );
+        self.carry = gathered.carry;
+        self.source_ended |= gathered.ended;
+        let events = gathered.events + u64::from(std::mem::take(&mut self.held));
+        let len = self.buf.len() + gathered.alone.as_ref().map_or(0, Bytes::len);
+        let hold = full && self.carry.is_none() && !self.source_ended && len < limit;
+        if let (true, Ok(held)) = (hold, u32::try_from(events)) {
+            if let Some(frame) = gathered.alone {
+                ending.extend(&mut self.buf, &frame);
+            }
+            self.held = held;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let frame = match gathered.alone {
             Some(frame) => self.convert(frame),
             None => self.buf.split().freeze(),
         };
-        let events = batch.events;
-        self.hand(
-            frame,
-            InFlight {
-                events,
-                ..InFlight::default()
-            },
-        )
+        self.hand(frame, events, false)
+    }
+
+    /// Hands out the frame held back.
+    fn release(&mut self) -> Poll<Option<Bytes>> {
+        let events = u64::from(std::mem::take(&mut self.held));
+        let frame = self.buf.split().freeze();
+        self.hand(frame, events, false)
+    }
+
+    /// Drops the frame held back, returning how many events it held.
+    fn drop_held(&mut self) -> u32 {
+        self.buf.clear();
+        std::mem::take(&mut self.held)
     }
 
     fn poll_ping(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         std::task::ready!(self.clock.poll_due(self.config.ping_interval(), cx));
         let ping = self.config.ping();
         let ping = self.convert(ping);
-        self.hand(
-            ping,
-            InFlight {
-                ping: true,
-                ..InFlight::default()
-            },
-        )
+        self.hand(ping, 0, true)
     }
 
     fn shutdown_triggered(&mut self, cx: &mut Context<'_>) -> bool {
@@ -279,7 +312,8 @@ impl State {
 
     /// Ends on shutdown: what is queued is dropped and counted, the farewell goes last.
     fn shut_down<S: Source>(&mut self, source: Pin<&mut S>) -> Poll<Option<Bytes>> {
-        self.report.undelivered += source.close() + u64::from(self.pending.take().is_some());
+        let carried = self.carry.take().map_or(0, |m| m.events) + u64::from(self.drop_held());
+        self.report.undelivered += source.close() + carried;
         let Some(farewell) = self
             .config
             .farewell
@@ -291,13 +325,7 @@ impl State {
         };
         self.phase = Phase::Farewell;
         let frame = self.convert(farewell);
-        self.hand(
-            frame,
-            InFlight {
-                events: 1,
-                ..InFlight::default()
-            },
-        )
+        self.hand(frame, 1, false)
     }
 
     /// Ends after the source did, asking it whether it failed.

@@ -2,7 +2,7 @@
 //! its settings into ready-to-write frames; the pump writes them into an `AsyncWrite`, the
 //! HTTP body hands them to the server.
 
-mod batch;
 mod frames;
+mod gather;
 
 pub(crate) use self::frames::Frames;
