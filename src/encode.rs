@@ -84,8 +84,10 @@ pub(crate) trait Out {
     /// Appends `bytes`, growing if needed.
     fn put(&mut self, bytes: &[u8]);
     /// Everything in the buffer.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))] // for `one_line_json`
     fn written(&self) -> &[u8];
     /// Drops everything after the first `len` bytes.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     fn cut_to(&mut self, len: usize);
 }
 
