@@ -90,7 +90,7 @@ impl Batch {
         let value = data.as_ref().as_bytes();
         self.frames
             .reserve(encode::lines_len(b"data: ", value) + CLOSING);
-        encode::write_lines(&mut self.frames, b"data: ", value);
+        encode::write_lines(&mut self.frames, encode::DATA, value);
         self.frames.push(b'\n');
         self.events += 1;
         self
