@@ -6,6 +6,10 @@ use bytes::Bytes;
 
 use crate::{encode, FieldError};
 
+mod repr;
+
+use repr::{Extra, Open, Repr};
+
 /// One Server-Sent Event (or comment), encoded to wire bytes as it is built.
 ///
 /// Each setter appends its lines at once, so the event is encoded exactly once. When the
@@ -67,29 +71,7 @@ use crate::{encode, FieldError};
 #[must_use = "an event does nothing until it is sent"]
 #[derive(Clone)]
 pub struct Event {
-    buf: Buffer,
-    /// A refused field, or the count of a batch's events. Boxed, so a plain valid event
-    /// pays one word for it.
-    extra: Option<Box<Extra>>,
-}
-
-/// What few events carry besides their bytes.
-#[derive(Clone)]
-enum Extra {
-    /// The first field refused.
-    Refused(FieldError),
-    /// The frames of a [`Batch`](crate::Batch): how many events they hold.
-    Batch(u64),
-}
-
-#[derive(Clone)]
-enum Buffer {
-    /// Lines so far, without the closing blank line, with room for at least that line.
-    /// A `Vec` rather than a `BytesMut`: when it is full, it freezes into `Bytes` with no
-    /// allocation and no atomic reference count at all.
-    Active(Vec<u8>),
-    /// The whole frame, closing blank line included.
-    Frozen(Bytes),
+    repr: Repr,
 }
 
 impl Event {
@@ -104,8 +86,7 @@ impl Event {
     #[inline]
     pub fn new() -> Self {
         Event {
-            buf: Buffer::Active(Vec::new()),
-            extra: None,
+            repr: Repr::Open(Open::Lines(Vec::new())),
         }
     }
 
@@ -115,18 +96,9 @@ impl Event {
     /// and freezes into `Bytes` without a second allocation.
     #[inline]
     fn room(&mut self, extra: usize) -> &mut Vec<u8> {
-        if let Buffer::Frozen(frame) = &self.buf {
-            let mut lines = Vec::with_capacity(frame.len() + extra);
-            lines.extend_from_slice(&frame[..frame.len() - 1]);
-            self.buf = Buffer::Active(lines);
-        }
-        match &mut self.buf {
-            Buffer::Active(lines) => {
-                lines.reserve_exact(extra + CLOSING);
-                lines
-            }
-            Buffer::Frozen(_) => unreachable!("thawed above"),
-        }
+        let lines = self.repr.lines_mut();
+        lines.reserve_exact(extra + CLOSING);
+        lines
     }
 
     /// Appends the data, one `data:` line for each of its lines.
@@ -212,8 +184,9 @@ impl Event {
     /// Records `error` unless an earlier field was refused already.
     #[cold]
     fn refuse(&mut self, error: FieldError) {
-        if self.error().is_none() {
-            self.extra = Some(Box::new(Extra::Refused(error)));
+        if self.repr.extra().is_none() {
+            let repr = std::mem::replace(&mut self.repr, Repr::Frozen(Bytes::new()));
+            self.repr = Repr::marked(repr, Extra::Refused(error));
         }
     }
 
@@ -230,7 +203,7 @@ impl Event {
     /// assert_eq!(event.error(), Some(&FieldError::InvalidByte { field: "event", byte: b'\r' }));
     /// ```
     pub fn error(&self) -> Option<&FieldError> {
-        match self.extra.as_deref() {
+        match self.repr.extra() {
             Some(Extra::Refused(error)) => Some(error),
             _ => None,
         }
@@ -239,7 +212,7 @@ impl Event {
     /// How many events the frame holds: more than one for a [`Batch`](crate::Batch)'s.
     #[inline]
     pub(crate) fn count(&self) -> u64 {
-        match self.extra.as_deref() {
+        match self.repr.extra() {
             Some(Extra::Batch(events)) => *events,
             _ => 1,
         }
@@ -264,7 +237,7 @@ impl Event {
     /// assert!(tick("7\n").is_err());
     /// ```
     pub fn check(self) -> Result<Self, FieldError> {
-        match self.extra.as_deref() {
+        match self.repr.extra() {
             Some(Extra::Refused(error)) => Err(error.clone()),
             _ => Ok(self),
         }
@@ -276,7 +249,7 @@ impl Event {
     /// `Bytes::from` then makes for the spare room.
     #[inline]
     fn leading_line(mut self, prefix: &[u8], value: &[u8]) -> Self {
-        if let Buffer::Active(lines) = &mut self.buf {
+        if let Repr::Open(Open::Lines(lines)) = &mut self.repr {
             if lines.capacity() == 0 {
                 lines.reserve_exact(LEADING_SLACK);
             }
@@ -374,10 +347,8 @@ impl Event {
     /// ```
     #[inline]
     pub fn freeze(self) -> Self {
-        let extra = self.extra.clone();
         Event {
-            buf: Buffer::Frozen(self.into_bytes()),
-            extra,
+            repr: self.repr.freeze(),
         }
     }
 
@@ -386,8 +357,7 @@ impl Event {
     #[inline]
     pub(crate) fn from_frame(frame: Bytes) -> Self {
         Event {
-            buf: Buffer::Frozen(frame),
-            extra: None,
+            repr: Repr::Frozen(frame),
         }
     }
 
@@ -395,21 +365,15 @@ impl Event {
     /// crosses the channel as one message.
     pub(crate) fn from_batch(frames: Bytes, events: u64) -> Self {
         Event {
-            buf: Buffer::Frozen(frames),
-            extra: Some(Box::new(Extra::Batch(events))),
+            repr: Repr::marked(Repr::Frozen(frames), Extra::Batch(events)),
         }
     }
 
     /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included).
     #[inline]
     pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
-        match &self.buf {
-            Buffer::Active(lines) => {
-                out.extend_from_slice(lines);
-                out.push(b'\n');
-            }
-            Buffer::Frozen(frame) => out.extend_from_slice(frame),
-        }
+        out.extend_from_slice(self.repr.lines());
+        out.push(b'\n');
     }
 
     /// The whole frame as it goes on the wire with `\n` line ends, closing blank line
@@ -422,13 +386,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn into_bytes(self) -> Bytes {
-        match self.buf {
-            Buffer::Active(mut lines) => {
-                lines.push(b'\n');
-                Bytes::from(lines)
-            }
-            Buffer::Frozen(frame) => frame,
-        }
+        self.repr.into_bytes()
     }
 }
 
@@ -447,14 +405,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn encode_into(self, buf: &mut bytes::BytesMut) {
-        match self.buf {
-            Buffer::Active(lines) => {
-                buf.reserve(lines.len() + CLOSING);
-                buf.extend_from_slice(&lines);
-                buf.extend_from_slice(b"\n");
-            }
-            Buffer::Frozen(frame) => buf.extend_from_slice(&frame),
-        }
+        self.repr.encode_into(buf);
     }
 }
 
@@ -473,12 +424,8 @@ impl Default for Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines = match &self.buf {
-            Buffer::Active(lines) => &lines[..],
-            Buffer::Frozen(frame) => &frame[..frame.len() - 1],
-        };
         let mut out = f.debug_tuple("Event");
-        out.field(&String::from_utf8_lossy(lines));
+        out.field(&String::from_utf8_lossy(self.repr.lines()));
         if let Some(error) = self.error() {
             out.field(error);
         }

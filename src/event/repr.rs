@@ -1,0 +1,129 @@
+//! How an [`Event`](super::Event) holds its bytes, in 32 bytes.
+//!
+//! Every queued event takes a channel slot of its own size plus a word, so its size is part
+//! of each stream's idle memory. `Bytes` leaves room for just one other variant beside it,
+//! so the few events that carry more than their bytes (a refused field, a batch's count)
+//! keep it in a box inside that variant.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::FieldError;
+
+#[derive(Clone)]
+pub(super) enum Repr {
+    /// The whole frame, closing blank line included.
+    Frozen(Bytes),
+    Open(Open),
+}
+
+#[derive(Clone)]
+pub(super) enum Open {
+    /// Lines so far, without the closing blank line, with room for at least that line.
+    /// A `Vec` rather than a `BytesMut`: when it is full, it freezes into `Bytes` with no
+    /// allocation and no atomic reference count at all.
+    Lines(Vec<u8>),
+    Marked(Box<Marked>),
+}
+
+/// An event that carries more than its bytes.
+#[derive(Clone)]
+pub(super) struct Marked {
+    /// Never `Marked` itself.
+    repr: Repr,
+    extra: Extra,
+}
+
+/// What few events carry besides their bytes.
+#[derive(Clone)]
+pub(super) enum Extra {
+    /// The first field refused.
+    Refused(FieldError),
+    /// The frames of a [`Batch`](crate::Batch): how many events they hold.
+    Batch(u64),
+}
+
+impl Repr {
+    pub(super) fn marked(repr: Repr, extra: Extra) -> Self {
+        debug_assert!(repr.extra().is_none());
+        Repr::Open(Open::Marked(Box::new(Marked { repr, extra })))
+    }
+
+    pub(super) fn extra(&self) -> Option<&Extra> {
+        match self {
+            Repr::Open(Open::Marked(marked)) => Some(&marked.extra),
+            _ => None,
+        }
+    }
+
+    /// The lines so far, as a `Vec` that can grow (a frozen frame is copied back into one).
+    #[inline]
+    pub(super) fn lines_mut(&mut self) -> &mut Vec<u8> {
+        if let Repr::Frozen(frame) = self {
+            *self = Repr::Open(Open::Lines(frame[..frame.len().saturating_sub(1)].to_vec()));
+        }
+        match self {
+            Repr::Open(Open::Lines(lines)) => lines,
+            Repr::Open(Open::Marked(marked)) => marked.repr.lines_mut(),
+            Repr::Frozen(_) => unreachable!("thawed above"),
+        }
+    }
+
+    /// The lines, without the closing blank line.
+    #[inline]
+    pub(super) fn lines(&self) -> &[u8] {
+        match self {
+            Repr::Frozen(frame) => &frame[..frame.len().saturating_sub(1)],
+            Repr::Open(Open::Lines(lines)) => lines,
+            Repr::Open(Open::Marked(marked)) => marked.repr.lines(),
+        }
+    }
+
+    /// The whole frame, closing blank line included.
+    #[inline]
+    pub(super) fn into_bytes(self) -> Bytes {
+        match self {
+            Repr::Frozen(frame) => frame,
+            Repr::Open(Open::Lines(mut lines)) => {
+                lines.push(b'\n');
+                Bytes::from(lines)
+            }
+            Repr::Open(Open::Marked(marked)) => marked.repr.into_bytes(),
+        }
+    }
+
+    /// The same event with its bytes frozen, so that clones share them.
+    pub(super) fn freeze(self) -> Self {
+        match self {
+            Repr::Open(Open::Marked(mut marked)) => {
+                marked.repr = Repr::Frozen(marked.repr.into_bytes());
+                Repr::Open(Open::Marked(marked))
+            }
+            repr => Repr::Frozen(repr.into_bytes()),
+        }
+    }
+
+    /// Appends the whole frame to `buf`, closing blank line included.
+    #[inline]
+    pub(super) fn encode_into(self, buf: &mut BytesMut) {
+        match self {
+            Repr::Frozen(frame) => buf.extend_from_slice(&frame),
+            Repr::Open(Open::Lines(lines)) => {
+                buf.reserve(lines.len() + 1);
+                buf.extend_from_slice(&lines);
+                buf.extend_from_slice(b"\n");
+            }
+            Repr::Open(Open::Marked(marked)) => marked.repr.encode_into(buf),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repr;
+
+    #[test]
+    fn an_event_fits_a_channel_slot_of_40_bytes() {
+        assert_eq!(std::mem::size_of::<Repr>(), 32);
+        assert_eq!(std::mem::size_of::<crate::Event>(), 32);
+    }
+}
