@@ -33,8 +33,6 @@ struct State {
     clock: Clock,
     shutdown: Option<event_listener::EventListener>,
     phase: Phase,
-    /// Written before anything else: a raw response head, then the `retry` frame.
-    opening: Option<Bytes>,
     /// A message that did not fit in the last frame; it starts the next one.
     carry: Option<Message>,
     source_ended: bool,
@@ -44,8 +42,11 @@ struct State {
     /// take a padded word of its own).
     ping_in_flight: bool,
     /// How many events `buf` holds back while their producer refills the source (see
-    /// [`State::batch`]); 0 when `buf` is empty.
+    /// [`State::batch`]); 0 when `buf` is empty or holds the opening.
     held: u32,
+    /// Frames held back, or in [`Phase::Opening`] what is written before anything else: a
+    /// raw response head, then the `retry` frame (there, rather than in a field of its
+    /// own, to keep each stream's state small).
     buf: BytesMut,
     report: Report,
     #[cfg(feature = "tracing")]
@@ -54,6 +55,8 @@ struct State {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// `buf` holds the opening frames.
+    Opening,
     Live,
     /// The farewell was handed out: the stream ends once it is delivered.
     Farewell,
@@ -73,7 +76,6 @@ impl<S: Source> Frames<S> {
             clock: Clock::new(),
             shutdown: None,
             phase: Phase::Live,
-            opening: None,
             carry: None,
             source_ended: false,
             in_flight: InFlight::default(),
@@ -85,7 +87,10 @@ impl<S: Source> Frames<S> {
             span: crate::trace::stream_span(config.trace.as_deref()),
             config,
         };
-        state.opening = state.config.retry_frame().map(|retry| state.convert(retry));
+        if let Some(retry) = state.config.retry_frame() {
+            state.config.line_ending.extend(&mut state.buf, &retry);
+            state.phase = Phase::Opening;
+        }
         Frames { source, state }
     }
 
@@ -93,8 +98,9 @@ impl<S: Source> Frames<S> {
     /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
     pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
         let mut opening = BytesMut::from(head);
-        opening.extend_from_slice(self.state.opening.as_deref().unwrap_or_default());
-        self.state.opening = Some(opening.freeze());
+        opening.extend_from_slice(&self.state.buf);
+        self.state.buf = opening;
+        self.state.phase = Phase::Opening;
         self
     }
 
@@ -168,15 +174,16 @@ impl<S: Source> Stream for Frames<S> {
         let (state, mut source) = (this.state, this.source);
         state.delivered();
         match state.phase {
+            Phase::Opening => {
+                state.phase = Phase::Live;
+                return state.release(); // no events held: the opening alone
+            }
             Phase::Live => {}
             Phase::Farewell => {
                 state.finish(Ended::Shutdown);
                 return Poll::Ready(None);
             }
             Phase::Done => return Poll::Ready(None),
-        }
-        if let Some(opening) = state.opening.take() {
-            return state.hand(opening, 0, false);
         }
         if state.shutdown_triggered(cx) {
             return state.shut_down(source);
