@@ -121,6 +121,10 @@ fn main() {
             r
         };
         let w = run(&mut writer);
+        if std::env::var_os("WRITER_ONLY").is_some() {
+            println!("{name}: writer {w:.1} ns");
+            continue;
+        }
         let r = run(&mut russe_into);
         let o = best(trials, || {
             black_box(owned(black_box(mix)));
