@@ -165,10 +165,13 @@ pub(crate) const COMMENT: &[u8; 3] = b"\n: ";
 /// that it freezes without reallocating; a caller's buffer simply grows.
 #[inline(always)]
 pub(crate) fn write_lines<O: Out>(out: &mut O, joined: &[u8], value: &[u8]) {
+    let end = find_break(value);
+    let piece = &value[..end.unwrap_or(value.len())];
     // The first line has no line end before it. Each copy of a prefix has a constant
     // length, so it compiles to a few stores rather than a `memmove` call.
     put_prefix(out, &joined[1..], value);
-    write_rest(out, joined, value, 0);
+    out.put(piece);
+    write_breaks(out, joined, value, end);
 }
 
 /// Writes `prefix`, without its space if the line it starts, at the start of `rest`, is
@@ -186,8 +189,15 @@ fn put_prefix<O: Out>(out: &mut O, prefix: &[u8], rest: &[u8]) {
 /// written already.
 #[inline(always)]
 fn write_rest<O: Out>(out: &mut O, joined: &[u8], value: &[u8], from: usize) {
-    let mut end = find_break(&value[from..]).map(|i| from + i);
+    let end = find_break(&value[from..]).map(|i| from + i);
     out.put(&value[from..end.unwrap_or(value.len())]);
+    write_breaks(out, joined, value, end);
+}
+
+/// [`write_lines`] from the line break at `end` (none: the value is written), one line
+/// per break.
+#[inline(always)]
+fn write_breaks<O: Out>(out: &mut O, joined: &[u8], value: &[u8], mut end: Option<usize>) {
     while let Some(at) = end {
         let crlf = value[at] == b'\r' && value.get(at + 1) == Some(&b'\n');
         let start = at + 1 + usize::from(crlf);
