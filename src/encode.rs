@@ -223,10 +223,17 @@ fn write_breaks<O: Out>(out: &mut O, joined: &[u8], value: &[u8], mut end: Optio
 /// or on long lines, so those go to [`write_lines`].
 #[inline]
 pub(crate) fn put_lines<const N: usize>(out: &mut BytesMut, joined: &[u8; N], value: &[u8]) {
-    let head = &value[..value.len().min(LONG)];
-    if value.len() < FUSED || find_break(head).is_none() {
+    if value.len() < FUSED {
         out.reserve(line_len(&joined[1..], value.len()) + 1);
         return write_lines(out, joined, value);
+    }
+    let first = memchr::memchr2(b'\n', b'\r', value);
+    if first.is_none_or(|at| at >= LONG) {
+        // A long first line: `memchr2` and one copy per line do best.
+        out.reserve(line_len(&joined[1..], value.len()) + 1);
+        out.extend_from_slice(&joined[1..]);
+        out.extend_from_slice(&value[..first.unwrap_or(value.len())]);
+        return write_breaks_out_of_line(out, joined, value, first);
     }
     put_prefix(out, &joined[1..], value);
     // Room for a break every 32 bytes; a value with more goes on in `write_rest`.
@@ -246,6 +253,12 @@ pub(crate) fn put_lines<const N: usize>(out: &mut BytesMut, joined: &[u8; N], va
 #[inline(never)]
 fn write_rest_out_of_line(out: &mut BytesMut, joined: &[u8], value: &[u8], from: usize) {
     write_rest(out, joined, value, from);
+}
+
+/// [`write_breaks`], not inlined: for long lines, where a call costs little.
+#[inline(never)]
+fn write_breaks_out_of_line(out: &mut BytesMut, joined: &[u8], value: &[u8], end: Option<usize>) {
+    write_breaks(out, joined, value, end);
 }
 
 /// Values shorter than this go to [`write_lines`] from [`put_lines`]: the zero-fill and
