@@ -277,9 +277,17 @@ const SLACK: usize = BLOCK + 1;
 
 /// Where [`copy_lines`] stopped, in the middle of a line: `dst[..written]` holds the
 /// lines of `value[..read]`, the prefix of the line that `read` is in included.
+#[derive(Clone, Copy)]
 struct Stop {
     written: usize,
     read: usize,
+}
+
+impl Stop {
+    #[inline(always)]
+    fn new(written: usize, read: usize) -> Self {
+        Stop { written, read }
+    }
 }
 
 /// Writes [`write_lines`]' bytes after the first prefix to the start of `dst` and returns
@@ -298,18 +306,10 @@ fn copy_lines<const N: usize>(
     while let Some(at) = copy_line(dst, &mut w, value, r)? {
         let crlf = value[at] == b'\r' && value.get(at + 1) == Some(&b'\n');
         let next = at + 1 + usize::from(crlf);
-        let stop = Stop {
-            written: w,
-            read: at,
-        };
-        w = put_prefix_at(dst, w, joined, &value[next..]).ok_or(stop)?;
+        w = put_prefix_at(dst, w, joined, &value[next..]).ok_or(Stop::new(w, at))?;
         r = next;
     }
-    let stop = Stop {
-        written: w,
-        read: value.len(),
-    };
-    *dst.get_mut(w).ok_or(stop)? = b'\n';
+    *dst.get_mut(w).ok_or(Stop::new(w, value.len()))? = b'\n';
     Ok(w + 1)
 }
 
@@ -342,10 +342,7 @@ fn copy_line(
 ) -> Result<Option<usize>, Stop> {
     let mut r = line;
     while let Some(block) = value.get(r..r + BLOCK) {
-        let stop = Stop {
-            written: *w,
-            read: r,
-        };
+        let stop = Stop::new(*w, r);
         let Ok(block) = <[u8; BLOCK]>::try_from(block) else {
             return Err(stop);
         };
@@ -356,30 +353,36 @@ fn copy_line(
         r += BLOCK;
         *w += BLOCK;
         if r - line >= LONG {
-            return Err(Stop {
-                written: *w,
-                read: r,
-            });
+            return Err(Stop::new(*w, r));
         }
     }
-    let stop = Stop {
-        written: *w,
-        read: r,
-    };
-    let tail = value.len() - r;
-    if tail == 0 {
+    copy_tail(dst, w, value, line, r)
+}
+
+/// [`copy_line`] for the last bytes of the value, `value[r..]`, fewer than a block.
+#[inline(always)]
+fn copy_tail(
+    dst: &mut [u8],
+    w: &mut usize,
+    value: &[u8],
+    line: usize,
+    r: usize,
+) -> Result<Option<usize>, Stop> {
+    if r == value.len() {
         return Ok(None);
     }
+    // If the value's last block lies within this line, it is copied again over the end
+    // of the line, so that the tail too is one block; a shorter line is left to
+    // `write_rest`.
+    let stop = Stop::new(*w, r);
     if value.len() - line < BLOCK {
         return Err(stop);
     }
-    // The value's last block lies within this line: copy it over the end of what was
-    // copied, so that the tail, too, is one block.
     let from = value.len() - BLOCK;
-    let to = *w + tail - BLOCK;
     let Ok(block) = <[u8; BLOCK]>::try_from(&value[from..]) else {
         return Err(stop);
     };
+    let to = *w - (r - from);
     let at = copy_block(dst, to, &block).ok_or(stop)?;
     *w = to + at.unwrap_or(BLOCK);
     Ok(at.map(|at| from + at))
