@@ -3,7 +3,9 @@
 //! ±30% between runs as other builds come and go, while the best batch (one that ran
 //! uninterrupted) repeats to within a few percent. Same mixes and field values as
 //! `encode.rs`; also the owned-`Bytes` rows. Run:
-//! `cargo bench -p sse-pump-benches --bench encode_best [a|b|c]`.
+//! `cargo bench -p sse-pump-benches --bench encode_best [a|b|c|d|e|f]`
+//! (`WRITER_ONLY=1`: the `EventWriter` rows only, for a profiler). Mixes d to f are not
+//! in `encode.rs`: 20 lines of 30 bytes, 10 lines of 80 bytes with CRLF, one 2,000-byte line.
 
 use bytes::BytesMut;
 use bytestring::ByteString;
@@ -98,6 +100,31 @@ fn main() {
                 data: leak(lines),
             },
         ),
+        // Not in `encode.rs`: shapes on either side of the writer's fast path.
+        (
+            "d_short_lines",
+            Mix {
+                id: None,
+                event: None,
+                data: leak(vec!["abcdefghij".repeat(3); 20].join("\n")),
+            },
+        ),
+        (
+            "e_crlf_lines",
+            Mix {
+                id: None,
+                event: None,
+                data: leak(vec!["0123456789".repeat(8); 10].join("\r\n")),
+            },
+        ),
+        (
+            "f_one_long_line",
+            Mix {
+                id: None,
+                event: None,
+                data: leak("z".repeat(2000)),
+            },
+        ),
     ];
     let which: Vec<String> = std::env::args()
         .skip(1)
@@ -121,6 +148,10 @@ fn main() {
             r
         };
         let w = run(&mut writer);
+        if std::env::var_os("WRITER_ONLY").is_some() {
+            println!("{name}: writer {w:.1} ns");
+            continue;
+        }
         let r = run(&mut russe_into);
         let o = best(trials, || {
             black_box(owned(black_box(mix)));

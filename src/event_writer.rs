@@ -235,12 +235,9 @@ impl<'a> EventWriter<'a> {
     /// Writes one field line per line of `value`; `joined` is a line end and the field's
     /// prefix (see [`encode::write_lines`]).
     #[inline(always)]
-    fn lines(self, joined: &[u8], value: &[u8]) -> Self {
+    fn lines<const N: usize>(self, joined: &[u8; N], value: &[u8]) -> Self {
         if self.error.is_none() {
-            // Exact for one line: the usual case, and a 64 KiB buffer has room anyway.
-            self.buf
-                .reserve(encode::line_len(&joined[1..], value.len()) + CLOSING);
-            encode::write_lines(self.buf, joined, value);
+            encode::put_lines(self.buf, joined, value);
         }
         self
     }
