@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::block::{data_value, strip_space, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::input::Input;
-use super::lines::{Lines, Next};
+use super::lines::{Ends, Lines, Next};
 use super::{Chunk, DecodeError, Item, MessageEvent, Text};
 
 /// The default maximum line length: 1 MiB.
@@ -220,9 +220,9 @@ impl Decoder {
     #[inline(always)]
     pub(crate) fn pull<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
         loop {
-            let mut pos = self.input.pos;
-            let next = self.parser.pull_from(&self.input, &mut pos);
-            self.input.pos = pos;
+            let (mut pos, mut ends) = (self.input.pos, self.input.ends);
+            let next = self.parser.pull_from(&self.input, &mut pos, &mut ends);
+            (self.input.pos, self.input.ends) = (pos, ends);
             match next {
                 Ok(None) if self.input.advance() => continue,
                 done => return done,
@@ -310,9 +310,10 @@ impl Parser {
         &mut self,
         input: &Input,
         pos: &mut usize,
+        ends: &mut Ends,
     ) -> Result<Option<T>, DecodeError> {
         loop {
-            let line = match self.lines.next(&input.bytes, pos, self.max_line) {
+            let line = match self.lines.next(&input.bytes, pos, ends, self.max_line) {
                 Next::Input(start, end) => {
                     let line = &input.bytes[start..end];
                     if let Some(event) = self.single_data_line(line, input, pos) {

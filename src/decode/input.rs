@@ -9,7 +9,7 @@ use std::{
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::{Chunk, Text};
+use super::{lines::Ends, Chunk, Text};
 
 /// The decoder's input. Lines are parsed in place in `bytes`; the fields of a line that
 /// lies whole in `text` become views of it, with no copy and no UTF-8 check of their own.
@@ -18,6 +18,8 @@ pub(super) struct Input {
     /// The chunk being parsed, from `pos` on.
     pub(super) bytes: Bytes,
     pub(super) pos: usize,
+    /// Where the line ends of `bytes` are, around `pos`.
+    pub(super) ends: Ends,
     /// The longest prefix of `bytes` that is valid UTF-8, checked once for the whole chunk
     /// when the first view of it is made (a field is at most a line, and lines end at
     /// ASCII bytes, so a field inside the prefix is valid UTF-8 too). The same memory as
@@ -64,6 +66,7 @@ impl Input {
         self.bytes = Bytes::new();
         self.let_text_go();
         self.pos = 0;
+        self.ends = Ends::default();
     }
 
     #[inline]
@@ -71,6 +74,7 @@ impl Input {
         self.let_text_go();
         self.bytes = chunk;
         self.pos = 0;
+        self.ends = Ends::default();
     }
 
     /// Lets the text of the chunk go, keeping its `Arc` for the next chunk if no view of it
