@@ -752,13 +752,13 @@ fn inside(text: &str, chunk: &bytes::Bytes) -> bool {
 
 #[test]
 fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
-    let chunk = bytes::Bytes::from("id: 7\nevent: tick\ndata: hello\n\n: ping\n");
+    let chunk = bytes::Bytes::from("id: 7-abcdef\nevent: tick\ndata: hello world\n\n: ping pong\n");
     let mut decoder = Decoder::new();
     decoder.feed(chunk.clone());
     let event = decoder.next_event().unwrap().unwrap();
     assert_eq!(
         (&*event.id, &*event.event, &*event.data),
-        ("7", "tick", "hello")
+        ("7-abcdef", "tick", "hello world")
     );
     assert!(inside(&event.data, &chunk), "data is a view of the chunk");
     assert!(inside(&event.id, &chunk), "id is a view of the chunk");
@@ -766,8 +766,28 @@ fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
     items.feed(chunk.clone());
     let comment = std::iter::from_fn(|| items.next_item().unwrap()).last();
     assert!(
-        matches!(comment, Some(Item::Comment(text)) if text == "ping" && inside(&text, &chunk))
+        matches!(comment, Some(Item::Comment(text)) if text == "ping pong" && inside(&text, &chunk))
     );
+}
+
+#[test]
+fn short_fields_are_held_in_the_event_not_in_the_chunk() {
+    // Up to 7 bytes (a numeric ID) are copied into the `Text` itself: no allocation, and
+    // no hold on the chunk's memory (so the decoder reuses the chunk's bookkeeping).
+    let chunk = bytes::Bytes::from("id: 1234567\nevent: tick\ndata: hi\n\n");
+    let mut decoder = Decoder::new();
+    decoder.feed(chunk.clone());
+    let event = decoder.next_event().unwrap().unwrap();
+    assert_eq!(
+        (&*event.id, &*event.event, &*event.data),
+        ("1234567", "tick", "hi")
+    );
+    let held = std::ptr::from_ref(&event).cast::<u8>();
+    let held = held..held.wrapping_add(std::mem::size_of_val(&event));
+    for text in [&event.id, &event.event, &event.data] {
+        assert!(!inside(text, &chunk), "{text} is a copy");
+        assert!(held.contains(&text.as_ptr()), "{text} is inside the event");
+    }
 }
 
 #[test]

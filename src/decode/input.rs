@@ -108,11 +108,17 @@ impl Input {
         })
     }
 
-    /// `value`, a field of a line, as text: a view of the chunk when it lies in the valid
-    /// prefix (any line of the input does, unless the chunk holds invalid UTF-8 or ends in
-    /// the middle of a character), else a copy (a line gathered from several chunks).
+    /// `value`, a field of a line, as text: held inline when short, a view of the chunk
+    /// when it lies in the valid prefix (any line of the input does, unless the chunk holds
+    /// invalid UTF-8 or ends in the middle of a character), else a copy (a line gathered
+    /// from several chunks).
     #[inline]
     pub(super) fn text(&self, value: &[u8]) -> Text {
+        // A short value (a numeric ID) costs no view: no check of the whole chunk, and no
+        // hold on it, so that its `Arc` is reused for the next chunk.
+        if let Some(short) = short_text(value) {
+            return short;
+        }
         let at = (value.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
         if at <= self.bytes.len() && value.len() <= self.bytes.len() - at {
             let text = self.chunk_text();
@@ -124,6 +130,15 @@ impl Input {
         }
         Text::copy(value)
     }
+}
+
+/// `value` held inline in a [`Text`], if it is short and valid UTF-8.
+#[inline]
+fn short_text(value: &[u8]) -> Option<Text> {
+    if value.len() > 7 {
+        return None;
+    }
+    Text::inline(std::str::from_utf8(value).ok()?)
 }
 
 /// The longest prefix of `chunk` that is valid UTF-8. The second check is only for a chunk
