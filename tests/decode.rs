@@ -1,7 +1,7 @@
 //! The decoder against the web-platform-tests `eventsource/format-*` cases (each test named
 //! after its file) and the cases of SPEC.md. Every case runs three ways: the whole input in
-//! one chunk, split in two at every byte boundary, and fed one byte at a time; all must
-//! give the same items.
+//! one chunk, split in two at every byte boundary, and fed 1 to 7 bytes at a time (so that
+//! a line spans several chunks at every offset); all must give the same items.
 
 use std::time::Duration;
 
@@ -45,12 +45,14 @@ fn decode_with(make: impl Fn() -> Decoder, input: &[u8]) -> Outcome {
         let split = run(make(), &[&input[..at], &input[at..]]);
         assert_eq!(split, whole, "input split at byte {at}: {input:?}");
     }
-    let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    assert_eq!(
-        run(make(), &bytes),
-        whole,
-        "input fed byte by byte: {input:?}"
-    );
+    for size in 1..8 {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(
+            run(make(), &chunks),
+            whole,
+            "input fed {size} bytes at a time: {input:?}"
+        );
+    }
     whole
 }
 
@@ -612,6 +614,20 @@ fn huge_lines_across_chunks_decode_as_in_one_chunk() {
             "{size}-byte chunks, 64 KiB events"
         );
     }
+}
+
+#[test]
+fn a_line_over_both_limits_gives_the_same_one_error_however_chunked() {
+    let input = b"data: 0123456789abcdefghij\n\ndata: 0123456789\n\ndata: ok\n\n";
+    let outcome = decode_with(|| Decoder::new().max_event_size(8).max_line_len(16), input);
+    assert_eq!(
+        outcome.items,
+        [
+            Err(DecodeError::LineTooLong { limit: 16 }),
+            Err(DecodeError::EventTooLarge { limit: 8 }),
+            Ok(Item::Event(event("message", "ok", "")))
+        ]
+    );
 }
 
 #[test]

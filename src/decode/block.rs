@@ -124,16 +124,45 @@ impl Block {
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
         self.check_size(value.len() + 1, max_event)?;
         // One reservation for both, so that a huge line is not followed by a doubling.
-        let extra = value.len() + 1;
+        self.reserve(value.len() + 1);
+        self.data.extend_from_slice(value);
+        self.data.extend_from_slice(b"\n");
+        Ok(())
+    }
+
+    /// Appends a piece of the value of a `data:` line that spans chunks, unless the block
+    /// is being skipped. The size limit is checked at the line's end, as for a whole line,
+    /// so that the same input gives the same errors however it is chunked (the line
+    /// length limit bounds the pieces meanwhile).
+    #[inline]
+    pub(super) fn data_piece(&mut self, piece: &[u8]) {
+        if !self.skipping {
+            self.reserve(piece.len());
+            self.data.extend_from_slice(piece);
+        }
+    }
+
+    /// The end of a `data:` line given in pieces: its LF, and the size limit.
+    #[inline]
+    pub(super) fn end_data_line(&mut self, max_event: usize) -> Result<(), DecodeError> {
+        if self.skipping {
+            return Ok(());
+        }
+        self.check_size(1, max_event)?;
+        self.reserve(1);
+        self.data.extend_from_slice(b"\n");
+        Ok(())
+    }
+
+    /// Room for `extra` more bytes of data.
+    #[inline]
+    fn reserve(&mut self, extra: usize) {
         if self.data.capacity() - self.data.len() < extra {
             // A block at a time: taken back whole once its events are dropped, or left to
             // them and replaced. At least doubling, so a huge event costs linear time.
             self.data
                 .reserve(extra.max(ARENA_BLOCK).max(self.data.len()));
         }
-        self.data.extend_from_slice(value);
-        self.data.extend_from_slice(b"\n");
-        Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in

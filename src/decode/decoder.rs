@@ -327,6 +327,15 @@ impl Parser {
                     }
                     &self.lines.carry[..]
                 }
+                Next::DataPart(start, end) => {
+                    self.block.data_piece(&input.bytes[start..end]);
+                    continue;
+                }
+                Next::DataEnd(start, end) => {
+                    self.block.data_piece(&input.bytes[start..end]);
+                    self.block.end_data_line(self.max_event)?;
+                    continue;
+                }
                 Next::NeedMore => return Ok(None),
                 Next::TooLong => {
                     self.block.skip();

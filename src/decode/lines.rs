@@ -22,6 +22,22 @@ pub(crate) enum Next {
     NeedMore,
     /// A line longer than the limit; it is skipped up to its line end.
     TooLong,
+    /// A piece of the value of an unfinished `data:` line, as a range of the input (its
+    /// leading space removed): append it to the data buffer.
+    DataPart(usize, usize),
+    /// The last piece of that value: append it, then the line's LF.
+    DataEnd(usize, usize),
+}
+
+/// An unfinished `data:` line, whose value goes to the data buffer piece by piece as the
+/// chunks come, rather than through [`Lines::carry`] (a second copy: at 128-byte chunks,
+/// two in three 80-byte lines are split).
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    /// The bytes of the line so far, `data:` included, for the line length limit.
+    len: usize,
+    /// The value's leading space is yet to come (or not).
+    strip: bool,
 }
 
 /// The state between chunks: the start of an unfinished line, and what the last line end
@@ -40,6 +56,8 @@ pub(crate) struct Lines {
     bom_checked: bool,
     /// The rest of an over-long line is being dropped.
     discarding: bool,
+    /// A `data:` line being passed on piece by piece.
+    open: Option<Open>,
 }
 
 impl Lines {
@@ -71,7 +89,7 @@ impl Lines {
             let start = *pos;
             let Some(end) = ends.find(input, start) else {
                 *pos = input.len();
-                return self.unfinished(&input[start..], max);
+                return self.unfinished(input, start, max);
             };
             *pos = self.past_line_end(input, end);
             if std::mem::take(&mut self.discarding) {
@@ -115,6 +133,13 @@ impl Lines {
     /// over `max`.
     #[inline]
     fn complete(&mut self, input: &[u8], start: usize, end: usize, max: usize) -> Next {
+        if let Some(open) = self.open.take() {
+            if open.len + (end - start) > max {
+                return Next::TooLong;
+            }
+            let start = skip_space(input, start, end, open.strip);
+            return Next::DataEnd(start, end);
+        }
         if self.carry.len() + (end - start) > max {
             self.carry.clear();
             return Next::TooLong;
@@ -127,15 +152,33 @@ impl Lines {
         Next::Carry
     }
 
-    /// No line end in `rest`: carry it, or give up on an over-long line.
-    fn unfinished(&mut self, rest: &[u8], max: usize) -> Next {
-        if self.discarding {
+    /// No line end in `input[start..]`: pass it on as a piece of a `data:` value, or carry
+    /// it, or give up on an over-long line.
+    fn unfinished(&mut self, input: &[u8], start: usize, max: usize) -> Next {
+        let rest = &input[start..];
+        if self.discarding || rest.is_empty() {
             return Next::NeedMore;
         }
-        if self.carry.len() + rest.len() > max {
+        let held = self.carry.len() + self.open.map_or(0, |open| open.len);
+        if held + rest.len() > max {
             self.carry.clear();
+            self.open = None;
             self.discarding = true;
             return Next::TooLong;
+        }
+        if let Some(open) = &mut self.open {
+            let strip = std::mem::take(&mut open.strip);
+            open.len += rest.len();
+            return Next::DataPart(skip_space(input, start, input.len(), strip), input.len());
+        }
+        if self.carry.is_empty() && rest.starts_with(b"data:") {
+            let value = start + b"data:".len();
+            let strip = value == input.len();
+            self.open = Some(Open {
+                len: rest.len(),
+                strip,
+            });
+            return Next::DataPart(skip_space(input, value, input.len(), !strip), input.len());
         }
         self.carry.extend_from_slice(rest);
         Next::NeedMore
@@ -161,6 +204,16 @@ impl Lines {
             *pos += take;
         }
         self.bom_checked
+    }
+}
+
+/// `start`, or past the space at `input[start]` when `strip` says to remove a leading space
+/// and there is one ("If value starts with a U+0020 SPACE character, remove it").
+#[inline]
+fn skip_space(input: &[u8], start: usize, end: usize, strip: bool) -> usize {
+    match strip && start < end && input[start] == b' ' {
+        true => start + 1,
+        false => start,
     }
 }
 
