@@ -285,7 +285,7 @@ impl Block {
         // created event to equal the value of the event type buffer."
         let event = match &self.event_type[..] {
             b"" => Text::MESSAGE,
-            name if name == self.last_type.as_bytes() => self.last_type.clone(),
+            name if name == self.last_type.bytes() => self.last_type.clone(),
             name => {
                 self.last_type = Text::copy(name);
                 self.last_type.clone()

@@ -54,7 +54,7 @@ impl Input {
                 true
             }
             None => {
-                self.clear();
+                self.start(Bytes::new());
                 false
             }
         }
@@ -138,7 +138,11 @@ fn short_text(value: &[u8]) -> Option<Text> {
     if value.len() > 7 {
         return None;
     }
-    Text::inline(std::str::from_utf8(value).ok()?)
+    // ASCII (a numeric ID) is checked in line; anything else by the standard check.
+    if !value.is_ascii() {
+        std::str::from_utf8(value).ok()?;
+    }
+    Text::inline_bytes(value)
 }
 
 /// The longest prefix of `chunk` that is valid UTF-8. The second check is only for a chunk

@@ -81,12 +81,24 @@ impl Text {
     /// `text` held inline, if it is short enough.
     #[inline]
     pub(crate) fn inline(text: &str) -> Option<Text> {
-        let mut span = [0; 8];
-        span.get_mut(..text.len())
-            .filter(|_| text.len() <= INLINE)?
-            .copy_from_slice(text.as_bytes());
-        span[INLINE] = text.len() as u8;
-        Some(Text { owner: None, span })
+        Text::inline_bytes(text.as_bytes())
+    }
+
+    /// `bytes`, valid UTF-8, held inline if short enough.
+    #[inline]
+    pub(crate) fn inline_bytes(bytes: &[u8]) -> Option<Text> {
+        if bytes.len() > INLINE {
+            return None;
+        }
+        // Built in a register: a copy through memory, read back as a whole, would stall.
+        let mut word = (bytes.len() as u64) << (8 * INLINE);
+        for (i, &b) in bytes.iter().enumerate() {
+            word |= u64::from(b) << (8 * i);
+        }
+        Some(Text {
+            owner: None,
+            span: word.to_le_bytes(),
+        })
     }
 
     /// A string in memory of its own (inline when short).
@@ -113,9 +125,23 @@ impl Text {
     /// The text held inline.
     #[inline]
     fn inline_str(&self) -> &str {
-        let len = usize::from(self.span[INLINE]).min(INLINE);
         // Only valid UTF-8 is put there: this always succeeds.
-        std::str::from_utf8(&self.span[..len]).unwrap_or_default()
+        std::str::from_utf8(self.inline_bytes_of()).unwrap_or_default()
+    }
+
+    /// The bytes held inline.
+    #[inline]
+    fn inline_bytes_of(&self) -> &[u8] {
+        &self.span[..usize::from(self.span[INLINE]).min(INLINE)]
+    }
+
+    /// The string's bytes: as `as_str().as_bytes()`, without checking inline text again.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.owner {
+            None => self.inline_bytes_of(),
+            Some(owner) => self_str(owner, self.range()).as_bytes(),
+        }
     }
 
     /// The string, as a `&str`.
@@ -201,7 +227,7 @@ fn self_str(owner: &ByteString, (start, len): (u32, u32)) -> &str {
 impl PartialEq for Text {
     #[inline]
     fn eq(&self, other: &Text) -> bool {
-        self.as_str() == other.as_str()
+        self.bytes() == other.bytes()
     }
 }
 
@@ -215,7 +241,8 @@ impl PartialOrd for Text {
 
 impl Ord for Text {
     fn cmp(&self, other: &Text) -> Ordering {
-        self.as_str().cmp(other.as_str())
+        // Strings order as their bytes do.
+        self.bytes().cmp(other.bytes())
     }
 }
 
@@ -233,7 +260,7 @@ impl AsRef<str> for Text {
 
 impl AsRef<[u8]> for Text {
     fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
+        self.bytes()
     }
 }
 
@@ -279,14 +306,14 @@ macro_rules! eq_str {
         impl PartialEq<$other> for Text {
             #[inline]
             fn eq(&self, other: &$other) -> bool {
-                self.as_str() == AsRef::<str>::as_ref(other)
+                self.bytes() == AsRef::<str>::as_ref(other).as_bytes()
             }
         }
 
         impl PartialEq<Text> for $other {
             #[inline]
             fn eq(&self, other: &Text) -> bool {
-                AsRef::<str>::as_ref(self) == other.as_str()
+                AsRef::<str>::as_ref(self).as_bytes() == other.bytes()
             }
         }
     )*};
