@@ -35,7 +35,7 @@ pub(super) struct Input {
 
 impl Input {
     /// Appends a chunk.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push(&mut self, chunk: Chunk) {
         if self.pos >= self.bytes.len() && self.queue.is_empty() {
             self.start(chunk.0);
@@ -69,7 +69,7 @@ impl Input {
         self.ends = Ends::default();
     }
 
-    #[inline]
+    #[inline(always)]
     fn start(&mut self, chunk: Bytes) {
         self.let_text_go();
         self.bytes = chunk;
