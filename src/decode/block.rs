@@ -131,6 +131,24 @@ impl Block {
         Ok(())
     }
 
+    /// Appends the value of a `data:` line, given with its LF or (`lf`) without.
+    #[inline]
+    pub(super) fn data_bytes(
+        &mut self,
+        value: &[u8],
+        lf: bool,
+        max_event: usize,
+    ) -> Result<(), DecodeError> {
+        let extra = value.len() + usize::from(lf);
+        self.check_size(extra, max_event)?;
+        self.reserve(extra);
+        self.data.extend_from_slice(value);
+        if lf {
+            self.data.extend_from_slice(b"\n");
+        }
+        Ok(())
+    }
+
     /// Appends a piece of the value of a `data:` line that spans chunks, unless the block
     /// is being skipped. The size limit is checked at the line's end, as for a whole line,
     /// so that the same input gives the same errors however it is chunked (the line

