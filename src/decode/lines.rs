@@ -29,6 +29,11 @@ pub(crate) enum Next {
     DataEnd(usize, usize),
 }
 
+/// The longest start of a line that is passed on as an [`Open`] data line: a longer one is
+/// carried, as a huge line spanning many chunks then becomes the data buffer in place
+/// (`Block::adopt`), with no copy and fewer reallocations.
+const OPEN_MAX: usize = 1024;
+
 /// An unfinished `data:` line, whose value goes to the data buffer piece by piece as the
 /// chunks come, rather than through [`Lines::carry`] (a second copy: at 128-byte chunks,
 /// two in three 80-byte lines are split).
@@ -171,7 +176,7 @@ impl Lines {
             open.len += rest.len();
             return Next::DataPart(skip_space(input, start, input.len(), strip), input.len());
         }
-        if self.carry.is_empty() && rest.starts_with(b"data:") {
+        if self.carry.is_empty() && rest.len() <= OPEN_MAX && rest.starts_with(b"data:") {
             let value = start + b"data:".len();
             let strip = value == input.len();
             self.open = Some(Open {
