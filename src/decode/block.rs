@@ -24,8 +24,8 @@ pub(super) struct Block {
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
     last_type: Text,
-    /// The last event ID buffer (a view of the input when the `id:` line was in one
-    /// chunk), and whether a field changed it since the last dispatch.
+    /// The last event ID buffer (held inline when short, else a view of the input when the
+    /// `id:` line was in one chunk), and whether a field changed it since the last dispatch.
     pub(super) id_buffer: Text,
     id_changed: bool,
     /// The event source's last event ID string, updated at every blank line.

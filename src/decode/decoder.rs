@@ -158,7 +158,8 @@ impl Decoder {
     /// until pulled.
     ///
     /// An owned chunk (`bytes::Bytes`, `Vec<u8>`, `String`: see [`Chunk`]) is not copied:
-    /// an event's fields that are one whole line of the chunk are views of it. Borrowed
+    /// an event's fields that are one whole line of the chunk are views of it (or, up to 7
+    /// bytes, held in the event itself: see [`Text`]). Borrowed
     /// bytes (`&[u8]`, `b"..."`) are copied once.
     ///
     /// # Examples
