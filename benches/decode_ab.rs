@@ -1,5 +1,5 @@
 //! A quick A/B for a noisy machine: sse-pump's `Decoder` and `decode_stream` against
-//! sse-stream on one mix of `decode.rs` (16 MiB), run in turn 15 times; the best time of
+//! sse-stream on one mix of `decode.rs` (16 MiB, or `SSE_BENCH_MIB`), run in turn 15 times; the best time of
 //! each is kept, so a load spike on another core hits one round, not one contender.
 //!
 //! `cargo bench -p sse-pump-benches --bench decode_ab -- MIX CHUNK` (MIX: a, b, c or mixed;
@@ -77,7 +77,11 @@ fn main() {
     };
     let mut s = String::new();
     let mut n = 0;
-    while s.len() < 16 << 20 {
+    let mib: usize = std::env::var("SSE_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    while s.len() < mib << 20 {
         s.push_str(&make(n));
         n += 1;
     }

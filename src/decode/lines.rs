@@ -79,7 +79,9 @@ impl Lines {
     /// The next complete line of at most `max` bytes in `input[*pos..]` (joined to the
     /// carried start of the line), advancing `pos` past its line end. `ends` is the
     /// chunk's [`Ends`].
-    #[inline]
+    // Always inlined: the bench binary with both adapters kept it out of line (5.7% of
+    // samples on mix b at 128 B), returning `Next` through memory.
+    #[inline(always)]
     pub(crate) fn next(
         &mut self,
         input: &[u8],
