@@ -194,7 +194,7 @@ impl Text {
 
     /// All of `buf` as text, split off it without a copy when it is valid UTF-8 (a copy
     /// with U+FFFD otherwise); `buf` is left empty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn split_off(buf: &mut BytesMut) -> Text {
         let bytes = buf.split().freeze();
         match ByteString::try_from(bytes.clone()) {
