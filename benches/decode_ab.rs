@@ -1,9 +1,10 @@
 //! A quick A/B for a noisy machine: sse-pump's `Decoder` and `decode_stream` against
-//! sse-stream on one mix of `decode.rs` (16 MiB), run in turn 15 times; the best time of
+//! sse-stream on one mix of `decode.rs` (16 MiB, or `SSE_BENCH_MIB`), run in turn 15 times; the best time of
 //! each is kept, so a load spike on another core hits one round, not one contender.
 //!
-//! `cargo bench -p sse-pump-benches --bench decode_ab -- MIX CHUNK` (MIX: a, b or c;
-//! CHUNK: bytes, default 8192).
+//! `cargo bench -p sse-pump-benches --bench decode_ab -- MIX CHUNK` (MIX: a, b, c or mixed;
+//! CHUNK: bytes, default 8192;
+//! a third argument, `sans_io`, `stream` or `sse_stream`, runs that one alone, for `perf`).
 
 use std::{convert::Infallible, hint::black_box, time::Instant};
 
@@ -52,7 +53,11 @@ fn main() {
     let mix = args.first().cloned().unwrap_or_else(|| "c".into());
     let size: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(8192);
     let make = |n: usize| -> String {
-        match &mix[..] {
+        let kind = match &mix[..] {
+            "mixed" => ["a", "b", "c"][n % 3],
+            kind => kind,
+        };
+        match kind {
             "a" => "data: hello world\n\n".to_owned(),
             "b" => {
                 let mut j = format!("{{\"seq\":{n},\"user\":\"someone\",\"text\":\"");
@@ -72,7 +77,11 @@ fn main() {
     };
     let mut s = String::new();
     let mut n = 0;
-    while s.len() < 16 << 20 {
+    let mib: usize = std::env::var("SSE_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    while s.len() < mib << 20 {
         s.push_str(&make(n));
         n += 1;
     }
@@ -82,9 +91,14 @@ fn main() {
         .map(|a| wire.slice(a..(a + size).min(wire.len())))
         .collect();
     let fs: [Contender; 3] = [("sans_io", sans_io), ("stream", ours), ("sse_stream", peer)];
+    // A third argument names one contender to run alone, 15 times (for `perf record`).
+    let only = args.get(2);
     let mut best = [f64::MAX; 3];
     for _ in 0..15 {
-        for (i, (_, f)) in fs.iter().enumerate() {
+        for (i, (name, f)) in fs.iter().enumerate() {
+            if only.is_some_and(|only| only != name) {
+                continue;
+            }
             let t = Instant::now();
             assert_eq!(f(&chunks), n);
             best[i] = best[i].min(t.elapsed().as_secs_f64());

@@ -1,7 +1,7 @@
 //! The decoder against the web-platform-tests `eventsource/format-*` cases (each test named
 //! after its file) and the cases of SPEC.md. Every case runs three ways: the whole input in
-//! one chunk, split in two at every byte boundary, and fed one byte at a time; all must
-//! give the same items.
+//! one chunk, split in two at every byte boundary, and fed 1 to 7 bytes at a time (so that
+//! a line spans several chunks at every offset); all must give the same items.
 
 use std::time::Duration;
 
@@ -45,12 +45,14 @@ fn decode_with(make: impl Fn() -> Decoder, input: &[u8]) -> Outcome {
         let split = run(make(), &[&input[..at], &input[at..]]);
         assert_eq!(split, whole, "input split at byte {at}: {input:?}");
     }
-    let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    assert_eq!(
-        run(make(), &bytes),
-        whole,
-        "input fed byte by byte: {input:?}"
-    );
+    for size in 1..8 {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(
+            run(make(), &chunks),
+            whole,
+            "input fed {size} bytes at a time: {input:?}"
+        );
+    }
     whole
 }
 
@@ -615,6 +617,20 @@ fn huge_lines_across_chunks_decode_as_in_one_chunk() {
 }
 
 #[test]
+fn a_line_over_both_limits_gives_the_same_one_error_however_chunked() {
+    let input = b"data: 0123456789abcdefghij\n\ndata: 0123456789\n\ndata: ok\n\n";
+    let outcome = decode_with(|| Decoder::new().max_event_size(8).max_line_len(16), input);
+    assert_eq!(
+        outcome.items,
+        [
+            Err(DecodeError::LineTooLong { limit: 16 }),
+            Err(DecodeError::EventTooLarge { limit: 8 }),
+            Ok(Item::Event(event("message", "ok", "")))
+        ]
+    );
+}
+
+#[test]
 fn event_size_counts_the_type() {
     let outcome = decode_with(
         || Decoder::new().max_event_size(8),
@@ -752,13 +768,13 @@ fn inside(text: &str, chunk: &bytes::Bytes) -> bool {
 
 #[test]
 fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
-    let chunk = bytes::Bytes::from("id: 7\nevent: tick\ndata: hello\n\n: ping\n");
+    let chunk = bytes::Bytes::from("id: 7-abcdef\nevent: tick\ndata: hello world\n\n: ping pong\n");
     let mut decoder = Decoder::new();
     decoder.feed(chunk.clone());
     let event = decoder.next_event().unwrap().unwrap();
     assert_eq!(
         (&*event.id, &*event.event, &*event.data),
-        ("7", "tick", "hello")
+        ("7-abcdef", "tick", "hello world")
     );
     assert!(inside(&event.data, &chunk), "data is a view of the chunk");
     assert!(inside(&event.id, &chunk), "id is a view of the chunk");
@@ -766,8 +782,28 @@ fn fields_of_whole_lines_are_views_of_the_fed_chunk() {
     items.feed(chunk.clone());
     let comment = std::iter::from_fn(|| items.next_item().unwrap()).last();
     assert!(
-        matches!(comment, Some(Item::Comment(text)) if text == "ping" && inside(&text, &chunk))
+        matches!(comment, Some(Item::Comment(text)) if text == "ping pong" && inside(&text, &chunk))
     );
+}
+
+#[test]
+fn short_fields_are_held_in_the_event_not_in_the_chunk() {
+    // Up to 7 bytes (a numeric ID) are copied into the `Text` itself: no allocation, and
+    // no hold on the chunk's memory (so the decoder reuses the chunk's bookkeeping).
+    let chunk = bytes::Bytes::from("id: 1234567\nevent: tick\ndata: hi\n\n");
+    let mut decoder = Decoder::new();
+    decoder.feed(chunk.clone());
+    let event = decoder.next_event().unwrap().unwrap();
+    assert_eq!(
+        (&*event.id, &*event.event, &*event.data),
+        ("1234567", "tick", "hi")
+    );
+    let held = std::ptr::from_ref(&event).cast::<u8>();
+    let held = held..held.wrapping_add(std::mem::size_of_val(&event));
+    for text in [&event.id, &event.event, &event.data] {
+        assert!(!inside(text, &chunk), "{text} is a copy");
+        assert!(held.contains(&text.as_ptr()), "{text} is inside the event");
+    }
 }
 
 #[test]

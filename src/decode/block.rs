@@ -24,8 +24,8 @@ pub(super) struct Block {
     event_type: Vec<u8>,
     /// The last event type other than `message`, reused while the server repeats it.
     last_type: Text,
-    /// The last event ID buffer (a view of the input when the `id:` line was in one
-    /// chunk), and whether a field changed it since the last dispatch.
+    /// The last event ID buffer (held inline when short, else a view of the input when the
+    /// `id:` line was in one chunk), and whether a field changed it since the last dispatch.
     pub(super) id_buffer: Text,
     id_changed: bool,
     /// The event source's last event ID string, updated at every blank line.
@@ -95,12 +95,15 @@ impl Block {
             // "If the field name is "id": If the field value does not contain U+0000 NULL,
             // then set the last event ID buffer to the field value. Otherwise, ignore the
             // field."
-            b"id" if memchr::memchr(0, value).is_none() => {
+            // (`contains`, not `memchr`: IDs are short, and its dispatch costs more.)
+            b"id" if !value.contains(&0) => {
                 if value.len() > self.max_id {
                     self.skip();
                     return Err(DecodeError::IdTooLong { limit: self.max_id });
                 }
-                self.id_buffer = input.text(value);
+                // Swapped in, the old one dropped after: assigned, the new one would wait on
+                // the stack through the drop and be read back whole (a stall, perf showed).
+                drop(std::mem::replace(&mut self.id_buffer, input.text(value)));
                 self.id_changed = true;
             }
             // "If the field name is "retry": If the field value consists of only ASCII
@@ -124,16 +127,63 @@ impl Block {
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
         self.check_size(value.len() + 1, max_event)?;
         // One reservation for both, so that a huge line is not followed by a doubling.
-        let extra = value.len() + 1;
+        self.reserve(value.len() + 1);
+        self.data.extend_from_slice(value);
+        self.data.extend_from_slice(b"\n");
+        Ok(())
+    }
+
+    /// Appends the value of a `data:` line, given with its LF or (`lf`) without.
+    #[inline]
+    pub(super) fn data_bytes(
+        &mut self,
+        value: &[u8],
+        lf: bool,
+        max_event: usize,
+    ) -> Result<(), DecodeError> {
+        let extra = value.len() + usize::from(lf);
+        self.check_size(extra, max_event)?;
+        self.reserve(extra);
+        self.data.extend_from_slice(value);
+        if lf {
+            self.data.extend_from_slice(b"\n");
+        }
+        Ok(())
+    }
+
+    /// Appends a piece of the value of a `data:` line that spans chunks, unless the block
+    /// is being skipped. The size limit is checked at the line's end, as for a whole line,
+    /// so that the same input gives the same errors however it is chunked (the line
+    /// length limit bounds the pieces meanwhile).
+    #[inline]
+    pub(super) fn data_piece(&mut self, piece: &[u8]) {
+        if !self.skipping {
+            self.reserve(piece.len());
+            self.data.extend_from_slice(piece);
+        }
+    }
+
+    /// The end of a `data:` line given in pieces: its LF, and the size limit.
+    #[inline]
+    pub(super) fn end_data_line(&mut self, max_event: usize) -> Result<(), DecodeError> {
+        if self.skipping {
+            return Ok(());
+        }
+        self.check_size(1, max_event)?;
+        self.reserve(1);
+        self.data.extend_from_slice(b"\n");
+        Ok(())
+    }
+
+    /// Room for `extra` more bytes of data.
+    #[inline]
+    fn reserve(&mut self, extra: usize) {
         if self.data.capacity() - self.data.len() < extra {
             // A block at a time: taken back whole once its events are dropped, or left to
             // them and replaced. At least doubling, so a huge event costs linear time.
             self.data
                 .reserve(extra.max(ARENA_BLOCK).max(self.data.len()));
         }
-        self.data.extend_from_slice(value);
-        self.data.extend_from_slice(b"\n");
-        Ok(())
     }
 
     /// Takes a complete `data:` line that is the block's first (a huge one, gathered in
@@ -215,7 +265,7 @@ impl Block {
     #[inline]
     fn set_last_id(&mut self) {
         if std::mem::take(&mut self.id_changed) {
-            self.last_id = self.id_buffer.clone();
+            drop(std::mem::replace(&mut self.last_id, self.id_buffer.clone()));
         }
     }
 
@@ -256,7 +306,7 @@ impl Block {
         // created event to equal the value of the event type buffer."
         let event = match &self.event_type[..] {
             b"" => Text::MESSAGE,
-            name if name == self.last_type.as_bytes() => self.last_type.clone(),
+            name if name == self.last_type.bytes() => self.last_type.clone(),
             name => {
                 self.last_type = Text::copy(name);
                 self.last_type.clone()

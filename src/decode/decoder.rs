@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::block::{data_value, strip_space, Block, Dispatch};
 use super::event::sealed::Sealed;
 use super::input::Input;
-use super::lines::{Lines, Next};
+use super::lines::{Ends, Lines, Next};
 use super::{Chunk, DecodeError, Item, MessageEvent, Text};
 
 /// The default maximum line length: 1 MiB.
@@ -158,7 +158,8 @@ impl Decoder {
     /// until pulled.
     ///
     /// An owned chunk (`bytes::Bytes`, `Vec<u8>`, `String`: see [`Chunk`]) is not copied:
-    /// an event's fields that are one whole line of the chunk are views of it. Borrowed
+    /// an event's fields that are one whole line of the chunk are views of it (or, up to 7
+    /// bytes, held in the event itself: see [`Text`]). Borrowed
     /// bytes (`&[u8]`, `b"..."`) are copied once.
     ///
     /// # Examples
@@ -220,9 +221,9 @@ impl Decoder {
     #[inline(always)]
     pub(crate) fn pull<T: Sealed>(&mut self) -> Result<Option<T>, DecodeError> {
         loop {
-            let mut pos = self.input.pos;
-            let next = self.parser.pull_from(&self.input, &mut pos);
-            self.input.pos = pos;
+            let (mut pos, mut ends) = (self.input.pos, self.input.ends);
+            let next = self.parser.pull_from(&self.input, &mut pos, &mut ends);
+            (self.input.pos, self.input.ends) = (pos, ends);
             match next {
                 Ok(None) if self.input.advance() => continue,
                 done => return done,
@@ -310,13 +311,18 @@ impl Parser {
         &mut self,
         input: &Input,
         pos: &mut usize,
+        ends: &mut Ends,
     ) -> Result<Option<T>, DecodeError> {
         loop {
-            let line = match self.lines.next(&input.bytes, pos, self.max_line) {
+            let line = match self.lines.next(&input.bytes, pos, ends, self.max_line) {
                 Next::Input(start, end) => {
                     let line = &input.bytes[start..end];
                     if let Some(event) = self.single_data_line(line, input, pos) {
                         return Ok(Some(T::event(event)));
+                    }
+                    if !self.block.skipping && data_value(line).is_some() {
+                        self.data_lines(&input.bytes, (start, end), pos, ends)?;
+                        continue;
                     }
                     line
                 }
@@ -325,6 +331,15 @@ impl Parser {
                         continue;
                     }
                     &self.lines.carry[..]
+                }
+                Next::DataPart(start, end) => {
+                    self.block.data_piece(&input.bytes[start..end]);
+                    continue;
+                }
+                Next::DataEnd(start, end) => {
+                    self.block.data_piece(&input.bytes[start..end]);
+                    self.block.end_data_line(self.max_event)?;
+                    continue;
                 }
                 Next::NeedMore => return Ok(None),
                 Next::TooLong => {
@@ -355,6 +370,40 @@ impl Parser {
         let event = self.block.dispatch_single(value, input, self.max_event)?;
         *pos = after;
         Some(event)
+    }
+
+    /// The `data:` line `bytes[start..end]` and the whole `data:` lines right after it in
+    /// the chunk, appended to the data buffer in one loop rather than one trip each through
+    /// the steps for a line (multi-line data: a tenth faster on ten 80-byte lines). Any
+    /// other line, or one that [`Lines`] must see (too long, or a CR at the chunk's end), is
+    /// left at `pos` for the usual way.
+    #[inline]
+    fn data_lines(
+        &mut self,
+        bytes: &[u8],
+        (mut start, mut end): (usize, usize),
+        pos: &mut usize,
+        ends: &mut Ends,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let value = data_value(&bytes[start..end]).unwrap_or_default();
+            // With its LF, when that is the line end: one copy for both.
+            let lf = bytes[end] == b'\n';
+            let value = &bytes[end - value.len()..end + usize::from(lf)];
+            self.block.data_bytes(value, !lf, self.max_event)?;
+            start = *pos;
+            if !bytes[start..].starts_with(b"data:") {
+                return Ok(());
+            }
+            match ends.find(bytes, start) {
+                Some(at) if at - start <= self.max_line && at + 1 < bytes.len() => end = at,
+                _ => return Ok(()),
+            }
+            *pos = match &bytes[end..end + 2] {
+                b"\r\n" => end + 2,
+                _ => end + 1,
+            };
+        }
     }
 
     /// A huge data line, gathered from many chunks: makes the carry buffer the data

@@ -11,8 +11,8 @@ use super::Text;
 /// the server wrote; invalid UTF-8 comes out as U+FFFD.
 ///
 /// The strings are [`Text`]s. A field that is one whole line of a chunk fed to the decoder
-/// is a view of that chunk, with no copy; multi-line data and lines split across chunks
-/// are gathered once. They deref to `&str` and compare with `&str` and `String`
+/// is a view of that chunk, with no copy (up to 7 bytes, such as a numeric ID, are held in
+/// the `Text` itself); multi-line data and lines split across chunks are gathered once. They deref to `&str` and compare with `&str` and `String`
 /// (`event.data == "hello"`); [`Text::into_string`] gives a `String`. The event is 64
 /// bytes (on 64-bit targets).
 ///

@@ -9,7 +9,7 @@ use std::{
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::{Chunk, Text};
+use super::{lines::Ends, Chunk, Text};
 
 /// The decoder's input. Lines are parsed in place in `bytes`; the fields of a line that
 /// lies whole in `text` become views of it, with no copy and no UTF-8 check of their own.
@@ -18,6 +18,8 @@ pub(super) struct Input {
     /// The chunk being parsed, from `pos` on.
     pub(super) bytes: Bytes,
     pub(super) pos: usize,
+    /// Where the line ends of `bytes` are, around `pos`.
+    pub(super) ends: Ends,
     /// The longest prefix of `bytes` that is valid UTF-8, checked once for the whole chunk
     /// when the first view of it is made (a field is at most a line, and lines end at
     /// ASCII bytes, so a field inside the prefix is valid UTF-8 too). The same memory as
@@ -33,7 +35,7 @@ pub(super) struct Input {
 
 impl Input {
     /// Appends a chunk.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push(&mut self, chunk: Chunk) {
         if self.pos >= self.bytes.len() && self.queue.is_empty() {
             self.start(chunk.0);
@@ -52,7 +54,7 @@ impl Input {
                 true
             }
             None => {
-                self.clear();
+                self.start(Bytes::new());
                 false
             }
         }
@@ -64,13 +66,15 @@ impl Input {
         self.bytes = Bytes::new();
         self.let_text_go();
         self.pos = 0;
+        self.ends = Ends::default();
     }
 
-    #[inline]
+    #[inline(always)]
     fn start(&mut self, chunk: Bytes) {
         self.let_text_go();
         self.bytes = chunk;
         self.pos = 0;
+        self.ends = Ends::default();
     }
 
     /// Lets the text of the chunk go, keeping its `Arc` for the next chunk if no view of it
@@ -104,11 +108,19 @@ impl Input {
         })
     }
 
-    /// `value`, a field of a line, as text: a view of the chunk when it lies in the valid
-    /// prefix (any line of the input does, unless the chunk holds invalid UTF-8 or ends in
-    /// the middle of a character), else a copy (a line gathered from several chunks).
-    #[inline]
+    /// `value`, a field of a line, as text: held inline when short, a view of the chunk
+    /// when it lies in the valid prefix (any line of the input does, unless the chunk holds
+    /// invalid UTF-8 or ends in the middle of a character), else a copy (a line gathered
+    /// from several chunks).
+    // Always inlined: a call returns the 16-byte `Text` through memory, and reading it back
+    // whole stalls (perf: a quarter of `Block::field` on mix b).
+    #[inline(always)]
     pub(super) fn text(&self, value: &[u8]) -> Text {
+        // A short value (a numeric ID) costs no view: no check of the whole chunk, and no
+        // hold on it, so that its `Arc` is reused for the next chunk.
+        if let Some(short) = short_text(value) {
+            return short;
+        }
         let at = (value.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
         if at <= self.bytes.len() && value.len() <= self.bytes.len() - at {
             let text = self.chunk_text();
@@ -120,6 +132,19 @@ impl Input {
         }
         Text::copy(value)
     }
+}
+
+/// `value` held inline in a [`Text`], if it is short and valid UTF-8.
+#[inline(always)]
+fn short_text(value: &[u8]) -> Option<Text> {
+    if value.len() > 7 {
+        return None;
+    }
+    // ASCII (a numeric ID) is checked in line; anything else by the standard check.
+    if !value.is_ascii() {
+        std::str::from_utf8(value).ok()?;
+    }
+    Text::inline_bytes(value)
 }
 
 /// The longest prefix of `chunk` that is valid UTF-8. The second check is only for a chunk

@@ -22,6 +22,27 @@ pub(crate) enum Next {
     NeedMore,
     /// A line longer than the limit; it is skipped up to its line end.
     TooLong,
+    /// A piece of the value of an unfinished `data:` line, as a range of the input (its
+    /// leading space removed): append it to the data buffer.
+    DataPart(usize, usize),
+    /// The last piece of that value: append it, then the line's LF.
+    DataEnd(usize, usize),
+}
+
+/// The longest start of a line that is passed on as an [`Open`] data line: a longer one is
+/// carried, as a huge line spanning many chunks then becomes the data buffer in place
+/// (`Block::adopt`), with no copy and fewer reallocations.
+const OPEN_MAX: usize = 1024;
+
+/// An unfinished `data:` line, whose value goes to the data buffer piece by piece as the
+/// chunks come, rather than through [`Lines::carry`] (a second copy: at 128-byte chunks,
+/// two in three 80-byte lines are split).
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    /// The bytes of the line so far, `data:` included, for the line length limit.
+    len: usize,
+    /// The value's leading space is yet to come (or not).
+    strip: bool,
 }
 
 /// The state between chunks: the start of an unfinished line, and what the last line end
@@ -40,6 +61,8 @@ pub(crate) struct Lines {
     bom_checked: bool,
     /// The rest of an over-long line is being dropped.
     discarding: bool,
+    /// A `data:` line being passed on piece by piece.
+    open: Option<Open>,
 }
 
 impl Lines {
@@ -54,19 +77,27 @@ impl Lines {
     }
 
     /// The next complete line of at most `max` bytes in `input[*pos..]` (joined to the
-    /// carried start of the line), advancing `pos` past its line end.
-    #[inline]
-    pub(crate) fn next(&mut self, input: &[u8], pos: &mut usize, max: usize) -> Next {
+    /// carried start of the line), advancing `pos` past its line end. `ends` is the
+    /// chunk's [`Ends`].
+    // Always inlined: the bench binary with both adapters kept it out of line (5.7% of
+    // samples on mix b at 128 B), returning `Next` through memory.
+    #[inline(always)]
+    pub(crate) fn next(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+        ends: &mut Ends,
+        max: usize,
+    ) -> Next {
         if !self.settle(input, pos) {
             return Next::NeedMore;
         }
         loop {
             let start = *pos;
-            let Some(at) = line_end(&input[start..]) else {
+            let Some(end) = ends.find(input, start) else {
                 *pos = input.len();
-                return self.unfinished(&input[start..], max);
+                return self.unfinished(input, start, max);
             };
-            let end = start + at;
             *pos = self.past_line_end(input, end);
             if std::mem::take(&mut self.discarding) {
                 continue;
@@ -109,6 +140,13 @@ impl Lines {
     /// over `max`.
     #[inline]
     fn complete(&mut self, input: &[u8], start: usize, end: usize, max: usize) -> Next {
+        if let Some(open) = self.open.take() {
+            if open.len + (end - start) > max {
+                return Next::TooLong;
+            }
+            let start = skip_space(input, start, end, open.strip);
+            return Next::DataEnd(start, end);
+        }
         if self.carry.len() + (end - start) > max {
             self.carry.clear();
             return Next::TooLong;
@@ -121,15 +159,33 @@ impl Lines {
         Next::Carry
     }
 
-    /// No line end in `rest`: carry it, or give up on an over-long line.
-    fn unfinished(&mut self, rest: &[u8], max: usize) -> Next {
-        if self.discarding {
+    /// No line end in `input[start..]`: pass it on as a piece of a `data:` value, or carry
+    /// it, or give up on an over-long line.
+    fn unfinished(&mut self, input: &[u8], start: usize, max: usize) -> Next {
+        let rest = &input[start..];
+        if self.discarding || rest.is_empty() {
             return Next::NeedMore;
         }
-        if self.carry.len() + rest.len() > max {
+        let held = self.carry.len() + self.open.map_or(0, |open| open.len);
+        if held + rest.len() > max {
             self.carry.clear();
+            self.open = None;
             self.discarding = true;
             return Next::TooLong;
+        }
+        if let Some(open) = &mut self.open {
+            let strip = std::mem::take(&mut open.strip);
+            open.len += rest.len();
+            return Next::DataPart(skip_space(input, start, input.len(), strip), input.len());
+        }
+        if self.carry.is_empty() && rest.len() <= OPEN_MAX && rest.starts_with(b"data:") {
+            let value = start + b"data:".len();
+            let strip = value == input.len();
+            self.open = Some(Open {
+                len: rest.len(),
+                strip,
+            });
+            return Next::DataPart(skip_space(input, value, input.len(), !strip), input.len());
         }
         self.carry.extend_from_slice(rest);
         Next::NeedMore
@@ -158,64 +214,163 @@ impl Lines {
     }
 }
 
-/// The first CR or LF. Many SSE lines are short (a blank line, `data: hello`, `id: 7`), and
-/// on those `memchr2`'s dispatch and setup cost more than the search. So the first 64 bytes
-/// are checked eight at a time in plain integer arithmetic ("SWAR"), the rest with
-/// `memchr2`, which wins from there on (perf on mix b of `benches/decode.rs`: checking 256
-/// bytes this way took half of the parser's time on its 200-byte JSON lines; 64 rather
-/// than 32 measured 3-8% faster on mixes b and c, `benches/decode_ab.rs`).
+/// `start`, or past the space at `input[start]` when `strip` says to remove a leading space
+/// and there is one ("If value starts with a U+0020 SPACE character, remove it").
 #[inline]
-fn line_end(bytes: &[u8]) -> Option<usize> {
-    const WORD: usize = 8;
-    const HEAD: usize = 8 * WORD;
-    let mut at = 0;
-    while at < HEAD && at + WORD <= bytes.len() {
-        let word: [u8; WORD] = bytes[at..at + WORD].try_into().unwrap_or_default();
-        let found = eol_bytes(u64::from_le_bytes(word));
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize / 8);
-        }
-        at += WORD;
+fn skip_space(input: &[u8], start: usize, end: usize, strip: bool) -> usize {
+    match strip && start < end && input[start] == b' ' {
+        true => start + 1,
+        false => start,
     }
-    if at < HEAD {
-        return bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|i| at + i);
-    }
-    memchr::memchr2(b'\n', b'\r', &bytes[at..]).map(|i| at + i)
 }
 
-/// The high bit of each byte of `word` that may be CR or LF. The lowest one set is exact
-/// (a borrow can only flag bytes above a real match), which is all `line_end` uses.
+/// Where the CR and LF bytes are in a window of up to 64 bytes of the chunk being parsed.
+///
+/// Lines are found with one pass over the chunk, 64 bytes at a time: each window's CR and
+/// LF bytes become the bits of a mask, and each line end after that is a count of trailing
+/// zeros. Short lines (`data: hello`, `id: 7`, a blank line) then cost a few instructions
+/// each, rather than a search that starts over at every line (perf on mix c of
+/// `benches/decode.rs`: the search was a third of the parser's time on 80-byte lines).
+/// It belongs to one chunk: [`Ends::default`] when the next chunk starts.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ends {
+    /// The window: `input[base..end]`, `end - base <= 64`.
+    base: usize,
+    end: usize,
+    /// Bit `i` is set when `input[base + i]` is a CR or an LF.
+    mask: u64,
+}
+
+/// How many windows a line may span before the rest of it is left to `memchr2`, which is
+/// faster on long lines.
+const WINDOWS: usize = 4;
+
+impl Ends {
+    /// The first CR or LF in `input[from..]`.
+    #[inline]
+    pub(crate) fn find(&mut self, input: &[u8], from: usize) -> Option<usize> {
+        let mut at = from;
+        if at >= self.base && at < self.end {
+            let found = self.mask & (u64::MAX << (at - self.base));
+            if found != 0 {
+                return Some(self.base + found.trailing_zeros() as usize);
+            }
+            at = self.end;
+        }
+        for _ in 0..WINDOWS {
+            if at >= input.len() {
+                return None;
+            }
+            self.load(input, at);
+            if self.mask != 0 {
+                return Some(at + self.mask.trailing_zeros() as usize);
+            }
+            at = self.end;
+        }
+        *self = Ends::default();
+        memchr::memchr2(b'\n', b'\r', input.get(at..)?).map(|i| at + i)
+    }
+
+    /// Makes `input[at..]`'s first 64 bytes (or fewer, at the end) the window.
+    #[inline]
+    fn load(&mut self, input: &[u8], at: usize) {
+        self.base = at;
+        self.end = input.len().min(at + 64);
+        self.mask = match input.get(at..at + 64) {
+            Some(window) => eol_mask(window),
+            None => {
+                // The chunk's last bytes: padded with zeros, which are neither CR nor LF.
+                let mut window = [0; 64];
+                window[..self.end - at].copy_from_slice(&input[at..]);
+                eol_mask(&window)
+            }
+        };
+    }
+}
+
+/// The CR and LF bytes of a 64-byte window, as the bits of a mask (SSE2, in every x86_64).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
-fn eol_bytes(word: u64) -> u64 {
+fn eol_mask(window: &[u8]) -> u64 {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let (lf, cr) = (
+        set_splat_i8_m128i(b'\n' as i8),
+        set_splat_i8_m128i(b'\r' as i8),
+    );
+    let mut mask = 0;
+    for (i, part) in window.chunks_exact(16).enumerate() {
+        let bytes = load_unaligned_m128i(part.try_into().unwrap_or(&[0; 16]));
+        let eol = bitor_m128i(
+            cmp_eq_mask_i8_m128i(bytes, lf),
+            cmp_eq_mask_i8_m128i(bytes, cr),
+        );
+        mask |= u64::from(move_mask_i8_m128i(eol) as u16) << (16 * i);
+    }
+    mask
+}
+
+/// The CR and LF bytes of a 64-byte window, as the bits of a mask: eight bytes at a time in
+/// plain integer arithmetic ("SWAR").
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+fn eol_mask(window: &[u8]) -> u64 {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ (ONES * u64::from(b'\r')))
+    const LOW: u64 = ONES * 0x7F;
+    // The high bit of each byte of `word` that is not zero, exactly (no borrows).
+    let nonzero = |word: u64| ((word & LOW) + LOW) | word;
+    let mut mask = 0;
+    for (i, part) in window.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(part.try_into().unwrap_or_default());
+        let lf = nonzero(word ^ (ONES * u64::from(b'\n')));
+        let cr = nonzero(word ^ (ONES * u64::from(b'\r')));
+        let eol = (!(lf & cr) & (LOW ^ u64::MAX)) >> 7;
+        // Gathers the low bit of each byte into the top byte, byte i to bit 56 + i.
+        mask |= (eol.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    mask
 }
 
 #[cfg(test)]
 mod tests {
-    use super::line_end;
+    use super::Ends;
 
     #[test]
-    fn line_end_finds_the_first_cr_or_lf_at_every_offset() {
-        for len in 0..80 {
-            for at in 0..=len {
-                for eol in [b'\n', b'\r'] {
-                    // Bytes next to CR and LF, to catch a borrow flagging the wrong byte.
-                    let mut bytes: Vec<u8> = (0..len)
-                        .map(|i| [b'\x0b', b'\x0c', 0xFF, b'a'][i % 4])
-                        .collect();
-                    if at < len {
-                        bytes[at] = eol;
-                        bytes.extend_from_slice(b"\n\r");
-                    }
-                    let expected = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
-                    assert_eq!(line_end(&bytes), expected, "len {len}, at {at}");
+    fn ends_finds_every_cr_and_lf_in_turn() {
+        for len in 0..300 {
+            for step in [1, 3, 7, 63, 64, 65, 100, 257] {
+                // Bytes next to CR and LF, to catch a byte mistaken for them.
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| match i % step {
+                        0 if i % 2 == 0 => b'\n',
+                        0 => b'\r',
+                        _ => [b'\x0b', b'\x0c', 0xFF, b'a', 0x8a, 0x8d][i % 6],
+                    })
+                    .collect();
+                let mut ends = Ends::default();
+                let mut from = 0;
+                let mut found = Vec::new();
+                while let Some(at) = ends.find(&bytes, from) {
+                    found.push(at);
+                    from = at + 1;
                 }
+                let expected: Vec<usize> = (0..len)
+                    .filter(|&i| bytes[i] == b'\n' || bytes[i] == b'\r')
+                    .collect();
+                assert_eq!(found, expected, "len {len}, step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn eol_mask_flags_exactly_the_cr_and_lf_bytes() {
+        for at in 0..64 {
+            for other in [0u8, 0x0b, 0x0c, 0x8a, 0x8d, 0xFF, b'a'] {
+                let mut window = [other; 64];
+                window[at] = if at % 2 == 0 { b'\n' } else { b'\r' };
+                assert_eq!(super::eol_mask(&window), 1 << at, "at {at}, other {other}");
             }
         }
     }

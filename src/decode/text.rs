@@ -5,21 +5,23 @@ use std::{borrow::Borrow, cmp::Ordering, fmt, hash, ops::Deref, sync::Arc};
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 
-/// The text of the [`Text`]s that have no memory of their own: `""` and the default event
-/// type `"message"` are prefixes of it.
-const STATIC: &str = "message";
 /// The `len` of a [`Text`] that is the whole of its owner.
 const WHOLE: u32 = u32::MAX;
+/// The longest text held inline, in the [`Text`] itself: one byte of its eight holds the
+/// length.
+const INLINE: usize = 7;
 
 /// A string of a decoded event ([`MessageEvent`](crate::MessageEvent)'s `event`, `data` and
 /// `id`, an [`Item::Comment`](crate::Item::Comment)).
 ///
 /// A field that is one whole line of one input [`Chunk`] is a view into that chunk: no copy
-/// and no allocation (cloning it costs a reference count, not a copy). Only a value
-/// gathered from several lines (multi-line `data`) or from a line split across chunks is
-/// copied, once (multi-line data into 8 KiB blocks that several events share). A view
-/// keeps the memory it points into alive while it lives: to keep a few small strings of a
-/// stream for long, copy them (`String::from(text.as_str())`).
+/// and no allocation (cloning it costs a reference count, not a copy). A string of up to 7
+/// bytes (a short ID such as `42`, the event type `message`) is held in the `Text` itself,
+/// with no allocation either. Only a longer value gathered from several lines (multi-line
+/// `data`) or from a line split across chunks is copied, once (multi-line data into 8 KiB
+/// blocks that several events share). A view keeps the memory it points into alive while
+/// it lives: to keep a few strings of a stream for long, copy them
+/// (`String::from(text.as_str())`).
 ///
 /// It derefs to `&str` and compares with `&str`, `str` and `String`;
 /// [`Text::into_string`] or `String::from` gives a `String`.
@@ -39,23 +41,24 @@ const WHOLE: u32 = u32::MAX;
 /// # Ok::<(), sse_pump::DecodeError>(())
 /// ```
 // 16 bytes, so that an event is 64: an `Arc` (cloned inline, unlike `Bytes`, whose clone
-// is a call through its vtable) and the range of the owner's text that this is.
+// is a call through its vtable) and the range of the owner's text that this is; or, with
+// no owner, the text itself (a short ID costs no allocation, and keeps no chunk alive).
 #[derive(Clone, Default)]
 pub struct Text {
     /// The chunk (its valid UTF-8 prefix) or the copy that holds the text; `None` for a
-    /// prefix of [`STATIC`].
+    /// text held in `span`.
     owner: Option<Arc<ByteString>>,
-    start: u32,
-    /// [`WHOLE`] for all of the owner.
-    len: u32,
+    /// With an owner: the text's start and length in it, two little-endian `u32`s (the
+    /// length [`WHOLE`] for all of it). Without: the text's bytes, then its length in the
+    /// last byte.
+    span: [u8; 8],
 }
 
 impl Text {
-    /// `"message"`, the default event type: static, so no event pays for it.
+    /// `"message"`, the default event type: held inline, so no event pays for it.
     pub(crate) const MESSAGE: Text = Text {
         owner: None,
-        start: 0,
-        len: STATIC.len() as u32,
+        span: *b"message\x07",
     };
 
     /// The text `owner[start..start + len]`, which must lie on character boundaries.
@@ -63,26 +66,81 @@ impl Text {
     #[inline]
     pub(crate) fn view(owner: &Arc<ByteString>, start: usize, len: usize) -> Option<Text> {
         let (start, len) = (u32::try_from(start).ok()?, u32::try_from(len).ok()?);
-        match len {
-            0 => Some(Text::default()),
-            WHOLE => None,
-            _ => Some(Text {
-                owner: Some(Arc::clone(owner)),
-                start,
-                len,
-            }),
+        if len == WHOLE {
+            return None;
         }
+        let mut span = [0; 8];
+        span[..4].copy_from_slice(&start.to_le_bytes());
+        span[4..].copy_from_slice(&len.to_le_bytes());
+        Some(Text {
+            owner: Some(Arc::clone(owner)),
+            span,
+        })
     }
 
-    /// A string in memory of its own.
+    /// `text` held inline, if it is short enough.
+    #[inline]
+    pub(crate) fn inline(text: &str) -> Option<Text> {
+        Text::inline_bytes(text.as_bytes())
+    }
+
+    /// `bytes`, valid UTF-8, held inline if short enough.
+    #[inline]
+    pub(crate) fn inline_bytes(bytes: &[u8]) -> Option<Text> {
+        if bytes.len() > INLINE {
+            return None;
+        }
+        // Built in a register: a copy through memory, read back as a whole, would stall.
+        let mut word = (bytes.len() as u64) << (8 * INLINE);
+        for (i, &b) in bytes.iter().enumerate() {
+            word |= u64::from(b) << (8 * i);
+        }
+        Some(Text {
+            owner: None,
+            span: word.to_le_bytes(),
+        })
+    }
+
+    /// A string in memory of its own (inline when short).
     fn own(text: ByteString) -> Text {
-        if text.is_empty() {
-            return Text::default();
+        if let Some(inline) = Text::inline(&text) {
+            return inline;
         }
         Text {
             owner: Some(Arc::new(text)),
-            start: 0,
-            len: WHOLE,
+            span: [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF],
+        }
+    }
+
+    /// The start and length of the text in its owner.
+    #[inline]
+    fn range(&self) -> (u32, u32) {
+        let [a, b, c, d, e, f, g, h] = self.span;
+        (
+            u32::from_le_bytes([a, b, c, d]),
+            u32::from_le_bytes([e, f, g, h]),
+        )
+    }
+
+    /// The text held inline.
+    #[inline]
+    fn inline_str(&self) -> &str {
+        // Only valid UTF-8 is put there: this always succeeds.
+        std::str::from_utf8(self.inline_bytes_of()).unwrap_or_default()
+    }
+
+    /// The bytes held inline.
+    #[inline]
+    fn inline_bytes_of(&self) -> &[u8] {
+        &self.span[..usize::from(self.span[INLINE]).min(INLINE)]
+    }
+
+    /// The string's bytes: as `as_str().as_bytes()`, without checking inline text again.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.owner {
+            None => self.inline_bytes_of(),
+            Some(owner) => self_str(owner, self.range()).as_bytes(),
         }
     }
 
@@ -95,12 +153,9 @@ impl Text {
     /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
-        let (start, len) = (self.start as usize, self.len as usize);
         match &self.owner {
-            None => STATIC.get(..len).unwrap_or_default(),
-            Some(owner) if self.len == WHOLE => owner,
-            // Views are made on character boundaries only: this always succeeds.
-            Some(owner) => owner.get(start..start + len).unwrap_or_default(),
+            None => self.inline_str(),
+            Some(owner) => self_str(owner, self.range()),
         }
     }
 
@@ -114,19 +169,23 @@ impl Text {
     /// ```
     #[inline]
     pub fn into_string(self) -> String {
-        match self.owner.map(Arc::try_unwrap) {
-            Some(Ok(owner)) if self.len == WHOLE => String::from(owner),
-            Some(Ok(owner)) => String::from(self_str(&owner, self.start, self.len)),
-            Some(Err(owner)) => String::from(self_str(&owner, self.start, self.len)),
-            None => String::from(STATIC.get(..self.len as usize).unwrap_or_default()),
+        let range = self.range();
+        let Some(owner) = self.owner else {
+            return String::from(self.inline_str());
+        };
+        match Arc::try_unwrap(owner) {
+            Ok(owner) if range.1 == WHOLE => String::from(owner),
+            Ok(owner) => String::from(self_str(&owner, range)),
+            Err(owner) => String::from(self_str(&owner, range)),
         }
     }
 
-    /// `bytes` decoded as UTF-8 with U+FFFD for invalid sequences, into memory of its own.
+    /// `bytes` decoded as UTF-8 with U+FFFD for invalid sequences, into memory of its own
+    /// (inline when short).
     #[inline]
     pub(crate) fn copy(bytes: &[u8]) -> Text {
         match simdutf8::basic::from_utf8(bytes) {
-            Ok(text) => Text::own(ByteString::from(text)),
+            Ok(text) => Text::inline(text).unwrap_or_else(|| Text::own(ByteString::from(text))),
             Err(_) => Text::own(ByteString::from(
                 String::from_utf8_lossy(bytes).into_owned(),
             )),
@@ -135,7 +194,7 @@ impl Text {
 
     /// All of `buf` as text, split off it without a copy when it is valid UTF-8 (a copy
     /// with U+FFFD otherwise); `buf` is left empty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn split_off(buf: &mut BytesMut) -> Text {
         let bytes = buf.split().freeze();
         match ByteString::try_from(bytes.clone()) {
@@ -155,18 +214,20 @@ impl Deref for Text {
 }
 
 /// `owner[start..][..len]`, or all of it for [`WHOLE`].
-fn self_str(owner: &ByteString, start: u32, len: u32) -> &str {
+#[inline]
+fn self_str(owner: &ByteString, (start, len): (u32, u32)) -> &str {
     if len == WHOLE {
         return owner;
     }
     let (start, len) = (start as usize, len as usize);
+    // Views are made on character boundaries only: this always succeeds.
     owner.get(start..start + len).unwrap_or_default()
 }
 
 impl PartialEq for Text {
     #[inline]
     fn eq(&self, other: &Text) -> bool {
-        self.as_str() == other.as_str()
+        self.bytes() == other.bytes()
     }
 }
 
@@ -180,7 +241,8 @@ impl PartialOrd for Text {
 
 impl Ord for Text {
     fn cmp(&self, other: &Text) -> Ordering {
-        self.as_str().cmp(other.as_str())
+        // Strings order as their bytes do.
+        self.bytes().cmp(other.bytes())
     }
 }
 
@@ -198,7 +260,7 @@ impl AsRef<str> for Text {
 
 impl AsRef<[u8]> for Text {
     fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
+        self.bytes()
     }
 }
 
@@ -244,14 +306,14 @@ macro_rules! eq_str {
         impl PartialEq<$other> for Text {
             #[inline]
             fn eq(&self, other: &$other) -> bool {
-                self.as_str() == AsRef::<str>::as_ref(other)
+                self.bytes() == AsRef::<str>::as_ref(other).as_bytes()
             }
         }
 
         impl PartialEq<Text> for $other {
             #[inline]
             fn eq(&self, other: &Text) -> bool {
-                AsRef::<str>::as_ref(self) == other.as_str()
+                AsRef::<str>::as_ref(self).as_bytes() == other.bytes()
             }
         }
     )*};
