@@ -5,7 +5,8 @@
 //! them, so converting a frame to `\r` or `\r\n` is a byte-for-byte replacement.
 
 use bytes::BytesMut;
-use wide::u8x16;
+
+use crate::line_breaks::mask16;
 
 /// The line end written after every line of every frame.
 ///
@@ -397,19 +398,11 @@ fn copy_block(dst: &mut [u8], w: usize, block: &[u8; BLOCK]) -> Option<Option<us
     Some((breaks != 0).then(|| breaks.trailing_zeros() as usize))
 }
 
-/// One bit per byte of `block`, set for a CR or LF: SSE2 compares and `pmovmskb`
-/// (through `wide`; LLVM does not find them in the equivalent byte loop).
+/// One bit per byte of `block`, set for a CR or LF.
 #[inline(always)]
 fn break_mask(block: &[u8; BLOCK]) -> u32 {
-    half_mask(&block[..16]) | half_mask(&block[16..]) << 16
-}
-
-/// [`break_mask`] of 16 bytes.
-#[inline(always)]
-fn half_mask(half: &[u8]) -> u32 {
-    let half = u8x16::new(half.try_into().unwrap_or_default());
-    let breaks = half.cmp_eq(u8x16::splat(b'\n')) | half.cmp_eq(u8x16::splat(b'\r'));
-    breaks.move_mask() as u32
+    let half = |at: usize| u32::from(mask16(block[at..at + 16].try_into().unwrap_or_default()));
+    half(0) | half(16) << 16
 }
 
 /// The bytes [`copy_line`] searches and copies at once.

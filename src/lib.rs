@@ -205,6 +205,7 @@ mod event;
 mod event_writer;
 pub mod hub;
 mod keep_alive;
+mod line_breaks;
 mod pump;
 mod shutdown;
 mod spawned;

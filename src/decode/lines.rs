@@ -8,6 +8,8 @@
 //! (CR) character, and a single U+000D CARRIAGE RETURN (CR) character not followed by a
 //! U+000A LINE FEED (LF) character being the ways in which a line can end."
 
+use crate::line_breaks::mask16;
+
 /// The UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -288,47 +290,12 @@ impl Ends {
     }
 }
 
-/// The CR and LF bytes of a 64-byte window, as the bits of a mask (SSE2, in every x86_64).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+/// The CR and LF bytes of a 64-byte window, as the bits of a mask.
 #[inline]
 fn eol_mask(window: &[u8]) -> u64 {
-    use safe_arch::{
-        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i,
-    };
-    let (lf, cr) = (
-        set_splat_i8_m128i(b'\n' as i8),
-        set_splat_i8_m128i(b'\r' as i8),
-    );
     let mut mask = 0;
     for (i, part) in window.chunks_exact(16).enumerate() {
-        let bytes = load_unaligned_m128i(part.try_into().unwrap_or(&[0; 16]));
-        let eol = bitor_m128i(
-            cmp_eq_mask_i8_m128i(bytes, lf),
-            cmp_eq_mask_i8_m128i(bytes, cr),
-        );
-        mask |= u64::from(move_mask_i8_m128i(eol) as u16) << (16 * i);
-    }
-    mask
-}
-
-/// The CR and LF bytes of a 64-byte window, as the bits of a mask: eight bytes at a time in
-/// plain integer arithmetic ("SWAR").
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-#[inline]
-fn eol_mask(window: &[u8]) -> u64 {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const LOW: u64 = ONES * 0x7F;
-    // The high bit of each byte of `word` that is not zero, exactly (no borrows).
-    let nonzero = |word: u64| ((word & LOW) + LOW) | word;
-    let mut mask = 0;
-    for (i, part) in window.chunks_exact(8).enumerate() {
-        let word = u64::from_le_bytes(part.try_into().unwrap_or_default());
-        let lf = nonzero(word ^ (ONES * u64::from(b'\n')));
-        let cr = nonzero(word ^ (ONES * u64::from(b'\r')));
-        let eol = (!(lf & cr) & (LOW ^ u64::MAX)) >> 7;
-        // Gathers the low bit of each byte into the top byte, byte i to bit 56 + i.
-        mask |= (eol.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+        mask |= u64::from(mask16(part.try_into().unwrap_or_default())) << (16 * i);
     }
     mask
 }
