@@ -218,6 +218,26 @@ fn a_frozen_event_is_shared_and_can_grow_again() {
     );
 }
 
+#[test]
+fn a_refused_event_keeps_its_error_and_its_valid_lines_when_frozen_and_grown() {
+    let frozen = Event::new().data("a").id("1\n").freeze();
+    let grown = frozen.clone().data("b").event("also\rrefused");
+    let first = FieldError::InvalidByte {
+        field: "id",
+        byte: b'\n',
+    };
+    assert_eq!(frozen.error(), Some(&first));
+    assert_eq!(grown.error(), Some(&first), "the first refusal is kept");
+    assert_eq!(frozen.clone().into_bytes(), "data: a\n\n");
+    assert_eq!(
+        format!("{grown:?}"),
+        format!("Event(\"data: a\\ndata: b\\n\", {first:?})")
+    );
+    let mut buf = BytesMut::new();
+    grown.encode_into(&mut buf);
+    assert_eq!(buf, "data: a\ndata: b\n\n");
+}
+
 #[cfg(feature = "json")]
 #[test]
 fn json_is_one_compact_line() {

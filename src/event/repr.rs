@@ -58,6 +58,17 @@ impl Repr {
     /// The lines so far, as a `Vec` that can grow (a frozen frame is copied back into one).
     #[inline]
     pub(super) fn lines_mut(&mut self) -> &mut Vec<u8> {
+        match self {
+            Repr::Open(Open::Lines(lines)) => lines,
+            other => other.lines_mut_slow(),
+        }
+    }
+
+    /// [`Repr::lines_mut`] for a frozen or marked event: out of line, so that the
+    /// setters' common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn lines_mut_slow(&mut self) -> &mut Vec<u8> {
         if let Repr::Frozen(frame) = self {
             *self = Repr::Open(Open::Lines(frame[..frame.len().saturating_sub(1)].to_vec()));
         }
@@ -74,7 +85,7 @@ impl Repr {
         match self {
             Repr::Frozen(frame) => &frame[..frame.len().saturating_sub(1)],
             Repr::Open(Open::Lines(lines)) => lines,
-            Repr::Open(Open::Marked(marked)) => marked.repr.lines(),
+            Repr::Open(Open::Marked(marked)) => marked.lines(),
         }
     }
 
@@ -87,7 +98,7 @@ impl Repr {
                 lines.push(b'\n');
                 Bytes::from(lines)
             }
-            Repr::Open(Open::Marked(marked)) => marked.repr.into_bytes(),
+            Repr::Open(Open::Marked(marked)) => (*marked).into_bytes(),
         }
     }
 
@@ -112,8 +123,30 @@ impl Repr {
                 buf.extend_from_slice(&lines);
                 buf.extend_from_slice(b"\n");
             }
-            Repr::Open(Open::Marked(marked)) => marked.repr.encode_into(buf),
+            Repr::Open(Open::Marked(marked)) => (*marked).encode_into(buf),
         }
+    }
+}
+
+/// The marked events' side of [`Repr`]'s methods, out of line: a call from the common path
+/// back into the same method would keep it from being inlined.
+impl Marked {
+    #[cold]
+    #[inline(never)]
+    fn lines(&self) -> &[u8] {
+        self.repr.lines()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn into_bytes(self) -> Bytes {
+        self.repr.into_bytes()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn encode_into(self, buf: &mut BytesMut) {
+        self.repr.encode_into(buf)
     }
 }
 
