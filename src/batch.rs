@@ -89,7 +89,7 @@ impl Batch {
     pub fn data(&mut self, data: impl AsRef<str>) -> &mut Self {
         let value = data.as_ref().as_bytes();
         self.frames
-            .reserve(encode::lines_len(b"data: ", value) + CLOSING);
+            .reserve(encode::lines_len(b"data: ", value) + encode::CLOSING);
         encode::write_lines(&mut self.frames, encode::DATA, value);
         self.frames.push(b'\n');
         self.events += 1;
@@ -164,9 +164,6 @@ impl Batch {
         Event::from_batch(Bytes::from(self.frames), self.events)
     }
 }
-
-/// The closing blank line of an event.
-const CLOSING: usize = 1;
 
 impl fmt::Debug for Batch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

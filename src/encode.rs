@@ -159,6 +159,9 @@ fn count_breaks(value: &[u8]) -> usize {
 /// The bytes [`count_breaks`] counts in a `u8`: at most 255, and a multiple of 64.
 const COUNTED: usize = 192;
 
+/// The bytes a frame needs after its last line: the closing blank line.
+pub(crate) const CLOSING: usize = 1;
+
 /// The line end and field name of a `data` line: what separates two of them.
 pub(crate) const DATA: &[u8; 7] = b"\ndata: ";
 
@@ -210,6 +213,8 @@ fn write_breaks<O: Out>(out: &mut O, joined: &[u8], value: &[u8], mut end: Optio
         let start = at + 1 + usize::from(crlf);
         end = find_break(&value[start..]).map(|i| start + i);
         let piece = &value[start..end.unwrap_or(value.len())];
+        // Not `put_prefix`: testing the piece at hand is cheaper in this loop (owned
+        // `Event` on mix c of `encode_best`: 167 against 192 ns).
         if piece.is_empty() {
             out.put(&joined[..joined.len() - 1]);
         } else {
@@ -231,13 +236,13 @@ fn write_breaks<O: Out>(out: &mut O, joined: &[u8], value: &[u8], mut end: Optio
 #[inline]
 pub(crate) fn put_lines<const N: usize>(out: &mut BytesMut, joined: &[u8; N], value: &[u8]) {
     if value.len() < FUSED {
-        out.reserve(line_len(&joined[1..], value.len()) + 1);
+        out.reserve(line_len(&joined[1..], value.len()) + CLOSING);
         return write_lines(out, joined, value);
     }
     let first = memchr::memchr2(b'\n', b'\r', value);
     if first.is_none_or(|at| at >= LONG) {
         // A long first line: `memchr2` and one copy per line do best.
-        out.reserve(line_len(&joined[1..], value.len()) + 1);
+        out.reserve(line_len(&joined[1..], value.len()) + CLOSING);
         out.extend_from_slice(&joined[1..]);
         out.extend_from_slice(&value[..first.unwrap_or(value.len())]);
         return write_breaks_out_of_line(out, joined, value, first);

@@ -258,7 +258,7 @@ impl<'a> EventWriter<'a> {
     fn line(self, prefix: &[u8], value: &[u8]) -> Self {
         if self.error.is_none() {
             self.buf
-                .reserve(encode::line_len(prefix, value.len()) + CLOSING);
+                .reserve(encode::line_len(prefix, value.len()) + encode::CLOSING);
             encode::write_line(self.buf, prefix, value);
         }
         self
@@ -272,9 +272,6 @@ impl<'a> EventWriter<'a> {
         self.error.get_or_insert_with(|| Box::new(error));
     }
 }
-
-/// The bytes a frame needs after its last line: the closing blank line.
-const CLOSING: usize = 1;
 
 impl Drop for EventWriter<'_> {
     /// An unfinished event is taken back out, so the buffer holds only whole frames.
