@@ -96,9 +96,7 @@ impl Event {
     /// and freezes into `Bytes` without a second allocation.
     #[inline]
     fn room(&mut self, extra: usize) -> &mut Vec<u8> {
-        let lines = self.repr.lines_mut();
-        lines.reserve_exact(extra + CLOSING);
-        lines
+        self.repr.lines_mut(extra + encode::CLOSING)
     }
 
     /// Appends the data, one `data:` line for each of its lines.
@@ -237,9 +235,9 @@ impl Event {
     /// assert!(tick("7\n").is_err());
     /// ```
     pub fn check(self) -> Result<Self, FieldError> {
-        match self.repr.extra() {
-            Some(Extra::Refused(error)) => Err(error.clone()),
-            _ => Ok(self),
+        match self.error() {
+            Some(error) => Err(error.clone()),
+            None => Ok(self),
         }
     }
 
@@ -408,9 +406,6 @@ impl Event {
         self.repr.encode_into(buf);
     }
 }
-
-/// The bytes a frame needs after its last line: the closing blank line.
-const CLOSING: usize = 1;
 
 /// The room a leading field's first allocation leaves: its own line, an `event:` line and
 /// a few hundred bytes of data.

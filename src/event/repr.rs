@@ -55,12 +55,16 @@ impl Repr {
         }
     }
 
-    /// The lines so far, as a `Vec` that can grow (a frozen frame is copied back into one).
+    /// The lines so far, as a `Vec` with room for `room` more bytes, reserved exactly (a
+    /// frozen frame is copied back into one, with that room).
     #[inline]
-    pub(super) fn lines_mut(&mut self) -> &mut Vec<u8> {
+    pub(super) fn lines_mut(&mut self, room: usize) -> &mut Vec<u8> {
         match self {
-            Repr::Open(Open::Lines(lines)) => lines,
-            other => other.lines_mut_slow(),
+            Repr::Open(Open::Lines(lines)) => {
+                lines.reserve_exact(room);
+                lines
+            }
+            other => other.lines_mut_slow(room),
         }
     }
 
@@ -68,13 +72,19 @@ impl Repr {
     /// setters' common path stays small.
     #[cold]
     #[inline(never)]
-    fn lines_mut_slow(&mut self) -> &mut Vec<u8> {
+    fn lines_mut_slow(&mut self, room: usize) -> &mut Vec<u8> {
         if let Repr::Frozen(frame) = self {
-            *self = Repr::Open(Open::Lines(frame[..frame.len().saturating_sub(1)].to_vec()));
+            let frame = &frame[..frame.len().saturating_sub(1)];
+            let mut lines = Vec::with_capacity(frame.len() + room);
+            lines.extend_from_slice(frame);
+            *self = Repr::Open(Open::Lines(lines));
         }
         match self {
-            Repr::Open(Open::Lines(lines)) => lines,
-            Repr::Open(Open::Marked(marked)) => marked.repr.lines_mut(),
+            Repr::Open(Open::Lines(lines)) => {
+                lines.reserve_exact(room);
+                lines
+            }
+            Repr::Open(Open::Marked(marked)) => marked.repr.lines_mut(room),
             Repr::Frozen(_) => unreachable!("thawed above"),
         }
     }
@@ -119,7 +129,7 @@ impl Repr {
         match self {
             Repr::Frozen(frame) => buf.extend_from_slice(&frame),
             Repr::Open(Open::Lines(lines)) => {
-                buf.reserve(lines.len() + 1);
+                buf.reserve(lines.len() + crate::encode::CLOSING);
                 buf.extend_from_slice(&lines);
                 buf.extend_from_slice(b"\n");
             }
