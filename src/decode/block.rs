@@ -125,15 +125,11 @@ impl Block {
     /// (LF) character to the data buffer."
     #[inline]
     fn data_line(&mut self, value: &[u8], max_event: usize) -> Result<(), DecodeError> {
-        self.check_size(value.len() + 1, max_event)?;
-        // One reservation for both, so that a huge line is not followed by a doubling.
-        self.reserve(value.len() + 1);
-        self.data.extend_from_slice(value);
-        self.data.extend_from_slice(b"\n");
-        Ok(())
+        self.data_bytes(value, true, max_event)
     }
 
-    /// Appends the value of a `data:` line, given with its LF or (`lf`) without.
+    /// Appends `value` of a `data:` line, then an LF if `lf` (a `value` that already ends in
+    /// its line's LF comes with `lf` false).
     #[inline]
     pub(super) fn data_bytes(
         &mut self,
@@ -143,6 +139,7 @@ impl Block {
     ) -> Result<(), DecodeError> {
         let extra = value.len() + usize::from(lf);
         self.check_size(extra, max_event)?;
+        // One reservation for both, so that a huge line is not followed by a doubling.
         self.reserve(extra);
         self.data.extend_from_slice(value);
         if lf {
@@ -169,10 +166,7 @@ impl Block {
         if self.skipping {
             return Ok(());
         }
-        self.check_size(1, max_event)?;
-        self.reserve(1);
-        self.data.extend_from_slice(b"\n");
-        Ok(())
+        self.data_bytes(b"", true, max_event)
     }
 
     /// Room for `extra` more bytes of data.
