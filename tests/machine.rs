@@ -4,10 +4,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use futures_lite::{future, stream, StreamExt};
-use sse_pump::{channel, Batch, Ended, Error, Event, KeepAlive, LineEnding, Shutdown, Sse};
+use sse_pump::{
+    channel, Batch, Ended, Error, Event, KeepAlive, LineEnding, Receiver, Report, Shutdown, Sse,
+};
 use support::{failing_after, frames, guard, recorder, spawn, Stuck};
 
 fn numbered(n: u64) -> Event {
@@ -227,6 +229,17 @@ async fn line_endings_apply_to_every_frame() {
     }
 }
 
+/// Pumps `rx` into a buffer to its end (every sender gone), then waits for the
+/// `producers` that fed it: the report and the bytes written.
+async fn pump_fed_by(rx: Receiver, producers: Vec<impl Future<Output = ()>>) -> (Report, Vec<u8>) {
+    let mut wire = Vec::new();
+    let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
+    for p in producers {
+        p.await;
+    }
+    (report, wire)
+}
+
 async fn cloned_senders_never_interleave() {
     let (tx, rx) = channel(8);
     let mut producers = Vec::new();
@@ -242,13 +255,7 @@ async fn cloned_senders_never_interleave() {
         }));
     }
     drop(tx);
-    let mut wire = Vec::new();
-    let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
-    future::block_on(async {
-        for p in producers {
-            p.await;
-        }
-    });
+    let (report, wire) = pump_fed_by(rx, producers).await;
     assert_eq!(report.events, 1000);
     let mut next = [0; 4];
     for frame in frames(&wire) {
@@ -345,13 +352,7 @@ async fn cloned_batch_senders_never_interleave() {
         }));
     }
     drop(tx);
-    let mut wire = Vec::new();
-    let report = guard(Sse::new(rx).pump(&mut wire)).await.unwrap();
-    future::block_on(async {
-        for p in producers {
-            p.await;
-        }
-    });
+    let (report, wire) = pump_fed_by(rx, producers).await;
     assert_eq!(report.events, 600);
     let mut next = [0u64, 1000, 2000];
     for frame in frames(&wire) {
