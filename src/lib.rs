@@ -207,8 +207,8 @@ pub use crate::{
     },
     deliver::{
         channel, CloseHandle, Closed, Ended, Error, FromStream, IntoEventResult, KeepAlive,
-        PumpError, Receiver, Report, Send, SendError, Sender, Shutdown, ShutdownListener, Source,
-        Spawned, Sse, TrySendError,
+        PumpError, Receiver, Report, ReportHandle, Send, SendError, Sender, Shutdown,
+        ShutdownListener, Source, SourceError, Spawned, Sse, SseStream, TrySendError,
     },
     wire::{Batch, Event, EventWriter, FieldError, LineEnding},
 };
@@ -223,7 +223,7 @@ pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 pub use crate::adapters::write_timeout::WriteTimeout;
 #[cfg(feature = "http")]
 pub use crate::adapters::{
-    http::{response, unavailable, BodyError, BodyReport, SseBody, SseResponse},
+    http::{response, unavailable, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
 #[cfg(feature = "tracing")]

@@ -35,7 +35,7 @@ async fn waits_forever(tx: sse_pump::Sender, dropped: DropSignal) -> Result<(), 
 /// though it is not sending.
 async fn stream_end_aborts<T>(spawn: impl FnOnce(DropSignal) -> Spawned<T>)
 where
-    T: std::future::Future<Output = Result<(), String>> + Unpin,
+    T: std::future::Future<Output = Result<(), sse_pump::SourceError>> + Unpin,
 {
     guard(async {
         let (signal, aborted) = async_channel::bounded(1);
@@ -52,7 +52,7 @@ where
 /// report says why.
 async fn failures_are_reported<T>(spawn: impl Fn(&'static str) -> Spawned<T>)
 where
-    T: std::future::Future<Output = Result<(), String>> + Unpin,
+    T: std::future::Future<Output = Result<(), sse_pump::SourceError>> + Unpin,
 {
     guard(async {
         for (how, expected) in [
@@ -71,7 +71,10 @@ where
                 ),
                 _ => {
                     assert_eq!(report.ended, Ended::SourceFailed, "{how}");
-                    assert_eq!(report.source_error.as_deref(), Some(expected));
+                    assert_eq!(
+                        report.source_error.map(|e| e.to_string()).as_deref(),
+                        Some(expected)
+                    );
                 }
             }
         }

@@ -56,7 +56,10 @@ async fn stream_of_results_ends_at_its_first_error() {
         .await
         .unwrap();
     assert_eq!(report.ended, Ended::SourceFailed);
-    assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    assert_eq!(
+        report.source_error.map(|e| e.to_string()).as_deref(),
+        Some("database gone")
+    );
     assert_eq!(report.events, 2);
     assert_eq!(
         frames(&wire),

@@ -15,7 +15,7 @@ use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, FutureExt};
 use futures_timer::Delay;
 
 use super::last_event_id::LastEventIdError;
-use crate::deliver::{PumpError, Report, Source, Sse};
+use crate::deliver::{pump::Pump, PumpError, Report, Source, Sse};
 
 /// The longest request head [`read_request`] accepts: 8 KiB.
 pub const MAX_HEAD: usize = 8 * 1024;
@@ -173,7 +173,7 @@ where
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
     let (reader, writer) = futures_lite::io::split(stream);
-    sse.pump_raw(&head, writer, Hangup::new(reader))
+    Pump::new(sse.into_frames(&head), writer, Hangup::new(reader))
 }
 
 /// Resolves when the client's side of the connection ends or fails, or once it sent more

@@ -1,11 +1,11 @@
 //! smol: producers tied to their stream. SSE over a bare smol `TcpStream` is
 //! [`raw`](super::raw), which works on smol's streams as they are.
 
-use std::{fmt, future::Future, panic::AssertUnwindSafe};
+use std::{future::Future, panic::AssertUnwindSafe};
 
 use futures_lite::FutureExt;
 
-use crate::deliver::{channel, Sender, Spawned};
+use crate::deliver::{channel, Sender, SourceError, Spawned};
 
 /// Spawns `producer` on smol's global executor with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
@@ -35,13 +35,13 @@ pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
-    E: fmt::Display,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (tx, rx) = channel(capacity);
     let run = AssertUnwindSafe(producer(tx)).catch_unwind();
     let task = smol::spawn(async move {
         match run.await {
-            Ok(outcome) => outcome.map_err(|e| e.to_string()),
+            Ok(outcome) => outcome.map_err(SourceError::new),
             Err(panic) => Err(super::panicked(&*panic)),
         }
     });
@@ -59,11 +59,11 @@ where
 /// ```
 #[derive(Debug)]
 pub struct Task {
-    task: smol::Task<Result<(), String>>,
+    task: smol::Task<Result<(), SourceError>>,
 }
 
 impl Future for Task {
-    type Output = Result<(), String>;
+    type Output = Result<(), SourceError>;
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,

@@ -13,7 +13,7 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::{
     adapters::raw::{self, Request, RequestError},
-    deliver::{channel, PumpError, Report, Sender, Source, Spawned, Sse},
+    deliver::{channel, PumpError, Report, Sender, Source, SourceError, Spawned, Sse},
 };
 
 /// Pumps `sse` into a tokio writer: a `TcpStream` or one of its halves, a `UnixStream`, a
@@ -154,18 +154,18 @@ where
 /// let report = Sse::new(events).pump(&mut wire).await.unwrap();
 /// assert_eq!(wire, b"data: one\n\n");
 /// assert_eq!(report.ended, Ended::SourceFailed);
-/// assert_eq!(report.source_error.as_deref(), Some("the feed broke"));
+/// assert_eq!(report.source_error.map(|e| e.to_string()).as_deref(), Some("the feed broke"));
 /// # }
 /// ```
 pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
-    E: fmt::Display,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (tx, rx) = channel(capacity);
     let run = producer(tx);
-    let handle = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
+    let handle = tokio::spawn(async move { run.await.map_err(SourceError::new) });
     Spawned::new(rx, Task { handle })
 }
 
@@ -182,17 +182,17 @@ where
 /// # }
 /// ```
 pub struct Task {
-    handle: JoinHandle<Result<(), String>>,
+    handle: JoinHandle<Result<(), SourceError>>,
 }
 
 impl Future for Task {
-    type Output = Result<(), String>;
+    type Output = Result<(), SourceError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match ready!(Pin::new(&mut self.handle).poll(cx)) {
             Ok(outcome) => outcome,
             Err(error) if error.is_panic() => Err(super::panicked(&*error.into_panic())),
-            Err(_) => Err("producer was cancelled".to_owned()),
+            Err(_) => Err(SourceError::new("producer was cancelled")),
         })
     }
 }

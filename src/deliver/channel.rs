@@ -10,7 +10,7 @@ use std::{
 
 use futures_lite::Stream;
 
-use super::error::{SendError, TrySendError};
+use super::error::{SendError, SourceError, TrySendError};
 use crate::wire::{Batch, Event};
 
 /// Creates a bounded channel that carries events from producers to one stream.
@@ -414,7 +414,7 @@ pub trait Source: Stream<Item = Event> {
     /// panicked, for example); asked once, after the source returned `None`. The pump then
     /// ends with [`Ended::SourceFailed`](crate::Ended::SourceFailed) and the message in
     /// [`Report::source_error`](crate::Report::source_error). The default is `None`.
-    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+    fn take_error(self: Pin<&mut Self>) -> Option<SourceError> {
         None
     }
 
@@ -541,7 +541,7 @@ pin_project_lite::pin_project! {
     pub struct FromStream<S> {
         #[pin]
         inner: S,
-        error: Option<String>,
+        error: Option<SourceError>,
         failed: bool,
     }
 }
@@ -587,7 +587,7 @@ where
     S: Stream,
     S::Item: IntoEventResult,
 {
-    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+    fn take_error(self: Pin<&mut Self>) -> Option<SourceError> {
         self.project().error.take()
     }
 }
@@ -612,29 +612,32 @@ impl<S> fmt::Debug for FromStream<S> {
 /// takes(Ok::<_, std::io::Error>(sse_pump::Event::new()));
 /// ```
 pub trait IntoEventResult: sealed::Sealed {
-    /// The event, or the error's text.
+    /// The event, or the error.
     ///
     /// # Examples
     ///
     /// ```
     /// use sse_pump::IntoEventResult;
     /// let failed = Err::<sse_pump::Event, _>("database gone").into_event_result();
-    /// assert_eq!(failed.unwrap_err(), "database gone");
+    /// assert_eq!(failed.unwrap_err().to_string(), "database gone");
     /// ```
-    fn into_event_result(self) -> Result<Event, String>;
+    fn into_event_result(self) -> Result<Event, SourceError>;
 }
 
 impl IntoEventResult for Event {
     #[inline]
-    fn into_event_result(self) -> Result<Event, String> {
+    fn into_event_result(self) -> Result<Event, SourceError> {
         Ok(self)
     }
 }
 
-impl<E: fmt::Display> IntoEventResult for Result<Event, E> {
+impl<E> IntoEventResult for Result<Event, E>
+where
+    E: Into<Box<dyn std::error::Error + std::marker::Send + Sync>>,
+{
     #[inline]
-    fn into_event_result(self) -> Result<Event, String> {
-        self.map_err(|e| e.to_string())
+    fn into_event_result(self) -> Result<Event, SourceError> {
+        self.map_err(SourceError::new)
     }
 }
 

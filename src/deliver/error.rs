@@ -1,13 +1,18 @@
 //! The crate's error types.
 
-use std::{fmt, io, time::Duration};
+use std::{fmt, io, sync::Arc, time::Duration};
 
 use super::report::Report;
 use crate::wire::Event;
 
-/// Why a pump could not deliver: the client stopped reading, or went away.
+/// Why a stream could not deliver: the client stopped reading or went away, the source
+/// failed, or (a compressed body) the compressor did. What a [pump](crate::Sse::pump)
+/// returns in a [`PumpError`], what an [`SseStream`](crate::SseStream) and an HTTP body
+/// yield last.
 ///
-/// Building an event has its own error, [`FieldError`].
+/// Each variant says what happened; the cause, where there is one, is its
+/// [`source`](std::error::Error::source), not part of its text. Building an event has its
+/// own error, [`FieldError`](crate::FieldError).
 ///
 /// # Examples
 ///
@@ -25,6 +30,13 @@ pub enum Error {
     SendTimeout(Duration),
     /// The sink failed: the client went away. The I/O error is the [`source`](std::error::Error::source).
     Disconnected(io::Error),
+    /// The source failed (its producer returned an error or panicked): the stream is cut
+    /// short after what the source sent. The [`SourceError`] is the
+    /// [`source`](std::error::Error::source).
+    SourceFailed(SourceError),
+    /// The compressor of a [`CompressedBody`](crate::CompressedBody) failed (it ran out of
+    /// memory). The I/O error is the [`source`](std::error::Error::source).
+    Compression(io::Error),
 }
 
 impl fmt::Display for Error {
@@ -32,6 +44,8 @@ impl fmt::Display for Error {
         match self {
             Error::SendTimeout(limit) => write!(f, "the client read nothing for {limit:?}"),
             Error::Disconnected(_) => f.write_str("the client disconnected"),
+            Error::SourceFailed(_) => f.write_str("the event source failed"),
+            Error::Compression(_) => f.write_str("compression failed"),
         }
     }
 }
@@ -39,7 +53,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Disconnected(e) => Some(e),
+            Error::Disconnected(e) | Error::Compression(e) => Some(e),
+            Error::SourceFailed(e) => Some(e),
             Error::SendTimeout(_) => None,
         }
     }
@@ -272,5 +287,90 @@ impl TrySendError {
     /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
+    }
+}
+
+impl From<Error> for io::Error {
+    /// An I/O error of the matching kind, for frameworks whose streaming bodies take one
+    /// (poem's `Body::from_bytes_stream`, for example): a timeout is
+    /// [`TimedOut`](io::ErrorKind::TimedOut), a disconnect keeps its own error.
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Disconnected(e) | Error::Compression(e) => e,
+            Error::SendTimeout(_) => io::Error::new(io::ErrorKind::TimedOut, error),
+            Error::SourceFailed(_) => io::Error::other(error),
+        }
+    }
+}
+
+/// Why a source failed: the error its producer returned, or its panic, kept as the error
+/// it was (shared, so that a [`Report`] that holds it can be cloned).
+///
+/// It displays as that error, and its [`source`](std::error::Error::source) is that
+/// error's own.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::SourceError;
+///
+/// let error = SourceError::new(std::io::Error::other("database gone"));
+/// assert_eq!(error.to_string(), "database gone");
+/// assert!(error.downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Clone)]
+pub struct SourceError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl SourceError {
+    /// The failure `error`: any error, or a message (`&str`, `String`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let error = sse_pump::SourceError::new("feed closed");
+    /// assert_eq!(error.to_string(), "feed closed");
+    /// ```
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        SourceError(Arc::from(error.into()))
+    }
+
+    /// The error as its own type, if it is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let error = sse_pump::SourceError::new(std::fmt::Error);
+    /// assert_eq!(error.downcast_ref::<std::fmt::Error>(), Some(&std::fmt::Error));
+    /// ```
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl PartialEq for SourceError {
+    /// Equal when they hold the same error, or errors that print the same.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for SourceError {}
+
+impl fmt::Debug for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SourceError {
+    // Transparent: it displays as the error it holds, so that error is not its source.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }

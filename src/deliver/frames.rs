@@ -78,7 +78,9 @@ struct InFlight {
 }
 
 impl<S: Source> Frames<S> {
-    pub(crate) fn new(source: S, config: Config) -> Self {
+    /// The machine of `source` delivered with `config`, which first writes `head` as it is
+    /// (empty but for a raw HTTP response's head).
+    pub(crate) fn new(source: S, config: Config, head: &[u8]) -> Self {
         let mut state = State {
             clock: Clock::new(),
             shutdown: None,
@@ -98,17 +100,21 @@ impl<S: Source> Frames<S> {
             state.config.line_ending.extend(&mut state.buf, &retry);
             state.phase = Phase::Opening;
         }
-        Frames { source, state }
+        let mut frames = Frames { source, state };
+        frames.open_with(head);
+        frames
     }
 
-    #[cfg(any(feature = "smol", feature = "tokio"))]
-    /// Writes `head` before anything else, as it is: the head of a raw HTTP response.
-    pub(crate) fn open_with(mut self, head: &[u8]) -> Self {
+    /// Writes `head` before anything else, as it is (the head of a raw HTTP response), in
+    /// one frame with the `retry` frame.
+    fn open_with(&mut self, head: &[u8]) {
+        if head.is_empty() {
+            return;
+        }
         let mut opening = BytesMut::from(head);
         opening.extend_from_slice(&self.state.buf);
         self.state.buf = opening;
         self.state.phase = Phase::Opening;
-        self
     }
 
     /// How long the transport may take to deliver the frame last handed out: the send
@@ -125,7 +131,6 @@ impl<S: Source> Frames<S> {
         }
     }
 
-    #[cfg(feature = "http")]
     /// Whether the stream has ended: the transport took every frame, or it was aborted.
     pub(crate) fn is_done(&self) -> bool {
         self.state.phase == Phase::Done
@@ -160,13 +165,11 @@ impl<S: Source> Frames<S> {
         std::mem::take(&mut self.project().state.report)
     }
 
-    #[cfg(feature = "http")]
     /// The report so far, complete once the stream has ended.
     pub(crate) fn report(&self) -> &Report {
         &self.state.report
     }
 
-    #[cfg(feature = "http")]
     /// The source, to ask it things that are not events.
     pub(crate) fn source(&self) -> &S {
         &self.source

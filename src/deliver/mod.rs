@@ -9,25 +9,27 @@ mod error;
 mod frames;
 mod gather;
 mod keep_alive;
-mod pump;
+pub(crate) mod pump;
 mod report;
 mod shutdown;
 mod spawned;
 mod sse;
+mod stream;
 #[cfg(feature = "tracing")]
 mod trace;
+mod watchdog;
 
-pub(crate) use self::frames::Frames;
 #[cfg(feature = "tracing")]
 pub use self::trace::Trace;
 pub use self::{
     channel::{
         channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },
-    error::{Error, PumpError, SendError, TrySendError},
+    error::{Error, PumpError, SendError, SourceError, TrySendError},
     keep_alive::KeepAlive,
     report::{Ended, Report},
     shutdown::{Shutdown, ShutdownListener},
     spawned::Spawned,
     sse::Sse,
+    stream::{ReportHandle, SseStream},
 };

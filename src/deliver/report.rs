@@ -1,5 +1,7 @@
 //! What a stream did: why it ended and what it wrote.
 
+use super::error::SourceError;
+
 /// What a pump did: why it ended and what it wrote.
 ///
 /// `events + undelivered` is every event the pump took from its source: each one that a
@@ -33,12 +35,12 @@ pub struct Report {
     /// early, and those of a write that failed.
     pub undelivered: u64,
     /// Why the source failed, when [`ended`](Report::ended) is [`Ended::SourceFailed`].
-    pub source_error: Option<String>,
+    pub source_error: Option<SourceError>,
 }
 
 impl Report {
     /// Records how the source ended: with `error`, or cleanly.
-    pub(crate) fn source_ended(&mut self, error: Option<String>) -> Ended {
+    pub(crate) fn source_ended(&mut self, error: Option<SourceError>) -> Ended {
         let ended = match error {
             Some(_) => Ended::SourceFailed,
             None => Ended::SourceClosed,

@@ -9,7 +9,10 @@ use std::{
 
 use futures_lite::Stream;
 
-use super::channel::{CloseHandle, Receiver, Source};
+use super::{
+    channel::{CloseHandle, Receiver, Source},
+    error::SourceError,
+};
 use crate::wire::Event;
 
 pin_project_lite::pin_project! {
@@ -32,7 +35,7 @@ pin_project_lite::pin_project! {
     /// ```
     /// pub fn stream_of<T>(producer: sse_pump::Spawned<T>) -> sse_pump::Sse<sse_pump::Spawned<T>>
     /// where
-    ///     T: std::future::Future<Output = Result<(), String>> + Unpin,
+    ///     T: std::future::Future<Output = Result<(), SourceError>> + Unpin,
     /// {
     ///     sse_pump::Sse::new(producer)
     /// }
@@ -43,13 +46,13 @@ pin_project_lite::pin_project! {
         #[pin]
         events: Receiver,
         task: Option<T>,
-        error: Option<String>,
+        error: Option<SourceError>,
     }
 }
 
 impl<T> Spawned<T>
 where
-    T: Future<Output = Result<(), String>> + Unpin,
+    T: Future<Output = Result<(), SourceError>> + Unpin,
 {
     /// The events of `events`, sent by the task behind `task`. `task` resolves to the
     /// producer's outcome, an error message if it failed or panicked, and aborts the task
@@ -62,11 +65,11 @@ where
     /// let (tx, rx) = sse_pump::channel(4);
     /// tx.send(sse_pump::Event::new().data("only")).await.unwrap();
     /// drop(tx);
-    /// let failed = std::future::ready(Err::<(), _>("database gone".to_owned()));
+    /// let failed = std::future::ready(Err(sse_pump::SourceError::new("database gone")));
     /// let producer = sse_pump::Spawned::new(rx, failed);
     /// let report = sse_pump::Sse::new(producer).pump(Vec::new()).await.unwrap();
     /// assert_eq!(report.ended, sse_pump::Ended::SourceFailed);
-    /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    /// assert_eq!(report.source_error.unwrap().to_string(), "database gone");
     /// assert_eq!(report.events, 1);
     /// # });
     /// ```
@@ -81,7 +84,7 @@ where
 
 impl<T> Stream for Spawned<T>
 where
-    T: Future<Output = Result<(), String>> + Unpin,
+    T: Future<Output = Result<(), SourceError>> + Unpin,
 {
     type Item = Event;
 
@@ -101,7 +104,7 @@ where
 
 impl<T> Source for Spawned<T>
 where
-    T: Future<Output = Result<(), String>> + Unpin,
+    T: Future<Output = Result<(), SourceError>> + Unpin,
 {
     fn close(self: Pin<&mut Self>) -> u64 {
         let this = self.project();
@@ -109,7 +112,7 @@ where
         this.events.close()
     }
 
-    fn take_error(self: Pin<&mut Self>) -> Option<String> {
+    fn take_error(self: Pin<&mut Self>) -> Option<SourceError> {
         self.project().error.take()
     }
 

@@ -10,9 +10,10 @@ use super::{
     error::PumpError,
     frames::Frames,
     keep_alive::KeepAlive,
-    pump,
+    pump::Pump,
     report::Report,
     shutdown::ShutdownListener,
+    stream::SseStream,
 };
 use crate::wire::{Event, LineEnding};
 
@@ -107,7 +108,7 @@ where
     /// A stream of the events of any `Stream`, for when there is a stream rather than a
     /// producer task. The stream ends when `events` does. `events` yields [`Event`]s or,
     /// as axum's `Sse` takes them, `Result<Event, E>`s: an `Err` ends the stream with
-    /// [`Ended::SourceFailed`] and the error's text in [`Report::source_error`].
+    /// [`Ended::SourceFailed`] and the error in [`Report::source_error`].
     ///
     /// # Examples
     ///
@@ -132,7 +133,7 @@ where
     /// let report = Sse::from_stream(futures_lite::stream::iter(rows)).keep_alive(None).pump(&mut wire).await?;
     /// assert_eq!(wire, b"data: row 1\n\n");
     /// assert_eq!(report.ended, Ended::SourceFailed);
-    /// assert_eq!(report.source_error.as_deref(), Some("database gone"));
+    /// assert_eq!(report.source_error.map(|e| e.to_string()).as_deref(), Some("database gone"));
     /// # Ok::<(), sse_pump::PumpError>(()) }).unwrap();
     /// ```
     pub fn from_stream(events: S) -> Self {
@@ -347,25 +348,27 @@ impl<S: Source> Sse<S> {
         self,
         writer: W,
     ) -> impl Future<Output = Result<Report, PumpError>> {
-        pump::Pump::new(self.into_frames(), writer, std::future::pending())
+        Pump::new(self.into_frames(b""), writer, std::future::pending())
     }
 
-    /// [`Sse::pump`] for a raw connection: writes `head` first, as it is (an HTTP response
-    /// head), and also ends as a disconnect when `hangup` resolves, for transports that can
-    /// tell a client left while the stream is idle (its side of the connection closed)
-    /// before a write fails.
-    #[cfg(any(feature = "smol", feature = "tokio"))]
-    pub(crate) fn pump_raw<W, H>(
-        self,
-        head: &[u8],
-        writer: W,
-        hangup: H,
-    ) -> impl Future<Output = Result<Report, PumpError>>
-    where
-        W: AsyncWrite + Unpin,
-        H: Future<Output = ()> + Unpin,
-    {
-        pump::Pump::new(self.into_frames().open_with(head), writer, hangup)
+    /// The stream as a [`Stream`] of frames, for a framework that serves a stream of
+    /// bytes as a response body (actix-web, poem, salvo, rocket): see [`SseStream`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = sse_pump::channel(8);
+    /// let frames = sse_pump::Sse::new(rx).into_stream(); // a Stream of Result<Bytes, Error>
+    /// # drop(frames);
+    /// ```
+    pub fn into_stream(self) -> SseStream<S> {
+        SseStream::new(self.into_frames(b""))
+    }
+
+    /// The delivery machine of this stream, which first writes `head`, as it is (the head
+    /// of a raw HTTP response, or nothing).
+    pub(crate) fn into_frames(self, head: &[u8]) -> Frames<S> {
+        Frames::new(self.source, self.config, head)
     }
 }
 
@@ -375,12 +378,5 @@ impl<S> fmt::Debug for Sse<S> {
             .field("source", &std::any::type_name::<S>())
             .field("config", &self.config)
             .finish()
-    }
-}
-
-impl<S: Source> Sse<S> {
-    /// The delivery machine of this stream.
-    pub(crate) fn into_frames(self) -> Frames<S> {
-        Frames::new(self.source, self.config)
     }
 }

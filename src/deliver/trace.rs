@@ -116,7 +116,7 @@ pub(crate) fn stream_ended(span: &tracing::Span, report: &Report) {
         pings = report.pings,
         bytes = report.bytes,
         undelivered = report.undelivered,
-        error = report.source_error.as_deref(),
+        error = report.source_error.as_ref().map(tracing::field::display),
         "sse stream ended"
     );
 }

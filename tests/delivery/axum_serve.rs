@@ -18,7 +18,7 @@ use http::{header, Request, StatusCode};
 use http_body_util::BodyStream;
 use sse_pump::{
     adapters::axum::{LastEventId, WriteTimeoutListener},
-    channel, BodyReport, Ended, Event, Sse,
+    channel, Ended, Event, ReportHandle, Sse,
 };
 
 use crate::{
@@ -49,7 +49,7 @@ fn axum_serve_drops_a_client_that_stops_reading() {
     on_tokio(guard(async {
         let (listener, addr) = listener(Duration::from_secs(1)).await;
         let (done_tx, done) = async_channel::bounded(1);
-        let reports = Arc::new(Mutex::new(None::<BodyReport>));
+        let reports = Arc::new(Mutex::new(None::<ReportHandle>));
         let report_slot = reports.clone();
         let events = move || {
             let (tx, rx) = channel(4);

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_lite::StreamExt;
 use http::Request;
 use http_body_util::{BodyStream, Empty};
-use sse_pump::{channel, BodyReport, Ended, Event, Sender, Sse};
+use sse_pump::{channel, Ended, Event, ReportHandle, Sender, Sse};
 
 use crate::support::{self, guard, http::Listener};
 
@@ -37,7 +37,7 @@ async fn stalled_stream() {
     let listener = Listener::bind().await;
     let addr = listener.addr();
     // Each request gets its own channel; the server hands the test each sender and report.
-    let (streams_tx, streams) = async_channel::unbounded::<(Sender, BodyReport)>();
+    let (streams_tx, streams) = async_channel::unbounded::<(Sender, ReportHandle)>();
     support::detach(async move {
         let io = listener.accept().await;
         let service = hyper::service::service_fn(move |_request| {

@@ -203,7 +203,10 @@ async fn failed<S: sse_pump::Source + Send + 'static>(path: Path, events: S) {
     }
     let report = served.report.await;
     assert_eq!(report.ended, Ended::SourceFailed);
-    assert_eq!(report.source_error.as_deref(), Some("broke"));
+    assert_eq!(
+        report.source_error.map(|e| e.to_string()).as_deref(),
+        Some("broke")
+    );
 }
 
 /// A producer that finishes ends the stream cleanly on every path.

@@ -10,8 +10,8 @@ use std::{
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use super::{BodyError, BodyReport, Encoding, SseBody};
-use crate::deliver::{Receiver, Source};
+use super::{Encoding, SseBody};
+use crate::deliver::{Error, Receiver, ReportHandle, Source};
 
 /// gzip's level: flate2's default, a fair trade on small flushed frames.
 const GZIP_LEVEL: u32 = 6;
@@ -115,19 +115,19 @@ impl<S: Source> CompressedBody<S> {
     /// drop(body);
     /// assert_eq!(report.get().unwrap().ended, sse_pump::Ended::Disconnected);
     /// ```
-    pub fn report(&self) -> BodyReport {
+    pub fn report(&self) -> ReportHandle {
         self.body.report()
     }
 }
 
 impl<S: Source> Body for CompressedBody<S> {
     type Data = Bytes;
-    type Error = BodyError;
+    type Error = Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let this = self.get_mut();
         if matches!(this.encoder, Encoder::Finished) {
             return Poll::Ready(None);
@@ -145,7 +145,7 @@ impl<S: Source> Body for CompressedBody<S> {
             Ok(None) => Poll::Ready(None),
             Err(error) => {
                 this.encoder = Encoder::Finished;
-                Poll::Ready(Some(Err(BodyError::Compression(error.to_string()))))
+                Poll::Ready(Some(Err(Error::Compression(error))))
             }
         }
     }

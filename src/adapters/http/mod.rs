@@ -7,10 +7,9 @@ mod compressed;
 #[cfg(feature = "compression")]
 mod encoding;
 mod response;
-mod watchdog;
 
 pub use self::{
-    body::{BodyError, BodyReport, SseBody},
+    body::SseBody,
     response::{response, unavailable, SseResponse},
 };
 #[cfg(feature = "compression")]
