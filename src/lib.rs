@@ -106,8 +106,13 @@
 //! - [`KeepAlive`]: the ping sent when the stream is quiet.
 //! - [`LineEnding`]: `\n` (default), `\r\n` or `\r` on the wire.
 //! - [`Shutdown`], [`ShutdownListener`]: ask every stream to say goodbye and end.
-//! - [`Report`], [`Ended`]: what a stream wrote, and why it ended.
-//! - [`Error`], [`PumpError`]: a stream that could not deliver (timeout, disconnect).
+//! - [`SseStream`]: the stream as a `Stream` of frames ([`Sse::into_stream`]), for any
+//!   framework that serves a stream of bytes (actix-web, poem, salvo, rocket): everything
+//!   the HTTP body and the pump do, with nothing to adapt.
+//! - [`Report`], [`Ended`], [`ReportHandle`]: what a stream wrote, why it ended, and a
+//!   handle to wait for it.
+//! - [`Error`], [`PumpError`]: a stream that could not deliver (timeout, disconnect, a
+//!   failed source); [`SourceError`]: the producer's own error, kept typed.
 //! - [`Source`]: where events come from; [`FromStream`] and [`IntoEventResult`] make any
 //!   `Stream` of events (or of `Result<Event, E>`) one, through [`Sse::from_stream`].
 //!
@@ -115,7 +120,7 @@
 //!
 //! - [`response`]: a stream as an `http::Response` with the SSE headers (hyper, axum).
 //! - [`SseResponse`]: the same, with a status, headers or version of your own.
-//! - [`SseBody`], [`BodyReport`]: the `http_body::Body`, and its report once it ends.
+//! - [`SseBody`]: the `http_body::Body`, which forwards an [`SseStream`].
 //! - [`unavailable`]: a 503 with `Retry-After`, for a full hub.
 //! - [`last_event_id`], [`LastEventIdError`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id.
 //! - [`WriteTimeout`] (`hyper`): drops a connection whose client stopped reading.

@@ -67,7 +67,7 @@
 //! # fn main() {}
 //! ```
 
-use std::{fmt, io, time::Duration};
+use std::{io, time::Duration};
 
 use axum::{
     extract::FromRequestParts,
@@ -95,7 +95,7 @@ impl<S: Source + Send + 'static> IntoResponse for Sse<S> {
 
 /// The request's `Last-Event-ID`, checked as [`last_event_id`](crate::last_event_id)
 /// says: `None` when absent or empty. A malformed one is refused with
-/// `400 Bad Request` ([`LastEventIdRejection`]).
+/// `400 Bad Request` (the [`LastEventIdError`]).
 ///
 /// # Examples
 ///
@@ -111,44 +111,32 @@ impl<S: Source + Send + 'static> IntoResponse for Sse<S> {
 pub struct LastEventId(pub Option<String>);
 
 impl<T: Send + Sync> FromRequestParts<T> for LastEventId {
-    type Rejection = LastEventIdRejection;
+    type Rejection = LastEventIdError;
 
     async fn from_request_parts(parts: &mut Parts, _: &T) -> Result<Self, Self::Rejection> {
         let values = parts.headers.get_all("last-event-id").iter();
-        let id = last_event_id::check(values.map(|value| value.as_bytes()))
-            .map_err(LastEventIdRejection)?;
+        let id = last_event_id::check(values.map(|value| value.as_bytes()))?;
         Ok(LastEventId(id.map(str::to_owned)))
     }
 }
 
-/// The rejection of a malformed `Last-Event-ID`: `400 Bad Request`, with the reason as
-/// the body.
+/// A malformed `Last-Event-ID` is the extractor's rejection: `400 Bad Request`, with the
+/// reason as the body.
 ///
 /// # Examples
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use sse_pump::{adapters::axum::LastEventIdRejection, LastEventIdError};
+/// use sse_pump::LastEventIdError;
 ///
-/// let response = LastEventIdRejection(LastEventIdError::Nul).into_response();
+/// let response = LastEventIdError::Nul.into_response();
 /// assert_eq!(response.status(), 400);
 /// ```
-#[derive(Debug)]
-pub struct LastEventIdRejection(pub LastEventIdError);
-
-impl IntoResponse for LastEventIdRejection {
+impl IntoResponse for LastEventIdError {
     fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, self.0.to_string()).into_response()
+        (StatusCode::BAD_REQUEST, self.to_string()).into_response()
     }
 }
-
-impl fmt::Display for LastEventIdRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for LastEventIdRejection {}
 
 /// A listener for `axum::serve` whose connections are served through
 /// [`WriteTimeout`]: a write that waits longer than the limit fails, and axum closes the

@@ -98,7 +98,7 @@ impl std::error::Error for LastEventIdError {}
 #[cfg(all(feature = "http", feature = "tracing"))]
 impl crate::deliver::Trace {
     /// The request's path and query, and its `Last-Event-ID` when well-formed: what a
-    /// server knows of a request. Add the peer with [`Trace::peer`] where the server has it
+    /// server knows of a request. Add the peer with [`Trace::peer`](crate::Trace::peer) where the server has it
     /// (the accepted connection's address; axum's `ConnectInfo`).
     ///
     /// # Examples

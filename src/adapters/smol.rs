@@ -9,7 +9,7 @@ use crate::deliver::{channel, Sender, SourceError, Spawned};
 
 /// Spawns `producer` on smol's global executor with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
-/// [`Spawned`](crate::Spawned): the task is cancelled when the stream ends, and the
+/// [`Spawned`]: the task is cancelled when the stream ends, and the
 /// stream ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
 ///

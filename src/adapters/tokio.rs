@@ -132,7 +132,7 @@ where
 
 /// Spawns `producer` on the current tokio runtime with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
-/// [`Spawned`](crate::Spawned): the task is aborted when the stream ends, and the stream
+/// [`Spawned`]: the task is aborted when the stream ends, and the stream
 /// ends when the task does; an error or a panic is reported as
 /// [`Ended::SourceFailed`](crate::Ended::SourceFailed).
 ///

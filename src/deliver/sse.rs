@@ -108,7 +108,7 @@ where
     /// A stream of the events of any `Stream`, for when there is a stream rather than a
     /// producer task. The stream ends when `events` does. `events` yields [`Event`]s or,
     /// as axum's `Sse` takes them, `Result<Event, E>`s: an `Err` ends the stream with
-    /// [`Ended::SourceFailed`] and the error in [`Report::source_error`].
+    /// [`Ended::SourceFailed`](super::Ended::SourceFailed) and the error in [`Report::source_error`].
     ///
     /// # Examples
     ///
@@ -168,7 +168,7 @@ impl<S> Sse<S> {
 
     /// Sets how long one frame (events, a ping or the farewell) may take to deliver before
     /// the stream gives up on the client, or turns the limit off with `None`. Default 30
-    /// seconds. The stream then ends with [`Ended::SendTimeout`]: its source is closed, so
+    /// seconds. The stream then ends with [`Ended::SendTimeout`](super::Ended::SendTimeout): its source is closed, so
     /// producers' sends fail, and what it held is counted as undelivered.
     ///
     /// It means the same on every transport. [`Sse::pump`] times each write and flush, and
@@ -250,7 +250,7 @@ impl<S> Sse<S> {
 
     /// Ends the stream when `signal` is triggered: queued events are dropped (and counted
     /// in the report's `undelivered`), the [`farewell`](Sse::farewell) event is written if
-    /// there is one, and the pump returns a report that says [`Ended::Shutdown`].
+    /// there is one, and the pump returns a report that says [`Ended::Shutdown`](super::Ended::Shutdown).
     ///
     /// The signal is checked between writes; a write under way finishes (or times out)
     /// first, so no frame is cut in half.
