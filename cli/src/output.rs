@@ -72,7 +72,7 @@ impl Printer {
                 self.write(text.as_bytes())
             }
             Mode::Json => {
-                let mut line = json_event(event, at).to_string();
+                let mut line = json_event(event, at);
                 line.push('\n');
                 self.write(line.as_bytes())
             }
@@ -105,8 +105,17 @@ impl Printer {
         self.write(format!("{line}\n").as_bytes())
     }
 
-    /// A notice about the connection (connected, reconnecting, retry, a skipped event),
-    /// dimmed: on standard output for people, standard error otherwise.
+    /// What people like to see and machines need not (connected, `retry:`): dimmed, on
+    /// standard output in the human mode only.
+    pub fn status(&mut self, text: &str) -> io::Result<()> {
+        match self.mode {
+            Mode::Human => self.notice(text),
+            _ => Ok(()),
+        }
+    }
+
+    /// A notice about the connection (reconnecting, a skipped event), dimmed: on standard
+    /// output for people, standard error otherwise.
     pub fn notice(&mut self, text: &str) -> io::Result<()> {
         let line = format!("{} -- {text}", clock(SystemTime::now()));
         if self.mode == Mode::Human {
@@ -221,18 +230,23 @@ fn pretty_json(data: &str) -> Option<String> {
     String::from_utf8(pretty).ok()
 }
 
-/// `{"time", "type", "id", "data"}`, and `"retry"` in milliseconds when the event set it.
-fn json_event(event: &MessageEvent, at: SystemTime) -> serde_json::Value {
-    let mut object = serde_json::json!({
-        "time": humantime::format_rfc3339_millis(at).to_string(),
-        "type": event.event.as_str(),
-        "id": event.id.as_str(),
-        "data": event.data.as_str(),
-    });
+/// `{"time", "type", "id", "data"}` in that order, and `"retry"` in milliseconds when
+/// the event set it.
+fn json_event(event: &MessageEvent, at: SystemTime) -> String {
+    let string = |text: &str| serde_json::Value::from(text).to_string();
+    let time = humantime::format_rfc3339_millis(at).to_string();
+    let mut line = format!(
+        "{{\"time\":{},\"type\":{},\"id\":{},\"data\":{}",
+        string(&time),
+        string(&event.event),
+        string(&event.id),
+        string(&event.data)
+    );
     if let Some(retry) = event.retry {
-        object["retry"] = (retry.as_millis() as u64).into();
+        line.push_str(&format!(",\"retry\":{}", retry.as_millis()));
     }
-    object
+    line.push('}');
+    line
 }
 
 #[cfg(test)]
@@ -265,10 +279,12 @@ mod tests {
 
     #[test]
     fn json_lines_carry_the_fields() {
-        let value = json_event(&event("tick", "7", "x"), SystemTime::UNIX_EPOCH);
+        let line = json_event(&event("tick", "7", "x\"y"), SystemTime::UNIX_EPOCH);
+        assert!(line.starts_with(r#"{"time":"1970-01-01T00:00:00.000Z","type":"tick","id""#));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["type"], "tick");
         assert_eq!(value["id"], "7");
-        assert_eq!(value["data"], "x");
+        assert_eq!(value["data"], "x\"y");
         assert_eq!(value["time"], "1970-01-01T00:00:00.000Z");
         assert!(value.get("retry").is_none());
     }

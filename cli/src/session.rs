@@ -88,7 +88,9 @@ impl Session {
             reconnect: !cli.no_reconnect && target.method.is_idempotent(),
             target,
             decoder,
-            backoff: Backoff::default(),
+            // No jitter: the server's `retry:` is waited exactly, as a browser does (and
+            // still grows over consecutive failures).
+            backoff: Backoff::default().jitter(0.0),
             deadlines,
             until: cli.until.clone(),
             count: cli.count,
@@ -106,7 +108,7 @@ impl Session {
                     self.read(response, out).await
                 }
                 Ok(None) => {
-                    out.notice("204 No Content: the server says stop")
+                    out.status("204 No Content: the server says stop")
                         .map_err(Failure::Output)?;
                     End::Stop
                 }
@@ -134,8 +136,8 @@ impl Session {
     async fn wait(&mut self, cause: Option<&Failure>, out: &mut Printer) -> Result<(), Failure> {
         self.attempt = self.attempt.saturating_add(1);
         let retry = self.decoder.reconnection_time();
-        let delay = self.backoff.delay(retry, self.attempt, fastrand::f64());
-        // The floor holds after the jitter too: `retry: 0` never reconnects faster.
+        let delay = self.backoff.delay(retry, self.attempt, 0.0);
+        // The floor holds whatever the policy: `retry: 0` never reconnects faster.
         let delay = delay.max(Backoff::RETRY_FLOOR);
         let why = cause.map_or_else(
             || "the server ended the stream".to_owned(),
@@ -230,7 +232,7 @@ impl Session {
             response.url(),
             response.status()
         );
-        out.notice(&notice).map_err(Failure::Output)
+        out.status(&notice).map_err(Failure::Output)
     }
 
     /// Reads the open stream until it ends, fails, passes a deadline, or a stop.
@@ -288,7 +290,7 @@ impl Session {
                     }
                 }
                 Ok(Some(Item::Comment(text))) => out.comment(&text, now)?,
-                Ok(Some(Item::Retry(retry))) => out.notice(&format!("retry: {}", secs(retry)))?,
+                Ok(Some(Item::Retry(retry))) => out.status(&format!("retry: {}", secs(retry)))?,
                 Ok(Some(_)) => {}
                 Err(e) => out.notice(&format!("skipped: {e}"))?,
             }

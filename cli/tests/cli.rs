@@ -212,9 +212,9 @@ fn reconnects_with_the_last_event_id_after_the_servers_retry() {
     let (first, second) = (server.request(), server.request());
     assert_eq!(first.header("last-event-id"), None);
     assert_eq!(second.header("last-event-id"), Some("1"));
-    // retry: 300 with a jitter of up to half: at least 150 ms
+    // retry: 300, waited as a browser does (less a little for two processes' clocks)
     assert!(
-        second.at - first.at >= Duration::from_millis(150),
+        second.at - first.at >= Duration::from_millis(290),
         "{:?}",
         second.at - first.at
     );
