@@ -192,45 +192,25 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod adapters;
-mod batch;
-mod channel;
 #[cfg(feature = "client")]
 pub mod client;
-mod config;
 mod decode;
 mod deliver;
-mod encode;
-mod error;
-mod event;
-mod event_writer;
 pub mod hub;
-mod keep_alive;
-mod line_breaks;
-mod pump;
-mod shutdown;
-mod spawned;
-mod sse;
 mod timer;
-#[cfg(feature = "tracing")]
-mod trace;
+mod wire;
 
 pub use crate::{
-    batch::Batch,
-    channel::{
-        channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
-    },
     decode::{
         decode, decode_reader, decode_stream, Chunk, Decode, DecodeError, DecodeReader,
         DecodeStream, Decoded, Decoder, Item, MessageEvent, ReadError, Text,
     },
-    encode::LineEnding,
-    error::{Error, FieldError, PumpError, SendError, TrySendError},
-    event::Event,
-    event_writer::EventWriter,
-    keep_alive::KeepAlive,
-    shutdown::{Shutdown, ShutdownListener},
-    spawned::Spawned,
-    sse::{Ended, Report, Sse},
+    deliver::{
+        channel, CloseHandle, Closed, Ended, Error, FromStream, IntoEventResult, KeepAlive,
+        PumpError, Receiver, Report, Send, SendError, Sender, Shutdown, ShutdownListener, Source,
+        Spawned, Sse, TrySendError,
+    },
+    wire::{Batch, Event, EventWriter, FieldError, LineEnding},
 };
 
 #[cfg(feature = "compression")]
@@ -247,7 +227,7 @@ pub use crate::adapters::{
     last_event_id::last_event_id,
 };
 #[cfg(feature = "tracing")]
-pub use crate::trace::Trace;
+pub use crate::deliver::Trace;
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

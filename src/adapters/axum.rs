@@ -76,13 +76,20 @@ use axum::{
     serve::Listener,
 };
 
-use crate::{adapters::last_event_id, LastEventIdError, Source, Sse, WriteTimeout};
+use crate::{
+    adapters::{
+        http::response,
+        last_event_id::{self, LastEventIdError},
+        write_timeout::WriteTimeout,
+    },
+    deliver::{Source, Sse},
+};
 
 /// An `Sse` is an axum response: `200 OK` with the headers of
 /// [`response`](crate::response) and the stream as its body.
 impl<S: Source + Send + 'static> IntoResponse for Sse<S> {
     fn into_response(self) -> Response {
-        crate::response(self).map(axum::body::Body::new)
+        response(self).map(axum::body::Body::new)
     }
 }
 

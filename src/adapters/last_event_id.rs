@@ -94,3 +94,30 @@ impl fmt::Display for LastEventIdError {
 }
 
 impl std::error::Error for LastEventIdError {}
+
+#[cfg(all(feature = "http", feature = "tracing"))]
+impl crate::deliver::Trace {
+    /// The request's path and query, and its `Last-Event-ID` when well-formed: what a
+    /// server knows of a request. Add the peer with [`Trace::peer`] where the server has it
+    /// (the accepted connection's address; axum's `ConnectInfo`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = http::Request::get("/events?topic=news")
+    ///     .header("last-event-id", "41")
+    ///     .body(())
+    ///     .unwrap();
+    /// let trace = sse_pump::Trace::from_request(&request);
+    /// let expected = sse_pump::Trace::new().path("/events?topic=news").last_event_id("41");
+    /// assert_eq!(trace, expected);
+    /// ```
+    pub fn from_request<B>(request: &http::Request<B>) -> Self {
+        let uri = request.uri();
+        let mut trace = Self::new().path(uri.path_and_query().map_or("/", |p| p.as_str()));
+        if let Ok(Some(id)) = last_event_id(request.headers()) {
+            trace = trace.last_event_id(id);
+        }
+        trace
+    }
+}

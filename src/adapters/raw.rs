@@ -14,7 +14,8 @@ use std::{
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, FutureExt};
 use futures_timer::Delay;
 
-use crate::{LastEventIdError, PumpError, Report, Source, Sse};
+use super::last_event_id::LastEventIdError;
+use crate::deliver::{PumpError, Report, Source, Sse};
 
 /// The longest request head [`read_request`] accepts: 8 KiB.
 pub const MAX_HEAD: usize = 8 * 1024;

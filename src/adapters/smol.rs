@@ -5,7 +5,7 @@ use std::{fmt, future::Future, panic::AssertUnwindSafe};
 
 use futures_lite::FutureExt;
 
-use crate::{channel, Sender};
+use crate::deliver::{channel, Sender, Spawned};
 
 /// Spawns `producer` on smol's global executor with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
@@ -31,7 +31,7 @@ use crate::{channel, Sender};
 /// assert_eq!((wire.as_slice(), report.ended), (&b"data: one\n\n"[..], Ended::SourceClosed));
 /// # });
 /// ```
-pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Spawned<Task>
+pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -45,7 +45,7 @@ where
             Err(panic) => Err(super::panicked(&*panic)),
         }
     });
-    crate::Spawned::new(rx, Task { task })
+    Spawned::new(rx, Task { task })
 }
 
 /// A smol producer task, cancelled when dropped; see [`spawn`].

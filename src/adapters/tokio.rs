@@ -13,7 +13,7 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::{
     adapters::raw::{self, Request, RequestError},
-    channel, PumpError, Report, Sender, Source, Sse,
+    deliver::{channel, PumpError, Report, Sender, Source, Spawned, Sse},
 };
 
 /// Pumps `sse` into a tokio writer: a `TcpStream` or one of its halves, a `UnixStream`, a
@@ -157,7 +157,7 @@ where
 /// assert_eq!(report.source_error.as_deref(), Some("the feed broke"));
 /// # }
 /// ```
-pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> crate::Spawned<Task>
+pub fn spawn<F, Fut, E>(capacity: usize, producer: F) -> Spawned<Task>
 where
     F: FnOnce(Sender) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -166,7 +166,7 @@ where
     let (tx, rx) = channel(capacity);
     let run = producer(tx);
     let handle = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
-    crate::Spawned::new(rx, Task { handle })
+    Spawned::new(rx, Task { handle })
 }
 
 /// A tokio producer task, aborted when dropped; see [`spawn`].

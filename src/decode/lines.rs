@@ -8,7 +8,7 @@
 //! (CR) character, and a single U+000D CARRIAGE RETURN (CR) character not followed by a
 //! U+000A LINE FEED (LF) character being the ways in which a line can end."
 
-use crate::line_breaks::mask16;
+use crate::wire::line_breaks::mask16;
 
 /// The UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";

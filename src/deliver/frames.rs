@@ -10,7 +10,15 @@ use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 
 use super::gather::{gather, Message};
-use crate::{config::Config, timer::Clock, Ended, Event, Report, Source, Sse};
+use super::{
+    channel::Source,
+    config::Config,
+    report::{Ended, Report},
+};
+use crate::{
+    timer::Clock,
+    wire::{Event, LineEnding},
+};
 
 pin_project_lite::pin_project! {
     /// A stream's frames, ready to write: the opening frame (a raw response head, the
@@ -70,8 +78,7 @@ struct InFlight {
 }
 
 impl<S: Source> Frames<S> {
-    pub(crate) fn new(sse: Sse<S>) -> Self {
-        let Sse { source, config } = sse;
+    pub(crate) fn new(source: S, config: Config) -> Self {
         let mut state = State {
             clock: Clock::new(),
             shutdown: None,
@@ -84,7 +91,7 @@ impl<S: Source> Frames<S> {
             buf: BytesMut::new(),
             report: Report::default(),
             #[cfg(feature = "tracing")]
-            span: crate::trace::stream_span(config.trace.as_deref()),
+            span: super::trace::stream_span(config.trace.as_deref()),
             config,
         };
         if let Some(retry) = state.config.retry_frame() {
@@ -232,7 +239,7 @@ impl State {
 
     /// A frame encoded with `\n`, with the stream's line ending.
     fn convert(&mut self, frame: Bytes) -> Bytes {
-        if self.config.line_ending == crate::LineEnding::Lf {
+        if self.config.line_ending == LineEnding::Lf {
             return frame;
         }
         self.config.line_ending.extend(&mut self.buf, &frame);
@@ -346,16 +353,6 @@ impl State {
         self.phase = Phase::Done;
         self.report.ended = ended;
         #[cfg(feature = "tracing")]
-        crate::trace::stream_ended(&self.span, &self.report);
-    }
-}
-
-impl<S> Sse<S> {
-    /// The delivery machine of this stream.
-    pub(crate) fn into_frames(self) -> Frames<S>
-    where
-        S: Source,
-    {
-        Frames::new(self)
+        super::trace::stream_ended(&self.span, &self.report);
     }
 }

@@ -7,7 +7,8 @@ use std::{
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{Event, LineEnding, Source};
+use super::channel::Source;
+use crate::wire::{Event, LineEnding};
 
 /// A message of the source: one event's frame, or a [`Batch`](crate::Batch)'s frames.
 pub(crate) struct Message {

@@ -1,8 +1,33 @@
-//! The one delivery machine that every transport drives: [`Frames`] turns a source and
-//! its settings into ready-to-write frames; the pump writes them into an `AsyncWrite`, the
-//! HTTP body hands them to the server.
+//! Delivery: producers send into a bounded [`channel`]; an [`Sse`] is a source plus the
+//! rules for delivering it (keep-alive, send timeout, retry hint, coalescing, shutdown);
+//! one machine (`frames`) turns both into ready-to-write frames, which the pump writes
+//! into an `AsyncWrite` and every other transport forwards.
 
+mod channel;
+mod config;
+mod error;
 mod frames;
 mod gather;
+mod keep_alive;
+mod pump;
+mod report;
+mod shutdown;
+mod spawned;
+mod sse;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub(crate) use self::frames::Frames;
+#[cfg(feature = "tracing")]
+pub use self::trace::Trace;
+pub use self::{
+    channel::{
+        channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
+    },
+    error::{Error, PumpError, SendError, TrySendError},
+    keep_alive::KeepAlive,
+    report::{Ended, Report},
+    shutdown::{Shutdown, ShutdownListener},
+    spawned::Spawned,
+    sse::Sse,
+};

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use crate::encode;
+use crate::wire::encode;
 
 /// The field lines of `frame` as `(offset, line)`, without their `\n`, up to the closing
 /// blank line.

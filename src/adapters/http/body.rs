@@ -13,7 +13,7 @@ use futures_lite::Stream;
 use http_body::{Body, Frame, SizeHint};
 
 use super::watchdog::Watchdog;
-use crate::{deliver::Frames, Ended, Receiver, Report, Source, Sse};
+use crate::deliver::{Ended, Frames, Receiver, Report, Source, Sse};
 
 /// The body of an SSE response: an [`http_body::Body`] whose frames are the stream's
 /// frames, as [`Sse::pump`] writes them: the `retry` frame first, events (those queued

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::{BodyError, BodyReport, Encoding, SseBody};
-use crate::{Receiver, Source};
+use crate::deliver::{Receiver, Source};
 
 /// gzip's level: flate2's default, a fair trade on small flushed frames.
 const GZIP_LEVEL: u32 = 6;

@@ -5,7 +5,12 @@ use std::{fmt, time::Duration};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 
 use super::SseBody;
-use crate::{adapters::HEADERS, Receiver, Source, Sse};
+#[cfg(feature = "compression")]
+use super::{compressed::CompressedBody, encoding::Encoding};
+use crate::{
+    adapters::HEADERS,
+    deliver::{Receiver, Source, Sse},
+};
 
 /// A `200 OK` response streaming `sse`, with the headers an event stream needs:
 ///
@@ -247,7 +252,7 @@ impl<S: Source> SseResponse<S> {
     ///
     /// [`Encoding::negotiate`]: crate::Encoding::negotiate
     /// [`CompressedBody`]: crate::CompressedBody
-    pub fn compress(self, encoding: crate::Encoding) -> Response<crate::CompressedBody<S>> {
+    pub fn compress(self, encoding: Encoding) -> Response<CompressedBody<S>> {
         let mut response = self
             .header(
                 header::CONTENT_ENCODING,
@@ -256,7 +261,7 @@ impl<S: Source> SseResponse<S> {
             .build();
         let vary = HeaderValue::from_static("accept-encoding");
         response.headers_mut().append(header::VARY, vary);
-        response.map(|body| crate::CompressedBody::new(body, encoding))
+        response.map(|body| CompressedBody::new(body, encoding))
     }
 }
 

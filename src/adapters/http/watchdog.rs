@@ -20,7 +20,7 @@ use std::{
 
 use futures_timer::Delay;
 
-use crate::CloseHandle;
+use crate::deliver::CloseHandle;
 
 /// Watches one body; shared between it and the timer thread, with `T`, what else the
 /// body shares (one allocation for both). The watch itself is made with the first frame

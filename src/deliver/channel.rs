@@ -10,7 +10,8 @@ use std::{
 
 use futures_lite::Stream;
 
-use crate::{Batch, Event, SendError, TrySendError};
+use super::error::{SendError, TrySendError};
+use crate::wire::{Batch, Event};
 
 /// Creates a bounded channel that carries events from producers to one stream.
 ///
@@ -640,6 +641,6 @@ impl<E: fmt::Display> IntoEventResult for Result<Event, E> {
 mod sealed {
     /// Keeps [`IntoEventResult`](super::IntoEventResult) closed.
     pub trait Sealed {}
-    impl Sealed for crate::Event {}
-    impl<E> Sealed for Result<crate::Event, E> {}
+    impl Sealed for crate::wire::Event {}
+    impl<E> Sealed for Result<crate::wire::Event, E> {}
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::{encode, Event};
+use super::{encode, event::Event};
 
 /// Events encoded one after another into one buffer, to send with
 /// [`Sender::send_batch`](crate::Sender::send_batch) as one message.

@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 
-use crate::Event;
+use crate::wire::Event;
 
 /// Keep-alive pings: what to write after a quiet stretch, and how long the stretch is.
 ///

@@ -7,7 +7,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::FieldError;
+use crate::wire::error::FieldError;
 
 #[derive(Clone)]
 pub(super) enum Repr {
@@ -129,7 +129,7 @@ impl Repr {
         match self {
             Repr::Frozen(frame) => buf.extend_from_slice(&frame),
             Repr::Open(Open::Lines(lines)) => {
-                buf.reserve(lines.len() + crate::encode::CLOSING);
+                buf.reserve(lines.len() + crate::wire::encode::CLOSING);
                 buf.extend_from_slice(&lines);
                 buf.extend_from_slice(b"\n");
             }
@@ -167,6 +167,6 @@ mod tests {
     #[test]
     fn an_event_fits_a_channel_slot_of_40_bytes() {
         assert_eq!(std::mem::size_of::<Repr>(), 32);
-        assert_eq!(std::mem::size_of::<crate::Event>(), 32);
+        assert_eq!(std::mem::size_of::<crate::wire::Event>(), 32);
     }
 }

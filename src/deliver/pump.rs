@@ -11,7 +11,13 @@ use std::{
 use bytes::{Buf, Bytes};
 use futures_lite::{AsyncWrite, Stream};
 
-use crate::{deliver::Frames, timer::Deadline, Ended, Error, PumpError, Report, Source};
+use super::{
+    channel::Source,
+    error::{Error, PumpError},
+    frames::Frames,
+    report::{Ended, Report},
+};
+use crate::timer::Deadline;
 
 pin_project_lite::pin_project! {
     /// Writes `frames` into `writer` until they end, a write fails or times out, or `hangup`

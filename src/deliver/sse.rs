@@ -4,10 +4,17 @@ use std::{fmt, future::Future, time::Duration};
 
 use futures_lite::{AsyncWrite, Stream};
 
-use crate::{
-    channel::IntoEventResult, config::Config, pump, Event, FromStream, KeepAlive, LineEnding,
-    PumpError, Receiver, ShutdownListener, Source,
+use super::{
+    channel::{FromStream, IntoEventResult, Receiver, Source},
+    config::{self, Config},
+    error::PumpError,
+    frames::Frames,
+    keep_alive::KeepAlive,
+    pump,
+    report::Report,
+    shutdown::ShutdownListener,
 };
+use crate::wire::{Event, LineEnding};
 
 /// One Server-Sent Events stream: a source of events and the rules for delivering them.
 ///
@@ -66,11 +73,11 @@ pub struct Sse<S = Receiver> {
 
 impl Sse {
     /// The default send timeout: 30 seconds.
-    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_SEND_TIMEOUT: Duration = config::DEFAULT_SEND_TIMEOUT;
     /// The default most bytes of queued events gathered into one write: 64 KiB.
-    pub const DEFAULT_COALESCE: usize = 64 * 1024;
+    pub const DEFAULT_COALESCE: usize = config::DEFAULT_COALESCE;
     /// The default time a farewell event may take to write: 1 second.
-    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = config::DEFAULT_SHUTDOWN_GRACE;
 }
 
 impl<S: Source> Sse<S> {
@@ -305,7 +312,7 @@ impl<S> Sse<S> {
     /// # drop(sse);
     /// ```
     #[cfg(feature = "tracing")]
-    pub fn trace(mut self, trace: crate::Trace) -> Self {
+    pub fn trace(mut self, trace: super::trace::Trace) -> Self {
         self.config.trace = Some(Box::new(trace));
         self
     }
@@ -371,74 +378,9 @@ impl<S> fmt::Debug for Sse<S> {
     }
 }
 
-/// What a pump did: why it ended and what it wrote.
-///
-/// `events + undelivered` is every event the pump took from its source: each one that a
-/// producer's `send` accepted was either written or counted here.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// let (tx, rx) = sse_pump::channel(4);
-/// tx.send(sse_pump::Event::new().data("a")).await.unwrap();
-/// drop(tx);
-/// let report = sse_pump::Sse::new(rx).pump(Vec::new()).await.unwrap();
-/// assert_eq!(report.ended, sse_pump::Ended::SourceClosed);
-/// assert_eq!(report.events, 1);
-/// assert_eq!(report.undelivered, 0);
-/// # });
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// Why the pump stopped.
-    pub ended: Ended,
-    /// Events written and flushed, the farewell included.
-    pub events: u64,
-    /// Keep-alive pings written.
-    pub pings: u64,
-    /// Bytes written: events, pings and the `retry` frame.
-    pub bytes: u64,
-    /// Events taken from the source but not written: those queued when the stream ended
-    /// early, and those of a write that failed.
-    pub undelivered: u64,
-    /// Why the source failed, when [`ended`](Report::ended) is [`Ended::SourceFailed`].
-    pub source_error: Option<String>,
-}
-
-impl Report {
-    /// Records how the source ended: with `error`, or cleanly.
-    pub(crate) fn source_ended(&mut self, error: Option<String>) -> Ended {
-        let ended = match error {
-            Some(_) => Ended::SourceFailed,
-            None => Ended::SourceClosed,
-        };
-        self.source_error = error;
-        ended
+impl<S: Source> Sse<S> {
+    /// The delivery machine of this stream.
+    pub(crate) fn into_frames(self) -> Frames<S> {
+        Frames::new(self.source, self.config)
     }
-}
-
-/// Why a pump stopped.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(sse_pump::Ended::default(), sse_pump::Ended::SourceClosed);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Ended {
-    /// Every sender was dropped, or the stream ended; everything was written.
-    #[default]
-    SourceClosed,
-    /// The source ended with an error (its producer failed or panicked); everything it
-    /// sent was written. The message is in [`Report::source_error`].
-    SourceFailed,
-    /// A shutdown was triggered.
-    Shutdown,
-    /// A write took longer than the send timeout.
-    SendTimeout,
-    /// The writer failed: the client went away.
-    Disconnected,
 }

@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 
-use crate::Report;
+use super::report::Report;
 
 /// What the span of a stream says about it: the peer, the path and the `Last-Event-ID` it
 /// resumed from, for [`Sse::trace`](crate::Sse::trace). The crate does not know them: the
@@ -87,33 +87,6 @@ impl Trace {
     pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
         self.last_event_id = Some(id.into());
         self
-    }
-}
-
-#[cfg(feature = "http")]
-impl Trace {
-    /// The request's path and query, and its `Last-Event-ID` when well-formed: what a
-    /// server knows of a request. Add the peer with [`Trace::peer`] where the server has it
-    /// (the accepted connection's address; axum's `ConnectInfo`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let request = http::Request::get("/events?topic=news")
-    ///     .header("last-event-id", "41")
-    ///     .body(())
-    ///     .unwrap();
-    /// let trace = sse_pump::Trace::from_request(&request);
-    /// let expected = sse_pump::Trace::new().path("/events?topic=news").last_event_id("41");
-    /// assert_eq!(trace, expected);
-    /// ```
-    pub fn from_request<B>(request: &http::Request<B>) -> Trace {
-        let uri = request.uri();
-        let mut trace = Trace::new().path(uri.path_and_query().map_or("/", |p| p.as_str()));
-        if let Ok(Some(id)) = crate::last_event_id(request.headers()) {
-            trace = trace.last_event_id(id);
-        }
-        trace
     }
 }
 

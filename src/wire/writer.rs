@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use bytes::BytesMut;
 
-use crate::{encode, FieldError};
+use super::{encode, error::FieldError};
 
 /// Writes one event's lines straight into a write buffer that a transport gathers frames
 /// in, with no [`Event`](crate::Event) built: no allocation and no copy per event.

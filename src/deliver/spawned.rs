@@ -9,7 +9,8 @@ use std::{
 
 use futures_lite::Stream;
 
-use crate::{Event, Receiver, Source};
+use super::channel::{CloseHandle, Receiver, Source};
+use crate::wire::Event;
 
 pin_project_lite::pin_project! {
     /// The events of a producer task, as a [`Source`]: what the runtime adapters' `spawn`
@@ -112,7 +113,7 @@ where
         self.project().error.take()
     }
 
-    fn close_handle(&self) -> Option<crate::CloseHandle> {
+    fn close_handle(&self) -> Option<CloseHandle> {
         self.events.close_handle()
     }
 

@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use bytes::Bytes;
 
-use crate::{encode, FieldError};
+use super::{encode, error::FieldError};
 
 mod repr;
 

@@ -6,7 +6,7 @@
 
 use bytes::BytesMut;
 
-use crate::line_breaks::mask16;
+use super::line_breaks::mask16;
 
 /// The line end written after every line of every frame.
 ///

@@ -5,9 +5,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Event, KeepAlive, LineEnding, ShutdownListener, Sse};
+use super::{keep_alive::KeepAlive, shutdown::ShutdownListener};
+use crate::wire::{Event, LineEnding};
 
-/// The delivery settings of one stream; see the table on [`Sse`] for the defaults.
+/// The default send timeout ([`Sse::DEFAULT_SEND_TIMEOUT`](super::Sse::DEFAULT_SEND_TIMEOUT)).
+pub(crate) const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default most bytes of queued events gathered into one write.
+pub(crate) const DEFAULT_COALESCE: usize = 64 * 1024;
+/// The default time a farewell event may take to write.
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// The delivery settings of one stream; see the table on [`Sse`](super::Sse) for the defaults.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) keep_alive: Option<KeepAlive>,
@@ -21,7 +29,7 @@ pub(crate) struct Config {
     pub(crate) grace: Duration,
     /// What the stream's span says about it (boxed: most streams have none).
     #[cfg(feature = "tracing")]
-    pub(crate) trace: Option<Box<crate::Trace>>,
+    pub(crate) trace: Option<Box<super::trace::Trace>>,
 }
 
 impl Config {
@@ -49,13 +57,13 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             keep_alive: Some(KeepAlive::new()),
-            send_timeout: Some(Sse::DEFAULT_SEND_TIMEOUT),
+            send_timeout: Some(DEFAULT_SEND_TIMEOUT),
             retry: None,
             line_ending: LineEnding::Lf,
-            coalesce: Sse::DEFAULT_COALESCE,
+            coalesce: DEFAULT_COALESCE,
             shutdown: None,
             farewell: None,
-            grace: Sse::DEFAULT_SHUTDOWN_GRACE,
+            grace: DEFAULT_SHUTDOWN_GRACE,
             #[cfg(feature = "tracing")]
             trace: None,
         }
