@@ -16,21 +16,28 @@ Exit codes:
   1  the output could not be written (other than a closed pipe, which ends quietly)
   2  bad arguments (an unknown option, a malformed header, URL, body or duration)
   3  the connection failed or was cut, and is not reconnected (--no-reconnect, or a POST)
-  4  a timeout (with --timeout): no response head, a silent stream, or an unfinished line
+  4  a timeout: no response head, a silent stream, or an unfinished line (with --timeout,
+     or when not reconnecting); the message names which
   5  the server answered an HTTP status other than 200 and 204 (its body is shown)
   6  the server answered 200 but not text/event-stream (its content type is shown)";
 
-/// Watch any Server-Sent Events stream: each event as it arrives, with its type, id and
-/// data (pretty when it is JSON) and a UTC time stamp; comments and reconnections dimmed.
-/// It reconnects as a browser does (Last-Event-ID, the server's retry:), and reads LLM
-/// token streams: sse POST URL --bearer KEY --json '{...}' --until '[DONE]' --data-only
+/// Watch any Server-Sent Events stream from a terminal.
+///
+///   sse URL           each event as it arrives: UTC time, type, #id, data (pretty when
+///                     it is JSON); comments and reconnections dimmed
+///   sse METHOD URL    METHOD is GET by default, POST when a body is given; http:// is
+///                     assumed when the URL has no scheme
+///
+/// It reconnects as a browser does (Last-Event-ID, the server's retry:), and reads an
+/// LLM's token stream:
+///
+///   sse POST URL --bearer KEY --json '{"stream":true}' --until '[DONE]' --data-only
 #[derive(Parser, Debug)]
-#[command(name = "sse", version, after_help = EXIT_CODES)]
+#[command(name = "sse", version, after_help = EXIT_CODES, verbatim_doc_comment)]
 #[command(override_usage = "sse [OPTIONS] [METHOD] <URL>")]
 pub struct Cli {
-    /// The method (default GET, or POST when a body is given), then the URL; http:// is
-    /// assumed when the URL has no scheme.
-    #[arg(value_names = ["METHOD", "URL"], num_args = 1..=2, required = true)]
+    /// [METHOD] URL (shown in the usage and the description: clap would show a list).
+    #[arg(value_name = "URL", num_args = 1..=2, required = true, hide = true)]
     target: Vec<String>,
 
     /// Print one JSON object per event and line (time, type, id, data, retry), for jq.

@@ -100,7 +100,7 @@ impl Printer {
         if self.mode != Mode::Human {
             return Ok(());
         }
-        let line = format!("{} :{text}", clock(at));
+        let line = format!("{} : {text}", clock(at));
         let line = paint(DIM, &line, self.out_color);
         self.write(format!("{line}\n").as_bytes())
     }

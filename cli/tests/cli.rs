@@ -32,7 +32,7 @@ fn prints_type_id_and_pretty_json_data_then_exits_0_at_a_clean_end() {
         lines[0].ends_with(&format!("-- GET {} 200 OK", server.url("/events"))),
         "{out}"
     );
-    assert!(lines[1].ends_with(" :hello"), "{out}");
+    assert!(lines[1].ends_with(" : hello"), "{out}");
     assert!(lines[2].ends_with(" tick #7"), "{out}");
     assert_eq!(
         lines[3..8],
