@@ -95,8 +95,8 @@ pub struct Cli {
 
     /// Give up (exit 4) when the server makes no progress for this long: no response head,
     /// no byte on the stream, or a line left unfinished. Seconds ("2.5") or with a unit
-    /// ("500ms"). Without it the same deadlines (30 s for the head, 45 s otherwise) end the
-    /// connection and sse reconnects.
+    /// ("500ms"). Without it, 30 s for the head, 45 s of silence and 60 s for a line end
+    /// the connection, and sse reconnects.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 

@@ -59,7 +59,7 @@ pub struct Session {
 
 impl Session {
     /// The session `cli` describes.
-    pub fn new(cli: &Cli, target: Target) -> Result<Session, Failure> {
+    pub fn new(cli: &Cli, mut target: Target) -> Result<Session, Failure> {
         let client = reqwest::Client::builder()
             .build()
             .map_err(|e| Failure::Usage(Failure::chain(&e)))?;
@@ -73,14 +73,18 @@ impl Session {
             None => Deadlines {
                 response: Duration::from_secs(30),
                 idle: Duration::from_secs(45),
-                line: Duration::from_secs(45),
+                line: Duration::from_secs(60),
                 fatal: false,
             },
         };
         // A browser accepts an id of any length; the line limit bounds it.
         let mut decoder = Decoder::new().max_id_len(1 << 20);
-        if let Some(id) = &cli.last_event_id {
-            decoder = decoder.with_last_event_id(id.clone());
+        // `-H 'Last-Event-ID: 5'` is `--last-event-id 5`: a fixed header would be sent
+        // again after newer events.
+        let header = target.headers.remove("last-event-id");
+        let header = header.and_then(|v| v.to_str().ok().map(str::to_owned));
+        if let Some(id) = cli.last_event_id.clone().or(header) {
+            decoder = decoder.with_last_event_id(id);
         }
         Ok(Session {
             client,

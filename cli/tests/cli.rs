@@ -189,6 +189,25 @@ fn headers_and_the_last_event_id_are_sent() {
 }
 
 #[test]
+fn a_last_event_id_header_is_the_starting_id_not_a_fixed_one() {
+    let server = Server::start(|request, s| match request.n {
+        0 => stream(s, "retry: 1\nid: 6\ndata: six\n\n"),
+        _ => stream(s, "data: end\n\n"),
+    });
+    let args = [
+        &*server.url("/"),
+        "-H",
+        "Last-Event-ID: 5",
+        "--until",
+        "end",
+    ];
+    let output = run(&mut sse(&args), DEADLINE);
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert_eq!(server.request().headers["last-event-id"], ["5"]);
+    assert_eq!(server.request().headers["last-event-id"], ["6"]);
+}
+
+#[test]
 fn reconnects_with_the_last_event_id_after_the_servers_retry() {
     let server = Server::start(|request, s| match request.n {
         0 => stream(s, "retry: 300\nid: 1\ndata: first\n\n"),
