@@ -9,7 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{hold, respond, run, sse, stream, text, ChildGuard, Server, DEADLINE, STREAM_HEAD};
+use common::{
+    hold, json_lines, respond, run, sse, stream, text, ChildGuard, Server, DEADLINE, STREAM_HEAD,
+};
 
 #[test]
 fn prints_type_id_and_pretty_json_data_then_exits_0_at_a_clean_end() {
@@ -88,10 +90,7 @@ fn json_prints_one_parsable_object_per_event() {
     );
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    let events: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect();
+    let events = json_lines(&out);
     assert_eq!(events.len(), 2, "comments stay off stdout: {out}");
     assert_eq!(events[0]["type"], "tick");
     assert_eq!(events[0]["id"], "1");
@@ -219,9 +218,9 @@ fn reconnects_with_the_last_event_id_after_the_servers_retry() {
     );
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    let data: Vec<String> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["data"].to_string())
+    let data: Vec<String> = json_lines(&out)
+        .iter()
+        .map(|event| event["data"].to_string())
         .collect();
     assert_eq!(data, ["\"first\"", "\"second\""]);
     assert!(
@@ -253,7 +252,7 @@ fn a_4_kib_id_is_accepted_and_sent_back() {
     );
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    let event: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let event = &json_lines(&out)[0];
     assert_eq!(
         (event["id"].as_str().unwrap().len(), &event["data"]),
         (4096, &"long id".into())
@@ -349,27 +348,20 @@ fn a_silent_stream_and_a_missing_head_time_out_by_name() {
         let _ = s.write_all(STREAM_HEAD);
         hold(s);
     });
-    let output = run(
-        &mut sse(&[&silent.url("/"), "--timeout", "0.5"]),
-        Duration::from_secs(10),
-    );
-    assert_eq!(output.status.code(), Some(4));
-    assert!(
-        text(&output).1.contains("idle timeout"),
-        "{:?}",
-        text(&output)
-    );
+    times_out(&silent.url("/"), "0.5", "idle timeout");
     let mute = Server::start(|_, s| hold(s));
+    times_out(&mute.url("/"), "500ms", "response timeout");
+}
+
+/// Runs `sse URL --timeout AFTER`: exit 4 and a message that names the deadline.
+fn times_out(url: &str, after: &str, named: &str) {
     let output = run(
-        &mut sse(&[&mute.url("/"), "--timeout", "500ms"]),
+        &mut sse(&[url, "--timeout", after]),
         Duration::from_secs(10),
     );
-    assert_eq!(output.status.code(), Some(4));
-    assert!(
-        text(&output).1.contains("response timeout"),
-        "{:?}",
-        text(&output)
-    );
+    let (_, err) = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    assert!(err.contains(named), "{err}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::{
     thread,
 };
 
-use common::{run, sse, text, ChildGuard, DEADLINE};
+use common::{json_lines, run, sse, text, ChildGuard, DEADLINE};
 
 /// Builds the demo package into this target directory and returns its binary.
 fn demo_binary() -> PathBuf {
@@ -64,10 +64,7 @@ fn sse_reads_the_demo_stream() {
     let output = run(&mut sse(&[&events, "--json", "-n", "4"]), DEADLINE);
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    let events_seen: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect();
+    let events_seen = json_lines(&out);
     assert_eq!(events_seen.len(), 4, "{out}");
     for event in &events_seen {
         assert!(

@@ -79,6 +79,13 @@ pub fn text(output: &Output) -> (String, String) {
     )
 }
 
+/// Each line of `out` as JSON; fails the test on a line that is not.
+pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
 /// A request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Request {
