@@ -63,7 +63,7 @@ fn prints_type_id_and_pretty_json_data_then_exits_0_at_a_clean_end() {
 }
 
 #[test]
-fn color_only_when_asked_or_on_a_terminal() {
+fn color_always_paints_a_pipe_which_is_plain_otherwise() {
     let server = Server::start(|_, s| stream(s, "event: tick\ndata: x\n\n"));
     let url = server.url("/");
     let output = run(
@@ -77,6 +77,42 @@ fn color_only_when_asked_or_on_a_terminal() {
         DEADLINE,
     );
     assert!(!text(&output).0.contains('\x1b'));
+}
+
+/// Runs `sse ARGS` on a pseudo-terminal through util-linux's `script` (in every Debian,
+/// `bsdutils`); its output as text.
+fn on_a_terminal(args: &str, no_color: bool) -> String {
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_sse"));
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null());
+    command.env_remove("NO_COLOR").env("TERM", "xterm");
+    if no_color {
+        command.env("NO_COLOR", "1");
+    }
+    let output = run(&mut command, DEADLINE);
+    assert!(output.status.success(), "{:?}", text(&output));
+    text(&output).0
+}
+
+#[test]
+fn colors_on_a_terminal_unless_no_color() {
+    let server = Server::start(|_, s| stream(s, "event: tick\ndata: x\n\n"));
+    let args = format!("{} --no-reconnect", server.url("/"));
+    let colored = on_a_terminal(&args, false);
+    assert!(
+        colored.contains("\x1b[1m\x1b[36mtick\x1b[0m  x"),
+        "{colored:?}"
+    );
+    let plain = on_a_terminal(&args, true);
+    assert!(
+        plain.contains(" tick  x") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    // data-only on a terminal ends its text with a line, for the prompt
+    let args = format!("{} --no-reconnect --data-only", server.url("/"));
+    assert!(on_a_terminal(&args, false).ends_with("x\r\n"));
 }
 
 #[test]
