@@ -1,0 +1,144 @@
+//! Why `sse` stopped: one type per cause, each with its exit code (see `EXIT_CODES`).
+
+use std::{error::Error, fmt, io, time::Duration};
+
+use sse_pump::client::Rejected;
+
+/// A deadline that passed, named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// No response head (connecting included).
+    Response(Duration),
+    /// No byte at all on the open stream, not even a keep-alive comment.
+    Idle(Duration),
+    /// Bytes arrive but a line is not finished: a trickling server.
+    Line(Duration),
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timeout::Response(d) => {
+                write!(f, "response timeout: no response head within {}", secs(*d))
+            }
+            Timeout::Idle(d) => write!(
+                f,
+                "idle timeout: the stream sent nothing for {} (not even a keep-alive comment)",
+                secs(*d)
+            ),
+            Timeout::Line(d) => write!(
+                f,
+                "line timeout: a line stayed unfinished for {} (bytes trickle in, no line end)",
+                secs(*d)
+            ),
+        }
+    }
+}
+
+/// A duration for people: `1.5s`, `250ms`.
+pub fn secs(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", (d.as_millis() as f64 / 1000.0))
+    }
+}
+
+/// Why a connection, or `sse`, ended in failure.
+#[derive(Debug)]
+pub enum Failure {
+    /// The arguments do not make a request.
+    Usage(String),
+    /// Connecting or sending failed (refused, DNS, TLS), with the client's error chain.
+    Connect(String),
+    /// The open stream failed (a reset, a body cut short).
+    Cut(String),
+    /// A deadline passed.
+    Timeout(Timeout),
+    /// A status other than 200 and 204.
+    Status(Box<Rejected>),
+    /// 200, but not `text/event-stream`.
+    NotEventStream(Box<Rejected>),
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl Failure {
+    /// The process's exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Output(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Connect(_) | Failure::Cut(_) => 3,
+            Failure::Timeout(_) => 4,
+            Failure::Status(_) => 5,
+            Failure::NotEventStream(_) => 6,
+        }
+    }
+
+    /// Whether reconnecting could help: not for an answer the server gave on purpose
+    /// (browsers do not retry those either), nor for our own output.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Failure::Connect(_) | Failure::Cut(_) | Failure::Timeout(_)
+        )
+    }
+
+    /// A client error and its sources, as one line.
+    pub fn chain(error: &(dyn Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let more = cause.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            source = cause.source();
+        }
+        text
+    }
+
+    /// The body of a rejection, for the lines under the message (at most 20 lines).
+    pub fn body(&self) -> Option<String> {
+        let (Failure::Status(rejected) | Failure::NotEventStream(rejected)) = self else {
+            return None;
+        };
+        let text = String::from_utf8_lossy(&rejected.body);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let mut lines: Vec<&str> = text.lines().take(21).collect();
+        if lines.len() > 20 {
+            lines[20] = "...";
+        }
+        Some(lines.join("\n"))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(why) => f.write_str(why),
+            Failure::Connect(why) => write!(f, "cannot connect: {why}"),
+            Failure::Cut(why) => write!(f, "the stream failed: {why}"),
+            Failure::Timeout(t) => fmt::Display::fmt(t, f),
+            Failure::Status(r) => {
+                let kind = r.headers.get(reqwest::header::CONTENT_TYPE);
+                let kind = kind
+                    .and_then(|k| k.to_str().ok())
+                    .unwrap_or("no content type");
+                write!(f, "{r} ({kind}, {} bytes of body)", r.body.len())
+            }
+            Failure::NotEventStream(r) => match r.headers.get(reqwest::header::CONTENT_TYPE) {
+                Some(_) => fmt::Display::fmt(r, f),
+                None => {
+                    f.write_str("the server answered 200 with no content type, not an event stream")
+                }
+            },
+            Failure::Output(e) => write!(f, "cannot write the output: {e}"),
+        }
+    }
+}
