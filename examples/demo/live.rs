@@ -209,14 +209,16 @@ pub async fn broadcast(
     request: &raw::Request,
     query: &str,
 ) -> std::io::Result<()> {
-    let tab = param(query, "tab").unwrap_or("");
-    if !valid_tab(tab) {
-        return reply(stream, "400 Bad Request", "tab: 0 to 32 of A-Z a-z 0-9 - _").await;
-    }
+    // The body first: closing with unread bytes would reset the connection, and the
+    // client might never see the answer.
     let body = match read_body(&mut stream, request).await {
         Ok(body) => body,
         Err(status) => return reply(stream, status, "").await,
     };
+    let tab = param(query, "tab").unwrap_or("");
+    if !valid_tab(tab) {
+        return reply(stream, "400 Bad Request", "tab: 0 to 32 of A-Z a-z 0-9 - _").await;
+    }
     let text = match String::from_utf8(body) {
         Ok(text) if !text.trim().is_empty() => text,
         _ => return reply(stream, "400 Bad Request", "empty or not UTF-8").await,
