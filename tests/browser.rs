@@ -135,7 +135,9 @@ fn the_chart_moves(browser: &Browser) {
     let image = "return document.getElementById('chart').toDataURL()";
     wait_for(browser, "the chart draws its three series", SERIES_PIXELS);
     let before = browser.execute(image, json!([]));
-    let changed = poll(DEADLINE, || (browser.execute(image, json!([])) != before).then_some(()));
+    let changed = poll(DEADLINE, || {
+        (browser.execute(image, json!([])) != before).then_some(())
+    });
     changed.expect("the chart's pixels did not change");
 }
 
@@ -155,34 +157,66 @@ fn drop_and_resume(browser: &Browser) -> String {
         ),
     );
     let received = browser.received();
-    let kinds: Vec<&str> = received.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    let error = kinds.iter().position(|&k| k == "error").expect("an error (the drop)");
-    assert_eq!(kinds.iter().filter(|&&k| k == "error").count(), 1, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|&&k| k == "open").count(), 2, "{kinds:?}");
-    assert_eq!(kinds[error - 1], "dropped", "the server's farewell comes last");
+    let kinds: Vec<&str> = received
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    let error = kinds
+        .iter()
+        .position(|&k| k == "error")
+        .expect("an error (the drop)");
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == "error").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == "open").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds[error - 1],
+        "dropped",
+        "the server's farewell comes last"
+    );
     assert_eq!(kinds[error + 1], "open", "{kinds:?}");
 
     let ids = |entries: &[Value]| -> Vec<u64> {
-        let published = entries.iter().filter(|e| e["type"] != "dropped" && e.get("data").is_some());
-        published.map(|e| e["lastEventId"].as_str().unwrap().parse().unwrap()).collect()
+        let published = entries
+            .iter()
+            .filter(|e| e["type"] != "dropped" && e.get("data").is_some());
+        published
+            .map(|e| e["lastEventId"].as_str().unwrap().parse().unwrap())
+            .collect()
     };
     let all = ids(&received);
     let consecutive = all.windows(2).all(|w| w[1] == w[0] + 1);
     assert!(consecutive, "ids with a gap or a repeat: {all:?}");
-    let held = *ids(&received[..error]).last().expect("events before the drop");
+    let held = *ids(&received[..error])
+        .last()
+        .expect("events before the drop");
     let resumed = ids(&received[error..])[0];
     assert_eq!(resumed, held + 1);
 
     // Published while the tab was away, delivered after it came back: replayed.
     let reopened = received[error + 1]["at"].as_u64().unwrap();
-    let replayed = received[error + 1..].iter().filter(|e| e["type"] == "metric");
+    let replayed = received[error + 1..]
+        .iter()
+        .filter(|e| e["type"] == "metric");
     let replayed = replayed.filter(|e| point(e)["t"].as_u64().unwrap() < reopened);
     assert!(replayed.count() > 0, "nothing was replayed after the drop");
 
     let ticks = browser.execute("return window.chartTicks()", json!([]));
     let ticks: Vec<u64> = serde_json::from_value(ticks).unwrap();
-    assert!(ticks.windows(2).all(|w| w[1] == w[0] + 1), "a hole in the chart: {ticks:?}");
-    let shown = browser.execute("return document.getElementById('resumed').textContent", json!([]));
+    assert!(
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "a hole in the chart: {ticks:?}"
+    );
+    let shown = browser.execute(
+        "return document.getElementById('resumed').textContent",
+        json!([]),
+    );
     assert_eq!(shown, held.to_string());
     let reconnects = "return document.getElementById('reconnects').textContent";
     assert_eq!(browser.execute(reconnects, json!([])), "1");

@@ -186,10 +186,15 @@ fn demo_live_resumes_after_last_event_id_with_the_broadcasts() {
     let message = resumed.last().unwrap();
     assert_eq!(message.event, "broadcast");
     let data: serde_json::Value = serde_json::from_str(&message.data).unwrap();
-    assert_eq!(data, serde_json::json!({ "from": "t-1", "text": "hello, hub" }));
+    assert_eq!(
+        data,
+        serde_json::json!({ "from": "t-1", "text": "hello, hub" })
+    );
     for metric in resumed.iter().filter(|e| e.event == "metric") {
         let point: serde_json::Value = serde_json::from_str(&metric.data).unwrap();
-        assert!(["k", "t", "p50", "p90", "p99"].iter().all(|k| point[k].is_number()));
+        assert!(["k", "t", "p50", "p90", "p99"]
+            .iter()
+            .all(|k| point[k].is_number()));
     }
 }
 
@@ -217,7 +222,10 @@ fn demo_drop_ends_that_tabs_stream_with_a_farewell() {
     }));
     assert!(dropped.ends_with("\r\n\r\n1"), "{dropped}");
     let last = events.last().unwrap();
-    assert_eq!((&*last.event, &*last.data), ("dropped", "the server ended this stream"));
+    assert_eq!(
+        (&*last.event, &*last.data),
+        ("dropped", "the server ended this stream")
+    );
 }
 
 /// Bad requests to the demo's POST routes get a status, never a hang or a panic.
@@ -225,22 +233,38 @@ fn demo_drop_ends_that_tabs_stream_with_a_farewell() {
 fn demo_answers_bad_posts_with_a_status() {
     let demo = Demo::start();
     let before = ids(&first_events_of(&demo, "/live?backlog=1", None, 1))[0];
-    let too_long = format!("POST /broadcast?tab=t HTTP/1.1\r\nContent-Length: {}\r\n\r\n", 1025);
+    let too_long = format!(
+        "POST /broadcast?tab=t HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        1025
+    );
     let cases = [
         (post("/broadcast?tab=t", ""), "400 Bad Request"),
         (post("/broadcast?tab=t", " \n "), "400 Bad Request"),
         (post("/broadcast?tab=<b>", "hi"), "400 Bad Request"),
         (too_long.into_bytes(), "413 Content Too Large"),
-        (b"POST /broadcast HTTP/1.1\r\n\r\n".to_vec(), "411 Length Required"),
-        (b"POST /broadcast HTTP/1.1\r\nContent-Length: 2\r\n\r\n\xff\xfe".to_vec(), "400 Bad Request"),
-        (b"GET /broadcast HTTP/1.1\r\n\r\n".to_vec(), "405 Method Not Allowed"),
+        (
+            b"POST /broadcast HTTP/1.1\r\n\r\n".to_vec(),
+            "411 Length Required",
+        ),
+        (
+            b"POST /broadcast HTTP/1.1\r\nContent-Length: 2\r\n\r\n\xff\xfe".to_vec(),
+            "400 Bad Request",
+        ),
+        (
+            b"GET /broadcast HTTP/1.1\r\n\r\n".to_vec(),
+            "405 Method Not Allowed",
+        ),
         (post("/drop", ""), "400 Bad Request"),
         (post("/nowhere", ""), "404 Not Found"),
     ];
     for (request, status) in cases {
         let answer = exchange(&demo, request.clone());
         let want = format!("HTTP/1.1 {status}\r\n");
-        assert!(answer.starts_with(&want), "{:?}: {answer}", String::from_utf8_lossy(&request));
+        assert!(
+            answer.starts_with(&want),
+            "{:?}: {answer}",
+            String::from_utf8_lossy(&request)
+        );
     }
     // None of them was published: from `before` to a good message, it is the only one.
     let answer = exchange(&demo, post("/broadcast?tab=t", "good"));
@@ -259,7 +283,10 @@ fn ids(events: &[MessageEvent]) -> Vec<u64> {
 
 /// A POST request to `target` with `body`, as bytes.
 fn post(target: &str, body: &str) -> Vec<u8> {
-    let head = format!("POST {target} HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
     [head.as_bytes(), body.as_bytes()].concat()
 }
 

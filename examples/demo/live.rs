@@ -66,19 +66,28 @@ impl Live {
         }
     }
 
-    /// Publishes `event`, keeping its id for [`Live::backlog_id`].
+    /// Publishes `event`, keeping its id for [`Live::resume_from`].
     fn publish(&self, event: Event) -> Result<u64, sse_pump::hub::PublishError> {
         let id = self.hub.publish(event)?;
         self.last_id.fetch_max(id, Ordering::Relaxed);
         Ok(id)
     }
 
-    /// The id to resume a new client from so that it gets the last `events` events first.
-    fn backlog_id(&self, events: u64) -> String {
+    /// The id to subscribe after: the client's `Last-Event-ID`, or for a new client that
+    /// asks for a `backlog`, the id that many events back (at most the history), so that
+    /// its chart starts full; `None`: live events only.
+    fn resume_from(&self, last_id: Option<&str>, backlog: Option<u64>) -> Option<String> {
+        if let Some(id) = last_id {
+            println!("resumed from Last-Event-ID: {id}");
+            return Some(id.to_owned());
+        }
+        let events = backlog?.min(HISTORY as u64);
         let last = self.last_id.load(Ordering::Relaxed);
-        let events = events.min(HISTORY as u64);
-        let from = last.saturating_sub(events).max(self.first_id - 1);
-        from.to_string()
+        Some(
+            last.saturating_sub(events)
+                .max(self.first_id - 1)
+                .to_string(),
+        )
     }
 
     fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, Shutdown)>> {
@@ -155,14 +164,7 @@ pub async fn stream(
         return reply(stream, "400 Bad Request", "tab: 0 to 32 of A-Z a-z 0-9 - _").await;
     }
     let backlog = param(query, "backlog").and_then(|n| n.parse().ok());
-    let from = match (last_id, backlog) {
-        (Some(id), _) => {
-            println!("resumed from Last-Event-ID: {id}");
-            Some(id.to_owned())
-        }
-        (None, Some(events)) => Some(live.backlog_id(events)),
-        (None, None) => None,
-    };
+    let from = live.resume_from(last_id, backlog);
     let subscription = match live.hub.subscribe(from.as_deref()) {
         Ok(subscription) => subscription,
         Err(_) => return reply(stream, "503 Service Unavailable", "the hub is full").await,
@@ -175,7 +177,11 @@ pub async fn stream(
         .send_timeout(Duration::from_secs(10))
         .retry(Duration::from_secs(1))
         .shutdown(shutdown.listener())
-        .farewell(Event::new().event("dropped").data("the server ended this stream"));
+        .farewell(
+            Event::new()
+                .event("dropped")
+                .data("the server ended this stream"),
+        );
     let report = raw::respond(stream, sse).await;
     live.streams().remove(&key);
     if let Err(e) = report {
@@ -232,15 +238,27 @@ pub async fn broadcast(
 
 /// The request's body, by its `Content-Length`, within [`BODY_TIMEOUT`]; the status to
 /// answer with when it is missing, too large or late.
-async fn read_body(stream: &mut TcpStream, request: &raw::Request) -> Result<Vec<u8>, &'static str> {
-    let length = request.header("content-length").ok_or("411 Length Required")?;
-    let length = std::str::from_utf8(length).ok().and_then(|l| l.trim().parse::<usize>().ok());
+async fn read_body(
+    stream: &mut TcpStream,
+    request: &raw::Request,
+) -> Result<Vec<u8>, &'static str> {
+    let length = request
+        .header("content-length")
+        .ok_or("411 Length Required")?;
+    let length = std::str::from_utf8(length)
+        .ok()
+        .and_then(|l| l.trim().parse::<usize>().ok());
     let length = length.ok_or("400 Bad Request")?;
     if length > MAX_MESSAGE {
         return Err("413 Content Too Large");
     }
     let mut body = vec![0; length];
-    let read = async { stream.read_exact(&mut body).await.map_err(|_| "400 Bad Request") };
+    let read = async {
+        stream
+            .read_exact(&mut body)
+            .await
+            .map_err(|_| "400 Bad Request")
+    };
     let late = async {
         smol::Timer::after(BODY_TIMEOUT).await;
         Err("408 Request Timeout")

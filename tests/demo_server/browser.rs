@@ -128,7 +128,9 @@ impl Browser {
             json!({ "using": "css selector", "value": selector }),
         );
         let reference = found[ELEMENT].as_str();
-        reference.unwrap_or_else(|| panic!("{selector}: {found}")).to_owned()
+        reference
+            .unwrap_or_else(|| panic!("{selector}: {found}"))
+            .to_owned()
     }
 
     /// Clicks the element that matches `selector`, as a user would.
