@@ -8,7 +8,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use demo_server::Demo;
 use futures_lite::StreamExt;
-use sse_pump::{client::decode_body, MessageEvent};
+use sse_pump::{
+    client::{decode_body, DecodeBody},
+    MessageEvent,
+};
 use support::{guard, http::fetch, on_tokio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -32,19 +35,27 @@ fn first_events_of(
 ) -> Vec<MessageEvent> {
     let addr: std::net::SocketAddr = example.authority().parse().unwrap();
     on_tokio(guard(async move {
-        let mut request = http::Request::get(path).header("host", addr.to_string());
-        if let Some(id) = last_id {
-            request = request.header("last-event-id", id);
-        }
-        let request = request.body(()).unwrap();
-        let response = fetch(addr, request).await.unwrap();
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/event-stream; charset=utf-8"
-        );
-        let events = decode_body(response.into_body()).take(count);
+        let events = open_stream(addr, path, last_id).await.take(count);
         events.try_collect().await.unwrap()
     }))
+}
+
+/// Opens the event stream at `path` (after `last_id` if any) and decodes its body.
+async fn open_stream(
+    addr: SocketAddr,
+    path: &str,
+    last_id: Option<&str>,
+) -> DecodeBody<hyper::body::Incoming> {
+    let mut request = http::Request::get(path).header("host", addr.to_string());
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = fetch(addr, request.body(()).unwrap()).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream; charset=utf-8"
+    );
+    decode_body(response.into_body())
 }
 
 fn ticks(example: &str, ids: [&str; 2]) {
@@ -132,12 +143,7 @@ fn shutdown_says_farewell_and_exits() {
     let addr: std::net::SocketAddr = server.authority().parse().unwrap();
     let pid = server.pid().to_string();
     let events: Vec<MessageEvent> = on_tokio(guard(async move {
-        let request = http::Request::get("/events")
-            .header("host", addr.to_string())
-            .body(())
-            .unwrap();
-        let response = fetch(addr, request).await.unwrap();
-        let mut events = decode_body(response.into_body());
+        let mut events = open_stream(addr, "/events", None).await;
         let first = events.next().await.unwrap().unwrap();
         let kill = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -204,12 +210,7 @@ fn demo_drop_ends_that_tabs_stream_with_a_farewell() {
     let demo = Demo::start();
     let addr: SocketAddr = demo.authority().parse().unwrap();
     let (dropped, events) = on_tokio(guard(async move {
-        let request = http::Request::get("/live?tab=mine")
-            .header("host", addr.to_string())
-            .body(())
-            .unwrap();
-        let response = fetch(addr, request).await.unwrap();
-        let mut events = decode_body(response.into_body());
+        let mut events = open_stream(addr, "/live?tab=mine", None).await;
         let first = events.next().await.unwrap().unwrap(); // the stream is open
         let other = exchange_async(addr, post("/drop?tab=theirs", "")).await;
         assert!(other.ends_with("\r\n\r\n0"), "{other}");
