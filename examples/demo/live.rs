@@ -183,10 +183,12 @@ pub async fn stream(
                 .data("the server ended this stream"),
         );
     let report = raw::respond(stream, sse).await;
-    live.streams().remove(&key);
-    if let Err(e) = report {
-        eprintln!("/live stream failed: {e}");
-    }
+    let (tab, _) = live.streams().remove(&key).unwrap_or_default();
+    // A tab closed or dropped is how streams end here; the report says which.
+    let ended = report
+        .as_ref()
+        .map_or_else(|e| e.report().ended, |r| r.ended);
+    println!("/live stream of tab {tab:?} ended: {ended:?}");
     Ok(())
 }
 
