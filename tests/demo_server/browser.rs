@@ -41,6 +41,9 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-sync",
 ];
 
+/// The key of an element reference in WebDriver's answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 /// A chromedriver process and one browser session in it, with a fresh profile directory.
 /// Dropping it ends the session (closing Chromium), stops chromedriver and removes the
 /// profile.
@@ -115,6 +118,69 @@ impl Browser {
             Value::Array(entries) => entries,
             other => panic!("window.received is {other}"),
         }
+    }
+
+    /// The element that matches the CSS `selector`: its WebDriver reference.
+    pub fn find(&self, selector: &str) -> String {
+        let found = self.call(
+            "POST",
+            "element",
+            json!({ "using": "css selector", "value": selector }),
+        );
+        let reference = found[ELEMENT].as_str();
+        reference
+            .unwrap_or_else(|| panic!("{selector}: {found}"))
+            .to_owned()
+    }
+
+    /// Clicks the element that matches `selector`, as a user would.
+    pub fn click(&self, selector: &str) {
+        let element = self.find(selector);
+        self.call("POST", &format!("element/{element}/click"), json!({}));
+    }
+
+    /// Types `text` into the element that matches `selector`, key by key.
+    pub fn type_into(&self, selector: &str, text: &str) {
+        let element = self.find(selector);
+        let command = format!("element/{element}/value");
+        self.call("POST", &command, json!({ "text": text }));
+    }
+
+    /// The handle of the current tab.
+    pub fn tab(&self) -> String {
+        let handle = self.request("GET", format!("{}/window", self.session), None);
+        handle.as_str().expect("a window handle").to_owned()
+    }
+
+    /// Opens a new tab and makes it the current one; returns its handle.
+    pub fn new_tab(&self) -> String {
+        let created = self.call("POST", "window/new", json!({ "type": "tab" }));
+        let handle = created["handle"].as_str().expect("a new tab's handle");
+        self.switch_to(handle);
+        handle.to_owned()
+    }
+
+    /// Makes the tab `handle` the current one.
+    pub fn switch_to(&self, handle: &str) {
+        self.call("POST", "window", json!({ "handle": handle }));
+    }
+
+    /// Resizes the window so that the viewport shows the whole page, `width` pixels wide.
+    pub fn fit_page(&self, width: u32) {
+        let sizes = "return [document.documentElement.scrollHeight, outerHeight - innerHeight]";
+        let sizes = self.execute(sizes, json!([]));
+        let height = sizes[0].as_u64().unwrap() + sizes[1].as_u64().unwrap();
+        let rect = json!({ "width": width, "height": height });
+        self.call("POST", "window/rect", rect);
+    }
+
+    /// A PNG of the current tab's viewport.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self.request("GET", format!("{}/screenshot", self.session), None);
+        let encoded = encoded.as_str().expect("a base64 screenshot");
+        let png = base64::engine::general_purpose::STANDARD.decode(encoded);
+        png.expect("a screenshot in base64")
     }
 
     /// A WebDriver command on the session (`url`, `execute/sync`, ...): its `value`.
