@@ -243,6 +243,7 @@ struct Shared {
 /// let stream = sse_pump::Sse::new(rx).into_stream();
 /// let report = stream.report();
 /// let frames: Vec<_> = stream.collect().await;
+/// assert_eq!(frames.len(), 1);
 /// let report = report.wait().await;
 /// assert_eq!((report.ended, report.events), (sse_pump::Ended::SourceClosed, 1));
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
