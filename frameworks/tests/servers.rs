@@ -233,9 +233,9 @@ fn a_client_that_stops_reading_ends_its_producer_after_the_send_timeout(name: &'
     // The kernel's socket buffers (up to 4 MiB on Linux) take a few seconds to fill on a
     // loaded machine; then the send timeout runs.
     let margin = Duration::from_secs(10);
-    let line = server.line_within(SEND_TIMEOUT + margin, ended);
-    let line =
-        line.unwrap_or_else(|| panic!("the producer still runs {:?} on", SEND_TIMEOUT + margin));
+    let limit = SEND_TIMEOUT + margin;
+    let line = server.line_within(limit, ended);
+    let line = line.unwrap_or_else(|| panic!("the producer still runs {limit:?} on"));
     let took = stopped.elapsed();
     assert!(line.ends_with("the stream closed its channel"), "{line}");
     assert!(
