@@ -63,7 +63,7 @@ fn millis(name: &str, default: u64) -> io::Result<Duration> {
         return Ok(Duration::from_millis(default));
     };
     let ms = value.trim().parse().map_err(|e| {
-        let message = format!("{name}={value:?} is not a number of milliseconds: {e}");
+        let message = format!("{name}={value} is not a number of milliseconds ({e})");
         io::Error::new(io::ErrorKind::InvalidInput, message)
     })?;
     Ok(Duration::from_millis(ms))

@@ -19,7 +19,7 @@ use std::{
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 use sse_pump::{decode_reader, MessageEvent};
-use support::{curl, python, run, Server, Streaming, DEADLINE};
+use support::{binary, curl, python, run, Server, Streaming, DEADLINE};
 
 /// Runs each test on both servers, as one test per server.
 macro_rules! on_both {
@@ -41,6 +41,7 @@ on_both!(
     httpx_sse_reconnects_and_misses_nothing,
     a_client_that_leaves_ends_its_producer_within_the_send_timeout,
     a_client_that_stops_reading_ends_its_producer_after_the_send_timeout,
+    a_setting_that_is_not_a_number_is_an_error_not_a_panic,
 );
 
 /// Events a tenth of a second apart: a test's stream goes by quickly.
@@ -277,4 +278,19 @@ fn stalled_client(authority: &str) -> TcpStream {
         read.extend_from_slice(&buf[..n]);
     }
     client
+}
+
+fn a_setting_that_is_not_a_number_is_an_error_not_a_panic(name: &'static str) {
+    let mut server = Command::new(binary(name));
+    let output = run(server
+        .env("SSE_ADDR", "127.0.0.1:0")
+        .env("SSE_TICK_MS", "soon"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "it did not listen");
+    assert!(
+        stderr.contains("SSE_TICK_MS=soon is not a number"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -133,7 +133,7 @@ impl Server {
 }
 
 /// The path of the package's binary `name`, which Cargo builds for the tests.
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     match name {
         "actix" => PathBuf::from(env!("CARGO_BIN_EXE_actix")),
         "poem" => PathBuf::from(env!("CARGO_BIN_EXE_poem")),
