@@ -44,6 +44,28 @@ on_both!(
     a_setting_that_is_not_a_number_is_an_error_not_a_panic,
 );
 
+/// poem serves HTTP/2 too (h2c, by prior knowledge): the same stream over hyper's h2.
+#[test]
+fn poem_serves_the_stream_over_http2() {
+    let Some(curl) = curl() else { return };
+    let server = Server::start("poem", &[FAST]);
+    let url = format!("{}events?limit=2", server.url);
+    let args = [
+        "-sSN",
+        "-i",
+        "--http2-prior-knowledge",
+        "--max-time",
+        "15",
+        &url,
+    ];
+    let output = run(Command::new(curl).args(args));
+    assert!(output.status.success(), "curl: {output:?}");
+    let (head, body) = split_head(&output.stdout);
+    assert!(head.starts_with("HTTP/2 200"), "{head}");
+    assert_eq!(header(head, "content-type"), "text/event-stream");
+    assert_eq!(String::from_utf8_lossy(body), counted(0, 2));
+}
+
 /// Events a tenth of a second apart: a test's stream goes by quickly.
 const FAST: (&str, &str) = ("SSE_TICK_MS", "100");
 
