@@ -159,9 +159,9 @@ pub enum EventSourceItem {
 ///   [`Rejected::BODY_LIMIT`](crate::client::Rejected::BODY_LIMIT) bytes.
 /// - **It never reconnects in a hot loop**: the server's `retry:` is bounded (see
 ///   [`Backoff`]), and the delay still grows over consecutive failures.
-/// - **Memory follows the input**: an `id:` longer than the decoder's
-///   [`max_id_len`](Decoder::max_id_len) (1 KiB, the server side's
-///   `MAX_LAST_EVENT_ID`) is a [`EventSourceError::Decode`], and its block is skipped.
+/// - **Memory follows the input**: lines and events are bounded by the decoder's limits
+///   (1 MiB, 8 MiB), and the last event ID, of any length up to the line limit as in
+///   browsers, is held once and shared by every event that carries it.
 /// - **A last event ID that cannot be sent is said, not dropped**: one that is not a valid
 ///   header value (a control character) or that a header would not carry unchanged
 ///   (leading or trailing blanks, which servers trim) gives
@@ -432,7 +432,8 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         self
     }
 
-    /// The decoder's maximum `id:` length (see [`Decoder::max_id_len`]). Default 1 KiB.
+    /// A maximum `id:` length (see [`Decoder::max_id_len`]). Default: none but the line
+    /// limit, as in browsers.
     ///
     /// # Examples
     ///

@@ -37,10 +37,10 @@ async fn last_event_id_is_sent_on_reconnect_and_absent_when_empty() {
             "reconnecting #1 1ms",
             "open",
             "event 7 b",
-            "reconnecting #1 1ms",
+            "reconnecting #2 1ms",
             "open",
             "event  c",
-            "reconnecting #1 1ms",
+            "reconnecting #3 1ms",
         ]
     );
     let ids: Vec<_> = (0..4)
@@ -78,7 +78,7 @@ async fn retry_sets_the_base_delay() {
 }
 
 #[tokio::test]
-async fn backoff_grows_across_failures_and_an_event_resets_it() {
+async fn backoff_grows_across_failures_and_an_event_does_not_reset_it() {
     let (addr, notes) = serve(vec![
         drop_connection(),
         drop_connection(),
@@ -99,12 +99,12 @@ async fn backoff_grows_across_failures_and_an_event_resets_it() {
             "reconnecting #3 40ms",
             "open",
             "event  ok",
-            "reconnecting #1 10ms",
-            "reconnecting #2 20ms",
+            "reconnecting #4 80ms",
+            "reconnecting #5 160ms",
         ]
     );
     let times: Vec<_> = (0..6).map(|_| next_request(&notes).0).collect();
-    for (pair, waited) in times.windows(2).zip([10, 20, 40, 10, 20]) {
+    for (pair, waited) in times.windows(2).zip([10, 20, 40, 80, 160]) {
         assert!(
             pair[1] - pair[0] >= Duration::from_millis(waited),
             "{:?}",
@@ -275,13 +275,7 @@ fn on_smol_the_last_event_id_is_sent_on_reconnect() {
     ]);
     let mut source =
         EventSource::new(move |r| fetch_smol(addr, r), request(addr)).reconnect(quick());
-    let items = smol::block_on(async {
-        let timeout = async {
-            smol::Timer::after(Duration::from_secs(20)).await;
-            panic!("test timed out")
-        };
-        smol::future::or(drain(&mut source, 10), timeout).await
-    });
+    let items = on_smol(drain(&mut source, 10));
     assert_eq!(
         items,
         [
@@ -290,7 +284,7 @@ fn on_smol_the_last_event_id_is_sent_on_reconnect() {
             "reconnecting #1 1ms",
             "open",
             "event 1 b",
-            "reconnecting #1 1ms"
+            "reconnecting #2 1ms"
         ]
     );
     assert_eq!(next_request(&notes).1.get("last-event-id"), None);
@@ -351,6 +345,55 @@ async fn retry_zero_is_floored_and_the_backoff_still_grows() {
             "reconnecting #3 400ms",
         ]
     );
+}
+
+/// A server that sends `retry: 0` and one event, then closes, again and again: with the
+/// default backoff (jitter 0.5), every delay is at least the 100 ms floor, jitter
+/// included, and the delay grows (an event does not reset the backoff; only a connection
+/// that stayed up does). Returns the delays announced and the gaps the server saw.
+async fn one_event_then_close<F>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) -> (Vec<(u32, Duration)>, Vec<Duration>)
+where
+    F: sse_pump::client::Fetch,
+{
+    let (addr, notes) = serve((0..5).map(|_| sse("retry: 0\ndata: x\n\n")).collect());
+    let backoff = Backoff::default().seed(3);
+    let mut source = EventSource::new(fetch(addr), request(addr)).reconnect(backoff);
+    let mut delays = Vec::new();
+    while delays.len() < 4 {
+        if let Ok(EventSourceItem::Reconnecting { after, attempt, .. }) = source.next().await.unwrap()
+        {
+            delays.push((attempt, after));
+        }
+    }
+    assert!(matches!(source.next().await, Some(Ok(EventSourceItem::Open))));
+    source.close();
+    let times: Vec<_> = (0..5).map(|_| next_request(&notes).0).collect();
+    let gaps = times.windows(2).map(|w| w[1] - w[0]).collect();
+    (delays, gaps)
+}
+
+fn assert_floored_and_growing((delays, gaps): (Vec<(u32, Duration)>, Vec<Duration>)) {
+    for (n, &(attempt, after)) in delays.iter().enumerate() {
+        assert_eq!(attempt, n as u32 + 1, "the count is not reset by events");
+        let full = Duration::from_millis(100 << n);
+        let least = (full / 2).max(Backoff::RETRY_FLOOR);
+        assert!(least <= after && after <= full, "#{attempt}: {after:?}");
+        assert!(gaps[n] >= after, "the server saw {:?} before #{attempt}", gaps[n]);
+    }
+}
+
+#[tokio::test]
+async fn one_event_then_close_meets_a_floored_growing_delay_on_tokio() {
+    let seen = one_event_then_close(|addr| move |r| fetch_tokio(addr, r));
+    assert_floored_and_growing(within(seen).await);
+}
+
+#[test]
+fn one_event_then_close_meets_a_floored_growing_delay_on_smol() {
+    let seen = one_event_then_close(|addr| move |r| fetch_smol(addr, r));
+    assert_floored_and_growing(on_smol(seen));
 }
 
 #[tokio::test]
@@ -442,7 +485,7 @@ async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
             not_sent(3),
             "open".into(),
             "event  7 y".into(),
-            "reconnecting #1 1ms".into(),
+            "reconnecting #2 1ms".into(),
             not_sent(2),
         ]
     );
@@ -451,34 +494,27 @@ async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
     }
 }
 
+/// A 4 KiB `id:` (browsers keep it) is every later event's ID, and is sent back whole as
+/// `Last-Event-ID`.
 #[tokio::test]
-async fn an_id_over_the_limit_is_a_typed_error_and_not_resent() {
-    let huge = "i".repeat(2000);
+async fn a_4_kib_id_is_kept_and_sent_back() {
+    let id = "i".repeat(4096);
     let (addr, notes) = serve(vec![
-        sse(&format!(
-            "id: 5\ndata: a\n\nid: {huge}\ndata: b\n\ndata: c\n\n"
-        )),
+        sse(&format!("id: 5\ndata: a\n\nid: {id}\ndata: b\n\ndata: c\n\n")),
         no_content(),
     ]);
     let mut source =
         EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
     let items = within(drain(&mut source, 10)).await;
+    let event = |data| format!("event {id} {data}");
     assert_eq!(
         items,
-        [
-            "open",
-            "event 5 a",
-            "error an id is longer than 1024 bytes",
-            "event 5 c",
-            "reconnecting #1 1ms",
-        ]
+        ["open".into(), "event 5 a".into(), event("b"), event("c"), "reconnecting #1 1ms".into()]
     );
     next_request(&notes);
-    assert_eq!(next_request(&notes).1["last-event-id"], "5");
+    assert_eq!(next_request(&notes).1["last-event-id"], id);
 }
 
-/// Idle means no byte at all: keep-alive comments, which carry no event, keep a stream
-/// open well past the idle timeout (here 24 pings 50 ms apart, 1.2 s, against 400 ms).
 #[tokio::test]
 async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";

@@ -207,3 +207,14 @@ pub(crate) async fn within<T>(future: impl std::future::Future<Output = T>) -> T
         .await
         .expect("test timed out")
 }
+
+/// Runs `future` on smol, within 20 s.
+pub(crate) fn on_smol<T>(future: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(async {
+        let timeout = async {
+            smol::Timer::after(Duration::from_secs(20)).await;
+            panic!("test timed out")
+        };
+        smol::future::or(future, timeout).await
+    })
+}

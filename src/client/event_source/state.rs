@@ -127,7 +127,6 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     fn on_read(&mut self, item: Result<MessageEvent, ReadError<BoxError>>) -> Step {
         match item {
             Ok(event) => {
-                self.attempt = 0; // an event: the connection is healthy
                 if self.end_when.as_mut().is_some_and(|last| last(&event)) {
                     self.state = State::Done;
                 }
