@@ -152,6 +152,13 @@ impl Decoder {
         self
     }
 
+    /// The maximum line length, event size and ID length, to make decoders like this one.
+    #[cfg(feature = "client")]
+    pub(crate) fn limits(&self) -> (usize, usize, usize) {
+        let parser = &self.parser;
+        (parser.max_line, parser.max_event, parser.block.max_id)
+    }
+
     /// Appends bytes of the stream. Chunks may split lines, line ends and UTF-8 sequences
     /// anywhere. Pull the events out before feeding much more: the chunks fed are kept
     /// until pulled.

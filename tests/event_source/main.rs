@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use sse_pump::{
-    client::{Backoff, EventSource, EventSourceError, EventSourceItem, EventSourceTimeout},
+    client::{Backoff, EventSource, EventSourceError, EventSourceItem, Timeout},
     DecodeError,
 };
 
@@ -314,11 +314,11 @@ async fn a_connection_open_for_the_healthy_period_resets_the_backoff() {
 }
 
 /// The cause of a `Reconnecting` item, if it is one of the source's deadlines.
-fn timeout_of(item: &Result<EventSourceItem, EventSourceError>) -> Option<EventSourceTimeout> {
+fn timeout_of(item: &Result<EventSourceItem, EventSourceError>) -> Option<Timeout> {
     match item {
         Ok(EventSourceItem::Reconnecting {
             cause: Some(cause), ..
-        }) => cause.downcast_ref().copied(),
+        }) => cause.timeout(),
         _ => None,
     }
 }
@@ -421,7 +421,7 @@ async fn a_server_that_never_answers_times_out_and_is_retried() {
         .response_timeout(Duration::from_millis(200));
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Response(limit)));
+    assert_eq!(timeout_of(&item), Some(Timeout::Response(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -440,7 +440,7 @@ async fn a_silent_open_stream_is_left_and_reconnected() {
     assert_eq!(describe(within(source.next()).await.unwrap()), "event  a");
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Idle(limit)));
+    assert_eq!(timeout_of(&item), Some(Timeout::Idle(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -530,4 +530,123 @@ async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
         items,
         ["open", "event  after the pings", "reconnecting #1 1ms"]
     );
+}
+
+/// A server that answers, sends one event, then trickles a line one byte every 50 ms and
+/// never ends it (for 5 s): the idle timeout (1 s) never fires, as bytes keep coming.
+fn trickle() -> Reply {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: a\n\n";
+    Reply::Drip(head.into(), vec!["x".to_string(); 100], Duration::from_millis(50))
+}
+
+const PROGRESS: Duration = Duration::from_millis(300);
+
+/// The source gives up on the trickling connection after the progress timeout, with a
+/// typed cause, and reconnects (to a 204 here).
+async fn a_trickling_line_is_a_progress_timeout<F: sse_pump::client::Fetch>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) {
+    let (addr, _notes) = serve(vec![trickle(), no_content()]);
+    let mut source = EventSource::new(fetch(addr), request(addr))
+        .reconnect(quick())
+        .idle_timeout(Duration::from_secs(1))
+        .progress_timeout(PROGRESS);
+    assert_eq!(describe(source.next().await.unwrap()), "open");
+    assert_eq!(describe(source.next().await.unwrap()), "event  a");
+    let item = source.next().await.unwrap();
+    assert_eq!(timeout_of(&item), Some(Timeout::Progress(PROGRESS)), "{item:?}");
+    assert!(source.next().await.is_none(), "the retry got 204");
+}
+
+#[tokio::test]
+async fn a_trickling_line_is_a_progress_timeout_on_tokio() {
+    within(a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_tokio(addr, r))).await;
+}
+
+#[test]
+fn a_trickling_line_is_a_progress_timeout_on_smol() {
+    on_smol(a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_smol(addr, r)));
+}
+
+/// The one-shot stream: the event, then a transport error whose timeout is `Progress`.
+async fn a_trickling_line_ends_a_one_shot_stream<F: sse_pump::client::Fetch<bytes::Bytes>>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) {
+    let (addr, _notes) = serve(vec![trickle()]);
+    let mut events = sse_pump::client::get(fetch(addr), format!("http://{addr}/events"))
+        .idle_timeout(Duration::from_secs(1))
+        .progress_timeout(PROGRESS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.next().await.unwrap().unwrap().data, "a");
+    match events.next().await {
+        Some(Err(sse_pump::ReadError::Transport(e))) => {
+            assert_eq!(e.timeout(), Some(Timeout::Progress(PROGRESS)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(events.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_trickling_line_ends_a_one_shot_stream_on_tokio() {
+    within(a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_tokio(addr, r))).await;
+}
+
+#[test]
+fn a_trickling_line_ends_a_one_shot_stream_on_smol() {
+    on_smol(a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_smol(addr, r)));
+}
+
+/// An error and its chain of sources, as a report prints them (`anyhow`'s `{:#}`).
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// Every error says what failed and why, and a report that walks the sources prints each
+/// cause once.
+#[tokio::test]
+async fn errors_print_their_cause_once() {
+    let (addr, _notes) = serve(vec![trickle(), drop_connection()]);
+    let url = format!("http://{addr}/events");
+    // A one-shot stream stuck in a line.
+    let mut events = sse_pump::client::get(move |r| fetch_tokio(addr, r), url.as_str())
+        .progress_timeout(PROGRESS)
+        .send()
+        .await
+        .unwrap();
+    events.next().await.unwrap().unwrap();
+    let err = within(events.next()).await.unwrap().unwrap_err();
+    assert_eq!(
+        report(&err),
+        "the event stream's transport failed: no line was completed for 300ms while bytes trickled in"
+    );
+    // A POST source whose connection is dropped: the client's error, once.
+    let post = http::Request::post(url.as_str()).body(()).unwrap();
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), post);
+    let err = match within(source.next()).await {
+        Some(Err(err @ EventSourceError::NotRetried { .. })) => err,
+        other => panic!("{other:?}"),
+    };
+    let EventSourceError::NotRetried { cause, .. } = &err else { unreachable!() };
+    let text = report(&err);
+    assert!(text.starts_with("the POST request's stream failed and is not sent again"), "{text}");
+    assert_eq!(text.matches(&cause.to_string()).count(), 1, "{text}");
+    // A request that cannot connect: the OS's error, once.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let sent = sse_pump::client::get(move |r| fetch_tokio(refused, r), format!("http://{refused}/"))
+        .send()
+        .await;
+    let err = sent.unwrap_err();
+    let text = report(&err);
+    let os = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
+    assert!(text.starts_with("the request failed: "), "{text}");
+    assert_eq!(text.to_lowercase().matches("refused").count(), 1, "{text} ({os})");
 }

@@ -22,29 +22,29 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A fetch on tokio: one connection per request.
-pub(crate) async fn fetch_tokio(
+pub(crate) async fn fetch_tokio<Q>(
     addr: SocketAddr,
-    request: http::Request<()>,
+    request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
     tokio::spawn(conn);
     Ok(sender
-        .send_request(request.map(|()| Empty::<Bytes>::new()))
+        .send_request(request.map(|_| Empty::<Bytes>::new()))
         .await?)
 }
 
 /// The same fetch on smol.
-pub(crate) async fn fetch_smol(
+pub(crate) async fn fetch_smol<Q>(
     addr: SocketAddr,
-    request: http::Request<()>,
+    request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = smol::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(stream)).await?;
     smol::spawn(conn).detach();
     Ok(sender
-        .send_request(request.map(|()| Empty::<Bytes>::new()))
+        .send_request(request.map(|_| Empty::<Bytes>::new()))
         .await?)
 }
 

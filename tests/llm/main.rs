@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sse_pump::{
     client::{
         self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem,
-        EventSourceTimeout, Fetch, OpenError, TransportError,
+        Fetch, OpenError, Timeout, TransportError,
     },
     FuturesIo, MessageEvent, ReadError,
 };
@@ -333,7 +333,7 @@ fn a_server_that_stalls_before_its_head_is_a_response_timeout() {
             .send()
             .await;
         assert!(
-            matches!(sent, Err(OpenError::Timeout(t)) if t == Duration::from_millis(300)),
+            matches!(sent, Err(OpenError::Timeout(Timeout::Response(t))) if t == Duration::from_millis(300)),
             "{sent:?}"
         );
     });
@@ -348,7 +348,7 @@ fn a_stream_that_stalls_mid_body_is_an_idle_timeout() {
             .send()
             .await
             .unwrap();
-        let idle = EventSourceTimeout::Idle(Duration::from_millis(300));
+        let idle = Timeout::Idle(Duration::from_millis(300));
         assert_eq!(
             drain_events(&mut events).await,
             ["t0".to_owned(), format!("cut: {idle}")]
@@ -498,10 +498,9 @@ fn a_post_source_whose_server_stalls_before_its_head_times_out_once() {
             panic!("{item:?}")
         };
         assert_eq!(method, http::Method::POST);
-        let timeout = cause.downcast_ref::<EventSourceTimeout>();
         assert_eq!(
-            timeout,
-            Some(&EventSourceTimeout::Response(Duration::from_millis(300)))
+            cause.timeout(),
+            Some(Timeout::Response(Duration::from_millis(300)))
         );
         assert!(source.next().await.is_none());
         llm.next_request();

@@ -55,7 +55,7 @@ impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
                     Poll::Ready(Err(e)) => this.on_failure(Some(e.into())),
                     Poll::Pending => {
                         ready!(Pin::new(deadline).poll(cx));
-                        let timeout = EventSourceTimeout::Response(this.timeouts.response);
+                        let timeout = Timeout::Response(this.timeouts.response);
                         this.on_failure(Some(timeout.into()))
                     }
                 },
@@ -113,7 +113,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             return Step::End;
         }
         if parts.status == http::StatusCode::OK && is_event_stream(&parts.headers) {
-            let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts.idle));
+            let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts));
             self.state = State::Open(Box::pin(events));
             self.opened_at = Some(Instant::now());
             return Step::Yield(Ok(EventSourceItem::Open));
@@ -139,6 +139,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
 
     /// A failed attempt or a lost connection: announce the next attempt, or give up.
     fn on_failure(&mut self, cause: Option<BoxError>) -> Step {
+        let cause = cause.map(TransportError::new);
         if let State::Open(events) = &self.state {
             let decoder = events.decoder();
             self.last_event_id = decoder.last_event_id().to_owned();
@@ -190,7 +191,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
 
     /// When the request that was sent must not be sent again (not idempotent, no opt-in):
     /// `Some(Some(End))` after a clean end, `Some(None)` after a failure.
-    fn not_retried(&mut self, cause: Option<&BoxError>) -> Option<Option<Step>> {
+    fn not_retried(&mut self, cause: Option<&TransportError>) -> Option<Option<Step>> {
         let method = self.sent.take()?;
         if method.is_idempotent() || self.retry_non_idempotent {
             return None;
@@ -201,9 +202,9 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// Ends with the failure of a request that is not sent again.
-    fn end_not_retried(&mut self, cause: Option<BoxError>) -> Step {
+    fn end_not_retried(&mut self, cause: Option<TransportError>) -> Step {
         let method = self.sent.take().unwrap_or_default();
-        let cause = cause.unwrap_or_else(|| "the stream ended".into());
+        let cause = cause.unwrap_or_else(|| TransportError::new("the stream ended"));
         Step::Yield(Err(EventSourceError::NotRetried { method, cause }))
     }
 }
