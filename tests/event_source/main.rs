@@ -650,3 +650,81 @@ async fn errors_print_their_cause_once() {
     assert!(text.starts_with("the request failed: "), "{text}");
     assert_eq!(text.to_lowercase().matches("refused").count(), 1, "{text} ({os})");
 }
+
+/// The one-shot builder's `end_when`: the `[DONE]` event ends the stream and drops the
+/// connection, though the server holds it open (without it: an idle timeout, an error).
+#[tokio::test]
+async fn end_when_ends_a_one_shot_stream_the_server_holds_open() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (addr, notes) = serve(vec![Reply::Hold(format!("{head}data: t\n\ndata: [DONE]\n\n"))]);
+    let events = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
+        .bearer_auth("sk-test")
+        .header("content-type", "application/json")
+        .body(r#"{"stream":true}"#)
+        .end_when(|event| event.data == "[DONE]")
+        .send()
+        .await
+        .unwrap();
+    let data: Vec<String> = within(events.map(|e| e.unwrap().data.into()).collect()).await;
+    assert_eq!(data, ["t", "[DONE]"]);
+    let (_, headers) = next_request(&notes);
+    assert_eq!(headers["authorization"], "Bearer sk-test");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers[":body"], r#"{"stream":true}"#);
+    assert_dropped(notes).await;
+}
+
+/// Waits for the server to see the connection dropped, off the runtime's thread (which
+/// must go on driving hyper's connection task).
+async fn assert_dropped(notes: std::sync::mpsc::Receiver<Note>) {
+    let dropped = tokio::task::spawn_blocking(move || notes.recv_timeout(Duration::from_secs(10)));
+    assert!(matches!(within(dropped).await.unwrap(), Ok(Note::Dropped)));
+}
+
+/// The same builder, `.resumable()`: an `EventSource` whose every attempt is the request
+/// rebuilt (method, key, JSON body) with the last event ID, ended by `end_when`.
+#[tokio::test]
+async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (addr, notes) = serve(vec![
+        sse("id: 1\ndata: t1\n\n"),
+        Reply::Hold(format!("{head}id: 2\ndata: t2\n\ndata: [DONE]\n\n")),
+    ]);
+    let mut source = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
+        .bearer_auth("sk-test")
+        .header("content-type", "application/json")
+        .body(r#"{"stream":true}"#)
+        .end_when(|event| event.data == "[DONE]")
+        .resumable()
+        .unwrap()
+        .reconnect(quick())
+        .retry_non_idempotent(true);
+    let items = within(drain(&mut source, 10)).await;
+    assert_eq!(
+        items,
+        ["open", "event 1 t1", "reconnecting #1 1ms", "open", "event 2 t2", "event 2 [DONE]"]
+    );
+    for last_event_id in [None, Some("1")] {
+        let (_, headers) = next_request(&notes);
+        assert_eq!(headers["authorization"], "Bearer sk-test");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["accept"], "text/event-stream");
+        assert_eq!(headers[":body"], r#"{"stream":true}"#);
+        assert_eq!(headers.get("last-event-id").map(String::as_str), last_event_id);
+    }
+    assert_dropped(notes).await;
+}
+
+/// `.resumable()` does not make a `POST` safe to resend: without the opt-in, one attempt.
+#[tokio::test]
+async fn a_resumable_post_is_not_resent_without_the_opt_in() {
+    let (addr, notes) = serve(vec![sse("id: 1\ndata: t1\n\n")]);
+    let mut source = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
+        .body("{}")
+        .resumable()
+        .unwrap()
+        .reconnect(quick());
+    assert_eq!(within(drain(&mut source, 10)).await, ["open", "event 1 t1"]);
+    next_request(&notes);
+    no_more_requests(&notes);
+}

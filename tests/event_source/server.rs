@@ -10,7 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use http_body_util::Empty;
+use http_body_util::{Empty, Full};
 use hyper::body::Incoming;
 use sse_pump::{
     client::{Backoff, EventSourceError, EventSourceItem},
@@ -33,6 +33,18 @@ pub(crate) async fn fetch_tokio<Q>(
     Ok(sender
         .send_request(request.map(|_| Empty::<Bytes>::new()))
         .await?)
+}
+
+/// A fetch on tokio that sends the request's body.
+pub(crate) async fn fetch_tokio_with_body(
+    addr: SocketAddr,
+    request: http::Request<Bytes>,
+) -> Result<http::Response<Incoming>, BoxError> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
+    tokio::spawn(conn);
+    Ok(sender.send_request(request.map(Full::new)).await?)
 }
 
 /// The same fetch on smol.
@@ -128,6 +140,17 @@ async fn answer(mut socket: tokio::net::TcpStream, reply: Reply, notes: mpsc::Se
             )
         })
         .collect();
+    let mut headers: HashMap<String, String> = headers;
+    let body_start = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut body = head.split_off(body_start);
+    let length = headers.get("content-length").and_then(|n| n.parse().ok()).unwrap_or(0);
+    while body.len() < length {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    headers.insert(":body".into(), String::from_utf8_lossy(&body).into_owned());
     let at = Instant::now();
     notes.send(Note::Request { at, headers }).unwrap();
     match reply {
