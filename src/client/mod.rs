@@ -10,6 +10,7 @@
 //! is yielded as soon as the server's compressor flushed it (`tests/client_compression.rs`).
 
 mod backoff;
+pub mod blocking;
 mod decode_body;
 mod error;
 mod event_source;

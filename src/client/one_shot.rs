@@ -317,7 +317,7 @@ impl<F> RequestBuilder<F> {
     }
 
     /// The request, with `Accept: text/event-stream` unless one was set, and the rest.
-    fn build(self) -> Result<(Request<Bytes>, Settings<F>), OpenError> {
+    pub(super) fn build(self) -> Result<(Request<Bytes>, Settings<F>), OpenError> {
         if let Some(e) = self.error {
             return Err(OpenError::Request(e));
         }
@@ -474,11 +474,11 @@ pub struct Events<B: Body<Error: Into<BoxError>>> {
 }
 
 /// What [`RequestBuilder::build`] hands on besides the request.
-struct Settings<F> {
-    fetch: F,
-    timeouts: Timeouts,
-    decoder: Decoder,
-    end_when: Option<EndWhen>,
+pub(super) struct Settings<F> {
+    pub(super) fetch: F,
+    pub(super) timeouts: Timeouts,
+    pub(super) decoder: Decoder,
+    pub(super) end_when: Option<EndWhen>,
 }
 
 impl<B: Body<Error: Into<BoxError>>> Events<B> {

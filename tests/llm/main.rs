@@ -416,7 +416,7 @@ fn printed_tokens(out: &str) -> Vec<String> {
 #[test]
 fn the_llm_reqwest_example_prints_the_answer() {
     let llm = serve(None);
-    assert_eq!(run_example("llm_reqwest", &llm.url(PATH)), "t0t1t2t3t4\n");
+    assert_eq!(run_example("llm_reqwest", &llm.url(PATH)), "t0t1t2t3t4");
 }
 
 #[test]

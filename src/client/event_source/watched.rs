@@ -79,16 +79,16 @@ where
 }
 
 /// Whether lines get completed: the time the unfinished line (the bytes after the last
-/// CR or LF) began, if there is one.
-struct Progress {
-    limit: Duration,
+/// CR or LF) began, if there is one. Shared by the async and the blocking client.
+pub(crate) struct Progress {
+    pub(crate) limit: Duration,
     unfinished_since: Option<Instant>,
     /// Set once, moved when it fires early (as [`Clock`]'s).
     delay: Option<Delay>,
 }
 
 impl Progress {
-    fn new(limit: Duration) -> Self {
+    pub(crate) fn new(limit: Duration) -> Self {
         Progress {
             limit,
             unfinished_since: None,
@@ -102,19 +102,28 @@ impl Progress {
         let Some(data) = data.filter(|data| data.has_remaining()) else {
             return;
         };
-        let bytes = data.chunk();
-        if bytes.len() < data.remaining() {
+        match data.chunk() {
+            bytes if bytes.len() == data.remaining() => self.saw_bytes(bytes),
             // A frame in several pieces (rare): counted as progress rather than searched.
-            self.unfinished_since = None;
-            return;
+            _ => self.unfinished_since = None,
         }
+    }
+
+    /// Notes bytes read.
+    pub(crate) fn saw_bytes(&mut self, bytes: &[u8]) {
         match memchr::memrchr2(b'\r', b'\n', bytes) {
             Some(at) if at + 1 == bytes.len() => self.unfinished_since = None,
             Some(_) => self.unfinished_since = Some(Instant::now()),
+            None if bytes.is_empty() => {}
             None => {
                 self.unfinished_since.get_or_insert_with(Instant::now);
             }
         }
+    }
+
+    /// When the unfinished line, if any, runs out of time.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.unfinished_since.map(|since| since + self.limit)
     }
 
     /// Ready once a line has stayed unfinished for the limit.
