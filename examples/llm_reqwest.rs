@@ -14,14 +14,20 @@ use sse_pump::client::{post, reqwest::Reqwest};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = (std::env::args().nth(1)).unwrap_or("https://api.openai.com/v1/chat/completions".into());
+    let url =
+        (std::env::args().nth(1)).unwrap_or("https://api.openai.com/v1/chat/completions".into());
     let mut events = post(Reqwest::default(), url)
         .bearer_auth(std::env::var("OPENAI_API_KEY")?)
         .json(&serde_json::json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "Hi!"}]}))
         .end_when(|event| event.data == "[DONE]").send().await?;
     while let Some(event) = events.next().await {
         let chunk: serde_json::Value = event?.json().unwrap_or_default(); // `[DONE]` is no JSON
-        print!("{}", chunk["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+        print!(
+            "{}",
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap_or("")
+        );
         std::io::Write::flush(&mut std::io::stdout())?;
     }
     Ok(())

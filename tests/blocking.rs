@@ -55,14 +55,19 @@ fn answer(mut socket: TcpStream, script: Vec<Step>, tx: mpsc::Sender<String>) {
     }
     let text = String::from_utf8_lossy(&request).into_owned();
     let length: usize = (text.lines())
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
         .unwrap_or(0);
     let head_len = text.find("\r\n\r\n").unwrap() + 4;
     while request.len() < head_len + length {
         let n = socket.read(&mut buf).unwrap();
         request.extend_from_slice(&buf[..n]);
     }
-    tx.send(String::from_utf8_lossy(&request).into_owned()).unwrap();
+    tx.send(String::from_utf8_lossy(&request).into_owned())
+        .unwrap();
     for step in script {
         match step {
             Send(bytes) => {
@@ -84,7 +89,8 @@ fn url(addr: SocketAddr) -> String {
 }
 
 fn recv(rx: &mpsc::Receiver<String>) -> String {
-    rx.recv_timeout(Duration::from_secs(10)).expect("the server saw nothing")
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the server saw nothing")
 }
 
 /// A chunked body, as hyper and axum send a stream.
@@ -110,9 +116,18 @@ fn a_post_streams_until_done_and_the_connection_is_closed() {
     let data: Vec<String> = events.map(|e| e.unwrap().data.into()).collect();
     assert_eq!(data, ["t0", "t1", "[DONE]"]);
     let request = recv(&seen);
-    assert!(request.starts_with("POST /v1/chat HTTP/1.1\r\n"), "{request}");
-    assert!(request.contains("authorization: Bearer sk-test\r\n"), "{request}");
-    assert!(request.contains("accept: text/event-stream\r\n"), "{request}");
+    assert!(
+        request.starts_with("POST /v1/chat HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("authorization: Bearer sk-test\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("accept: text/event-stream\r\n"),
+        "{request}"
+    );
     assert!(request.ends_with("\r\n\r\n{\"stream\":true}"), "{request}");
     assert_eq!(recv(&seen), "dropped");
 }
@@ -121,14 +136,25 @@ fn a_post_streams_until_done_and_the_connection_is_closed() {
 fn every_body_framing_ends_cleanly_or_says_it_was_cut() {
     let body = "id: 7\ndata: a\n\n";
     let (addr, _seen) = serve(vec![
-        vec![Send(format!("{SSE_HEAD}Content-Length: {}\r\n\r\n{body}", body.len()))],
+        vec![Send(format!(
+            "{SSE_HEAD}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))],
         vec![Send(format!("{SSE_HEAD}Connection: close\r\n\r\n{body}"))],
-        vec![Send(format!("{SSE_HEAD}Transfer-Encoding: chunked\r\n\r\n{}0\r\n\r\n", chunk(body)))],
-        vec![Send(format!("{SSE_HEAD}Transfer-Encoding: chunked\r\n\r\n{}", chunk(body)))],
+        vec![Send(format!(
+            "{SSE_HEAD}Transfer-Encoding: chunked\r\n\r\n{}0\r\n\r\n",
+            chunk(body)
+        ))],
+        vec![Send(format!(
+            "{SSE_HEAD}Transfer-Encoding: chunked\r\n\r\n{}",
+            chunk(body)
+        ))],
         vec![Send(format!("{SSE_HEAD}Content-Length: 99\r\n\r\n{body}"))],
     ]);
     for clean in [true, true, true, false, false] {
-        let mut events = client::get(blocking::Client, url(addr)).send_blocking().unwrap();
+        let mut events = client::get(blocking::Client, url(addr))
+            .send_blocking()
+            .unwrap();
         assert_eq!(events.next().unwrap().unwrap().data, "a");
         assert_eq!(events.last_event_id(), "7");
         match events.next() {
@@ -156,7 +182,9 @@ fn a_rejection_is_typed_with_its_status_headers_and_body() {
     assert_eq!(r.headers["retry-after"], "7");
     let r = rejected(client::post(blocking::Client, url(addr)).send_blocking());
     assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"<html>"[..]));
-    let mut events = client::get(blocking::Client, url(addr)).send_blocking().unwrap();
+    let mut events = client::get(blocking::Client, url(addr))
+        .send_blocking()
+        .unwrap();
     assert!(events.next().is_none(), "204: an empty stream");
 }
 
@@ -165,14 +193,22 @@ const LIMIT: Duration = Duration::from_millis(300);
 #[test]
 fn a_server_that_never_answers_is_a_response_timeout() {
     let (addr, _seen) = serve(vec![vec![Hold]]);
-    let sent = client::get(blocking::Client, url(addr)).response_timeout(LIMIT).send_blocking();
-    assert!(matches!(sent, Err(OpenError::Timeout(Timeout::Response(LIMIT)))), "{sent:?}");
+    let sent = client::get(blocking::Client, url(addr))
+        .response_timeout(LIMIT)
+        .send_blocking();
+    assert!(
+        matches!(sent, Err(OpenError::Timeout(Timeout::Response(LIMIT)))),
+        "{sent:?}"
+    );
 }
 
 #[test]
 fn a_silent_stream_is_an_idle_timeout() {
     let (addr, _seen) = serve(vec![vec![Send(format!("{SSE_HEAD}\r\ndata: a\n\n")), Hold]]);
-    let mut events = client::get(blocking::Client, url(addr)).idle_timeout(LIMIT).send_blocking().unwrap();
+    let mut events = client::get(blocking::Client, url(addr))
+        .idle_timeout(LIMIT)
+        .send_blocking()
+        .unwrap();
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     match events.next() {
         Some(Err(ReadError::Transport(e))) => assert_eq!(e.timeout(), Some(Timeout::Idle(LIMIT))),
@@ -195,15 +231,22 @@ fn a_trickling_line_is_a_progress_timeout() {
         .unwrap();
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     match events.next() {
-        Some(Err(ReadError::Transport(e))) => assert_eq!(e.timeout(), Some(Timeout::Progress(LIMIT))),
+        Some(Err(ReadError::Transport(e))) => {
+            assert_eq!(e.timeout(), Some(Timeout::Progress(LIMIT)))
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn a_refused_connection_is_a_transport_error_with_its_cause() {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let err = client::get(blocking::Client, url(addr)).send_blocking().unwrap_err();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = client::get(blocking::Client, url(addr))
+        .send_blocking()
+        .unwrap_err();
     assert!(matches!(err, OpenError::Transport(_)), "{err:?}");
     assert!(err.to_string().starts_with("the request failed: "), "{err}");
 }

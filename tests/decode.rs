@@ -741,7 +741,10 @@ fn a_huge_id_is_held_once_and_shared_by_every_event() {
 fn an_id_limit_is_opt_in() {
     let input = format!("id: {}\ndata: a\n\ndata: b\n\n", "7".repeat(1025));
     let outcome = decode_with(|| Decoder::new().max_id_len(1024), input.as_bytes());
-    assert_eq!(outcome.items[0], Err(DecodeError::IdTooLong { limit: 1024 }));
+    assert_eq!(
+        outcome.items[0],
+        Err(DecodeError::IdTooLong { limit: 1024 })
+    );
     assert_eq!(outcome.last_event_id, "");
 }
 

@@ -58,7 +58,14 @@ fn two_thousand_events_carrying_a_512_kib_id_stay_under_64_mib() {
     assert!(events.iter().all(|e| e.id.len() == 512 << 10));
     let peak = peak_rss_kib().unwrap();
     // One copy per event would be 1 GiB.
-    assert!(peak < 64 << 10, "peak RSS {peak} KiB (before: {before} KiB)");
+    assert!(
+        peak < 64 << 10,
+        "peak RSS {peak} KiB (before: {before} KiB)"
+    );
     let carried: usize = events.iter().map(|e| e.id.len()).sum();
-    assert_eq!(carried, 2000 * (512 << 10), "each event carries the whole ID");
+    assert_eq!(
+        carried,
+        2000 * (512 << 10),
+        "each event carries the whole ID"
+    );
 }

@@ -112,13 +112,21 @@ fn open(
     };
     let stream = connect(&target, deadline).map_err(failed)?;
     let write_timeout = remaining(deadline).map_err(failed)?;
-    stream.set_write_timeout(Some(write_timeout)).map_err(failed)?;
-    (&stream).write_all(&head(request, &target)).map_err(failed)?;
+    stream
+        .set_write_timeout(Some(write_timeout))
+        .map_err(failed)?;
+    (&stream)
+        .write_all(&head(request, &target))
+        .map_err(failed)?;
     (&stream).write_all(request.body()).map_err(failed)?;
     let mut reader = BufReader::new(stream);
     let (status, headers) = read_head(&mut reader, deadline).map_err(failed)?;
     let framing = Framing::of(request.method(), status, &headers);
-    Ok((status, headers, framing.map(|framing| Body { reader, framing })))
+    Ok((
+        status,
+        headers,
+        framing.map(|framing| Body { reader, framing }),
+    ))
 }
 
 /// Where a request goes.
@@ -169,7 +177,10 @@ fn head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
         }
     };
     add(http::header::HOST, &target.host);
-    add(http::header::CONTENT_LENGTH, &request.body().len().to_string());
+    add(
+        http::header::CONTENT_LENGTH,
+        &request.body().len().to_string(),
+    );
     add(http::header::CONNECTION, "close");
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method(), target.path).into_bytes();
     for (name, value) in &headers {
@@ -219,7 +230,9 @@ fn read_line(
     deadline: Instant,
 ) -> io::Result<()> {
     loop {
-        reader.get_ref().set_read_timeout(Some(remaining(deadline)?))?;
+        reader
+            .get_ref()
+            .set_read_timeout(Some(remaining(deadline)?))?;
         let buffered = reader.fill_buf()?;
         if buffered.is_empty() {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -229,7 +242,9 @@ fn read_line(
             None => (buffered.len(), false),
         };
         if line.len() + take > limit {
-            return Err(io::Error::other("a response head or chunk line is too long"));
+            return Err(io::Error::other(
+                "a response head or chunk line is too long",
+            ));
         }
         line.extend_from_slice(&buffered[..take]);
         reader.consume(take);
@@ -250,7 +265,10 @@ fn remaining(deadline: Instant) -> io::Result<Duration> {
 
 /// Whether a read or connect ran out of time (`WouldBlock` on Unix, `TimedOut` elsewhere).
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
 }
 
 /// How the body's end is told.
@@ -273,10 +291,15 @@ impl Framing {
         if method == http::Method::HEAD || bodiless {
             return None;
         }
-        let chunked = (headers.get_all(http::header::TRANSFER_ENCODING).iter())
-            .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
+        let chunked = (headers.get_all(http::header::TRANSFER_ENCODING).iter()).any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        });
         if chunked {
-            return Some(Framing::Chunked { left: 0, started: false });
+            return Some(Framing::Chunked {
+                left: 0,
+                started: false,
+            });
         }
         let length = headers.get(http::header::CONTENT_LENGTH);
         match length.and_then(|v| v.to_str().ok()?.trim().parse().ok()) {
@@ -300,7 +323,9 @@ impl Body {
             let left = match &mut self.framing {
                 Framing::Done => return Ok(0),
                 Framing::Close => {
-                    self.reader.get_ref().set_read_timeout(Some(remaining(deadline)?))?;
+                    self.reader
+                        .get_ref()
+                        .set_read_timeout(Some(remaining(deadline)?))?;
                     return self.reader.read(buf);
                 }
                 Framing::Length(left) => *left,
@@ -322,10 +347,15 @@ impl Body {
     /// Reads up to `left` bytes of the body's data.
     fn read_some(&mut self, buf: &mut [u8], left: u64, deadline: Instant) -> io::Result<usize> {
         let max = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        self.reader.get_ref().set_read_timeout(Some(remaining(deadline)?))?;
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(remaining(deadline)?))?;
         let n = self.reader.read(&mut buf[..max])?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the body was cut short"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the body was cut short",
+            ));
         }
         match &mut self.framing {
             Framing::Length(left) | Framing::Chunked { left, .. } => *left -= n as u64,
@@ -348,7 +378,10 @@ impl Body {
             _ => return Err(io::Error::other("an invalid chunk size")),
         };
         if size > 0 {
-            self.framing = Framing::Chunked { left: size, started: true };
+            self.framing = Framing::Chunked {
+                left: size,
+                started: true,
+            };
             return Ok(());
         }
         loop {
@@ -464,7 +497,11 @@ impl Iterator for Events {
                 Ok(true) => {}
                 Ok(false) => {
                     self.end();
-                    return self.decoder.next_event().transpose().map(|r| r.map_err(Into::into));
+                    return self
+                        .decoder
+                        .next_event()
+                        .transpose()
+                        .map(|r| r.map_err(Into::into));
                 }
                 Err(e) => {
                     self.end();

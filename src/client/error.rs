@@ -222,7 +222,10 @@ impl fmt::Display for Timeout {
             Timeout::Response(after) => write!(f, "no response within {after:?}"),
             Timeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
             Timeout::Progress(after) => {
-                write!(f, "no line was completed for {after:?} while bytes trickled in")
+                write!(
+                    f,
+                    "no line was completed for {after:?} while bytes trickled in"
+                )
             }
         }
     }

@@ -362,12 +362,16 @@ where
     let mut source = EventSource::new(fetch(addr), request(addr)).reconnect(backoff);
     let mut delays = Vec::new();
     while delays.len() < 4 {
-        if let Ok(EventSourceItem::Reconnecting { after, attempt, .. }) = source.next().await.unwrap()
+        if let Ok(EventSourceItem::Reconnecting { after, attempt, .. }) =
+            source.next().await.unwrap()
         {
             delays.push((attempt, after));
         }
     }
-    assert!(matches!(source.next().await, Some(Ok(EventSourceItem::Open))));
+    assert!(matches!(
+        source.next().await,
+        Some(Ok(EventSourceItem::Open))
+    ));
     source.close();
     let times: Vec<_> = (0..5).map(|_| next_request(&notes).0).collect();
     let gaps = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -380,7 +384,11 @@ fn assert_floored_and_growing((delays, gaps): (Vec<(u32, Duration)>, Vec<Duratio
         let full = Duration::from_millis(100 << n);
         let least = (full / 2).max(Backoff::RETRY_FLOOR);
         assert!(least <= after && after <= full, "#{attempt}: {after:?}");
-        assert!(gaps[n] >= after, "the server saw {:?} before #{attempt}", gaps[n]);
+        assert!(
+            gaps[n] >= after,
+            "the server saw {:?} before #{attempt}",
+            gaps[n]
+        );
     }
 }
 
@@ -500,7 +508,9 @@ async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
 async fn a_4_kib_id_is_kept_and_sent_back() {
     let id = "i".repeat(4096);
     let (addr, notes) = serve(vec![
-        sse(&format!("id: 5\ndata: a\n\nid: {id}\ndata: b\n\ndata: c\n\n")),
+        sse(&format!(
+            "id: 5\ndata: a\n\nid: {id}\ndata: b\n\ndata: c\n\n"
+        )),
         no_content(),
     ]);
     let mut source =
@@ -509,7 +519,13 @@ async fn a_4_kib_id_is_kept_and_sent_back() {
     let event = |data| format!("event {id} {data}");
     assert_eq!(
         items,
-        ["open".into(), "event 5 a".into(), event("b"), event("c"), "reconnecting #1 1ms".into()]
+        [
+            "open".into(),
+            "event 5 a".into(),
+            event("b"),
+            event("c"),
+            "reconnecting #1 1ms".into()
+        ]
     );
     next_request(&notes);
     assert_eq!(next_request(&notes).1["last-event-id"], id);
@@ -536,7 +552,11 @@ async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
 /// never ends it (for 5 s): the idle timeout (1 s) never fires, as bytes keep coming.
 fn trickle() -> Reply {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: a\n\n";
-    Reply::Drip(head.into(), vec!["x".to_string(); 100], Duration::from_millis(50))
+    Reply::Drip(
+        head.into(),
+        vec!["x".to_string(); 100],
+        Duration::from_millis(50),
+    )
 }
 
 const PROGRESS: Duration = Duration::from_millis(300);
@@ -554,18 +574,27 @@ async fn a_trickling_line_is_a_progress_timeout<F: sse_pump::client::Fetch>(
     assert_eq!(describe(source.next().await.unwrap()), "open");
     assert_eq!(describe(source.next().await.unwrap()), "event  a");
     let item = source.next().await.unwrap();
-    assert_eq!(timeout_of(&item), Some(Timeout::Progress(PROGRESS)), "{item:?}");
+    assert_eq!(
+        timeout_of(&item),
+        Some(Timeout::Progress(PROGRESS)),
+        "{item:?}"
+    );
     assert!(source.next().await.is_none(), "the retry got 204");
 }
 
 #[tokio::test]
 async fn a_trickling_line_is_a_progress_timeout_on_tokio() {
-    within(a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_tokio(addr, r))).await;
+    within(a_trickling_line_is_a_progress_timeout(|addr| {
+        move |r| fetch_tokio(addr, r)
+    }))
+    .await;
 }
 
 #[test]
 fn a_trickling_line_is_a_progress_timeout_on_smol() {
-    on_smol(a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_smol(addr, r)));
+    on_smol(a_trickling_line_is_a_progress_timeout(|addr| {
+        move |r| fetch_smol(addr, r)
+    }));
 }
 
 /// The one-shot stream: the event, then a transport error whose timeout is `Progress`.
@@ -591,12 +620,17 @@ async fn a_trickling_line_ends_a_one_shot_stream<F: sse_pump::client::Fetch<byte
 
 #[tokio::test]
 async fn a_trickling_line_ends_a_one_shot_stream_on_tokio() {
-    within(a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_tokio(addr, r))).await;
+    within(a_trickling_line_ends_a_one_shot_stream(|addr| {
+        move |r| fetch_tokio(addr, r)
+    }))
+    .await;
 }
 
 #[test]
 fn a_trickling_line_ends_a_one_shot_stream_on_smol() {
-    on_smol(a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_smol(addr, r)));
+    on_smol(a_trickling_line_ends_a_one_shot_stream(|addr| {
+        move |r| fetch_smol(addr, r)
+    }));
 }
 
 /// An error and its chain of sources, as a report prints them (`anyhow`'s `{:#}`).
@@ -635,20 +669,35 @@ async fn errors_print_their_cause_once() {
         Some(Err(err @ EventSourceError::NotRetried { .. })) => err,
         other => panic!("{other:?}"),
     };
-    let EventSourceError::NotRetried { cause, .. } = &err else { unreachable!() };
+    let EventSourceError::NotRetried { cause, .. } = &err else {
+        unreachable!()
+    };
     let text = report(&err);
-    assert!(text.starts_with("the POST request's stream failed and is not sent again"), "{text}");
+    assert!(
+        text.starts_with("the POST request's stream failed and is not sent again"),
+        "{text}"
+    );
     assert_eq!(text.matches(&cause.to_string()).count(), 1, "{text}");
     // A request that cannot connect: the OS's error, once.
-    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let sent = sse_pump::client::get(move |r| fetch_tokio(refused, r), format!("http://{refused}/"))
-        .send()
-        .await;
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sent = sse_pump::client::get(
+        move |r| fetch_tokio(refused, r),
+        format!("http://{refused}/"),
+    )
+    .send()
+    .await;
     let err = sent.unwrap_err();
     let text = report(&err);
     let os = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
     assert!(text.starts_with("the request failed: "), "{text}");
-    assert_eq!(text.to_lowercase().matches("refused").count(), 1, "{text} ({os})");
+    assert_eq!(
+        text.to_lowercase().matches("refused").count(),
+        1,
+        "{text} ({os})"
+    );
 }
 
 /// The one-shot builder's `end_when`: the `[DONE]` event ends the stream and drops the
@@ -656,15 +705,20 @@ async fn errors_print_their_cause_once() {
 #[tokio::test]
 async fn end_when_ends_a_one_shot_stream_the_server_holds_open() {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
-    let (addr, notes) = serve(vec![Reply::Hold(format!("{head}data: t\n\ndata: [DONE]\n\n"))]);
-    let events = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
-        .bearer_auth("sk-test")
-        .header("content-type", "application/json")
-        .body(r#"{"stream":true}"#)
-        .end_when(|event| event.data == "[DONE]")
-        .send()
-        .await
-        .unwrap();
+    let (addr, notes) = serve(vec![Reply::Hold(format!(
+        "{head}data: t\n\ndata: [DONE]\n\n"
+    ))]);
+    let events = sse_pump::client::post(
+        move |r| fetch_tokio_with_body(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .bearer_auth("sk-test")
+    .header("content-type", "application/json")
+    .body(r#"{"stream":true}"#)
+    .end_when(|event| event.data == "[DONE]")
+    .send()
+    .await
+    .unwrap();
     let data: Vec<String> = within(events.map(|e| e.unwrap().data.into()).collect()).await;
     assert_eq!(data, ["t", "[DONE]"]);
     let (_, headers) = next_request(&notes);
@@ -690,19 +744,29 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
         sse("id: 1\ndata: t1\n\n"),
         Reply::Hold(format!("{head}id: 2\ndata: t2\n\ndata: [DONE]\n\n")),
     ]);
-    let mut source = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
-        .bearer_auth("sk-test")
-        .header("content-type", "application/json")
-        .body(r#"{"stream":true}"#)
-        .end_when(|event| event.data == "[DONE]")
-        .resumable()
-        .unwrap()
-        .reconnect(quick())
-        .retry_non_idempotent(true);
+    let mut source = sse_pump::client::post(
+        move |r| fetch_tokio_with_body(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .bearer_auth("sk-test")
+    .header("content-type", "application/json")
+    .body(r#"{"stream":true}"#)
+    .end_when(|event| event.data == "[DONE]")
+    .resumable()
+    .unwrap()
+    .reconnect(quick())
+    .retry_non_idempotent(true);
     let items = within(drain(&mut source, 10)).await;
     assert_eq!(
         items,
-        ["open", "event 1 t1", "reconnecting #1 1ms", "open", "event 2 t2", "event 2 [DONE]"]
+        [
+            "open",
+            "event 1 t1",
+            "reconnecting #1 1ms",
+            "open",
+            "event 2 t2",
+            "event 2 [DONE]"
+        ]
     );
     for last_event_id in [None, Some("1")] {
         let (_, headers) = next_request(&notes);
@@ -710,7 +774,10 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(headers["accept"], "text/event-stream");
         assert_eq!(headers[":body"], r#"{"stream":true}"#);
-        assert_eq!(headers.get("last-event-id").map(String::as_str), last_event_id);
+        assert_eq!(
+            headers.get("last-event-id").map(String::as_str),
+            last_event_id
+        );
     }
     assert_dropped(notes).await;
 }
@@ -719,11 +786,14 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
 #[tokio::test]
 async fn a_resumable_post_is_not_resent_without_the_opt_in() {
     let (addr, notes) = serve(vec![sse("id: 1\ndata: t1\n\n")]);
-    let mut source = sse_pump::client::post(move |r| fetch_tokio_with_body(addr, r), format!("http://{addr}/v1/chat"))
-        .body("{}")
-        .resumable()
-        .unwrap()
-        .reconnect(quick());
+    let mut source = sse_pump::client::post(
+        move |r| fetch_tokio_with_body(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .body("{}")
+    .resumable()
+    .unwrap()
+    .reconnect(quick());
     assert_eq!(within(drain(&mut source, 10)).await, ["open", "event 1 t1"]);
     next_request(&notes);
     no_more_requests(&notes);

@@ -143,7 +143,10 @@ async fn answer(mut socket: tokio::net::TcpStream, reply: Reply, notes: mpsc::Se
     let mut headers: HashMap<String, String> = headers;
     let body_start = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let mut body = head.split_off(body_start);
-    let length = headers.get("content-length").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let length = headers
+        .get("content-length")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     while body.len() < length {
         match socket.read(&mut buf).await {
             Ok(0) | Err(_) => return,

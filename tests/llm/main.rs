@@ -16,8 +16,8 @@ use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use serde_json::{json, Value};
 use sse_pump::{
     client::{
-        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem,
-        Fetch, OpenError, Timeout, TransportError,
+        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem, Fetch,
+        OpenError, Timeout, TransportError,
     },
     FuturesIo, MessageEvent, ReadError,
 };
@@ -122,6 +122,27 @@ fn one_shot_post_with_hyper_util_on_tokio_gets_every_token() {
 fn one_shot_post_with_reqwest_gets_every_token() {
     let llm = serve(None);
     on_tokio(async { one_shot(Reqwest::new(reqwest::Client::new()), &llm).await });
+}
+
+/// The blocking client against the same endpoint (hyper's chunked HTTP/1.1), no runtime
+/// on the client side: every token, `end_when` `[DONE]`, the same request.
+#[test]
+fn one_shot_post_with_the_blocking_client_gets_every_token() {
+    let llm = serve(None);
+    let request =
+        json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let events = client::post(client::blocking::Client, llm.url(PATH))
+        .bearer_auth(KEY)
+        .json(&request)
+        .end_when(|event| event.data == "[DONE]")
+        .send_blocking()
+        .unwrap();
+    let tokens: Vec<String> = events.map(|event| content(&event.unwrap())).collect();
+    assert_eq!(tokens, EVERY_TOKEN);
+    let seen = llm.next_request();
+    assert_eq!(seen.headers["authorization"], format!("Bearer {KEY}"));
+    assert_eq!(seen.body, request);
+    llm.no_more_requests();
 }
 
 #[test]
