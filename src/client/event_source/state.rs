@@ -148,26 +148,13 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         if let Some(step) = self.not_retried(cause.as_ref()) {
             return step.unwrap_or_else(|| self.end_not_retried(cause));
         }
-        let healthy = self.backoff.healthy_period();
+        self.count_attempt();
         if self
-            .opened_at
-            .take()
-            .is_some_and(|at| at.elapsed() >= healthy)
+            .backoff
+            .attempt_limit()
+            .is_some_and(|max| self.attempt > max)
         {
-            self.attempt = 0;
-        }
-        self.attempt = self.attempt.saturating_add(1);
-        if let Some(max) = self.backoff.attempt_limit() {
-            if self.attempt > max {
-                self.state = State::Done;
-                let attempts = self.attempt - 1;
-                #[cfg(feature = "tracing")]
-                tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
-                return Step::Yield(Err(EventSourceError::Exhausted {
-                    attempts,
-                    last: cause,
-                }));
-            }
+            return self.give_up(cause);
         }
         let after = self.backoff.delay(self.retry, self.attempt, self.rng.f64());
         self.state = State::Waiting(Delay::new(after));
@@ -187,6 +174,26 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             attempt,
             cause,
         }))
+    }
+
+    /// Ends after too many consecutive attempts.
+    fn give_up(&mut self, last: Option<TransportError>) -> Step {
+        self.state = State::Done;
+        let attempts = self.attempt - 1;
+        #[cfg(feature = "tracing")]
+        tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
+        Step::Yield(Err(EventSourceError::Exhausted { attempts, last }))
+    }
+
+    /// Counts the next attempt: the first again after a connection that stayed up for the
+    /// healthy period (events alone do not reset the count, so that a server that sends one
+    /// and closes meets a growing delay).
+    fn count_attempt(&mut self) {
+        let healthy = self.backoff.healthy_period();
+        if (self.opened_at.take()).is_some_and(|at| at.elapsed() >= healthy) {
+            self.attempt = 0;
+        }
+        self.attempt = self.attempt.saturating_add(1);
     }
 
     /// When the request that was sent must not be sent again (not idempotent, no opt-in):
