@@ -582,21 +582,6 @@ async fn a_trickling_line_is_a_progress_timeout<F: sse_pump::client::Fetch>(
     assert!(source.next().await.is_none(), "the retry got 204");
 }
 
-#[tokio::test]
-async fn a_trickling_line_is_a_progress_timeout_on_tokio() {
-    within(a_trickling_line_is_a_progress_timeout(|addr| {
-        move |r| fetch_tokio(addr, r)
-    }))
-    .await;
-}
-
-#[test]
-fn a_trickling_line_is_a_progress_timeout_on_smol() {
-    on_smol(a_trickling_line_is_a_progress_timeout(|addr| {
-        move |r| fetch_smol(addr, r)
-    }));
-}
-
 /// The one-shot stream: the event, then a transport error whose timeout is `Progress`.
 async fn a_trickling_line_ends_a_one_shot_stream<F: sse_pump::client::Fetch<bytes::Bytes>>(
     fetch: impl FnOnce(std::net::SocketAddr) -> F,
@@ -619,18 +604,20 @@ async fn a_trickling_line_ends_a_one_shot_stream<F: sse_pump::client::Fetch<byte
 }
 
 #[tokio::test]
-async fn a_trickling_line_ends_a_one_shot_stream_on_tokio() {
-    within(a_trickling_line_ends_a_one_shot_stream(|addr| {
-        move |r| fetch_tokio(addr, r)
-    }))
+async fn a_trickling_line_is_a_progress_timeout_on_tokio() {
+    within(async {
+        a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_tokio(addr, r)).await;
+        a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_tokio(addr, r)).await;
+    })
     .await;
 }
 
 #[test]
-fn a_trickling_line_ends_a_one_shot_stream_on_smol() {
-    on_smol(a_trickling_line_ends_a_one_shot_stream(|addr| {
-        move |r| fetch_smol(addr, r)
-    }));
+fn a_trickling_line_is_a_progress_timeout_on_smol() {
+    on_smol(async {
+        a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_smol(addr, r)).await;
+        a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_smol(addr, r)).await;
+    });
 }
 
 /// An error and its chain of sources, as a report prints them (`anyhow`'s `{:#}`).
@@ -709,7 +696,7 @@ async fn end_when_ends_a_one_shot_stream_the_server_holds_open() {
         "{head}data: t\n\ndata: [DONE]\n\n"
     ))]);
     let events = sse_pump::client::post(
-        move |r| fetch_tokio_with_body(addr, r),
+        move |r| fetch_tokio(addr, r),
         format!("http://{addr}/v1/chat"),
     )
     .bearer_auth("sk-test")
@@ -745,7 +732,7 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
         Reply::Hold(format!("{head}id: 2\ndata: t2\n\ndata: [DONE]\n\n")),
     ]);
     let mut source = sse_pump::client::post(
-        move |r| fetch_tokio_with_body(addr, r),
+        move |r| fetch_tokio(addr, r),
         format!("http://{addr}/v1/chat"),
     )
     .bearer_auth("sk-test")
@@ -787,7 +774,7 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
 async fn a_resumable_post_is_not_resent_without_the_opt_in() {
     let (addr, notes) = serve(vec![sse("id: 1\ndata: t1\n\n")]);
     let mut source = sse_pump::client::post(
-        move |r| fetch_tokio_with_body(addr, r),
+        move |r| fetch_tokio(addr, r),
         format!("http://{addr}/v1/chat"),
     )
     .body("{}")

@@ -10,7 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use http_body_util::{Empty, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use sse_pump::{
     client::{Backoff, EventSourceError, EventSourceItem},
@@ -21,8 +21,25 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A request body the test fetches send: none, or bytes.
+pub(crate) trait SendBody {
+    fn into_bytes(self) -> Bytes;
+}
+
+impl SendBody for () {
+    fn into_bytes(self) -> Bytes {
+        Bytes::new()
+    }
+}
+
+impl SendBody for Bytes {
+    fn into_bytes(self) -> Bytes {
+        self
+    }
+}
+
 /// A fetch on tokio: one connection per request.
-pub(crate) async fn fetch_tokio<Q>(
+pub(crate) async fn fetch_tokio<Q: SendBody>(
     addr: SocketAddr,
     request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
@@ -31,24 +48,12 @@ pub(crate) async fn fetch_tokio<Q>(
         hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
     tokio::spawn(conn);
     Ok(sender
-        .send_request(request.map(|_| Empty::<Bytes>::new()))
+        .send_request(request.map(|body| Full::new(body.into_bytes())))
         .await?)
 }
 
-/// A fetch on tokio that sends the request's body.
-pub(crate) async fn fetch_tokio_with_body(
-    addr: SocketAddr,
-    request: http::Request<Bytes>,
-) -> Result<http::Response<Incoming>, BoxError> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
-    tokio::spawn(conn);
-    Ok(sender.send_request(request.map(Full::new)).await?)
-}
-
 /// The same fetch on smol.
-pub(crate) async fn fetch_smol<Q>(
+pub(crate) async fn fetch_smol<Q: SendBody>(
     addr: SocketAddr,
     request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
@@ -56,7 +61,7 @@ pub(crate) async fn fetch_smol<Q>(
     let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(stream)).await?;
     smol::spawn(conn).detach();
     Ok(sender
-        .send_request(request.map(|_| Empty::<Bytes>::new()))
+        .send_request(request.map(|body| Full::new(body.into_bytes())))
         .await?)
 }
 
