@@ -687,6 +687,20 @@ async fn errors_print_their_cause_once() {
     );
 }
 
+/// An LLM-style request: a `POST` with a key and a JSON body, ended by `[DONE]`.
+fn chat(
+    addr: std::net::SocketAddr,
+) -> sse_pump::client::RequestBuilder<impl sse_pump::client::Fetch<bytes::Bytes>> {
+    sse_pump::client::post(
+        move |r| fetch_tokio(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .bearer_auth("sk-test")
+    .header("content-type", "application/json")
+    .body(r#"{"stream":true}"#)
+    .end_when(|event| event.data == "[DONE]")
+}
+
 /// The one-shot builder's `end_when`: the `[DONE]` event ends the stream and drops the
 /// connection, though the server holds it open (without it: an idle timeout, an error).
 #[tokio::test]
@@ -695,17 +709,7 @@ async fn end_when_ends_a_one_shot_stream_the_server_holds_open() {
     let (addr, notes) = serve(vec![Reply::Hold(format!(
         "{head}data: t\n\ndata: [DONE]\n\n"
     ))]);
-    let events = sse_pump::client::post(
-        move |r| fetch_tokio(addr, r),
-        format!("http://{addr}/v1/chat"),
-    )
-    .bearer_auth("sk-test")
-    .header("content-type", "application/json")
-    .body(r#"{"stream":true}"#)
-    .end_when(|event| event.data == "[DONE]")
-    .send()
-    .await
-    .unwrap();
+    let events = chat(addr).send().await.unwrap();
     let data: Vec<String> = within(events.map(|e| e.unwrap().data.into()).collect()).await;
     assert_eq!(data, ["t", "[DONE]"]);
     let (_, headers) = next_request(&notes);
@@ -731,18 +735,11 @@ async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
         sse("id: 1\ndata: t1\n\n"),
         Reply::Hold(format!("{head}id: 2\ndata: t2\n\ndata: [DONE]\n\n")),
     ]);
-    let mut source = sse_pump::client::post(
-        move |r| fetch_tokio(addr, r),
-        format!("http://{addr}/v1/chat"),
-    )
-    .bearer_auth("sk-test")
-    .header("content-type", "application/json")
-    .body(r#"{"stream":true}"#)
-    .end_when(|event| event.data == "[DONE]")
-    .resumable()
-    .unwrap()
-    .reconnect(quick())
-    .retry_non_idempotent(true);
+    let mut source = chat(addr)
+        .resumable()
+        .unwrap()
+        .reconnect(quick())
+        .retry_non_idempotent(true);
     let items = within(drain(&mut source, 10)).await;
     assert_eq!(
         items,
