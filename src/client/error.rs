@@ -212,7 +212,7 @@ pub enum Timeout {
 /// ```
 /// use sse_pump::client::{EventSourceTimeout, Timeout};
 /// let t: EventSourceTimeout = Timeout::Idle(std::time::Duration::from_secs(1));
-/// # drop(t);
+/// assert_eq!(t, EventSourceTimeout::Idle(std::time::Duration::from_secs(1)));
 /// ```
 pub type EventSourceTimeout = Timeout;
 
