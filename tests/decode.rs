@@ -714,6 +714,42 @@ fn a_4_kib_id_is_kept_as_browsers_keep_it() {
     assert_eq!(ids, [4096, 4096]);
 }
 
+/// The same 4 KiB ID through the adapters, whole and a byte at a time: `decode_reader`
+/// (reads of one byte) and `decode_stream` (chunks of one byte).
+#[test]
+fn a_4_kib_id_is_kept_by_the_adapters_whole_and_byte_by_byte() {
+    use futures_lite::StreamExt;
+    let id = "7".repeat(4096);
+    let input = format!("id: {id}\ndata: a\n\ndata: b\n\n").into_bytes();
+    struct OneByte<'a>(&'a [u8]);
+    impl std::io::Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            (buf[0], self.0) = (*first, rest);
+            Ok(1)
+        }
+    }
+    let ids = |events: Vec<MessageEvent>| events.into_iter().map(|e| e.id.into_string());
+    let whole = sse_pump::decode_reader(&input[..])
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let bytewise = sse_pump::decode_reader(OneByte(&input)).collect::<Result<Vec<_>, _>>();
+    let chunks = |size| {
+        input
+            .chunks(size)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+    };
+    let streamed = |size| {
+        let events = sse_pump::decode_stream(futures_lite::stream::iter(chunks(size)));
+        futures_lite::future::block_on(events.try_collect::<_, _, Vec<_>>()).unwrap()
+    };
+    for events in [whole, bytewise.unwrap(), streamed(input.len()), streamed(1)] {
+        assert!(ids(events).eq([id.clone(), id.clone()]));
+    }
+}
+
 /// One 512 KiB `id:` then 2,000 tiny events, fed in 4 KiB chunks: every event carries
 /// the ID, and they all share one copy of it (the same bytes in memory), so holding the
 /// events costs the ID once, not 2,000 times (`tests/decode_memory.rs` measures the RSS).
