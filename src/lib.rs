@@ -172,9 +172,10 @@
 //!   aborted (HTTP/1.1: no terminating chunk; HTTP/2: a reset), so a client can tell a
 //!   truncated stream from a finished one.
 //! - Hostile peers meet documented limits with typed outcomes: a bounded `retry:`
-//!   (`Backoff`), the client's response, idle and rejection deadlines (`EventSource`), a
-//!   1 KiB cap on stored IDs ([`Decoder::max_id_len`]), the raw adapter's head deadline
-//!   and flood cap (`adapters::raw`). The README's "Limits" table lists them all.
+//!   (`Backoff`), the client's response, idle, progress and rejection deadlines
+//!   (`EventSource`), IDs held once and shared by the events that carry them (no ID limit
+//!   but the line limit, as browsers), the raw adapter's head deadline and flood cap
+//!   (`adapters::raw`). The README's "Limits" table lists them all.
 //!
 //! # Features
 //!

@@ -598,9 +598,7 @@ fn huge_lines_across_chunks_decode_as_in_one_chunk() {
         Err(DecodeError::EventTooLarge { limit: 64 << 10 }),
         Ok(Item::Event(event("message", "small", &big))),
     ];
-    // A 100 KiB id is over the default ID limit (1 KiB): raised here, as the huge line is
-    // what this test is about.
-    let decoder = || Decoder::new().max_id_len(usize::MAX);
+    let decoder = Decoder::new;
     for size in [input.len(), 1, 1000, 4096, 65_537] {
         let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
         assert_eq!(
@@ -700,41 +698,90 @@ fn decode_reader_matches_the_decoder_and_carries_io_errors() {
     assert!(events.next().is_none());
 }
 
-/// Hostile input: one 1 MiB `id:` then 2,000 tiny events. Each event carries the last
-/// event ID, so a kept huge ID would cost its size per event (2 GB); the ID limit keeps
-/// what the events carry within a small multiple of the input.
+/// Browsers keep an `id:` of any length: a 4 KiB one is the last event ID and every
+/// event's `id`, whole, split at every byte and fed a few bytes at a time.
 #[test]
-fn a_huge_id_is_refused_so_events_do_not_each_carry_it() {
-    let mut input = format!("id: {}\n", "x".repeat((1 << 20) - 16)).into_bytes();
+fn a_4_kib_id_is_kept_as_browsers_keep_it() {
+    let id = "7".repeat(4096);
+    let outcome = decode(format!("id: {id}\ndata: a\n\ndata: b\n\n").as_bytes());
+    assert_eq!(outcome.last_event_id, id);
+    let ids: Vec<_> = (outcome.items.iter())
+        .map(|item| match item {
+            Ok(Item::Event(e)) => e.id.len(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [4096, 4096]);
+}
+
+/// The same 4 KiB ID through the adapters, whole and a byte at a time: `decode_reader`
+/// (reads of one byte) and `decode_stream` (chunks of one byte).
+#[test]
+fn a_4_kib_id_is_kept_by_the_adapters_whole_and_byte_by_byte() {
+    use futures_lite::StreamExt;
+    let id = "7".repeat(4096);
+    let input = format!("id: {id}\ndata: a\n\ndata: b\n\n").into_bytes();
+    struct OneByte<'a>(&'a [u8]);
+    impl std::io::Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            (buf[0], self.0) = (*first, rest);
+            Ok(1)
+        }
+    }
+    let ids = |events: Vec<MessageEvent>| events.into_iter().map(|e| e.id.into_string());
+    let whole = sse_pump::decode_reader(&input[..])
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let bytewise = sse_pump::decode_reader(OneByte(&input)).collect::<Result<Vec<_>, _>>();
+    let chunks = |size| {
+        input
+            .chunks(size)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+    };
+    let streamed = |size| {
+        let events = sse_pump::decode_stream(futures_lite::stream::iter(chunks(size)));
+        futures_lite::future::block_on(events.try_collect::<_, _, Vec<_>>()).unwrap()
+    };
+    for events in [whole, bytewise.unwrap(), streamed(input.len()), streamed(1)] {
+        assert!(ids(events).eq([id.clone(), id.clone()]));
+    }
+}
+
+/// One 512 KiB `id:` then 2,000 tiny events, fed in 4 KiB chunks: every event carries
+/// the ID, and they all share one copy of it (the same bytes in memory), so holding the
+/// events costs the ID once, not 2,000 times (`tests/decode_memory.rs` measures the RSS).
+#[test]
+fn a_huge_id_is_held_once_and_shared_by_every_event() {
+    let id = "x".repeat(512 << 10);
+    let mut input = format!("id: {id}\n").into_bytes();
     input.extend(b"data: a\n\n".repeat(2000));
     let mut decoder = Decoder::new();
-    decoder.feed(&input);
-    assert_eq!(
-        decoder.next_event(),
-        Err(DecodeError::IdTooLong { limit: 1024 })
-    );
-    let mut carried = 0;
-    let mut events = 0;
-    while let Some(event) = decoder.next_event().unwrap() {
-        carried += event.id.len();
-        events += 1;
+    let mut events = Vec::new();
+    for chunk in input.chunks(4096) {
+        decoder.feed(chunk.to_vec());
+        while let Some(event) = decoder.next_event().unwrap() {
+            events.push(event);
+        }
     }
-    assert_eq!(events, 1999, "the block of the huge id was skipped");
-    assert!(
-        carried <= input.len(),
-        "events carry {carried} bytes of ids"
-    );
-    assert_eq!(decoder.last_event_id(), "");
+    assert_eq!(events.len(), 2000);
+    assert!(events.iter().all(|e| e.id == id));
+    let first = events[0].id.as_ptr();
+    assert!(events.iter().all(|e| e.id.as_ptr() == first), "one copy");
+    assert_eq!(decoder.last_event_id().as_ptr(), first);
 }
 
 #[test]
-fn an_id_at_the_limit_is_kept() {
-    let id = "7".repeat(1024);
-    let outcome = decode(format!("id: {id}\ndata: a\n\n").as_bytes());
-    assert_eq!(outcome.last_event_id, id);
-    let input = format!("id: {id}8\ndata: a\n\n");
-    let outcome = decode_with(|| Decoder::new().max_id_len(2048), input.as_bytes());
-    assert_eq!(outcome.last_event_id.len(), 1025);
+fn an_id_limit_is_opt_in() {
+    let input = format!("id: {}\ndata: a\n\ndata: b\n\n", "7".repeat(1025));
+    let outcome = decode_with(|| Decoder::new().max_id_len(1024), input.as_bytes());
+    assert_eq!(
+        outcome.items[0],
+        Err(DecodeError::IdTooLong { limit: 1024 })
+    );
+    assert_eq!(outcome.last_event_id, "");
 }
 
 /// A decoded string reads like a `str` wherever a user has one: comparisons both ways,

@@ -16,14 +16,22 @@ const MIN_INITIAL: Duration = Duration::from_millis(1);
 ///
 /// The server's `retry:` is bounded, so that a hostile or broken server can neither turn
 /// reconnection into a hot loop nor send the client away for ever: it counts as at least
-/// [`Backoff::RETRY_FLOOR`] (100 ms; `retry: 0` gives 100 ms, 200 ms, 400 ms, ...) and at
-/// most [`Backoff::RETRY_CEILING`] (10 minutes); [`Backoff::retry_bounds`] changes both. An
-/// initial delay of zero counts as 1 ms, so the delay grows from it too.
+/// [`Backoff::RETRY_FLOOR`] (100 ms) and at most [`Backoff::RETRY_CEILING`] (10 minutes);
+/// [`Backoff::retry_bounds`] changes both. Once the server sent `retry:`, the floor also
+/// holds after the jitter: no delay is ever under it. An initial delay of zero counts as
+/// 1 ms, so the delay grows from it too.
 ///
-/// A connection counts as healthy, and the count goes back to zero, once an event arrived
-/// on it or once it stayed open for [`healthy_after`](Backoff::healthy_after) (30 s by
-/// default). So a server that sends events and then closes is reconnected to after its
-/// `retry:` delay every time, while one that keeps failing is given more and more room.
+/// The count of consecutive attempts goes back to zero only once a connection stayed open
+/// for [`healthy_after`](Backoff::healthy_after) (60 s by default, as LaunchDarkly's
+/// clients): events do not reset it. So a server that sends one event and closes meets a
+/// growing delay, as one that keeps failing does. With the default jitter (0.5), a server
+/// that sends `retry: 0` and closes sees its client come back after
+///
+/// | attempt | 1 | 2 | 3 | 4 | 5 | ... | 11 and on |
+/// |---|---|---|---|---|---|---|---|
+/// | delay | 100 ms | 100-200 ms | 200-400 ms | 400-800 ms | 0.8-1.6 s | | 30-60 s |
+///
+/// and, without `retry:`, after 1.5-3 s, 3-6 s, 6-12 s, ... up to 30-60 s.
 ///
 /// Default: [`Backoff::exponential`]`(3 s, 60 s)` (3 s is what browsers use), jitter 0.5,
 /// no maximum of attempts.
@@ -80,15 +88,16 @@ impl Backoff {
             factor: 2.0,
             jitter: 0.0,
             max_attempts: None,
-            healthy_after: Duration::from_secs(30),
+            healthy_after: Duration::from_secs(60),
             seed: None,
             retry_floor: Self::RETRY_FLOOR,
             retry_ceiling: Self::RETRY_CEILING,
         }
     }
 
-    /// The least a server's `retry:` counts as: 100 ms. `retry: 0` would otherwise
-    /// reconnect with no pause at all, for ever.
+    /// The least a server's `retry:` counts as, and the least delay once the server sent
+    /// one, jitter included: 100 ms. `retry: 0` would otherwise reconnect with no pause at
+    /// all, for ever.
     ///
     /// # Examples
     ///
@@ -99,6 +108,9 @@ impl Backoff {
     /// let backoff = Backoff::default().jitter(0.0);
     /// assert_eq!(backoff.delay(Some(Duration::ZERO), 1, 0.0), Backoff::RETRY_FLOOR);
     /// assert_eq!(backoff.delay(Some(Duration::ZERO), 3, 0.0), 4 * Backoff::RETRY_FLOOR);
+    /// // The floor holds after the jitter too: the shortest first delay is still 100 ms.
+    /// let jittered = Backoff::default().jitter(0.5);
+    /// assert_eq!(jittered.delay(Some(Duration::ZERO), 1, 0.99), Backoff::RETRY_FLOOR);
     /// ```
     pub const RETRY_FLOOR: Duration = Duration::from_millis(100);
 
@@ -200,8 +212,8 @@ impl Backoff {
         self.max_attempts
     }
 
-    /// How long a connection must stay open, without events, to count as healthy and reset
-    /// the backoff. Default 30 s. (A connection that delivered an event is healthy anyway.)
+    /// How long a connection must stay open to count as healthy and reset the backoff,
+    /// events or not. Default 60 s.
     ///
     /// # Examples
     ///
@@ -249,7 +261,12 @@ impl Backoff {
         let cap = self.max.max(base).as_secs_f64();
         let full = grown.min(cap);
         let shortened = full * (1.0 - self.jitter * unit.clamp(0.0, 1.0));
-        Duration::try_from_secs_f64(shortened).unwrap_or(self.max.max(base))
+        let delay = Duration::try_from_secs_f64(shortened).unwrap_or(self.max.max(base));
+        // The server's floor holds after the jitter, not only before it.
+        match retry {
+            Some(_) => delay.max(self.retry_floor),
+            None => delay,
+        }
     }
 
     pub(crate) fn healthy_period(&self) -> Duration {

@@ -47,15 +47,16 @@ pub enum EventSourceError {
     NotRetried {
         /// The request's method.
         method: http::Method,
-        /// What failed: the transport error, or an [`EventSourceTimeout`].
-        cause: Box<dyn Error + Send + Sync + 'static>,
+        /// What failed: the client's error, or a [`Timeout`] (see
+        /// [`TransportError::timeout`]).
+        cause: TransportError,
     },
     /// The maximum number of consecutive attempts was reached.
     Exhausted {
         /// How many consecutive attempts failed.
         attempts: u32,
         /// The last transport error, or `None` if the last connection ended cleanly.
-        last: Option<Box<dyn Error + Send + Sync + 'static>>,
+        last: Option<TransportError>,
     },
 }
 
@@ -69,25 +70,30 @@ impl fmt::Display for EventSourceError {
                 "the last event id ({} bytes) cannot be sent as a header; reconnecting without it",
                 id.len()
             ),
-            EventSourceError::NotRetried { method, .. } => write!(
+            EventSourceError::NotRetried { method, cause } => write!(
                 f,
-                "the {method} request's stream failed and is not sent again (not idempotent)"
+                "the {method} request's stream failed and is not sent again (not idempotent): {cause}"
             ),
-            EventSourceError::Exhausted { attempts, .. } => {
-                write!(f, "gave up reconnecting after {attempts} attempts")
+            EventSourceError::Exhausted { attempts, last } => {
+                write!(f, "gave up reconnecting after {attempts} attempts")?;
+                match last {
+                    Some(last) => write!(f, ": {last}"),
+                    None => f.write_str(": the last stream ended"),
+                }
             }
         }
     }
 }
 
+// Each error displays its cause; `source` goes on from the cause's own source, so that a
+// report that walks the chain prints every cause once.
 impl Error for EventSourceError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            // Displayed already: not a source too.
             EventSourceError::Rejected(_) | EventSourceError::Decode(_) => None,
             EventSourceError::LastEventIdNotSent(_) => None,
-            EventSourceError::Exhausted { last, .. } => last.as_deref().map(|e| e as &dyn Error),
-            EventSourceError::NotRetried { cause, .. } => Some(&**cause),
+            EventSourceError::Exhausted { last, .. } => last.as_ref().and_then(Error::source),
+            EventSourceError::NotRetried { cause, .. } => cause.source(),
         }
     }
 }
@@ -164,47 +170,68 @@ impl fmt::Display for Rejected {
 
 impl Error for Rejected {}
 
-/// A deadline of an [`EventSource`](crate::client::EventSource) that passed: the `cause` of the
-/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting) that follows (downcast it
-/// from the boxed error), or the `last` of [`EventSourceError::Exhausted`].
+/// A deadline of the client that passed, the same type on every path: the
+/// [`timeout`](TransportError::timeout) of the `cause` of an
+/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), of
+/// [`EventSourceError::NotRetried`] and [`EventSourceError::Exhausted`], of a one-shot
+/// stream's [`ReadError::Transport`](crate::ReadError::Transport), and of
+/// [`OpenError::Timeout`].
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::{client::EventSourceItem, client::EventSourceTimeout};
+/// use sse_pump::client::{EventSourceItem, Timeout, TransportError};
 ///
-/// fn timed_out(item: &EventSourceItem) -> Option<EventSourceTimeout> {
+/// fn timed_out(item: &EventSourceItem) -> Option<Timeout> {
 ///     match item {
-///         EventSourceItem::Reconnecting { cause: Some(cause), .. } => cause.downcast_ref().copied(),
+///         EventSourceItem::Reconnecting { cause: Some(cause), .. } => cause.timeout(),
 ///         _ => None,
 ///     }
 /// }
-/// let cause = Some(EventSourceTimeout::Idle(Duration::from_secs(45)).into());
+/// let cause = Some(TransportError::new(Timeout::Idle(Duration::from_secs(45))));
 /// let item = EventSourceItem::Reconnecting { after: Duration::from_secs(3), attempt: 1, cause };
-/// assert_eq!(timed_out(&item), Some(EventSourceTimeout::Idle(Duration::from_secs(45))));
+/// assert_eq!(timed_out(&item), Some(Timeout::Idle(Duration::from_secs(45))));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum EventSourceTimeout {
-    /// No response head within this time
-    /// ([`response_timeout`](crate::client::EventSource::response_timeout)).
+pub enum Timeout {
+    /// No response head within this time (`response_timeout`, 30 s by default).
     Response(Duration),
-    /// No byte on the open stream for this time
-    /// ([`idle_timeout`](crate::client::EventSource::idle_timeout)).
+    /// No byte on the open stream for this time (`idle_timeout`, 45 s by default).
     Idle(Duration),
+    /// Bytes kept coming but no line was completed for this time (`progress_timeout`,
+    /// 60 s by default): a server that trickles a line and never ends it.
+    Progress(Duration),
 }
 
-impl fmt::Display for EventSourceTimeout {
+/// The former name of [`Timeout`], kept so that code written against it still builds.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::client::{EventSourceTimeout, Timeout};
+/// let t: EventSourceTimeout = Timeout::Idle(std::time::Duration::from_secs(1));
+/// assert_eq!(t, EventSourceTimeout::Idle(std::time::Duration::from_secs(1)));
+/// ```
+pub type EventSourceTimeout = Timeout;
+
+impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventSourceTimeout::Response(after) => write!(f, "no response within {after:?}"),
-            EventSourceTimeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
+            Timeout::Response(after) => write!(f, "no response within {after:?}"),
+            Timeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
+            Timeout::Progress(after) => {
+                write!(
+                    f,
+                    "no line was completed for {after:?} while bytes trickled in"
+                )
+            }
         }
     }
 }
 
-impl Error for EventSourceTimeout {}
+impl Error for Timeout {}
 
 /// Why [`RequestBuilder::send`](crate::client::RequestBuilder::send) did not open a stream.
 ///
@@ -226,8 +253,9 @@ pub enum OpenError {
     /// The HTTP client failed (connecting, TLS, writing the request, reading the head).
     Transport(Box<dyn Error + Send + Sync + 'static>),
     /// No response head within the
-    /// [`response_timeout`](crate::client::RequestBuilder::response_timeout).
-    Timeout(Duration),
+    /// [`response_timeout`](crate::client::RequestBuilder::response_timeout): a
+    /// [`Timeout::Response`].
+    Timeout(Timeout),
     /// The server answered a status other than 200 (or 204), or a content type other than
     /// `text/event-stream`: the status, the headers and the start of the body.
     Rejected(Box<Rejected>),
@@ -236,27 +264,50 @@ pub enum OpenError {
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenError::Request(_) => f.write_str("the request could not be built"),
-            OpenError::Transport(_) => f.write_str("the request failed"),
-            OpenError::Timeout(after) => write!(f, "no response within {after:?}"),
+            OpenError::Request(e) => write!(f, "the request could not be built: {e}"),
+            OpenError::Transport(e) => write!(f, "the request failed: {e}"),
+            OpenError::Timeout(timeout) => fmt::Display::fmt(timeout, f),
             OpenError::Rejected(r) => fmt::Display::fmt(r, f),
         }
     }
 }
 
+// The cause is displayed: `source` goes on from its own source (each cause printed once).
 impl Error for OpenError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            OpenError::Request(e) | OpenError::Transport(e) => Some(&**e),
+            OpenError::Request(e) | OpenError::Transport(e) => e.source(),
             OpenError::Timeout(_) | OpenError::Rejected(_) => None,
         }
     }
 }
 
-/// The transport error of a one-shot stream ([`Events`](crate::client::Events)): the
-/// client's body error, a stream cut short (a reset, a chunked body without its last
-/// chunk, an HTTP/2 reset), or [`EventSourceTimeout::Idle`]. A clean end is no error: the
-/// stream yields `None`.
+impl OpenError {
+    /// The deadline that passed, if that is what happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_pump::client::{OpenError, Timeout};
+    /// let err = OpenError::Timeout(Timeout::Response(Duration::from_secs(30)));
+    /// assert_eq!(err.timeout(), Some(Timeout::Response(Duration::from_secs(30))));
+    /// assert_eq!(err.to_string(), "no response within 30s");
+    /// ```
+    pub fn timeout(&self) -> Option<Timeout> {
+        match self {
+            OpenError::Timeout(timeout) => Some(*timeout),
+            _ => None,
+        }
+    }
+}
+
+/// A failed connection, the same type on every path: the cause of an
+/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), of
+/// [`EventSourceError::NotRetried`] and [`EventSourceError::Exhausted`], and the
+/// transport error of a one-shot stream ([`Events`](crate::client::Events)). It is the
+/// client's error (connecting, a body cut short: a reset, a chunked body without its last
+/// chunk, an HTTP/2 reset) or a [`Timeout`]. A clean end is no error.
 ///
 /// It displays the client's error and has that error's source.
 ///
@@ -264,10 +315,10 @@ impl Error for OpenError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::client::{EventSourceTimeout, TransportError};
+/// use sse_pump::client::{Timeout, TransportError};
 ///
-/// let err = TransportError::new(EventSourceTimeout::Idle(Duration::from_secs(45)));
-/// assert_eq!(err.timeout(), Some(EventSourceTimeout::Idle(Duration::from_secs(45))));
+/// let err = TransportError::new(Timeout::Idle(Duration::from_secs(45)));
+/// assert_eq!(err.timeout(), Some(Timeout::Idle(Duration::from_secs(45))));
 /// assert_eq!(err.to_string(), "the stream was silent for 45s");
 /// ```
 #[derive(Debug)]
@@ -294,8 +345,21 @@ impl TransportError {
     /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
     /// assert_eq!(err.timeout(), None);
     /// ```
-    pub fn timeout(&self) -> Option<EventSourceTimeout> {
+    pub fn timeout(&self) -> Option<Timeout> {
         self.0.downcast_ref().copied()
+    }
+
+    /// The client's error as a `T`, if it is one (an `std::io::Error`, a
+    /// `reqwest::Error`, a [`Timeout`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
+    /// assert!(err.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    pub fn downcast_ref<T: Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
     }
 
     /// The client's error.

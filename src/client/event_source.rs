@@ -19,7 +19,7 @@ use super::{
     error::BoxError,
 };
 use crate::{
-    client::{Backoff, EventSourceError, EventSourceTimeout},
+    client::{Backoff, EventSourceError, Timeout, TransportError},
     Decoder, MessageEvent, ReadError,
 };
 
@@ -113,8 +113,9 @@ pub enum EventSourceItem {
         after: Duration,
         /// The number of this attempt since the last healthy connection, from 1.
         attempt: u32,
-        /// The transport error, or `None` if the stream ended cleanly.
-        cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+        /// The transport error (a [`Timeout`] among them: see
+        /// [`TransportError::timeout`]), or `None` if the stream ended cleanly.
+        cause: Option<TransportError>,
     },
 }
 
@@ -150,18 +151,20 @@ pub enum EventSourceItem {
 ///
 /// - **It never waits for ever.** No response head within
 ///   [`response_timeout`](EventSource::response_timeout) (30 s by default: connecting,
-///   TLS and the head, all inside the client's `fetch`), or no byte at all, not even a
+///   TLS and the head, all inside the client's `fetch`), no byte at all, not even a
 ///   keep-alive comment, for [`idle_timeout`](EventSource::idle_timeout) (45 s: three of
-///   this crate's default 15 s pings) on an open stream, is a failed attempt: a
-///   [`EventSourceItem::Reconnecting`] whose `cause` is a [`EventSourceTimeout`]. The body of a
+///   this crate's default 15 s pings) on an open stream, or a line left unfinished for
+///   [`progress_timeout`](EventSource::progress_timeout) (60 s) while bytes trickle in,
+///   is a failed attempt: a [`EventSourceItem::Reconnecting`] whose `cause`'s
+///   [`timeout`](TransportError::timeout) is the [`Timeout`]. The body of a
 ///   rejection is collected for at most
 ///   [`rejection_timeout`](EventSource::rejection_timeout) (5 s) and
 ///   [`Rejected::BODY_LIMIT`](crate::client::Rejected::BODY_LIMIT) bytes.
 /// - **It never reconnects in a hot loop**: the server's `retry:` is bounded (see
 ///   [`Backoff`]), and the delay still grows over consecutive failures.
-/// - **Memory follows the input**: an `id:` longer than the decoder's
-///   [`max_id_len`](Decoder::max_id_len) (1 KiB, the server side's
-///   `MAX_LAST_EVENT_ID`) is a [`EventSourceError::Decode`], and its block is skipped.
+/// - **Memory follows the input**: lines and events are bounded by the decoder's limits
+///   (1 MiB, 8 MiB), and the last event ID, of any length up to the line limit as in
+///   browsers, is held once and shared by every event that carries it.
 /// - **A last event ID that cannot be sent is said, not dropped**: one that is not a valid
 ///   header value (a control character) or that a header would not carry unchanged
 ///   (leading or trailing blanks, which servers trim) gives
@@ -227,7 +230,7 @@ pub struct EventSource<F: Fetch<Q>, Q = ()> {
 }
 
 /// Says whether an event is the last.
-type EndWhen = Box<dyn FnMut(&MessageEvent) -> bool + Send>;
+pub(super) type EndWhen = Box<dyn FnMut(&MessageEvent) -> bool + Send>;
 
 /// Builds the request of each attempt from the last event ID.
 type MakeRequest<Q> = Box<dyn FnMut(&str) -> Result<Request<Q>, BoxError> + Send>;
@@ -432,7 +435,8 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         self
     }
 
-    /// The decoder's maximum `id:` length (see [`Decoder::max_id_len`]). Default 1 KiB.
+    /// A maximum `id:` length (see [`Decoder::max_id_len`]). Default: none but the line
+    /// limit, as in browsers.
     ///
     /// # Examples
     ///
@@ -448,7 +452,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// How long to wait for the response head, from the request (connecting included):
-    /// past it the attempt fails with [`EventSourceTimeout::Response`] and the source
+    /// past it the attempt fails with [`Timeout::Response`] and the source
     /// reconnects. Default 30 s.
     ///
     /// # Examples
@@ -466,7 +470,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// How long an open stream may stay silent (no byte, not even a keep-alive comment):
-    /// past it the connection is dropped with [`EventSourceTimeout::Idle`] and the source
+    /// past it the connection is dropped with [`Timeout::Idle`] and the source
     /// reconnects. Default 45 s; keep it above the server's keep-alive interval.
     ///
     /// # Examples
@@ -480,6 +484,25 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.idle = timeout;
+        self
+    }
+
+    /// How long a line may stay unfinished while bytes come (a server that trickles a byte
+    /// now and then and never ends the line, which the idle timeout does not catch): past
+    /// it the connection is dropped with [`Timeout::Progress`] and the source reconnects.
+    /// Default 60 s; keep it above the time your longest line takes to arrive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<()>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// # let request = http::Request::get("http://example.com/events").body(()).unwrap();
+    /// let source = sse_pump::client::EventSource::new(fetch, request)
+    ///     .progress_timeout(std::time::Duration::from_secs(20));
+    /// # drop(source);
+    /// ```
+    pub fn progress_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.progress = timeout;
         self
     }
 
@@ -564,6 +587,21 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         matches!(self.state, State::Done)
     }
 
+    /// Takes a one-shot builder's timeouts, decoder limits and end predicate.
+    pub(super) fn with_settings(
+        mut self,
+        timeouts: Timeouts,
+        decoder: &Decoder,
+        end_when: Option<EndWhen>,
+    ) -> Self {
+        self.timeouts = timeouts;
+        let (line, event, id) = decoder.limits();
+        (self.max_line_len, self.max_event_size) = (Some(line), Some(event));
+        self.max_id_len = Some(id);
+        self.end_when = end_when;
+        self
+    }
+
     /// The request for the next attempt, and the last event ID if it could not go in it.
     fn request(&mut self) -> Result<(Request<Q>, Option<String>), BoxError> {
         let mut request = (self.make_request)(&self.last_event_id)?;
@@ -617,6 +655,7 @@ fn header_value(id: &str) -> Option<HeaderValue> {
 pub(super) struct Timeouts {
     pub(super) response: Duration,
     pub(super) idle: Duration,
+    pub(super) progress: Duration,
     pub(super) rejection: Duration,
 }
 
@@ -625,6 +664,7 @@ impl Default for Timeouts {
         Timeouts {
             response: Duration::from_secs(30),
             idle: Duration::from_secs(45),
+            progress: Duration::from_secs(60),
             rejection: Duration::from_secs(5),
         }
     }

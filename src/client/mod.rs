@@ -10,6 +10,7 @@
 //! is yielded as soon as the server's compressor flushed it (`tests/client_compression.rs`).
 
 mod backoff;
+pub mod blocking;
 mod decode_body;
 mod error;
 mod event_source;
@@ -22,7 +23,7 @@ pub mod reqwest;
 pub use self::{
     backoff::Backoff,
     decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{EventSourceError, EventSourceTimeout, OpenError, Rejected, TransportError},
+    error::{EventSourceError, EventSourceTimeout, OpenError, Rejected, Timeout, TransportError},
     event_source::{EventSource, EventSourceItem, Fetch},
     one_shot::{get, post, request, Events, RequestBuilder},
 };

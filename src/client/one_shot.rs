@@ -4,7 +4,7 @@
 use std::{
     fmt,
     pin::Pin,
-    task::{Context, Poll},
+    task::{ready, Context, Poll},
     time::Duration,
 };
 
@@ -17,9 +17,9 @@ use http_body::Body;
 use super::{
     decode_body::{decode_body_with, DecodeBody},
     error::BoxError,
-    event_source::{watched::Watched, Timeouts},
+    event_source::{watched::Watched, EndWhen, Timeouts},
     rejecting::{is_event_stream, Rejecting},
-    Fetch, OpenError, TransportError,
+    EventSource, Fetch, OpenError, Timeout, TransportError,
 };
 use crate::{Decoder, MessageEvent, ReadError};
 
@@ -50,6 +50,7 @@ where
         error: None,
         timeouts: Timeouts::default(),
         decoder: Decoder::new(),
+        end_when: None,
     }
 }
 
@@ -114,6 +115,7 @@ pub struct RequestBuilder<F> {
     error: Option<BoxError>,
     timeouts: Timeouts,
     decoder: Decoder,
+    end_when: Option<EndWhen>,
 }
 
 impl<F> RequestBuilder<F> {
@@ -217,7 +219,7 @@ impl<F> RequestBuilder<F> {
 
     /// How long the open stream may stay silent (not a byte): past it the stream yields a
     /// [`TransportError`] whose [`timeout`](TransportError::timeout) is
-    /// [`EventSourceTimeout::Idle`](crate::client::EventSourceTimeout::Idle), then ends.
+    /// [`Timeout::Idle`], then ends.
     /// Default 45 s; an LLM that thinks long before its first token may need more.
     ///
     /// # Examples
@@ -230,6 +232,50 @@ impl<F> RequestBuilder<F> {
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.idle = timeout;
+        self
+    }
+
+    /// How long a line may stay unfinished while bytes come (a server that trickles a byte
+    /// now and then and never ends the line): past it the stream yields a
+    /// [`TransportError`] whose [`timeout`](TransportError::timeout) is
+    /// [`Timeout::Progress`], then ends. Default 60 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<bytes::Bytes>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// let pending = sse_pump::client::get(&fetch, "http://127.0.0.1:8000/events")
+    ///     .progress_timeout(std::time::Duration::from_secs(20));
+    /// # drop(pending);
+    /// ```
+    pub fn progress_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.progress = timeout;
+        self
+    }
+
+    /// Ends the stream after the first event for which `last` returns `true`: that event
+    /// is yielded, then `None`, and the connection is dropped, whether or not the server
+    /// closes it (an LLM's `data: [DONE]`, or an `event: end`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// let fetch = |_: http::Request<bytes::Bytes>| async {
+    ///     let body = http_body_util::Full::new(bytes::Bytes::from("data: t\n\ndata: [DONE]\n\ndata: never\n\n"));
+    ///     http::Response::builder().header("content-type", "text/event-stream").body(body)
+    /// };
+    /// # futures_lite::future::block_on(async {
+    /// let events = sse_pump::client::post(&fetch, "http://127.0.0.1:8000/v1/chat")
+    ///     .end_when(|event| event.data == "[DONE]")
+    ///     .send()
+    ///     .await?;
+    /// let data: Vec<String> = events.map(|e| e.map(|e| e.data.into())).try_collect().await?;
+    /// assert_eq!(data, ["t", "[DONE]"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn end_when(mut self, last: impl FnMut(&MessageEvent) -> bool + Send + 'static) -> Self {
+        self.end_when = Some(Box::new(last));
         self
     }
 
@@ -270,8 +316,8 @@ impl<F> RequestBuilder<F> {
         self.error.get_or_insert(error.into());
     }
 
-    /// The request, with `Accept: text/event-stream` unless one was set.
-    fn build(self) -> Result<(F, Request<Bytes>, Timeouts, Decoder), OpenError> {
+    /// The request, with `Accept: text/event-stream` unless one was set, and the rest.
+    pub(super) fn build(self) -> Result<(Request<Bytes>, Settings<F>), OpenError> {
         if let Some(e) = self.error {
             return Err(OpenError::Request(e));
         }
@@ -284,7 +330,49 @@ impl<F> RequestBuilder<F> {
             .headers_mut()
             .entry(header::ACCEPT)
             .or_insert(accept);
-        Ok((self.fetch, request, self.timeouts, self.decoder))
+        let settings = Settings {
+            fetch: self.fetch,
+            timeouts: self.timeouts,
+            decoder: self.decoder,
+            end_when: self.end_when,
+        };
+        Ok((request, settings))
+    }
+
+    /// The same request as a reconnecting [`EventSource`]: sent again after a failure or
+    /// the end of its stream (each attempt a copy of the request, with the last event ID
+    /// as `Last-Event-ID`), with this builder's timeouts, decoder limits, last event ID
+    /// and [`end_when`](RequestBuilder::end_when). A `POST` is still not sent again without
+    /// [`retry_non_idempotent`](EventSource::retry_non_idempotent): resuming is the
+    /// server's promise, not the client's to assume.
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError::Request`]: the request could not be built (nothing is sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fetch = |_: http::Request<bytes::Bytes>| async { Err::<http::Response<http_body_util::Empty<bytes::Bytes>>, _>(std::io::Error::other("offline")) };
+    /// let source = sse_pump::client::post(&fetch, "http://127.0.0.1:8000/v1/chat")
+    ///     .bearer_auth("sk-test")
+    ///     .body(r#"{"stream":true}"#)
+    ///     .end_when(|event| event.data == "[DONE]")
+    ///     .resumable()?
+    ///     .retry_non_idempotent(true);
+    /// # drop(source);
+    /// # Ok::<(), sse_pump::client::OpenError>(())
+    /// ```
+    pub fn resumable(self) -> Result<EventSource<F, Bytes>, OpenError>
+    where
+        F: Fetch<Bytes>,
+    {
+        let (request, settings) = self.build()?;
+        let last_event_id = settings.decoder.last_event_id().to_owned();
+        let source = EventSource::new(settings.fetch, request)
+            .with_settings(settings.timeouts, &settings.decoder, settings.end_when)
+            .with_last_event_id(last_event_id);
+        Ok(source)
     }
 
     /// Sends the request and checks the response: status 200 with content type
@@ -325,23 +413,31 @@ impl<F> RequestBuilder<F> {
     where
         F: Fetch<Bytes>,
     {
-        let (mut fetch, request, timeouts, decoder) = self.build()?;
+        let (request, settings) = self.build()?;
+        let Settings {
+            mut fetch,
+            timeouts,
+            decoder,
+            end_when,
+        } = settings;
         let answer = async { Some(fetch.fetch(request).await) };
         let deadline = async {
             Delay::new(timeouts.response).await;
             None
         };
         let response = match answer.or(deadline).await {
-            None => return Err(OpenError::Timeout(timeouts.response)),
+            None => return Err(OpenError::Timeout(Timeout::Response(timeouts.response))),
             Some(Err(e)) => return Err(OpenError::Transport(e.into())),
             Some(Ok(response)) => response,
         };
         let (parts, body) = response.into_parts();
         let open = parts.status == http::StatusCode::OK && is_event_stream(&parts.headers);
         if open || parts.status == http::StatusCode::NO_CONTENT {
-            let events = decode_body_with(decoder, Watched::new(body, timeouts.idle));
+            let events = decode_body_with(decoder, Watched::new(body, timeouts));
             return Ok(Events {
-                events: Box::pin(events),
+                events: Some(Box::pin(events)),
+                end_when,
+                last_event_id: String::new(),
             });
         }
         let mut rejecting = Rejecting::new(parts, body, timeouts.rejection);
@@ -363,13 +459,26 @@ impl<F> fmt::Debug for RequestBuilder<F> {
 /// The events of a one-shot stream (see [`post`]): a `Stream` of
 /// `Result<`[`MessageEvent`]`, `[`ReadError`]`<`[`TransportError`]`>>`.
 ///
-/// `None` is the server's clean end. A stream cut short (a reset, a chunked body without
-/// its last chunk, an HTTP/2 reset) or silent past the idle timeout yields
-/// [`ReadError::Transport`], then `None`. An event over the decoder's limits is a
-/// [`ReadError::Decode`] and the stream goes on.
+/// `None` is the server's clean end, or the end after the
+/// [`end_when`](RequestBuilder::end_when) event. A stream cut short (a reset, a chunked
+/// body without its last chunk, an HTTP/2 reset), silent past the idle timeout or stuck
+/// in a line past the progress timeout yields [`ReadError::Transport`], then `None`. An
+/// event over the decoder's limits is a [`ReadError::Decode`] and the stream goes on.
 #[must_use = "streams do nothing unless polled"]
 pub struct Events<B: Body<Error: Into<BoxError>>> {
-    events: Pin<Box<DecodeBody<Watched<B>>>>,
+    /// The body being decoded; dropped (the connection with it) after the last event.
+    events: Option<Pin<Box<DecodeBody<Watched<B>>>>>,
+    end_when: Option<EndWhen>,
+    /// The last event ID, kept when the body is dropped.
+    last_event_id: String,
+}
+
+/// What [`RequestBuilder::build`] hands on besides the request.
+pub(super) struct Settings<F> {
+    pub(super) fetch: F,
+    pub(super) timeouts: Timeouts,
+    pub(super) decoder: Decoder,
+    pub(super) end_when: Option<EndWhen>,
 }
 
 impl<B: Body<Error: Into<BoxError>>> Events<B> {
@@ -395,7 +504,17 @@ impl<B: Body<Error: Into<BoxError>>> Events<B> {
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub fn last_event_id(&self) -> &str {
-        self.events.decoder().last_event_id()
+        match &self.events {
+            Some(events) => events.decoder().last_event_id(),
+            None => &self.last_event_id,
+        }
+    }
+
+    /// Drops the body (and the connection) after the last event, keeping its ID.
+    fn end(&mut self) {
+        if let Some(events) = self.events.take() {
+            self.last_event_id = events.decoder().last_event_id().to_owned();
+        }
     }
 }
 
@@ -406,14 +525,28 @@ where
     type Item = Result<MessageEvent, ReadError<TransportError>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.as_mut().poll_next(cx).map(|item| {
-            item.map(|item| {
-                item.map_err(|e| match e {
-                    ReadError::Transport(e) => ReadError::Transport(TransportError::new(e)),
-                    ReadError::Decode(e) => ReadError::Decode(e),
-                })
-            })
-        })
+        let this = &mut *self;
+        let Some(events) = &mut this.events else {
+            return Poll::Ready(None);
+        };
+        let item = match ready!(events.as_mut().poll_next(cx)) {
+            Some(Ok(event)) => {
+                if this.end_when.as_mut().is_some_and(|last| last(&event)) {
+                    this.end();
+                }
+                Ok(event)
+            }
+            Some(Err(ReadError::Decode(e))) => Err(ReadError::Decode(e)),
+            Some(Err(ReadError::Transport(e))) => {
+                this.end();
+                Err(ReadError::Transport(TransportError::new(e)))
+            }
+            None => {
+                this.end();
+                return Poll::Ready(None);
+            }
+        };
+        Poll::Ready(Some(item))
     }
 }
 

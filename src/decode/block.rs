@@ -35,7 +35,7 @@ pub(super) struct Block {
     block_retry: Option<Duration>,
     /// The block broke a limit: ignore its fields up to the next blank line.
     pub(super) skipping: bool,
-    /// The longest `id:` value kept: every event carries a copy of the last event ID.
+    /// The longest `id:` value kept (none by default: events share the last event ID).
     pub(super) max_id: usize,
 }
 

@@ -15,8 +15,6 @@ const MAX_EVENT: usize = 8 << 20;
 /// A line longer than this that spans chunks becomes the data buffer in place (see
 /// [`Block::adopt`]); a shorter one is copied.
 const BIG_LINE: usize = 64 << 10;
-/// The server side's `MAX_LAST_EVENT_ID`: a longer ID could not be sent back anyway.
-const MAX_ID: usize = 1024;
 
 /// A sans-IO Server-Sent Events parser: feed it bytes, pull events.
 ///
@@ -25,12 +23,15 @@ const MAX_ID: usize = 1024;
 /// comments, `id` persistence, digits-only `retry`, no event for a block without data,
 /// invalid UTF-8 as U+FFFD. It costs linear time whatever the chunking, and its memory is
 /// bounded by the [limits](Decoder::max_line_len) plus the bytes fed between two pulls.
+/// The last event ID is held once and shared by every event that carries it (a [`Text`]
+/// clone is a reference count), so an ID of any length up to the line limit is kept, as
+/// browsers keep it, and 2,000 events carrying a 512 KiB ID cost 512 KiB, not 1 GB.
 ///
 /// | setting | default |
 /// |---|---|
 /// | [`max_line_len`](Decoder::max_line_len) | 1 MiB |
 /// | [`max_event_size`](Decoder::max_event_size) | 8 MiB |
-/// | [`max_id_len`](Decoder::max_id_len) | 1 KiB |
+/// | [`max_id_len`](Decoder::max_id_len) | none (the line limit bounds it) |
 ///
 /// Pull with [`next_event`](Decoder::next_event) until it returns `None` after each
 /// [`feed`](Decoder::feed), and call [`finish`](Decoder::finish) at the end of the stream.
@@ -89,7 +90,7 @@ impl Decoder {
             input: Input::default(),
             parser: Parser {
                 lines: Lines::default(),
-                block: Block::new(MAX_ID),
+                block: Block::new(usize::MAX),
                 max_line: MAX_LINE,
                 max_event: MAX_EVENT,
             },
@@ -127,13 +128,11 @@ impl Decoder {
         self
     }
 
-    /// Sets the maximum length of an `id:` value, in bytes. Default 1 KiB, the longest
-    /// `Last-Event-ID` this crate's servers accept (`MAX_LAST_EVENT_ID`). A longer one
-    /// gives [`DecodeError::IdTooLong`]: its block is skipped and the last event ID stays.
-    ///
-    /// Why a limit: the last event ID persists, and every event carries a copy of it, so
-    /// one huge `id:` followed by many small events would cost its size once per event
-    /// (1 MiB and 2,000 events: 2 GB). With the limit an event carries at most 1 KiB of ID.
+    /// Sets a maximum length of an `id:` value, in bytes: a longer one gives
+    /// [`DecodeError::IdTooLong`], its block is skipped and the last event ID stays. No
+    /// limit by default (only the line limit), as browsers have none: the ID is held once
+    /// and every event shares it, so a long one costs its size once, not once per event.
+    /// Set one only to refuse IDs your server could not take back as `Last-Event-ID`.
     ///
     /// # Examples
     ///
@@ -151,6 +150,13 @@ impl Decoder {
     pub fn max_id_len(mut self, bytes: usize) -> Self {
         self.parser.block.max_id = bytes;
         self
+    }
+
+    /// The maximum line length, event size and ID length, to make decoders like this one.
+    #[cfg(feature = "client")]
+    pub(crate) fn limits(&self) -> (usize, usize, usize) {
+        let parser = &self.parser;
+        (parser.max_line, parser.max_event, parser.block.max_id)
     }
 
     /// Appends bytes of the stream. Chunks may split lines, line ends and UTF-8 sequences

@@ -85,21 +85,22 @@ pub enum ReadError<E = io::Error> {
     Transport(E),
 }
 
-impl<E> fmt::Display for ReadError<E> {
+impl<E: fmt::Display> fmt::Display for ReadError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReadError::Decode(e) => fmt::Display::fmt(e, f),
-            ReadError::Transport(_) => f.write_str("the event stream's transport failed"),
+            ReadError::Transport(e) => write!(f, "the event stream's transport failed: {e}"),
         }
     }
 }
 
+// The cause is displayed: `source` goes on from its own source, so that a report that
+// walks the chain prints each cause once.
 impl<E: std::error::Error + 'static> std::error::Error for ReadError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            // Displayed already: not a source too.
             ReadError::Decode(_) => None,
-            ReadError::Transport(e) => Some(e),
+            ReadError::Transport(e) => e.source(),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use sse_pump::{
-    client::{Backoff, EventSource, EventSourceError, EventSourceItem, EventSourceTimeout},
+    client::{Backoff, EventSource, EventSourceError, EventSourceItem, Timeout},
     DecodeError,
 };
 
@@ -37,10 +37,10 @@ async fn last_event_id_is_sent_on_reconnect_and_absent_when_empty() {
             "reconnecting #1 1ms",
             "open",
             "event 7 b",
-            "reconnecting #1 1ms",
+            "reconnecting #2 1ms",
             "open",
             "event  c",
-            "reconnecting #1 1ms",
+            "reconnecting #3 1ms",
         ]
     );
     let ids: Vec<_> = (0..4)
@@ -78,7 +78,7 @@ async fn retry_sets_the_base_delay() {
 }
 
 #[tokio::test]
-async fn backoff_grows_across_failures_and_an_event_resets_it() {
+async fn backoff_grows_across_failures_and_an_event_does_not_reset_it() {
     let (addr, notes) = serve(vec![
         drop_connection(),
         drop_connection(),
@@ -99,12 +99,12 @@ async fn backoff_grows_across_failures_and_an_event_resets_it() {
             "reconnecting #3 40ms",
             "open",
             "event  ok",
-            "reconnecting #1 10ms",
-            "reconnecting #2 20ms",
+            "reconnecting #4 80ms",
+            "reconnecting #5 160ms",
         ]
     );
     let times: Vec<_> = (0..6).map(|_| next_request(&notes).0).collect();
-    for (pair, waited) in times.windows(2).zip([10, 20, 40, 10, 20]) {
+    for (pair, waited) in times.windows(2).zip([10, 20, 40, 80, 160]) {
         assert!(
             pair[1] - pair[0] >= Duration::from_millis(waited),
             "{:?}",
@@ -275,13 +275,7 @@ fn on_smol_the_last_event_id_is_sent_on_reconnect() {
     ]);
     let mut source =
         EventSource::new(move |r| fetch_smol(addr, r), request(addr)).reconnect(quick());
-    let items = smol::block_on(async {
-        let timeout = async {
-            smol::Timer::after(Duration::from_secs(20)).await;
-            panic!("test timed out")
-        };
-        smol::future::or(drain(&mut source, 10), timeout).await
-    });
+    let items = on_smol(drain(&mut source, 10));
     assert_eq!(
         items,
         [
@@ -290,7 +284,7 @@ fn on_smol_the_last_event_id_is_sent_on_reconnect() {
             "reconnecting #1 1ms",
             "open",
             "event 1 b",
-            "reconnecting #1 1ms"
+            "reconnecting #2 1ms"
         ]
     );
     assert_eq!(next_request(&notes).1.get("last-event-id"), None);
@@ -320,11 +314,11 @@ async fn a_connection_open_for_the_healthy_period_resets_the_backoff() {
 }
 
 /// The cause of a `Reconnecting` item, if it is one of the source's deadlines.
-fn timeout_of(item: &Result<EventSourceItem, EventSourceError>) -> Option<EventSourceTimeout> {
+fn timeout_of(item: &Result<EventSourceItem, EventSourceError>) -> Option<Timeout> {
     match item {
         Ok(EventSourceItem::Reconnecting {
             cause: Some(cause), ..
-        }) => cause.downcast_ref().copied(),
+        }) => cause.timeout(),
         _ => None,
     }
 }
@@ -353,6 +347,63 @@ async fn retry_zero_is_floored_and_the_backoff_still_grows() {
     );
 }
 
+/// A server that sends `retry: 0` and one event, then closes, again and again: with the
+/// default backoff (jitter 0.5), every delay is at least the 100 ms floor, jitter
+/// included, and the delay grows (an event does not reset the backoff; only a connection
+/// that stayed up does). Returns the delays announced and the gaps the server saw.
+async fn one_event_then_close<F>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) -> (Vec<(u32, Duration)>, Vec<Duration>)
+where
+    F: sse_pump::client::Fetch,
+{
+    let (addr, notes) = serve((0..5).map(|_| sse("retry: 0\ndata: x\n\n")).collect());
+    let backoff = Backoff::default().seed(3);
+    let mut source = EventSource::new(fetch(addr), request(addr)).reconnect(backoff);
+    let mut delays = Vec::new();
+    while delays.len() < 4 {
+        if let Ok(EventSourceItem::Reconnecting { after, attempt, .. }) =
+            source.next().await.unwrap()
+        {
+            delays.push((attempt, after));
+        }
+    }
+    assert!(matches!(
+        source.next().await,
+        Some(Ok(EventSourceItem::Open))
+    ));
+    source.close();
+    let times: Vec<_> = (0..5).map(|_| next_request(&notes).0).collect();
+    let gaps = times.windows(2).map(|w| w[1] - w[0]).collect();
+    (delays, gaps)
+}
+
+fn assert_floored_and_growing((delays, gaps): (Vec<(u32, Duration)>, Vec<Duration>)) {
+    for (n, &(attempt, after)) in delays.iter().enumerate() {
+        assert_eq!(attempt, n as u32 + 1, "the count is not reset by events");
+        let full = Duration::from_millis(100 << n);
+        let least = (full / 2).max(Backoff::RETRY_FLOOR);
+        assert!(least <= after && after <= full, "#{attempt}: {after:?}");
+        assert!(
+            gaps[n] >= after,
+            "the server saw {:?} before #{attempt}",
+            gaps[n]
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_event_then_close_meets_a_floored_growing_delay_on_tokio() {
+    let seen = one_event_then_close(|addr| move |r| fetch_tokio(addr, r));
+    assert_floored_and_growing(within(seen).await);
+}
+
+#[test]
+fn one_event_then_close_meets_a_floored_growing_delay_on_smol() {
+    let seen = one_event_then_close(|addr| move |r| fetch_smol(addr, r));
+    assert_floored_and_growing(on_smol(seen));
+}
+
 #[tokio::test]
 async fn a_huge_retry_is_capped() {
     let (addr, _notes) = serve(vec![sse("retry: 99999999999999999999\ndata: x\n\n")]);
@@ -378,7 +429,7 @@ async fn a_server_that_never_answers_times_out_and_is_retried() {
         .response_timeout(Duration::from_millis(200));
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Response(limit)));
+    assert_eq!(timeout_of(&item), Some(Timeout::Response(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -397,7 +448,7 @@ async fn a_silent_open_stream_is_left_and_reconnected() {
     assert_eq!(describe(within(source.next()).await.unwrap()), "event  a");
     let item = within(source.next()).await.unwrap();
     let limit = Duration::from_millis(200);
-    assert_eq!(timeout_of(&item), Some(EventSourceTimeout::Idle(limit)));
+    assert_eq!(timeout_of(&item), Some(Timeout::Idle(limit)));
     assert!(within(source.next()).await.is_none(), "the retry got 204");
     next_request(&notes);
 }
@@ -442,7 +493,7 @@ async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
             not_sent(3),
             "open".into(),
             "event  7 y".into(),
-            "reconnecting #1 1ms".into(),
+            "reconnecting #2 1ms".into(),
             not_sent(2),
         ]
     );
@@ -451,34 +502,35 @@ async fn an_id_that_cannot_be_a_header_is_reported_not_dropped() {
     }
 }
 
+/// A 4 KiB `id:` (browsers keep it) is every later event's ID, and is sent back whole as
+/// `Last-Event-ID`.
 #[tokio::test]
-async fn an_id_over_the_limit_is_a_typed_error_and_not_resent() {
-    let huge = "i".repeat(2000);
+async fn a_4_kib_id_is_kept_and_sent_back() {
+    let id = "i".repeat(4096);
     let (addr, notes) = serve(vec![
         sse(&format!(
-            "id: 5\ndata: a\n\nid: {huge}\ndata: b\n\ndata: c\n\n"
+            "id: 5\ndata: a\n\nid: {id}\ndata: b\n\ndata: c\n\n"
         )),
         no_content(),
     ]);
     let mut source =
         EventSource::new(move |r| fetch_tokio(addr, r), request(addr)).reconnect(quick());
     let items = within(drain(&mut source, 10)).await;
+    let event = |data| format!("event {id} {data}");
     assert_eq!(
         items,
         [
-            "open",
-            "event 5 a",
-            "error an id is longer than 1024 bytes",
-            "event 5 c",
-            "reconnecting #1 1ms",
+            "open".into(),
+            "event 5 a".into(),
+            event("b"),
+            event("c"),
+            "reconnecting #1 1ms".into()
         ]
     );
     next_request(&notes);
-    assert_eq!(next_request(&notes).1["last-event-id"], "5");
+    assert_eq!(next_request(&notes).1["last-event-id"], id);
 }
 
-/// Idle means no byte at all: keep-alive comments, which carry no event, keep a stream
-/// open well past the idle timeout (here 24 pings 50 ms apart, 1.2 s, against 400 ms).
 #[tokio::test]
 async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
@@ -494,4 +546,239 @@ async fn keep_alive_comments_keep_an_open_stream_from_going_idle() {
         items,
         ["open", "event  after the pings", "reconnecting #1 1ms"]
     );
+}
+
+/// A server that answers, sends one event, then trickles a line one byte every 50 ms and
+/// never ends it (for 5 s): the idle timeout (1 s) never fires, as bytes keep coming.
+fn trickle() -> Reply {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: a\n\n";
+    Reply::Drip(
+        head.into(),
+        vec!["x".to_string(); 100],
+        Duration::from_millis(50),
+    )
+}
+
+const PROGRESS: Duration = Duration::from_millis(300);
+
+/// The source gives up on the trickling connection after the progress timeout, with a
+/// typed cause, and reconnects (to a 204 here).
+async fn a_trickling_line_is_a_progress_timeout<F: sse_pump::client::Fetch>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) {
+    let (addr, _notes) = serve(vec![trickle(), no_content()]);
+    let mut source = EventSource::new(fetch(addr), request(addr))
+        .reconnect(quick())
+        .idle_timeout(Duration::from_secs(1))
+        .progress_timeout(PROGRESS);
+    assert_eq!(describe(source.next().await.unwrap()), "open");
+    assert_eq!(describe(source.next().await.unwrap()), "event  a");
+    let item = source.next().await.unwrap();
+    assert_eq!(
+        timeout_of(&item),
+        Some(Timeout::Progress(PROGRESS)),
+        "{item:?}"
+    );
+    assert!(source.next().await.is_none(), "the retry got 204");
+}
+
+/// The one-shot stream: the event, then a transport error whose timeout is `Progress`.
+async fn a_trickling_line_ends_a_one_shot_stream<F: sse_pump::client::Fetch<bytes::Bytes>>(
+    fetch: impl FnOnce(std::net::SocketAddr) -> F,
+) {
+    let (addr, _notes) = serve(vec![trickle()]);
+    let mut events = sse_pump::client::get(fetch(addr), format!("http://{addr}/events"))
+        .idle_timeout(Duration::from_secs(1))
+        .progress_timeout(PROGRESS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.next().await.unwrap().unwrap().data, "a");
+    match events.next().await {
+        Some(Err(sse_pump::ReadError::Transport(e))) => {
+            assert_eq!(e.timeout(), Some(Timeout::Progress(PROGRESS)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(events.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_trickling_line_is_a_progress_timeout_on_tokio() {
+    within(async {
+        a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_tokio(addr, r)).await;
+        a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_tokio(addr, r)).await;
+    })
+    .await;
+}
+
+#[test]
+fn a_trickling_line_is_a_progress_timeout_on_smol() {
+    on_smol(async {
+        a_trickling_line_is_a_progress_timeout(|addr| move |r| fetch_smol(addr, r)).await;
+        a_trickling_line_ends_a_one_shot_stream(|addr| move |r| fetch_smol(addr, r)).await;
+    });
+}
+
+/// An error and its chain of sources, as a report prints them (`anyhow`'s `{:#}`).
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// Every error says what failed and why, and a report that walks the sources prints each
+/// cause once.
+#[tokio::test]
+async fn errors_print_their_cause_once() {
+    let (addr, _notes) = serve(vec![trickle(), drop_connection()]);
+    let url = format!("http://{addr}/events");
+    // A one-shot stream stuck in a line.
+    let mut events = sse_pump::client::get(move |r| fetch_tokio(addr, r), url.as_str())
+        .progress_timeout(PROGRESS)
+        .send()
+        .await
+        .unwrap();
+    events.next().await.unwrap().unwrap();
+    let err = within(events.next()).await.unwrap().unwrap_err();
+    assert_eq!(
+        report(&err),
+        "the event stream's transport failed: no line was completed for 300ms while bytes trickled in"
+    );
+    // A POST source whose connection is dropped: the client's error, once.
+    let post = http::Request::post(url.as_str()).body(()).unwrap();
+    let mut source = EventSource::new(move |r| fetch_tokio(addr, r), post);
+    let err = match within(source.next()).await {
+        Some(Err(err @ EventSourceError::NotRetried { .. })) => err,
+        other => panic!("{other:?}"),
+    };
+    let EventSourceError::NotRetried { cause, .. } = &err else {
+        unreachable!()
+    };
+    let text = report(&err);
+    assert!(
+        text.starts_with("the POST request's stream failed and is not sent again"),
+        "{text}"
+    );
+    assert_eq!(text.matches(&cause.to_string()).count(), 1, "{text}");
+    // A request that cannot connect: the OS's error, once.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sent = sse_pump::client::get(
+        move |r| fetch_tokio(refused, r),
+        format!("http://{refused}/"),
+    )
+    .send()
+    .await;
+    let err = sent.unwrap_err();
+    let text = report(&err);
+    let os = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
+    assert!(text.starts_with("the request failed: "), "{text}");
+    assert_eq!(
+        text.to_lowercase().matches("refused").count(),
+        1,
+        "{text} ({os})"
+    );
+}
+
+/// An LLM-style request: a `POST` with a key and a JSON body, ended by `[DONE]`.
+fn chat(
+    addr: std::net::SocketAddr,
+) -> sse_pump::client::RequestBuilder<impl sse_pump::client::Fetch<bytes::Bytes>> {
+    sse_pump::client::post(
+        move |r| fetch_tokio(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .bearer_auth("sk-test")
+    .header("content-type", "application/json")
+    .body(r#"{"stream":true}"#)
+    .end_when(|event| event.data == "[DONE]")
+}
+
+/// The one-shot builder's `end_when`: the `[DONE]` event ends the stream and drops the
+/// connection, though the server holds it open (without it: an idle timeout, an error).
+#[tokio::test]
+async fn end_when_ends_a_one_shot_stream_the_server_holds_open() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (addr, notes) = serve(vec![Reply::Hold(format!(
+        "{head}data: t\n\ndata: [DONE]\n\n"
+    ))]);
+    let events = chat(addr).send().await.unwrap();
+    let data: Vec<String> = within(events.map(|e| e.unwrap().data.into()).collect()).await;
+    assert_eq!(data, ["t", "[DONE]"]);
+    let (_, headers) = next_request(&notes);
+    assert_eq!(headers["authorization"], "Bearer sk-test");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers[":body"], r#"{"stream":true}"#);
+    assert_dropped(notes).await;
+}
+
+/// Waits for the server to see the connection dropped, off the runtime's thread (which
+/// must go on driving hyper's connection task).
+async fn assert_dropped(notes: std::sync::mpsc::Receiver<Note>) {
+    let dropped = tokio::task::spawn_blocking(move || notes.recv_timeout(Duration::from_secs(10)));
+    assert!(matches!(within(dropped).await.unwrap(), Ok(Note::Dropped)));
+}
+
+/// The same builder, `.resumable()`: an `EventSource` whose every attempt is the request
+/// rebuilt (method, key, JSON body) with the last event ID, ended by `end_when`.
+#[tokio::test]
+async fn the_builder_becomes_a_resumable_source_that_rebuilds_each_request() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (addr, notes) = serve(vec![
+        sse("id: 1\ndata: t1\n\n"),
+        Reply::Hold(format!("{head}id: 2\ndata: t2\n\ndata: [DONE]\n\n")),
+    ]);
+    let mut source = chat(addr)
+        .resumable()
+        .unwrap()
+        .reconnect(quick())
+        .retry_non_idempotent(true);
+    let items = within(drain(&mut source, 10)).await;
+    assert_eq!(
+        items,
+        [
+            "open",
+            "event 1 t1",
+            "reconnecting #1 1ms",
+            "open",
+            "event 2 t2",
+            "event 2 [DONE]"
+        ]
+    );
+    for last_event_id in [None, Some("1")] {
+        let (_, headers) = next_request(&notes);
+        assert_eq!(headers["authorization"], "Bearer sk-test");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["accept"], "text/event-stream");
+        assert_eq!(headers[":body"], r#"{"stream":true}"#);
+        assert_eq!(
+            headers.get("last-event-id").map(String::as_str),
+            last_event_id
+        );
+    }
+    assert_dropped(notes).await;
+}
+
+/// `.resumable()` does not make a `POST` safe to resend: without the opt-in, one attempt.
+#[tokio::test]
+async fn a_resumable_post_is_not_resent_without_the_opt_in() {
+    let (addr, notes) = serve(vec![sse("id: 1\ndata: t1\n\n")]);
+    let mut source = sse_pump::client::post(
+        move |r| fetch_tokio(addr, r),
+        format!("http://{addr}/v1/chat"),
+    )
+    .body("{}")
+    .resumable()
+    .unwrap()
+    .reconnect(quick());
+    assert_eq!(within(drain(&mut source, 10)).await, ["open", "event 1 t1"]);
+    next_request(&notes);
+    no_more_requests(&notes);
 }

@@ -10,7 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use http_body_util::Empty;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use sse_pump::{
     client::{Backoff, EventSourceError, EventSourceItem},
@@ -21,30 +21,47 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A request body the test fetches send: none, or bytes.
+pub(crate) trait SendBody {
+    fn into_bytes(self) -> Bytes;
+}
+
+impl SendBody for () {
+    fn into_bytes(self) -> Bytes {
+        Bytes::new()
+    }
+}
+
+impl SendBody for Bytes {
+    fn into_bytes(self) -> Bytes {
+        self
+    }
+}
+
 /// A fetch on tokio: one connection per request.
-pub(crate) async fn fetch_tokio(
+pub(crate) async fn fetch_tokio<Q: SendBody>(
     addr: SocketAddr,
-    request: http::Request<()>,
+    request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(FuturesIo::new(stream.compat())).await?;
     tokio::spawn(conn);
     Ok(sender
-        .send_request(request.map(|()| Empty::<Bytes>::new()))
+        .send_request(request.map(|body| Full::new(body.into_bytes())))
         .await?)
 }
 
 /// The same fetch on smol.
-pub(crate) async fn fetch_smol(
+pub(crate) async fn fetch_smol<Q: SendBody>(
     addr: SocketAddr,
-    request: http::Request<()>,
+    request: http::Request<Q>,
 ) -> Result<http::Response<Incoming>, BoxError> {
     let stream = smol::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(stream)).await?;
     smol::spawn(conn).detach();
     Ok(sender
-        .send_request(request.map(|()| Empty::<Bytes>::new()))
+        .send_request(request.map(|body| Full::new(body.into_bytes())))
         .await?)
 }
 
@@ -128,6 +145,20 @@ async fn answer(mut socket: tokio::net::TcpStream, reply: Reply, notes: mpsc::Se
             )
         })
         .collect();
+    let mut headers: HashMap<String, String> = headers;
+    let body_start = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut body = head.split_off(body_start);
+    let length = headers
+        .get("content-length")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    while body.len() < length {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    headers.insert(":body".into(), String::from_utf8_lossy(&body).into_owned());
     let at = Instant::now();
     notes.send(Note::Request { at, headers }).unwrap();
     match reply {
@@ -206,4 +237,15 @@ pub(crate) async fn within<T>(future: impl std::future::Future<Output = T>) -> T
     tokio::time::timeout(Duration::from_secs(20), future)
         .await
         .expect("test timed out")
+}
+
+/// Runs `future` on smol, within 20 s.
+pub(crate) fn on_smol<T>(future: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(async {
+        let timeout = async {
+            smol::Timer::after(Duration::from_secs(20)).await;
+            panic!("test timed out")
+        };
+        smol::future::or(future, timeout).await
+    })
 }

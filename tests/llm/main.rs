@@ -16,8 +16,8 @@ use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use serde_json::{json, Value};
 use sse_pump::{
     client::{
-        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem,
-        EventSourceTimeout, Fetch, OpenError, TransportError,
+        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem, Fetch,
+        OpenError, Timeout, TransportError,
     },
     FuturesIo, MessageEvent, ReadError,
 };
@@ -122,6 +122,27 @@ fn one_shot_post_with_hyper_util_on_tokio_gets_every_token() {
 fn one_shot_post_with_reqwest_gets_every_token() {
     let llm = serve(None);
     on_tokio(async { one_shot(Reqwest::new(reqwest::Client::new()), &llm).await });
+}
+
+/// The blocking client against the same endpoint (hyper's chunked HTTP/1.1), no runtime
+/// on the client side: every token, `end_when` `[DONE]`, the same request.
+#[test]
+fn one_shot_post_with_the_blocking_client_gets_every_token() {
+    let llm = serve(None);
+    let request =
+        json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let events = client::post(client::blocking::Client, llm.url(PATH))
+        .bearer_auth(KEY)
+        .json(&request)
+        .end_when(|event| event.data == "[DONE]")
+        .send_blocking()
+        .unwrap();
+    let tokens: Vec<String> = events.map(|event| content(&event.unwrap())).collect();
+    assert_eq!(tokens, EVERY_TOKEN);
+    let seen = llm.next_request();
+    assert_eq!(seen.headers["authorization"], format!("Bearer {KEY}"));
+    assert_eq!(seen.body, request);
+    llm.no_more_requests();
 }
 
 #[test]
@@ -333,7 +354,7 @@ fn a_server_that_stalls_before_its_head_is_a_response_timeout() {
             .send()
             .await;
         assert!(
-            matches!(sent, Err(OpenError::Timeout(t)) if t == Duration::from_millis(300)),
+            matches!(sent, Err(OpenError::Timeout(Timeout::Response(t))) if t == Duration::from_millis(300)),
             "{sent:?}"
         );
     });
@@ -348,7 +369,7 @@ fn a_stream_that_stalls_mid_body_is_an_idle_timeout() {
             .send()
             .await
             .unwrap();
-        let idle = EventSourceTimeout::Idle(Duration::from_millis(300));
+        let idle = Timeout::Idle(Duration::from_millis(300));
         assert_eq!(
             drain_events(&mut events).await,
             ["t0".to_owned(), format!("cut: {idle}")]
@@ -416,7 +437,7 @@ fn printed_tokens(out: &str) -> Vec<String> {
 #[test]
 fn the_llm_reqwest_example_prints_the_answer() {
     let llm = serve(None);
-    assert_eq!(run_example("llm_reqwest", &llm.url(PATH)), "t0t1t2t3t4\n");
+    assert_eq!(run_example("llm_reqwest", &llm.url(PATH)), "t0t1t2t3t4");
 }
 
 #[test]
@@ -498,10 +519,9 @@ fn a_post_source_whose_server_stalls_before_its_head_times_out_once() {
             panic!("{item:?}")
         };
         assert_eq!(method, http::Method::POST);
-        let timeout = cause.downcast_ref::<EventSourceTimeout>();
         assert_eq!(
-            timeout,
-            Some(&EventSourceTimeout::Response(Duration::from_millis(300)))
+            cause.timeout(),
+            Some(Timeout::Response(Duration::from_millis(300)))
         );
         assert!(source.next().await.is_none());
         llm.next_request();

@@ -55,7 +55,7 @@ impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
                     Poll::Ready(Err(e)) => this.on_failure(Some(e.into())),
                     Poll::Pending => {
                         ready!(Pin::new(deadline).poll(cx));
-                        let timeout = EventSourceTimeout::Response(this.timeouts.response);
+                        let timeout = Timeout::Response(this.timeouts.response);
                         this.on_failure(Some(timeout.into()))
                     }
                 },
@@ -113,7 +113,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             return Step::End;
         }
         if parts.status == http::StatusCode::OK && is_event_stream(&parts.headers) {
-            let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts.idle));
+            let events = decode_body_with(self.decoder(), Watched::new(body, self.timeouts));
             self.state = State::Open(Box::pin(events));
             self.opened_at = Some(Instant::now());
             return Step::Yield(Ok(EventSourceItem::Open));
@@ -127,7 +127,6 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     fn on_read(&mut self, item: Result<MessageEvent, ReadError<BoxError>>) -> Step {
         match item {
             Ok(event) => {
-                self.attempt = 0; // an event: the connection is healthy
                 if self.end_when.as_mut().is_some_and(|last| last(&event)) {
                     self.state = State::Done;
                 }
@@ -140,6 +139,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
 
     /// A failed attempt or a lost connection: announce the next attempt, or give up.
     fn on_failure(&mut self, cause: Option<BoxError>) -> Step {
+        let cause = cause.map(TransportError::new);
         if let State::Open(events) = &self.state {
             let decoder = events.decoder();
             self.last_event_id = decoder.last_event_id().to_owned();
@@ -148,26 +148,13 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         if let Some(step) = self.not_retried(cause.as_ref()) {
             return step.unwrap_or_else(|| self.end_not_retried(cause));
         }
-        let healthy = self.backoff.healthy_period();
+        self.count_attempt();
         if self
-            .opened_at
-            .take()
-            .is_some_and(|at| at.elapsed() >= healthy)
+            .backoff
+            .attempt_limit()
+            .is_some_and(|max| self.attempt > max)
         {
-            self.attempt = 0;
-        }
-        self.attempt = self.attempt.saturating_add(1);
-        if let Some(max) = self.backoff.attempt_limit() {
-            if self.attempt > max {
-                self.state = State::Done;
-                let attempts = self.attempt - 1;
-                #[cfg(feature = "tracing")]
-                tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
-                return Step::Yield(Err(EventSourceError::Exhausted {
-                    attempts,
-                    last: cause,
-                }));
-            }
+            return self.give_up(cause);
         }
         let after = self.backoff.delay(self.retry, self.attempt, self.rng.f64());
         self.state = State::Waiting(Delay::new(after));
@@ -189,9 +176,29 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         }))
     }
 
+    /// Ends after too many consecutive attempts.
+    fn give_up(&mut self, last: Option<TransportError>) -> Step {
+        self.state = State::Done;
+        let attempts = self.attempt - 1;
+        #[cfg(feature = "tracing")]
+        tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
+        Step::Yield(Err(EventSourceError::Exhausted { attempts, last }))
+    }
+
+    /// Counts the next attempt: the first again after a connection that stayed up for the
+    /// healthy period (events alone do not reset the count, so that a server that sends one
+    /// and closes meets a growing delay).
+    fn count_attempt(&mut self) {
+        let healthy = self.backoff.healthy_period();
+        if (self.opened_at.take()).is_some_and(|at| at.elapsed() >= healthy) {
+            self.attempt = 0;
+        }
+        self.attempt = self.attempt.saturating_add(1);
+    }
+
     /// When the request that was sent must not be sent again (not idempotent, no opt-in):
     /// `Some(Some(End))` after a clean end, `Some(None)` after a failure.
-    fn not_retried(&mut self, cause: Option<&BoxError>) -> Option<Option<Step>> {
+    fn not_retried(&mut self, cause: Option<&TransportError>) -> Option<Option<Step>> {
         let method = self.sent.take()?;
         if method.is_idempotent() || self.retry_non_idempotent {
             return None;
@@ -202,9 +209,9 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// Ends with the failure of a request that is not sent again.
-    fn end_not_retried(&mut self, cause: Option<BoxError>) -> Step {
+    fn end_not_retried(&mut self, cause: Option<TransportError>) -> Step {
         let method = self.sent.take().unwrap_or_default();
-        let cause = cause.unwrap_or_else(|| "the stream ended".into());
+        let cause = cause.unwrap_or_else(|| TransportError::new("the stream ended"));
         Step::Yield(Err(EventSourceError::NotRetried { method, cause }))
     }
 }
