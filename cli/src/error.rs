@@ -2,36 +2,24 @@
 
 use std::{error::Error, fmt, io, time::Duration};
 
-use sse_pump::client::Rejected;
+use sse_pump::client::{Rejected, Timeout};
 
-/// A deadline that passed, named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    /// No response head (connecting included).
-    Response(Duration),
-    /// No byte at all on the open stream, not even a keep-alive comment.
-    Idle(Duration),
-    /// Bytes arrive but a line is not finished: a trickling server.
-    Line(Duration),
-}
-
-impl fmt::Display for Timeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Timeout::Response(d) => {
-                write!(f, "response timeout: no response head within {}", secs(*d))
-            }
-            Timeout::Idle(d) => write!(
-                f,
-                "idle timeout: the stream sent nothing for {} (not even a keep-alive comment)",
-                secs(*d)
-            ),
-            Timeout::Line(d) => write!(
-                f,
-                "line timeout: a line stayed unfinished for {} (bytes trickle in, no line end)",
-                secs(*d)
-            ),
-        }
+/// A deadline that passed, named for people: the library's [`Timeout`], whose `Progress`
+/// is a line left unfinished.
+fn describe(timeout: &Timeout, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match *timeout {
+        Timeout::Response(d) => write!(f, "response timeout: no response head within {}", secs(d)),
+        Timeout::Idle(d) => write!(
+            f,
+            "idle timeout: the stream sent nothing for {} (not even a keep-alive comment)",
+            secs(d)
+        ),
+        Timeout::Progress(d) => write!(
+            f,
+            "line timeout: a line stayed unfinished for {} (bytes trickle in, no line end)",
+            secs(d)
+        ),
+        _ => write!(f, "timeout: {timeout}"),
     }
 }
 
@@ -124,7 +112,7 @@ impl fmt::Display for Failure {
             Failure::Usage(why) => f.write_str(why),
             Failure::Connect(why) => write!(f, "cannot connect: {why}"),
             Failure::Cut(why) => write!(f, "the stream failed: {why}"),
-            Failure::Timeout(t) => fmt::Display::fmt(t, f),
+            Failure::Timeout(t) => describe(t, f),
             Failure::Status(r) => {
                 let kind = r.headers.get(reqwest::header::CONTENT_TYPE);
                 let kind = kind

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use reqwest::{header, Response, StatusCode};
 use sse_pump::{
-    client::{Backoff, Rejected},
+    client::{Backoff, Rejected, Timeout},
     Decoder, Item, MessageEvent,
 };
 use tokio::time::timeout_at;
 
 use crate::{
     args::{Cli, Target},
-    error::{secs, Failure, Timeout},
+    error::{secs, Failure},
     output::Printer,
 };
 
@@ -53,9 +53,14 @@ pub struct Session {
     until: Option<String>,
     count: Option<u64>,
     seen: u64,
-    /// Consecutive attempts since the last event.
+    /// Consecutive attempts since a connection last stayed up for [`HEALTHY_AFTER`].
     attempt: u32,
 }
+
+/// How long a connection must stay open to reset the backoff: the library's
+/// [`Backoff::healthy_after`] default. An event alone does not, so a server that sends one
+/// event and closes meets a growing delay, as `EventSource` does.
+const HEALTHY_AFTER: Duration = Duration::from_secs(60);
 
 impl Session {
     /// The session `cli` describes.
@@ -109,7 +114,12 @@ impl Session {
             let end = match self.connect(out).await {
                 Ok(Some(response)) => {
                     self.opened(&response, out)?;
-                    self.read(response, out).await
+                    let since = Instant::now();
+                    let end = self.read(response, out).await;
+                    if since.elapsed() >= HEALTHY_AFTER {
+                        self.attempt = 0;
+                    }
+                    end
                 }
                 Ok(None) => {
                     out.status("204 No Content: the server says stop")
@@ -276,7 +286,7 @@ impl Session {
         match line_since {
             Some(since) if since + self.deadlines.line < idle.0 => (
                 since + self.deadlines.line,
-                Timeout::Line(self.deadlines.line),
+                Timeout::Progress(self.deadlines.line),
             ),
             _ => idle,
         }
@@ -308,7 +318,6 @@ impl Session {
         now: SystemTime,
         out: &mut Printer,
     ) -> std::io::Result<bool> {
-        self.attempt = 0; // an event: the connection is healthy
         let last = self.until.as_deref();
         if last.is_some_and(|last| event.data == last || event.event == last) {
             return Ok(true);

@@ -205,17 +205,6 @@ pub enum Timeout {
     Progress(Duration),
 }
 
-/// The former name of [`Timeout`], kept so that code written against it still builds.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::client::{EventSourceTimeout, Timeout};
-/// let t: EventSourceTimeout = Timeout::Idle(std::time::Duration::from_secs(1));
-/// assert_eq!(t, EventSourceTimeout::Idle(std::time::Duration::from_secs(1)));
-/// ```
-pub type EventSourceTimeout = Timeout;
-
 impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
