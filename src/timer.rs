@@ -1,26 +1,32 @@
 //! The delivery timers: the keep-alive clock, and the send deadline of a write.
 
+mod wheel;
+
 use std::{
     future::Future,
     io,
     pin::Pin,
+    sync::Arc,
     task::{ready, Context, Poll},
     time::{Duration, Instant},
 };
 
 use futures_timer::Delay;
 
+use wheel::Slot;
+
 /// The keep-alive clock: counts quiet time since the last write. The interval is the
-/// caller's (its config holds it), not stored twice in every stream.
+/// caller's (its config holds it), not stored twice in every stream. Its timer is the
+/// process's keep-alive wheel ([`wheel`]): a write only notes the time.
 pub(crate) struct Clock {
-    delay: Option<Delay>,
+    slot: Option<Arc<Slot>>,
     last_write: Instant,
 }
 
 impl Clock {
     pub(crate) fn new() -> Self {
         Clock {
-            delay: None,
+            slot: None,
             last_write: Instant::now(),
         }
     }
@@ -32,8 +38,8 @@ impl Clock {
         }
     }
 
-    /// Ready once `interval` has passed with no write. The timer is set once and, when it
-    /// fires early because writes came in the meantime, moved to the new due time.
+    /// Ready once `interval` has passed with no write; until then the wheel holds the
+    /// task's waker, filed at the due time (again, if writes moved it since).
     pub(crate) fn poll_due(
         &mut self,
         interval: Option<Duration>,
@@ -42,15 +48,19 @@ impl Clock {
         let Some(interval) = interval else {
             return Poll::Pending;
         };
-        let delay = self.delay.get_or_insert_with(|| Delay::new(interval));
-        loop {
-            ready!(Pin::new(&mut *delay).poll(cx));
-            let quiet = self.last_write.elapsed();
-            if quiet >= interval {
-                delay.reset(interval);
-                return Poll::Ready(());
-            }
-            delay.reset(interval - quiet);
+        if self.last_write.elapsed() >= interval {
+            return Poll::Ready(());
+        }
+        let slot = self.slot.get_or_insert_with(Arc::default);
+        wheel::file(slot, self.last_write + interval, interval, cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Drop for Clock {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.slot {
+            slot.release();
         }
     }
 }
