@@ -51,8 +51,11 @@ impl Clock {
         if self.last_write.elapsed() >= interval {
             return Poll::Ready(());
         }
-        let slot = self.slot.get_or_insert_with(Arc::default);
-        wheel::file(slot, self.last_write + interval, interval, cx.waker());
+        // An interval past the clock's range is never due: nothing to file.
+        if let Some(due) = self.last_write.checked_add(interval) {
+            let slot = self.slot.get_or_insert_with(Arc::default);
+            wheel::file(slot, due, interval, cx.waker());
+        }
         Poll::Pending
     }
 }

@@ -106,14 +106,25 @@ async fn keep_alive_pings_after_the_interval_reset_by_traffic() {
     for word in ["b", "c"] {
         assert_eq!(seen.next_write().await, b":\n\n");
         let pinged = Instant::now();
-        assert!(pinged >= sent + interval, "pinged {:?} after", pinged - sent);
-        assert!(pinged <= written + late, "pinged {:?} after", pinged - written);
+        assert!(
+            pinged >= sent + interval,
+            "pinged {:?} after",
+            pinged - sent
+        );
+        assert!(
+            pinged <= written + late,
+            "pinged {:?} after",
+            pinged - written
+        );
         // Half an interval after the ping, an event: the next ping is due an interval
         // after it, not after the ping.
         futures_timer::Delay::new(interval / 2).await;
         sent = Instant::now();
         tx.send(Event::new().data(word)).await.unwrap();
-        assert_eq!(seen.next_write().await, format!("data: {word}\n\n").as_bytes());
+        assert_eq!(
+            seen.next_write().await,
+            format!("data: {word}\n\n").as_bytes()
+        );
         written = Instant::now();
     }
     for n in 0..12 {
