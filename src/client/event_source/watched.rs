@@ -14,7 +14,8 @@ use crate::{client::error::BoxError, client::EventSourceTimeout, timer::Clock};
 pin_project! {
     /// A body that fails with [`EventSourceTimeout::Idle`] when no frame came for `idle`: a
     /// server that stops sending, keep-alives included, is left rather than waited on.
-    /// A frame only notes the time: the clock's wheel is not touched per frame.
+    /// A frame only notes the time: the timer is moved when it fires, not per frame
+    /// (resetting a `futures-timer` delay wakes its thread).
     pub(crate) struct Watched<B> {
         #[pin]
         body: B,
