@@ -126,3 +126,55 @@ impl Deadline {
         Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{mpsc, Mutex},
+        task::{Wake, Waker},
+    };
+
+    use super::*;
+
+    /// A waker that sends on a channel when woken.
+    struct Signal(Mutex<mpsc::Sender<()>>);
+
+    impl Wake for Signal {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.lock().map(|tx| tx.send(()));
+        }
+    }
+
+    fn signal() -> (Arc<Signal>, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        (Arc::new(Signal(Mutex::new(tx))), rx)
+    }
+
+    #[test]
+    fn a_quiet_clock_wakes_its_task_once_the_interval_is_up() {
+        let interval = Duration::from_millis(50);
+        let (signal, woken) = signal();
+        let waker = Waker::from(Arc::clone(&signal));
+        let mut clock = Clock::new();
+        let start = Instant::now();
+        let mut cx = Context::from_waker(&waker);
+        assert!(clock.poll_due(Some(interval), &mut cx).is_pending());
+        woken.recv_timeout(Duration::from_secs(10)).expect("woken");
+        assert!(start.elapsed() >= interval, "early: {:?}", start.elapsed());
+        assert!(clock.poll_due(Some(interval), &mut cx).is_ready());
+    }
+
+    #[test]
+    fn a_dropped_clock_lets_its_task_go_at_once() {
+        let (signal, _woken) = signal();
+        let waker = Waker::from(Arc::clone(&signal));
+        let mut clock = Clock::new();
+        let mut cx = Context::from_waker(&waker);
+        let interval = Some(Duration::from_secs(3600));
+        assert!(clock.poll_due(interval, &mut cx).is_pending());
+        drop(waker);
+        assert_eq!(Arc::strong_count(&signal), 2, "the wheel holds the waker");
+        drop(clock);
+        assert_eq!(Arc::strong_count(&signal), 1, "the wheel let it go");
+    }
+}
