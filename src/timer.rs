@@ -1,26 +1,32 @@
 //! The delivery timers: the keep-alive clock, and the send deadline of a write.
 
+mod wheel;
+
 use std::{
     future::Future,
     io,
     pin::Pin,
+    sync::Arc,
     task::{ready, Context, Poll},
     time::{Duration, Instant},
 };
 
 use futures_timer::Delay;
 
+use wheel::Slot;
+
 /// The keep-alive clock: counts quiet time since the last write. The interval is the
-/// caller's (its config holds it), not stored twice in every stream.
+/// caller's (its config holds it), not stored twice in every stream. Its timer is the
+/// process's keep-alive wheel ([`wheel`]): a write only notes the time.
 pub(crate) struct Clock {
-    delay: Option<Delay>,
+    slot: Option<Arc<Slot>>,
     last_write: Instant,
 }
 
 impl Clock {
     pub(crate) fn new() -> Self {
         Clock {
-            delay: None,
+            slot: None,
             last_write: Instant::now(),
         }
     }
@@ -32,8 +38,8 @@ impl Clock {
         }
     }
 
-    /// Ready once `interval` has passed with no write. The timer is set once and, when it
-    /// fires early because writes came in the meantime, moved to the new due time.
+    /// Ready once `interval` has passed with no write; until then the wheel holds the
+    /// task's waker, filed at the due time (again, if writes moved it since).
     pub(crate) fn poll_due(
         &mut self,
         interval: Option<Duration>,
@@ -42,15 +48,22 @@ impl Clock {
         let Some(interval) = interval else {
             return Poll::Pending;
         };
-        let delay = self.delay.get_or_insert_with(|| Delay::new(interval));
-        loop {
-            ready!(Pin::new(&mut *delay).poll(cx));
-            let quiet = self.last_write.elapsed();
-            if quiet >= interval {
-                delay.reset(interval);
-                return Poll::Ready(());
-            }
-            delay.reset(interval - quiet);
+        if self.last_write.elapsed() >= interval {
+            return Poll::Ready(());
+        }
+        // An interval past the clock's range is never due: nothing to file.
+        if let Some(due) = self.last_write.checked_add(interval) {
+            let slot = self.slot.get_or_insert_with(Arc::default);
+            wheel::file(slot, due, interval, cx.waker());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Clock {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.slot {
+            slot.release();
         }
     }
 }
@@ -111,5 +124,57 @@ impl Deadline {
         let delay = self.delay.as_mut().expect("armed above");
         ready!(Pin::new(delay).poll(cx));
         Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{mpsc, Mutex},
+        task::{Wake, Waker},
+    };
+
+    use super::*;
+
+    /// A waker that sends on a channel when woken.
+    struct Signal(Mutex<mpsc::Sender<()>>);
+
+    impl Wake for Signal {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.lock().map(|tx| tx.send(()));
+        }
+    }
+
+    fn signal() -> (Arc<Signal>, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        (Arc::new(Signal(Mutex::new(tx))), rx)
+    }
+
+    #[test]
+    fn a_quiet_clock_wakes_its_task_once_the_interval_is_up() {
+        let interval = Duration::from_millis(50);
+        let (signal, woken) = signal();
+        let waker = Waker::from(Arc::clone(&signal));
+        let mut clock = Clock::new();
+        let start = Instant::now();
+        let mut cx = Context::from_waker(&waker);
+        assert!(clock.poll_due(Some(interval), &mut cx).is_pending());
+        woken.recv_timeout(Duration::from_secs(10)).expect("woken");
+        assert!(start.elapsed() >= interval, "early: {:?}", start.elapsed());
+        assert!(clock.poll_due(Some(interval), &mut cx).is_ready());
+    }
+
+    #[test]
+    fn a_dropped_clock_lets_its_task_go_at_once() {
+        let (signal, _woken) = signal();
+        let waker = Waker::from(Arc::clone(&signal));
+        let mut clock = Clock::new();
+        let mut cx = Context::from_waker(&waker);
+        let interval = Some(Duration::from_secs(3600));
+        assert!(clock.poll_due(interval, &mut cx).is_pending());
+        drop(waker);
+        assert_eq!(Arc::strong_count(&signal), 2, "the wheel holds the waker");
+        drop(clock);
+        assert_eq!(Arc::strong_count(&signal), 1, "the wheel let it go");
     }
 }

@@ -4,7 +4,10 @@
 
 mod support;
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use futures_lite::{future, stream, StreamExt};
 use sse_pump::{
@@ -84,6 +87,55 @@ async fn keep_alive_is_quiet_while_events_flow() {
     producer.await;
     assert_eq!((report.events, report.pings), (40, 0));
     assert!(!frames(&wire).iter().any(|f| f.starts_with(':')));
+}
+
+/// Keep-alive is exact: a ping comes once the interval has passed since the last write
+/// (never before it, and within a tick after it, here 37 ms, give or take the machine's
+/// scheduling), a write moves it, and none comes while events are closer than the interval.
+async fn keep_alive_pings_after_the_interval_reset_by_traffic() {
+    let interval = Duration::from_millis(600);
+    let late = interval + Duration::from_millis(400);
+    let (tx, rx) = channel(1);
+    let (sink, seen) = recorder();
+    let ka = KeepAlive::new().interval(interval);
+    let pump = spawn(Sse::new(rx).keep_alive(ka).pump(sink));
+    let mut sent = Instant::now();
+    tx.send(Event::new().data("a")).await.unwrap();
+    assert_eq!(seen.next_write().await, b"data: a\n\n");
+    let mut written = Instant::now();
+    for word in ["b", "c"] {
+        assert_eq!(seen.next_write().await, b":\n\n");
+        let pinged = Instant::now();
+        assert!(
+            pinged >= sent + interval,
+            "pinged {:?} after",
+            pinged - sent
+        );
+        assert!(
+            pinged <= written + late,
+            "pinged {:?} after",
+            pinged - written
+        );
+        // Half an interval after the ping, an event: the next ping is due an interval
+        // after it, not after the ping.
+        futures_timer::Delay::new(interval / 2).await;
+        sent = Instant::now();
+        tx.send(Event::new().data(word)).await.unwrap();
+        assert_eq!(
+            seen.next_write().await,
+            format!("data: {word}\n\n").as_bytes()
+        );
+        written = Instant::now();
+    }
+    for n in 0..12 {
+        futures_timer::Delay::new(interval / 6).await; // paces, does not sync
+        tx.send(numbered(n)).await.unwrap();
+        let frame = seen.next_write().await;
+        assert_eq!(frame, format!("id: {n}\ndata: event {n}\n\n").as_bytes());
+    }
+    drop(tx);
+    let report = guard(pump).await.unwrap();
+    assert_eq!((report.events, report.pings), (15, 2));
 }
 
 async fn keep_alive_disabled_means_no_timer() {
@@ -380,6 +432,7 @@ on_both!(
     stream_source,
     stream_of_results_ends_at_its_first_error,
     keep_alive_is_quiet_while_events_flow,
+    keep_alive_pings_after_the_interval_reset_by_traffic,
     keep_alive_disabled_means_no_timer,
     send_timeout_covers_pings,
     shutdown_counts_what_was_queued,

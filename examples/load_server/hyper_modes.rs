@@ -14,7 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{Either, Full};
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use sse_pump::{Event, FuturesIo, KeepAlive, Sender, Source, Sse, SseResponse, WriteTimeout};
+use sse_pump::{Event, FuturesIo, Sender, Source, Sse, SseResponse, WriteTimeout};
 
 use crate::{
     capacity, pump_capacity,
@@ -102,7 +102,7 @@ where
         Route::Stats => plain(StatusCode::OK, stats::report()),
         route => match spawn(route) {
             Some(source) => {
-                let sse = Sse::new(source).keep_alive(KeepAlive::new());
+                let sse = Sse::new(source).keep_alive(crate::keep_alive());
                 counted(SseResponse::new(sse).version(request.version()).build())
             }
             None => plain(StatusCode::NOT_FOUND, "not found\n".into()),
@@ -223,7 +223,7 @@ fn iter_reply(request: Request<hyper::body::Incoming>) -> Reply<SseBodyOf<impl S
         _ => return plain(StatusCode::NOT_FOUND, "not found\n".into()),
     };
     let events = futures_lite::stream::iter(0..n).map(|seq| Event::new().data(event_text(seq)));
-    let sse = Sse::from_stream(events).keep_alive(KeepAlive::new());
+    let sse = Sse::from_stream(events).keep_alive(crate::keep_alive());
     counted(SseResponse::new(sse).version(request.version()).build())
 }
 

@@ -19,6 +19,8 @@
 //! runtime), `--max-buf-size B`, `--writev on|off` and `--half-close on|off` (hyper's
 //! `http1::Builder`), `--capacity N` and `--idle-capacity N` (the producers' channels,
 //! default 256 and 16),
+//! `--ping-ms MS` (the keep-alive interval of sse-pump's modes, default 15,000: short
+//! intervals give many pings per second to measure their CPU cost),
 //! `--heap` (count the live heap, for `/stats`), `--fixed-text` (every mode's events carry
 //! one fixed text: no formatting and no clock read per event, to see what that work costs;
 //! latency figures are meaningless then), `--max-secs S` (exit after S seconds,
@@ -29,7 +31,7 @@ mod raw;
 mod stats;
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
     time::Duration,
 };
 
@@ -44,6 +46,13 @@ static EVENTS_BATCH: AtomicUsize = AtomicUsize::new(32);
 /// The channel capacity of `/idle` producers, in every mode (`--idle-capacity`): a quiet
 /// subscription's buffer. The slots are allocated up front (40 bytes each for sse-pump).
 static IDLE_CAPACITY: AtomicUsize = AtomicUsize::new(16);
+/// The keep-alive interval of sse-pump's modes in milliseconds (`--ping-ms`).
+static PING_MS: AtomicU64 = AtomicU64::new(15_000);
+
+/// The keep-alive of sse-pump's modes: pings after `--ping-ms` quiet milliseconds.
+pub fn keep_alive() -> sse_pump::KeepAlive {
+    sse_pump::KeepAlive::new().interval(Duration::from_millis(PING_MS.load(Relaxed)))
+}
 
 /// Events per batch of sse-pump's `/events` producers (0: one `send` per event).
 pub fn batch() -> usize {
@@ -144,6 +153,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--max-secs" => {
                 args.max_secs = value()?.parse().map_err(|e| format!("--max-secs: {e}"))?
+            }
+            "--ping-ms" => {
+                let ms = value()?.parse().map_err(|e| format!("--ping-ms: {e}"))?;
+                PING_MS.store(ms, Relaxed);
             }
             "--heap" => stats::count_heap(),
             "--fixed-text" => stats::fixed_text(),

@@ -9,7 +9,7 @@ use sse_pump::{
         raw::{read_request, respond},
         smol::spawn,
     },
-    KeepAlive, Sse,
+    Sse,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -62,7 +62,7 @@ pub async fn serve_smol(listener: smol::net::TcpListener) -> std::io::Result<()>
             };
             let _stream = Live::new(&stats::STREAMS);
             let sse = (Sse::new(events))
-                .keep_alive(KeepAlive::new())
+                .keep_alive(crate::keep_alive())
                 .send_timeout(WRITE_TIMEOUT);
             let _ = respond(stream, sse).await;
         })

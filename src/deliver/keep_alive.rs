@@ -13,6 +13,11 @@ use crate::wire::Event;
 /// 15 seconds, is the interval the HTML standard suggests. To turn pings off, pass `None`
 /// to [`Sse::keep_alive`](crate::Sse::keep_alive): then there is no timer at all.
 ///
+/// Streams share one timer: a thread per process (started with the first quiet stream)
+/// wakes each stream when its interval is up, in ticks of a sixteenth of the interval, at
+/// most 100 ms. A ping is never early, and at most a tick late; a write only notes the
+/// time, so traffic costs the timer nothing, and an idle stream one wake per ping.
+///
 /// # Examples
 ///
 /// ```

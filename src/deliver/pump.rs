@@ -60,6 +60,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // Once per poll, not per frame: a reader may try a read syscall each time (async-io
+        // does), and an idle stream's ping is one frame per wake.
+        if Pin::new(&mut *this.hangup).poll(cx).is_ready() {
+            let gone = io::Error::from(io::ErrorKind::ConnectionReset);
+            return Poll::Ready(Err(fail(this.frames, Error::Disconnected(gone))));
+        }
         loop {
             if this.writing.is_some() {
                 let written = ready!(write_flush(this.writer, this.writing, this.deadline, cx));
@@ -68,10 +74,6 @@ where
                 }
                 this.frames.as_mut().delivered();
                 continue;
-            }
-            if Pin::new(&mut *this.hangup).poll(cx).is_ready() {
-                let gone = io::Error::from(io::ErrorKind::ConnectionReset);
-                return Poll::Ready(Err(fail(this.frames, Error::Disconnected(gone))));
             }
             match ready!(this.frames.as_mut().poll_next(cx)) {
                 Some(frame) => {
