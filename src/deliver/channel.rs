@@ -360,7 +360,10 @@ impl Future for Send<'_> {
             return Poll::Ready(outcome);
         }
         loop {
-            let message = this.message.take().expect("`Send` polled after it completed");
+            let message = this
+                .message
+                .take()
+                .expect("`Send` polled after it completed");
             match attempt(this.queue, message) {
                 Ok(outcome) => return Poll::Ready(outcome),
                 Err(back) => this.message = Some(back),

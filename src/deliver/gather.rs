@@ -72,13 +72,12 @@ pub(crate) fn gather<S: Source>(
         ending.extend(buf, &first.frames);
     }
     while len < limit {
-        let next = match source.as_mut().poll_message(cx, limit) {
-            Poll::Pending => break,
-            Poll::Ready(None) => {
-                gathered.ended = true;
-                break;
-            }
-            Poll::Ready(Some(message)) => Queued::from(message),
+        let Poll::Ready(next) = source.as_mut().poll_message(cx, limit) else {
+            break;
+        };
+        let Some(next) = next.map(Queued::from) else {
+            gathered.ended = true;
+            break;
         };
         if len + next.frames.len() > limit {
             gathered.carry = Some(next);

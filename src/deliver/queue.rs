@@ -3,10 +3,11 @@
 //!
 //! - A sender wakes the receiver only when it queues onto an empty queue and the receiver
 //!   waits; while the receiver is busy, nobody wakes it again.
-//! - A sender appends to the last queued message while the receiver is busy (up to the
-//!   receiver's coalescing limit), so the receiver takes many events in one message and
-//!   hands them out as one frame, with no per-event pop and no copy of its own. Whole
-//!   events are appended under the lock, so cloned senders never interleave fields.
+//! - A sender of one event appends it to the last queued message while the receiver is
+//!   busy (up to the receiver's coalescing limit), so the receiver takes many events in one
+//!   message and hands them out as one frame, with no per-event pop and no copy of its
+//!   own. Whole events are appended under the lock, so cloned senders never interleave
+//!   fields.
 //! - What a sender could not queue comes back to it, so a refused event is handed back.
 
 use std::{
@@ -87,7 +88,7 @@ impl Queue {
         state.places += 1;
         let limit = state.limit;
         let waker = match state.messages.back_mut() {
-            Some((last, places)) if last.len() + message.len() <= limit => {
+            Some((last, places)) if appends(last, &message, limit) => {
                 append(last, message, limit);
                 *places += 1;
                 None
@@ -203,6 +204,14 @@ impl Queue {
     }
 }
 
+/// Whether `message` is appended to `last`: a single event, if both fit under `limit`.
+/// A batch is queued as it is: it is already many events in one message, and copying it
+/// would cost more than the pop it saves.
+#[inline]
+fn appends(last: &Message, message: &Message, limit: usize) -> bool {
+    matches!(message, Message::Event(_)) && last.len() + message.len() <= limit
+}
+
 /// Appends `message`'s frames to `last`, which becomes a message of frames.
 fn append(last: &mut Message, message: Message, limit: usize) {
     if let Message::Event(_) = last {
@@ -219,5 +228,75 @@ fn append(last: &mut Message, message: Message, limit: usize) {
     if let Message::Frames { bytes, events } = last {
         *events += message.events();
         message.append_to(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Poll, Waker};
+
+    use super::{Queue, Refused};
+    use crate::{deliver::message::Message, wire::Event};
+
+    fn push(queue: &Queue, data: &str) -> Result<(), Refused> {
+        queue.try_push(Message::Event(Event::new().data(data)))
+    }
+
+    fn pop(queue: &Queue, limit: usize) -> Poll<Option<Message>> {
+        queue.poll_pop(&mut Context::from_waker(Waker::noop()), Some(limit))
+    }
+
+    /// Once the receiver has asked (and so told its limit), events queued behind one
+    /// another become one message, up to the limit, each taking its place.
+    #[test]
+    fn events_queued_while_the_receiver_is_busy_join_one_message() {
+        let queue = Queue::new(4);
+        assert!(pop(&queue, 27).is_pending());
+        for data in ["a", "b", "c"] {
+            assert!(push(&queue, data).is_ok()); // 9 bytes each
+        }
+        assert_eq!((queue.len(), queue.is_full()), (3, false));
+        let Poll::Ready(Some(first)) = pop(&queue, 27) else {
+            panic!("nothing queued")
+        };
+        assert_eq!(first.events(), 3);
+        assert_eq!(first.into_bytes(), "data: a\n\ndata: b\n\ndata: c\n\n");
+        assert_eq!(queue.len(), 0);
+        // Over the limit: the next event starts a message of its own.
+        for data in ["d", "e", "f", "g"] {
+            assert!(push(&queue, data).is_ok());
+        }
+        assert!(queue.is_full());
+        let Err(Refused::Full(back)) = push(&queue, "h") else {
+            panic!("a full queue took an event")
+        };
+        assert_eq!(back.into_event().into_bytes(), "data: h\n\n");
+        let sizes: Vec<u64> = std::iter::from_fn(|| match pop(&queue, 27) {
+            Poll::Ready(Some(message)) => Some(message.events()),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(sizes, [3, 1]);
+    }
+
+    /// Before the receiver first asks, every send stays a message of its own (so that
+    /// `coalesce(0)` holds for what was queued before the stream started), and a closed
+    /// queue hands the event back, then ends the receiver once it has read what is queued.
+    #[test]
+    fn sends_before_the_first_read_stay_apart_and_close_hands_back() {
+        let queue = Queue::new(4);
+        assert!(push(&queue, "a").is_ok());
+        assert!(push(&queue, "b").is_ok());
+        queue.close();
+        let Err(Refused::Closed(back)) = push(&queue, "c") else {
+            panic!("a closed queue took an event")
+        };
+        assert_eq!(back.into_event().into_bytes(), "data: c\n\n");
+        assert!(matches!(
+            pop(&queue, 0),
+            Poll::Ready(Some(Message::Event(_)))
+        ));
+        assert_eq!(queue.drain(), 1);
+        assert!(matches!(pop(&queue, 0), Poll::Ready(None)));
     }
 }

@@ -356,7 +356,6 @@ impl Event {
         }
     }
 
-
     /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included).
     #[inline]
     pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
