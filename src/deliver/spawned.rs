@@ -36,7 +36,7 @@ pin_project_lite::pin_project! {
     /// ```
     /// pub fn stream_of<T>(producer: sse_pump::Spawned<T>) -> sse_pump::Sse<sse_pump::Spawned<T>>
     /// where
-    ///     T: std::future::Future<Output = Result<(), SourceError>> + Unpin,
+    ///     T: std::future::Future<Output = Result<(), sse_pump::SourceError>> + Unpin,
     /// {
     ///     sse_pump::Sse::new(producer)
     /// }

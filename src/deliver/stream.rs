@@ -242,7 +242,7 @@ struct Shared {
 /// drop(tx);
 /// let stream = sse_pump::Sse::new(rx).into_stream();
 /// let report = stream.report();
-/// let frames: Vec<_> = stream.collect().await;
+/// let _frames: Vec<_> = stream.collect().await;
 /// let report = report.wait().await;
 /// assert_eq!((report.ended, report.events), (sse_pump::Ended::SourceClosed, 1));
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
