@@ -77,6 +77,7 @@ impl Queue {
     }
 
     /// Queues `message` in one place if there is room.
+    #[inline]
     pub(crate) fn try_push(&self, message: Message) -> Result<(), Refused> {
         let mut state = self.lock();
         if state.closed {
@@ -213,21 +214,33 @@ fn appends(last: &Message, message: &Message, limit: usize) -> bool {
 }
 
 /// Appends `message`'s frames to `last`, which becomes a message of frames.
+#[inline]
 fn append(last: &mut Message, message: Message, limit: usize) {
     if let Message::Event(_) = last {
-        let room = (last.len() + message.len()).max(APPEND_START.min(limit));
-        let first = std::mem::replace(
-            last,
-            Message::Frames {
-                bytes: Vec::with_capacity(room),
-                events: 0,
-            },
-        );
-        append(last, first, limit);
+        start_frames(last, message.len(), limit);
     }
     if let Message::Frames { bytes, events } = last {
         *events += message.events();
         message.append_to(bytes);
+    }
+}
+
+/// Turns the event `last` into a message of frames with room for `more` bytes: once per
+/// message, so out of line.
+#[inline(never)]
+fn start_frames(last: &mut Message, more: usize, limit: usize) {
+    let mut bytes = Vec::with_capacity((last.len() + more).max(APPEND_START.min(limit)));
+    let events = last.events();
+    let first = std::mem::replace(
+        last,
+        Message::Frames {
+            bytes: Vec::new(),
+            events,
+        },
+    );
+    first.append_to(&mut bytes);
+    if let Message::Frames { bytes: frames, .. } = last {
+        *frames = bytes;
     }
 }
 
