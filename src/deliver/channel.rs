@@ -114,12 +114,7 @@ impl Sender {
     pub fn send(&self, event: Event) -> Send<'_> {
         match event.error() {
             None => self.send_message(Message::Event(event)),
-            Some(_) => Send {
-                queue: &self.queue,
-                message: None,
-                ready: Some(Err(SendError::Invalid(event))),
-                listener: None,
-            },
+            Some(_) => self.decided(Err(SendError::Invalid(event))),
         }
     }
 
@@ -132,9 +127,19 @@ impl Sender {
         }
     }
 
+    /// A `Send` whose outcome is known without the channel.
+    fn decided(&self, outcome: Result<(), SendError>) -> Send<'_> {
+        Send {
+            queue: &self.queue,
+            message: None,
+            ready: Some(outcome),
+            listener: None,
+        }
+    }
+
     /// Sends a [`Batch`] of events as one message, waiting while the channel is full: the
-    /// channel's cost (its lock-free queue, the wake-up of the stream) is paid once for
-    /// the batch, not once per event. The events are written in order, none of another
+    /// channel's cost (its lock, a place in its bound) is paid once for the batch, not once
+    /// per event. The events are written in order, none of another
     /// sender's between them. An empty batch sends nothing.
     ///
     /// # Errors
@@ -163,12 +168,7 @@ impl Sender {
     /// ```
     pub fn send_batch(&self, batch: Batch) -> Send<'_> {
         if batch.is_empty() {
-            return Send {
-                queue: &self.queue,
-                message: None,
-                ready: Some(Ok(())),
-                listener: None,
-            };
+            return self.decided(Ok(()));
         }
         let (bytes, events) = batch.into_parts();
         self.send_message(Message::Frames { bytes, events })
