@@ -22,7 +22,7 @@ IDLE=$((10000 / SCALE))              # idle streams held
 CHURN=$((10000 / SCALE))             # churn cycles
 REPEAT=${LOAD_REPEAT:-3}
 IDLE_REPEAT=${LOAD_IDLE_REPEAT:-2}
-MODES=${LOAD_MODES-"ceiling hyper-iter hyper-tokio hyper-smol smol-raw axum-mpsc axum-sse"}
+MODES=${LOAD_MODES-"ceiling hyper-iter hyper-tokio hyper-send hyper-smol smol-raw axum-mpsc axum-sse"}
 IDLE_MODES=${LOAD_IDLE_MODES-"hyper-tokio hyper-smol smol-raw axum-sse ceiling"}
 CHURN_MODES=${LOAD_CHURN_MODES-"hyper-tokio hyper-smol smol-raw axum-sse"}
 SERVER_FLAGS=${LOAD_SERVER_FLAGS:-}
@@ -137,7 +137,9 @@ echo "## Throughput: millions of events/s (median of $REPEAT), latency p50/p99 m
 echo
 echo "Ratios: against axum's \`Sse\` fed over a tokio mpsc channel (axum-mpsc, the fair comparator"
 echo "for a producer task), against sse-pump's body fed by an iterator (hyper-iter), and against"
-echo "the ceiling."
+echo "the ceiling. hyper-tokio's producer sends \`Batch\`es of 32, hyper-send's one event per \`send\`;"
+echo "hyper-send vs batch: $(ratio "${ONE_EPS[hyper-send]:-0}" "${ONE_EPS[hyper-tokio]:-0}") (1x), $(ratio "${MANY_EPS[hyper-send]:-0}" "${MANY_EPS[hyper-tokio]:-0}") (${MANY}x) in events/s,"
+echo "$(ratio "${ONE_CPU[hyper-tokio]:-0}" "${ONE_CPU[hyper-send]:-0}") and $(ratio "${MANY_CPU[hyper-tokio]:-0}" "${MANY_CPU[hyper-send]:-0}") in server CPU per event."
 echo
 echo "| server | 1 x $ONE | 1x p50/p99 ms | $MANY x $PER | ${MANY}x p50/p99 ms | 1x vs axum-mpsc | 1x vs iter | 1x vs ceiling | ${MANY}x vs axum-mpsc | ${MANY}x vs iter | ${MANY}x vs ceiling |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"

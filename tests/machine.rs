@@ -424,7 +424,35 @@ async fn cloned_batch_senders_never_interleave() {
     assert_eq!(next, [200, 1200, 2200]);
 }
 
+/// Events sent one at a time while the stream is busy join the last queued message: they
+/// still go out whole and in order, counted one by one, and no write grows over the
+/// coalescing limit.
+async fn events_sent_one_by_one_keep_order_and_the_limit() {
+    let (tx, rx) = channel(16);
+    let producer = spawn(async move {
+        for n in 0..300 {
+            tx.send(numbered(n)).await.unwrap();
+        }
+    });
+    let (sink, seen) = recorder();
+    let sse = Sse::new(rx).keep_alive(None).coalesce(100);
+    let report = guard(sse.pump(sink)).await.unwrap();
+    producer.await;
+    assert_eq!((report.events, report.undelivered), (300, 0));
+    let mut wire = Vec::new();
+    while (wire.len() as u64) < report.bytes {
+        let write = seen.next_write().await;
+        assert!(write.len() <= 100, "a write of {} bytes", write.len());
+        wire.extend(write);
+    }
+    let want: Vec<String> = (0..300)
+        .map(|n| format!("id: {n}\ndata: event {n}"))
+        .collect();
+    assert_eq!(frames(&wire), want);
+}
+
 on_both!(
+    events_sent_one_by_one_keep_order_and_the_limit,
     batches_are_counted_event_by_event,
     a_carried_batch_counts_when_lost,
     shutdown_counts_batched_events,

@@ -5,7 +5,9 @@
 //! cargo run --release --features hyper,smol,tokio --example load_server -- --mode hyper-tokio
 //! ```
 //!
-//! Modes: `hyper-tokio` (sse-pump's `response` on hyper, tokio), `hyper-smol` (the same on
+//! Modes: `hyper-tokio` (sse-pump's `response` on hyper, tokio, its producer sending
+//! `Batch`es of 32 events), `hyper-send` (the same, its producer sending one event per
+//! `Sender::send`, as the README's examples do), `hyper-smol` (the same on
 //! smol through `FuturesIo`), `smol-raw` (`adapters::smol::respond` over a bare TCP
 //! stream), `axum-sse` (axum's own `Sse`, the baseline, on the same hyper connection
 //! settings as `hyper-tokio`, fed over async-channel), `axum-mpsc` (axum's `Sse` fed by a
@@ -119,6 +121,10 @@ fn parse_args() -> Result<Args, String> {
             "--mode" => {
                 args.mode = match value()?.as_str() {
                     "hyper-tokio" => Mode::HyperTokio,
+                    "hyper-send" => {
+                        EVENTS_BATCH.store(0, Relaxed);
+                        Mode::HyperTokio
+                    }
                     "hyper-smol" => Mode::HyperSmol,
                     "smol-raw" => Mode::SmolRaw,
                     "axum-sse" => Mode::AxumSse,

@@ -10,14 +10,24 @@ use std::{
 
 use futures_lite::Stream;
 
-use super::error::{SendError, SourceError, TrySendError};
+use event_listener::{EventListener, Listener};
+
+use super::{
+    error::{SendError, SourceError, TrySendError},
+    message::Message,
+    queue::{Queue, Refused},
+};
 use crate::wire::{Batch, Event};
 
 /// Creates a bounded channel that carries events from producers to one stream.
 ///
-/// At most `capacity` events wait in the channel; a producer that gets ahead of the client
-/// waits in [`Sender::send`]. One message is one whole event, so clones of the sender never
-/// interleave the lines of their events.
+/// At most `capacity` events (or [`Batch`]es) wait in the channel; a producer that gets
+/// ahead of the client waits in [`Sender::send`]. Events are queued whole, so clones of the
+/// sender never interleave the lines of their events.
+///
+/// Sending one event at a time is the fast path: while the stream is busy writing, a
+/// sender appends its event to the last queued message instead of waking the stream, so
+/// the stream takes many events at once and writes them in one frame.
 ///
 /// # Panics
 ///
@@ -40,8 +50,14 @@ use crate::wire::{Batch, Event};
 /// ```
 #[doc(alias = "bounded")]
 pub fn channel(capacity: usize) -> (Sender, Receiver) {
-    let (tx, rx) = async_channel::bounded(capacity);
-    (Sender { inner: tx }, Receiver { inner: rx })
+    assert!(capacity > 0, "a channel's capacity must be at least 1");
+    let queue = Arc::new(Queue::new(capacity));
+    (
+        Sender {
+            queue: queue.clone(),
+        },
+        Receiver { queue },
+    )
 }
 
 /// The producer's handle: sends events to the stream, and learns when it is gone.
@@ -59,9 +75,23 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
 /// assert_eq!(event.into_bytes(), "data: late\n\n"); // handed back, not lost
 /// # });
 /// ```
-#[derive(Clone)]
 pub struct Sender {
-    inner: async_channel::Sender<Event>,
+    queue: Arc<Queue>,
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        self.queue.add_sender();
+        Sender {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.queue.remove_sender();
+    }
 }
 
 impl Sender {
@@ -83,27 +113,40 @@ impl Sender {
     /// ```
     pub fn send(&self, event: Event) -> Send<'_> {
         match event.error() {
-            None => Send {
-                inner: Some(self.inner.send(event)),
-                ready: None,
-            },
-            Some(_) => Send {
-                inner: None,
-                ready: Some(Err(SendError::Invalid(event))),
-            },
+            None => self.send_message(Message::Event(event)),
+            Some(_) => self.decided(Err(SendError::Invalid(event))),
+        }
+    }
+
+    fn send_message(&self, message: Message) -> Send<'_> {
+        Send {
+            queue: &self.queue,
+            message: Some(message),
+            ready: None,
+            listener: None,
+        }
+    }
+
+    /// A `Send` whose outcome is known without the channel.
+    fn decided(&self, outcome: Result<(), SendError>) -> Send<'_> {
+        Send {
+            queue: &self.queue,
+            message: None,
+            ready: Some(outcome),
+            listener: None,
         }
     }
 
     /// Sends a [`Batch`] of events as one message, waiting while the channel is full: the
-    /// channel's cost (its lock-free queue, the wake-up of the stream) is paid once for
-    /// the batch, not once per event. The events are written in order, none of another
+    /// channel's cost (its lock, a place in its bound) is paid once for the batch, not once
+    /// per event. The events are written in order, none of another
     /// sender's between them. An empty batch sends nothing.
     ///
     /// # Errors
     ///
     /// Once the stream has ended, the events are handed back in [`SendError::Closed`], as
     /// one [`Event`] that holds them all: its [`into_bytes`](Event::into_bytes) gives
-    /// their frames, and sending it again sends them all.
+    /// their frames, and sending it again sends them all (counted as one event).
     ///
     /// # Examples
     ///
@@ -125,15 +168,10 @@ impl Sender {
     /// ```
     pub fn send_batch(&self, batch: Batch) -> Send<'_> {
         if batch.is_empty() {
-            return Send {
-                inner: None,
-                ready: Some(Ok(())),
-            };
+            return self.decided(Ok(()));
         }
-        Send {
-            inner: Some(self.inner.send(batch.into_event())),
-            ready: None,
-        }
+        let (bytes, events) = batch.into_parts();
+        self.send_message(Message::Frames { bytes, events })
     }
 
     /// Sends an event if there is room now.
@@ -157,10 +195,12 @@ impl Sender {
         if event.error().is_some() {
             return Err(TrySendError::Invalid(event));
         }
-        self.inner.try_send(event).map_err(|e| match e {
-            async_channel::TrySendError::Full(event) => TrySendError::Full(event),
-            async_channel::TrySendError::Closed(event) => TrySendError::Closed(event),
-        })
+        self.queue
+            .try_push(Message::Event(event))
+            .map_err(|refused| match refused {
+                Refused::Full(message) => TrySendError::Full(message.into_event()),
+                Refused::Closed(message) => TrySendError::Closed(message.into_event()),
+            })
     }
 
     /// Sends an event from code that is not async, blocking the thread while the channel
@@ -190,7 +230,20 @@ impl Sender {
         if event.error().is_some() {
             return Err(SendError::Invalid(event));
         }
-        (self.inner.send_blocking(event)).map_err(|e| SendError::Closed(e.0))
+        let mut message = Message::Event(event);
+        loop {
+            match attempt(&self.queue, message) {
+                Ok(outcome) => return outcome,
+                Err(back) => message = back,
+            }
+            // Listening before trying again: room made in between is not missed.
+            let listener = self.queue.listen_room();
+            match attempt(&self.queue, message) {
+                Ok(outcome) => return outcome,
+                Err(back) => message = back,
+            }
+            listener.wait();
+        }
     }
 
     /// Resolves once the stream has ended, for any reason: the client left, a send timed
@@ -212,7 +265,8 @@ impl Sender {
     /// ```
     pub fn closed(&self) -> Closed<'_> {
         Closed {
-            inner: self.inner.closed(),
+            queue: &self.queue,
+            listener: None,
         }
     }
 
@@ -227,7 +281,7 @@ impl Sender {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.queue.is_closed()
     }
 
     /// How many events are waiting to be written.
@@ -240,7 +294,7 @@ impl Sender {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.queue.len()
     }
 
     /// Whether no event is waiting to be written.
@@ -252,38 +306,48 @@ impl Sender {
     /// assert!(tx.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.queue.len() == 0
     }
 }
 
 impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
-            .field("queued", &self.inner.len())
-            .field("closed", &self.inner.is_closed())
+            .field("queued", &self.queue.len())
+            .field("closed", &self.queue.is_closed())
             .finish()
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`Sender::send`]: resolves once the event is in the channel, or
-    /// refused.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # futures_lite::future::block_on(async {
-    /// let (tx, _rx) = sse_pump::channel(1);
-    /// let sending: sse_pump::Send<'_> = tx.send(sse_pump::Event::new().data("x"));
-    /// assert!(sending.await.is_ok());
-    /// # });
-    /// ```
-    #[must_use = "futures do nothing unless you .await or poll them"]
-    pub struct Send<'a> {
-        #[pin]
-        inner: Option<async_channel::Send<'a, Event>>,
-        // The outcome known without the channel: a refused event, an empty batch.
-        ready: Option<Result<(), SendError>>,
+/// The future of [`Sender::send`]: resolves once the event is in the channel, or
+/// refused.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let (tx, _rx) = sse_pump::channel(1);
+/// let sending: sse_pump::Send<'_> = tx.send(sse_pump::Event::new().data("x"));
+/// assert!(sending.await.is_ok());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Send<'a> {
+    queue: &'a Queue,
+    /// What is to be queued; `None` once it is.
+    message: Option<Message>,
+    /// The outcome known without the channel: a refused event, an empty batch.
+    ready: Option<Result<(), SendError>>,
+    /// Waits for room once the channel was found full.
+    listener: Option<EventListener>,
+}
+
+/// One try at queueing `message`: the outcome, or the message back if the channel is full.
+fn attempt(queue: &Queue, message: Message) -> Result<Result<(), SendError>, Message> {
+    match queue.try_push(message) {
+        Ok(()) => Ok(Ok(())),
+        Err(Refused::Closed(back)) => Ok(Err(SendError::Closed(back.into_event()))),
+        Err(Refused::Full(back)) => Err(back),
     }
 }
 
@@ -291,13 +355,27 @@ impl Future for Send<'_> {
     type Output = Result<(), SendError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let this = self.get_mut();
         if let Some(outcome) = this.ready.take() {
             return Poll::Ready(outcome);
         }
-        match this.inner.as_pin_mut() {
-            Some(send) => send.poll(cx).map_err(|e| SendError::Closed(e.0)),
-            None => panic!("`Send` polled after it completed"),
+        loop {
+            let message = this
+                .message
+                .take()
+                .expect("`Send` polled after it completed");
+            match attempt(this.queue, message) {
+                Ok(outcome) => return Poll::Ready(outcome),
+                Err(back) => this.message = Some(back),
+            }
+            match &mut this.listener {
+                // Listening before trying again: room made in between is not missed.
+                None => this.listener = Some(this.queue.listen_room()),
+                Some(listener) => {
+                    ready!(Pin::new(listener).poll(cx));
+                    this.listener = None;
+                }
+            }
         }
     }
 }
@@ -308,31 +386,42 @@ impl fmt::Debug for Send<'_> {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`Sender::closed`]: resolves once the stream has ended.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # futures_lite::future::block_on(async {
-    /// let (tx, rx) = sse_pump::channel(1);
-    /// let closed: sse_pump::Closed<'_> = tx.closed();
-    /// drop(rx);
-    /// closed.await;
-    /// # });
-    /// ```
-    #[must_use = "futures do nothing unless you .await or poll them"]
-    pub struct Closed<'a> {
-        #[pin]
-        inner: async_channel::Closed<'a, Event>,
-    }
+/// The future of [`Sender::closed`]: resolves once the stream has ended.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = sse_pump::channel(1);
+/// let closed: sse_pump::Closed<'_> = tx.closed();
+/// drop(rx);
+/// closed.await;
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Closed<'a> {
+    queue: &'a Queue,
+    listener: Option<EventListener>,
 }
 
 impl Future for Closed<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll(cx)
+        let this = self.get_mut();
+        loop {
+            if this.queue.is_closed() {
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                // Listening before looking again: a close in between is not missed.
+                None => this.listener = Some(this.queue.listen_closed()),
+                Some(listener) => {
+                    ready!(Pin::new(listener).poll(cx));
+                    this.listener = None;
+                }
+            }
+        }
     }
 }
 
@@ -342,29 +431,41 @@ impl fmt::Debug for Closed<'_> {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The stream's end of the channel; hand it to [`Sse::new`](crate::Sse::new).
-    ///
-    /// There is one receiver per stream. Dropping it (which the pump does when it ends)
-    /// closes the channel: producers' sends fail and [`Sender::closed`] resolves.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, rx) = sse_pump::channel(1);
-    /// let sse = sse_pump::Sse::new(rx);
-    /// drop(sse);
-    /// assert!(tx.is_closed());
-    /// ```
-    pub struct Receiver {
-        #[pin]
-        inner: async_channel::Receiver<Event>,
-    }
+/// The stream's end of the channel; hand it to [`Sse::new`](crate::Sse::new).
+///
+/// There is one receiver per stream. Dropping it (which the pump does when it ends)
+/// closes the channel: producers' sends fail and [`Sender::closed`] resolves.
+///
+/// Read as a `Stream`, it yields the events one by one as they were sent, except that
+/// the events of a [`Batch`] come as one [`Event`] holding all their frames.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = sse_pump::channel(1);
+/// let sse = sse_pump::Sse::new(rx);
+/// drop(sse);
+/// assert!(tx.is_closed());
+/// ```
+pub struct Receiver {
+    queue: Arc<Queue>,
+}
 
-    impl PinnedDrop for Receiver {
-        fn drop(this: Pin<&mut Self>) {
-            this.inner.close();
-        }
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}
+
+impl Receiver {
+    /// The next message; `limit`, if given, is the stream's coalescing limit, under which
+    /// senders append to the last queued message.
+    pub(crate) fn poll_messages(
+        &self,
+        cx: &mut Context<'_>,
+        limit: Option<usize>,
+    ) -> Poll<Option<Message>> {
+        self.queue.poll_pop(cx, limit)
     }
 }
 
@@ -372,14 +473,17 @@ impl Stream for Receiver {
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.project().inner.poll_next(cx)
+        // No coalescing limit given: what senders append stays as it is (none, unless a
+        // stream read this receiver before).
+        let message = ready!(self.poll_messages(cx, None));
+        Poll::Ready(message.map(Message::into_event))
     }
 }
 
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("queued", &self.inner.len())
+            .field("queued", &self.queue.len())
             .finish()
     }
 }
@@ -445,6 +549,19 @@ pub trait Source: Stream<Item = Event> {
     fn close_handle(&self) -> Option<CloseHandle> {
         None
     }
+
+    /// The next message: what the delivery machine reads. A channel's receiver gives
+    /// many events in one message, appended while the stream was busy, up to `limit`
+    /// bytes (the coalescing limit); any other source gives its events one by one.
+    #[doc(hidden)]
+    fn poll_message(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        limit: usize,
+    ) -> Poll<Option<Message>> {
+        let _ = limit;
+        self.poll_next(cx).map(|event| event.map(Message::Event))
+    }
 }
 
 /// Closes a [`Source`] from anywhere: see [`Source::close_handle`].
@@ -502,25 +619,29 @@ impl fmt::Debug for CloseHandle {
 
 impl Source for Receiver {
     fn is_full(&self) -> bool {
-        self.inner.is_full()
+        self.queue.is_full()
     }
 
     fn close_handle(&self) -> Option<CloseHandle> {
-        let weak = self.inner.downgrade();
+        let weak = Arc::downgrade(&self.queue);
         Some(CloseHandle::new(move || {
-            if let Some(receiver) = weak.upgrade() {
-                receiver.close();
+            if let Some(queue) = weak.upgrade() {
+                queue.close();
             }
         }))
     }
 
     fn close(self: Pin<&mut Self>) -> u64 {
-        self.inner.close();
-        let mut dropped = 0;
-        while let Ok(event) = self.inner.try_recv() {
-            dropped += event.count();
-        }
-        dropped
+        self.queue.close();
+        self.queue.drain()
+    }
+
+    fn poll_message(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        limit: usize,
+    ) -> Poll<Option<Message>> {
+        self.poll_messages(cx, Some(limit))
     }
 }
 

@@ -9,7 +9,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 
-use super::gather::{gather, Message};
+use super::gather::{gather, Queued};
 use super::{
     channel::Source,
     config::Config,
@@ -42,7 +42,7 @@ struct State {
     shutdown: Option<event_listener::EventListener>,
     phase: Phase,
     /// A message that did not fit in the last frame; it starts the next one.
-    carry: Option<Message>,
+    carry: Option<Queued>,
     source_ended: bool,
     /// What the frame last handed out holds; counted when the next one is asked for.
     in_flight: InFlight,
@@ -205,8 +205,8 @@ impl<S: Source> Stream for Frames<S> {
             return state.source_done(source);
         }
         let full = source.is_full();
-        match source.as_mut().poll_next(cx) {
-            Poll::Ready(Some(event)) => state.batch(Message::from(event), source, cx, full),
+        match source.as_mut().poll_message(cx, state.config.coalesce) {
+            Poll::Ready(Some(message)) => state.batch(Queued::from(message), source, cx, full),
             Poll::Ready(None) if state.held > 0 => {
                 state.source_ended = true;
                 state.release()
@@ -259,7 +259,7 @@ impl State {
     /// source is not full, has nothing new, or ends.
     fn batch<S: Source>(
         &mut self,
-        first: Message,
+        first: Queued,
         source: Pin<&mut S>,
         cx: &mut Context<'_>,
         full: bool,

@@ -7,22 +7,22 @@ use std::{
 
 use bytes::{Bytes, BytesMut};
 
-use super::channel::Source;
-use crate::wire::{Event, LineEnding};
+use super::{channel::Source, message::Message};
+use crate::wire::LineEnding;
 
-/// A message of the source: one event's frame, or a [`Batch`](crate::Batch)'s frames.
-pub(crate) struct Message {
+/// A message of the source as frames: one event's, or many events'.
+pub(crate) struct Queued {
     pub(crate) frames: Bytes,
     /// How many events `frames` holds.
     pub(crate) events: u64,
 }
 
-impl From<Event> for Message {
+impl From<Message> for Queued {
     #[inline]
-    fn from(event: Event) -> Self {
-        let events = event.count();
-        Message {
-            frames: event.into_bytes(),
+    fn from(message: Message) -> Self {
+        let events = message.events();
+        Queued {
+            frames: message.into_bytes(),
             events,
         }
     }
@@ -36,7 +36,7 @@ pub(crate) struct Gathered {
     /// How many events the gathered frames hold.
     pub(crate) events: u64,
     /// The first message that did not fit; it starts the next gathering.
-    pub(crate) carry: Option<Message>,
+    pub(crate) carry: Option<Queued>,
     /// Whether the source ended while gathering.
     pub(crate) ended: bool,
 }
@@ -46,7 +46,7 @@ pub(crate) struct Gathered {
 /// carry. If `held`, `buf` already holds frames, held back while the producer refilled:
 /// `first` joins them, or is the carry if it does not fit.
 pub(crate) fn gather<S: Source>(
-    first: Message,
+    first: Queued,
     mut source: Pin<&mut S>,
     cx: &mut Context<'_>,
     limit: usize,
@@ -72,13 +72,12 @@ pub(crate) fn gather<S: Source>(
         ending.extend(buf, &first.frames);
     }
     while len < limit {
-        let next = match source.as_mut().poll_next(cx) {
-            Poll::Pending => break,
-            Poll::Ready(None) => {
-                gathered.ended = true;
-                break;
-            }
-            Poll::Ready(Some(event)) => Message::from(event),
+        let Poll::Ready(next) = source.as_mut().poll_message(cx, limit) else {
+            break;
+        };
+        let Some(next) = next.map(Queued::from) else {
+            gathered.ended = true;
+            break;
         };
         if len + next.frames.len() > limit {
             gathered.carry = Some(next);

@@ -12,6 +12,7 @@ use futures_lite::Stream;
 use super::{
     channel::{CloseHandle, Receiver, Source},
     error::SourceError,
+    message::Message,
 };
 use crate::wire::Event;
 
@@ -89,9 +90,25 @@ where
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        // Read as a stream, the receiver's messages stay one per send.
+        let message = ready!(self.poll_with(cx, None));
+        Poll::Ready(message.map(Message::into_event))
+    }
+}
+
+impl<T> Spawned<T>
+where
+    T: Future<Output = Result<(), SourceError>> + Unpin,
+{
+    /// The receiver's next message, or the task's outcome once every sender is gone.
+    fn poll_with(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        limit: Option<usize>,
+    ) -> Poll<Option<Message>> {
         let this = self.project();
-        if let Some(event) = ready!(this.events.poll_next(cx)) {
-            return Poll::Ready(Some(event));
+        if let Some(message) = ready!(this.events.poll_messages(cx, limit)) {
+            return Poll::Ready(Some(message));
         }
         // Every sender is gone: the stream ends with the task.
         if let Some(task) = this.task {
@@ -122,6 +139,14 @@ where
 
     fn is_full(&self) -> bool {
         self.events.is_full()
+    }
+
+    fn poll_message(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        limit: usize,
+    ) -> Poll<Option<Message>> {
+        self.poll_with(cx, Some(limit))
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use bytes::Bytes;
-
 use super::{encode, event::Event};
 
 /// Events encoded one after another into one buffer, to send with
@@ -117,7 +115,7 @@ impl Batch {
             return Err(event);
         }
         event.append_to(&mut self.frames);
-        self.events += event.count();
+        self.events += 1;
         Ok(())
     }
 
@@ -159,9 +157,9 @@ impl Batch {
         &self.frames
     }
 
-    /// The batch as one channel message.
-    pub(crate) fn into_event(self) -> Event {
-        Event::from_batch(Bytes::from(self.frames), self.events)
+    /// The frames and how many events they are: how the batch crosses the channel.
+    pub(crate) fn into_parts(self) -> (Vec<u8>, u64) {
+        (self.frames, self.events)
     }
 }
 

@@ -207,13 +207,10 @@ impl Event {
         }
     }
 
-    /// How many events the frame holds: more than one for a [`Batch`](crate::Batch)'s.
+    /// The length of the whole frame, closing blank line included.
     #[inline]
-    pub(crate) fn count(&self) -> u64 {
-        match self.repr.extra() {
-            Some(Extra::Batch(events)) => *events,
-            _ => 1,
-        }
+    pub(crate) fn frame_len(&self) -> usize {
+        self.repr.lines().len() + 1
     }
 
     /// The event, or the first field it refused: to see the error where the event is
@@ -356,14 +353,6 @@ impl Event {
     pub(crate) fn from_frame(frame: Bytes) -> Self {
         Event {
             repr: Repr::Frozen(frame),
-        }
-    }
-
-    /// The frames of `events` events, encoded together: how a [`Batch`](crate::Batch)
-    /// crosses the channel as one message.
-    pub(crate) fn from_batch(frames: Bytes, events: u64) -> Self {
-        Event {
-            repr: Repr::marked(Repr::Frozen(frames), Extra::Batch(events)),
         }
     }
 

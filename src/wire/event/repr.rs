@@ -2,8 +2,8 @@
 //!
 //! Every queued event takes a channel slot of its own size plus a word, so its size is part
 //! of each stream's idle memory. `Bytes` leaves room for just one other variant beside it,
-//! so the few events that carry more than their bytes (a refused field, a batch's count)
-//! keep it in a box inside that variant.
+//! so the few events that carry more than their bytes (a refused field) keep it in a box
+//! inside that variant.
 
 use bytes::{Bytes, BytesMut};
 
@@ -38,8 +38,6 @@ pub(super) struct Marked {
 pub(super) enum Extra {
     /// The first field refused.
     Refused(FieldError),
-    /// The frames of a [`Batch`](crate::Batch): how many events they hold.
-    Batch(u64),
 }
 
 impl Repr {
