@@ -150,7 +150,7 @@ async fn wait_waits_for_room() {
         "no room: it waits"
     );
     assert_eq!(take(&mut rx, 1).await, ["1"]);
-    assert_eq!(guard(third).await.unwrap(), 3);
+    assert_eq!(guard(third).await.unwrap(), "3");
     assert_eq!(take(&mut rx, 2).await, ["2", "3"]);
     assert_eq!(hub.stats().wait_timeouts, 0);
 

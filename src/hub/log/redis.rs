@@ -21,8 +21,8 @@ use bytes::Bytes;
 use futures_lite::future;
 use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client, RedisResult};
 
-use super::{Appending, Backend, Feed, Position};
-use crate::{hub::PublishError, Event};
+use super::{Appending, Backend, EventId, Feed, Position};
+use crate::{hub::error::PublishError, Event};
 
 /// The field an entry's frame is stored under.
 const FIELD: &str = "sse";
@@ -100,10 +100,11 @@ struct Inner {
     failed: AtomicU64,
 }
 
-/// One event to append; `reply` for `publish_async`, which gets the event back on failure.
+/// One event to append; `reply` for `publish_async`, which gets its id, or the event back
+/// on failure.
 struct Job {
     event: Event,
-    reply: Option<async_channel::Sender<Result<(), Event>>>,
+    reply: Option<async_channel::Sender<Result<EventId, Event>>>,
 }
 
 /// A Redis URL that could not be used.
@@ -288,7 +289,7 @@ impl Backend for RedisStreams {
         }
     }
 
-    fn append(&self, event: Event) -> Result<(), PublishError> {
+    fn append(&self, event: Event, _key: Option<&str>) -> Result<Option<EventId>, PublishError> {
         let inner = &self.inner;
         if inner.is_stopped() {
             return Err(PublishError::Closed(event));
@@ -303,10 +304,11 @@ impl Backend for RedisStreams {
             .map_err(|err| match err {
                 async_channel::TrySendError::Full(job) => PublishError::Full(job.event),
                 async_channel::TrySendError::Closed(job) => PublishError::Closed(job.event),
-            })
+            })?;
+        Ok(None) // Redis names the entry when it writes it
     }
 
-    fn append_wait(&self, event: Event) -> Appending<'_> {
+    fn append_wait<'a>(&'a self, event: Event, _key: Option<&'a str>) -> Appending<'a> {
         Box::pin(async move {
             let inner = &self.inner;
             if inner.is_stopped() {
@@ -325,7 +327,7 @@ impl Backend for RedisStreams {
                 return Err(PublishError::Closed(event));
             }
             match confirmed.recv().await {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok(id)) => Ok(id),
                 Ok(Err(event)) => Err(PublishError::Unavailable(event)),
                 Err(_) => Err(PublishError::Unavailable(event)),
             }
@@ -621,17 +623,16 @@ async fn drain(
             pending.push(job);
         }
         match append(con, inner, pending).await {
-            Ok(()) => pending
+            Ok(ids) => pending
                 .drain(..)
-                .for_each(|job| reply(inner, Some(job), true)),
+                .zip(ids)
+                .for_each(|(job, id)| reply(inner, job, Some(id))),
             // The connection broke (Redis restarted, say): reconnect, write them again.
             Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() => {
                 return Err(());
             }
             // Refused by Redis (the key is not a stream?).
-            Err(_) => pending
-                .drain(..)
-                .for_each(|job| reply(inner, Some(job), false)),
+            Err(_) => pending.drain(..).for_each(|job| reply(inner, job, None)),
         }
     }
 }
@@ -641,27 +642,28 @@ async fn drain(
 fn refuse(inner: &Inner, pending: Vec<Job>) {
     let queued = std::iter::from_fn(|| inner.jobs.1.try_recv().ok());
     for job in pending.into_iter().chain(queued) {
-        reply(inner, Some(job), false);
+        reply(inner, job, None);
     }
 }
 
-/// Tells the job's publisher whether its event was written; one nobody waits for that
-/// failed is counted in `failed`.
-fn reply(inner: &Inner, job: Option<Job>, written: bool) {
-    let Some(job) = job else { return };
-    match job.reply {
-        Some(reply) => {
-            let _ = reply.try_send(if written { Ok(()) } else { Err(job.event) });
-        }
-        None if !written => {
-            inner.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        None => {}
+/// Tells the job's publisher the id its event was written as, or that it was not; one
+/// nobody waits for that failed is counted in `failed`.
+fn reply(inner: &Inner, job: Job, written: Option<String>) {
+    match (job.reply, written) {
+        (Some(reply), Some(id)) => drop(reply.try_send(Ok(EventId::new(&id)))),
+        (Some(reply), None) => drop(reply.try_send(Err(job.event))),
+        (None, None) => drop(inner.failed.fetch_add(1, Ordering::Relaxed)),
+        (None, Some(_)) => {}
     }
 }
 
-/// `XADD key MAXLEN ~ history * sse <frame>` for each job, pipelined: one round trip.
-async fn append(con: &mut MultiplexedConnection, inner: &Inner, jobs: &[Job]) -> RedisResult<()> {
+/// `XADD key MAXLEN ~ history * sse <frame>` for each job, pipelined: one round trip;
+/// the entries' ids.
+async fn append(
+    con: &mut MultiplexedConnection,
+    inner: &Inner,
+    jobs: &[Job],
+) -> RedisResult<Vec<String>> {
     let max_len = inner.max_len.load(Ordering::Acquire);
     let mut pipe = redis::pipe();
     for job in jobs {
@@ -675,8 +677,7 @@ async fn append(con: &mut MultiplexedConnection, inner: &Inner, jobs: &[Job]) ->
             .arg(FIELD)
             .arg(&frame[..]);
     }
-    let _ids: Vec<String> = pipe.query_async(con).await?;
-    Ok(())
+    pipe.query_async(con).await
 }
 
 #[cfg(test)]
