@@ -26,10 +26,13 @@ use super::log::{Attached, Backend};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Lag {
-    /// The subscriber skips ahead to the newest events its capacity holds, and first
-    /// receives a `gap` event whose data is how many events it missed
-    /// (`event: gap\ndata: 12\n\n`). The default: the client stays connected and knows it
-    /// missed something, and publishing never waits.
+    /// The subscriber reads from the hub's ring as long as the ring holds its next event,
+    /// so a burst (a shared log's reader batch, a catch-up after a stall, a replay) costs
+    /// it nothing, however much longer than its capacity, up to `history + capacity`.
+    /// Once its next event is overwritten, it has really fallen behind: it skips ahead to
+    /// the newest events its capacity holds, and first receives a `gap` event whose data
+    /// is exactly how many events it missed (`event: gap\ndata: 12\n\n`). The default: the
+    /// client stays connected and knows it missed something, and publishing never waits.
     #[default]
     DropOldest,
     /// The subscriber's stream ends (the pump returns [`Ended::SourceClosed`](crate::Ended)).
@@ -180,8 +183,10 @@ impl HubBuilder {
         self
     }
 
-    /// How many events a subscriber may fall behind before the [lag policy](Lag) applies.
-    /// Default 64; 0 counts as 1.
+    /// How many events a subscriber may fall behind before the [lag policy](Lag) applies
+    /// under [`Lag::Disconnect`] and [`Lag::Wait`]; under [`Lag::DropOldest`], a subscriber
+    /// may fall `history + capacity` behind (the ring's length), and skips to the newest
+    /// `capacity` events beyond. Default 64; 0 counts as 1.
     ///
     /// These events are not copied per subscriber: each subscriber is a cursor into the
     /// hub's one ring of encoded frames.

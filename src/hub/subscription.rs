@@ -179,8 +179,14 @@ impl Subscription {
     fn take(&mut self, tail: u64) -> Option<Event> {
         let config = &self.shared.config;
         let first = self.shared.ring.first(tail);
+        // Under `DropOldest`, a subscriber reads a burst from the ring, however far it is
+        // behind, until its next event is overwritten: only then has it really fallen
+        // behind (a skip would lose events the ring still holds). The other policies act
+        // at `capacity`: they lose nothing by it (a disconnected client resumes from the
+        // history, a waiting publisher is only held back).
         let behind = tail - self.cursor.max(self.replay_end);
-        if behind > config.capacity as u64 || self.cursor < first {
+        let over = config.lag != Lag::DropOldest && behind > config.capacity as u64;
+        if over || self.cursor < first {
             self.lag(tail, first);
             return None;
         }

@@ -1,0 +1,114 @@
+//! No event lost without a word: a resume on an instance that has not loaded the log
+//! yet, a stalled instance catching up with a burst, a write retried after a lost reply.
+
+use sse_pump::hub::{Hub, RedisStreams, Replay, Subscription};
+
+use crate::{
+    demo_server::{poll, redis::RedisServer, DEADLINE},
+    shared_log::{numbered, read, what},
+    support::guard,
+    unique_key,
+};
+
+fn strings(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
+    range.map(|n| n.to_string()).collect()
+}
+
+/// Publishes `range` on `hub` and reads them on `rx`: their ids.
+async fn publish(
+    hub: &Hub,
+    rx: &mut Subscription,
+    range: std::ops::RangeInclusive<u64>,
+) -> Vec<String> {
+    let n = range.clone().count();
+    for n in range {
+        guard(hub.publish_async(numbered(n))).await.unwrap();
+    }
+    read(rx, n)
+        .await
+        .into_iter()
+        .map(|(_, id)| id.unwrap())
+        .collect()
+}
+
+/// A client resumes on an instance that listens but has not loaded the log yet (Redis
+/// paused while it starts): it is refused with a typed error (a server's 503 with
+/// `Retry-After`) and comes back once the instance is ready, or it waits
+/// (`subscribe_async`); either way it gets exactly what it missed, never the live events
+/// after a silent gap.
+async fn a_resume_before_the_load_is_never_a_skip() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let instance = || {
+        let log = RedisStreams::new(&server.url(), &key).unwrap();
+        let hub = Hub::builder().history(300).subscriber_capacity(300);
+        (hub.backend(log.clone()).build(), log)
+    };
+    let (a, a_log) = instance();
+    guard(a_log.ready()).await;
+    let mut on_a = a.subscribe(None).unwrap();
+    let mut ids = publish(&a, &mut on_a, 1..=40).await;
+    let _: String = server.run(&["CLIENT", "PAUSE", "1000", "ALL"]);
+    let (b, b_log) = instance();
+    let mut resumed = loop {
+        match b.subscribe(Some(&ids[19])) {
+            Ok(rx) => break rx,
+            Err(_) => guard(b_log.ready()).await, // the client's retry, after the 503
+        }
+    };
+    assert_eq!(resumed.replay(), Replay::Resumed { missed: 20 });
+    assert_eq!(what(&mut resumed, 20).await, strings(21..=40));
+    assert!(b.stats().refused >= 1);
+
+    ids.extend(publish(&a, &mut on_a, 41..=300).await);
+    let _: String = server.run(&["CLIENT", "PAUSE", "1000", "ALL"]);
+    let (c, _) = instance();
+    let mut waited = guard(c.subscribe_async(Some(&ids[149]))).await.unwrap();
+    assert_eq!(waited.replay(), Replay::Resumed { missed: 150 });
+    assert_eq!(what(&mut waited, 150).await, strings(151..=300));
+    assert_eq!((c.stats().lagged_events, c.stats().resets), (0, 0));
+}
+
+/// An instance stalls while 100 entries are written (more than a subscriber's capacity,
+/// less than the history), then its reader catches up in one batch: a subscriber that
+/// was keeping up reads all of them from the ring, with no gap.
+async fn a_stalled_instance_catches_up_without_a_gap() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = (Hub::builder().history(200).subscriber_capacity(64))
+        .backend(backend.clone())
+        .build();
+    guard(backend.ready()).await;
+    let mut rx = hub.subscribe(None).unwrap();
+    guard(hub.publish_async(numbered(1))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["1"]);
+    // In one transaction, while this thread (the subscriber's) is blocked in the write.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for n in 2..=101 {
+        let frame = format!("event: n\ndata: {n}\n\n");
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("sse")
+            .arg(frame)
+            .ignore();
+    }
+    let () = pipe.query(&mut con).unwrap();
+    let caught_up = poll(DEADLINE, || (rx.pending() == 100).then_some(()));
+    assert!(caught_up.is_some(), "the reader did not catch up");
+    assert_eq!(what(&mut rx, 100).await, strings(2..=101));
+    assert_eq!((rx.lagged(), hub.stats().lagged_events), (0, 0));
+}
+
+crate::on_both!(
+    a_resume_before_the_load_is_never_a_skip,
+    a_stalled_instance_catches_up_without_a_gap,
+);
