@@ -36,6 +36,15 @@ pub(super) fn field(frame: &[u8], name: &[u8]) -> Option<Range<usize>> {
     found
 }
 
+/// `frame` with `id: <id>` as its first line (in decimal), and without the `id` lines it
+/// had; and where the id is in it.
+pub(super) fn with_id(frame: &[u8], id: u64) -> (Bytes, Range<usize>) {
+    let mut digits = [0; 39];
+    let digits = encode::decimal(u128::from(id), &mut digits);
+    let at = b"id: ".len()..b"id: ".len() + digits.len();
+    (with_text_id(frame, digits), at)
+}
+
 /// `frame` with `id: <digits>` as its first line, and without the `id` lines it had;
 /// `digits` holds no CR, LF or NUL (a log's name for the entry). One allocation and one
 /// copy per event, whatever the number of subscribers.
@@ -80,5 +89,10 @@ mod tests {
             b"id: 12\nevent: e\ndata: x\n\n"
         );
         assert_eq!(&with_text_id(b"\n", b"0")[..], b"id: 0\n\n");
+        let (frame, at) = with_id(b"data: x\n\n", 1234);
+        assert_eq!(
+            (&frame[..], &frame[at]),
+            (&b"id: 1234\ndata: x\n\n"[..], &b"1234"[..])
+        );
     }
 }

@@ -57,10 +57,8 @@ impl Local {
             let id = stamp::field(&frame, b"id:").map_or_else(Bytes::new, |at| frame.slice(at));
             return (frame, EventId::from_bytes(id));
         }
-        let mut digits = [0; 39];
-        let digits = crate::encode::decimal(u128::from(at), &mut digits);
-        let frame = stamp::with_text_id(&frame, digits);
-        let id = frame.slice(b"id: ".len()..b"id: ".len() + digits.len());
+        let (frame, id) = stamp::with_id(&frame, at);
+        let id = frame.slice(id);
         (frame, EventId::from_bytes(id))
     }
 }
