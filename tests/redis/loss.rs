@@ -113,7 +113,105 @@ async fn a_stalled_instance_catches_up_without_a_gap() {
     assert_eq!((rx.lagged(), hub.stats().lagged_events), (0, 0));
 }
 
+/// A server frozen (`SIGSTOP`) until thawed (`SIGCONT`): what clients send meanwhile sits
+/// in its buffers, and runs when it thaws, whether or not they still wait for the reply.
+struct Frozen(String);
+
+impl Frozen {
+    fn new(server: &RedisServer) -> Frozen {
+        let info: String = server.run(&["INFO", "server"]);
+        let pid = info
+            .lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .unwrap();
+        let frozen = Frozen(pid.trim().to_owned());
+        frozen.signal("-STOP");
+        frozen
+    }
+
+    fn signal(&self, name: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([name, &self.0])
+            .status();
+        assert!(sent.unwrap().success());
+    }
+
+    /// Thaws it after longer than the writer's 2 s reply timeout: the fault's length is
+    /// what makes the writer give the reply up for lost and write again.
+    async fn thaw_later(self) {
+        futures_timer::Delay::new(std::time::Duration::from_secs(3)).await;
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+    }
+}
+
+/// A write whose reply is lost (Redis frozen while it is in flight) is written again by
+/// the writer on a new connection, and the first write still runs when Redis thaws: the
+/// event is in the log once, not twice.
+async fn a_lost_reply_is_not_written_twice() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = Hub::builder().history(10).backend(backend.clone()).build();
+    guard(backend.ready()).await;
+    let mut rx = hub.subscribe(None).unwrap();
+    guard(hub.publish_async(numbered(1))).await.unwrap();
+    assert_eq!(what(&mut rx, 1).await, ["1"]);
+    let frozen = Frozen::new(&server);
+    hub.publish(numbered(2)).unwrap(); // queued: the writer retries until it is written
+    frozen.thaw_later().await;
+    guard(backend.ready()).await;
+    guard(hub.publish_async(numbered(3))).await.unwrap();
+    assert_eq!(what(&mut rx, 2).await, ["2", "3"]);
+    let entries: u64 = server.run(&["XLEN", &key]);
+    assert_eq!(entries, 3);
+}
+
+/// A publisher that gets an error or no answer retries with its idempotency key: the
+/// event is appended once, and every answer names that one entry.
+async fn a_retry_with_an_idempotency_key_appends_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = Hub::builder().history(10).backend(backend.clone()).build();
+    guard(backend.ready()).await;
+    let mut rx = hub.subscribe(None).unwrap();
+    let frozen = Frozen::new(&server);
+    let publishing = hub.publish_once_async("order-1", numbered(1));
+    let (first, ()) = futures_lite::future::zip(publishing, frozen.thaw_later()).await;
+    guard(backend.ready()).await;
+    let retried = guard(hub.publish_once_async("order-1", numbered(1)))
+        .await
+        .unwrap();
+    if let Ok(first) = first {
+        assert_eq!(first, retried); // answered: the same entry
+    }
+    let again = guard(hub.publish_once_async("order-1", numbered(1))).await;
+    assert_eq!(again.unwrap(), retried);
+    guard(hub.publish_async(numbered(2))).await.unwrap();
+    let got = read(&mut rx, 2).await;
+    assert_eq!(
+        got,
+        [
+            ("1".into(), Some(retried.to_string())),
+            ("2".into(), got[1].1.clone())
+        ]
+    );
+    let entries: u64 = server.run(&["XLEN", &key]);
+    assert_eq!(entries, 2);
+}
+
 crate::on_both!(
     a_resume_before_the_load_is_never_a_skip,
     a_stalled_instance_catches_up_without_a_gap,
+    a_lost_reply_is_not_written_twice,
+    a_retry_with_an_idempotency_key_appends_once,
 );
