@@ -4,6 +4,7 @@ use sse_pump::hub::{Hub, RedisStreams};
 
 use crate::{
     demo_server::redis::RedisServer,
+    loss::{appended_at_once, following},
     shared_log::{numbered, what},
     support::guard,
     unique_key,
@@ -67,28 +68,13 @@ async fn trimmed_past_the_reader_gets_reset() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let key = unique_key();
-    let backend = RedisStreams::new(&server.url(), &key).unwrap();
-    let hub = Hub::builder().history(4).backend(backend.clone()).build();
-    guard(backend.ready()).await;
+    let (hub, _, key) = following(&server, Hub::builder().history(4)).await;
     let mut rx = hub.subscribe(None).unwrap();
     guard(hub.publish_async(numbered(1))).await.unwrap();
     assert_eq!(what(&mut rx, 1).await, ["1"]);
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut con = client.get_connection().unwrap();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    for n in 2..=6 {
-        let frame = format!("event: n\ndata: {n}\n\n");
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("sse")
-            .arg(frame)
-            .ignore();
-    }
+    let mut pipe = appended_at_once(&key, 2..=6);
     pipe.cmd("XTRIM").arg(&key).arg("MAXLEN").arg(1).ignore();
-    let () = pipe.query(&mut con).unwrap();
+    let () = pipe.query(&mut server.connect()).unwrap();
     assert_eq!(what(&mut rx, 2).await, ["reset", "6"]);
     guard(hub.publish_async(numbered(7))).await.unwrap();
     assert_eq!(what(&mut rx, 1).await, ["7"]);

@@ -1,7 +1,7 @@
 //! No event lost without a word: a resume on an instance that has not loaded the log
 //! yet, a stalled instance catching up with a burst, a write retried after a lost reply.
 
-use sse_pump::hub::{Hub, RedisStreams, Replay, Subscription};
+use sse_pump::hub::{Hub, HubBuilder, RedisStreams, Replay, Subscription};
 
 use crate::{
     demo_server::{poll, redis::RedisServer, DEADLINE},
@@ -9,6 +9,27 @@ use crate::{
     support::guard,
     unique_key,
 };
+
+/// A hub following a fresh stream on `server`, ready to publish; its backend and key.
+pub async fn following(server: &RedisServer, builder: HubBuilder) -> (Hub, RedisStreams, String) {
+    let key = unique_key();
+    let backend = RedisStreams::new(&server.url(), &key).unwrap();
+    let hub = builder.backend(backend.clone()).build();
+    guard(backend.ready()).await;
+    (hub, backend, key)
+}
+
+/// A transaction appending events `range` to the stream `key` as another program would.
+pub fn appended_at_once(key: &str, range: std::ops::RangeInclusive<u64>) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for n in range {
+        let frame = format!("event: n\ndata: {n}\n\n");
+        let xadd = pipe.cmd("XADD").arg(key).arg("*");
+        xadd.arg("sse").arg(frame).ignore();
+    }
+    pipe
+}
 
 fn strings(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
     range.map(|n| n.to_string()).collect()
@@ -78,30 +99,15 @@ async fn a_stalled_instance_catches_up_without_a_gap() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let key = unique_key();
-    let backend = RedisStreams::new(&server.url(), &key).unwrap();
-    let hub = (Hub::builder().history(200).subscriber_capacity(64))
-        .backend(backend.clone())
-        .build();
-    guard(backend.ready()).await;
+    let builder = Hub::builder().history(200).subscriber_capacity(64);
+    let (hub, _, key) = following(&server, builder).await;
     let mut rx = hub.subscribe(None).unwrap();
     guard(hub.publish_async(numbered(1))).await.unwrap();
     assert_eq!(what(&mut rx, 1).await, ["1"]);
     // In one transaction, while this thread (the subscriber's) is blocked in the write.
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut con = client.get_connection().unwrap();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    for n in 2..=101 {
-        let frame = format!("event: n\ndata: {n}\n\n");
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("sse")
-            .arg(frame)
-            .ignore();
-    }
-    let () = pipe.query(&mut con).unwrap();
+    let () = appended_at_once(&key, 2..=101)
+        .query(&mut server.connect())
+        .unwrap();
     let caught_up = poll(DEADLINE, || (rx.pending() == 100).then_some(()));
     assert!(caught_up.is_some(), "the reader did not catch up");
     assert_eq!(
@@ -156,10 +162,7 @@ async fn a_lost_reply_is_not_written_twice() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let key = unique_key();
-    let backend = RedisStreams::new(&server.url(), &key).unwrap();
-    let hub = Hub::builder().history(10).backend(backend.clone()).build();
-    guard(backend.ready()).await;
+    let (hub, backend, key) = following(&server, Hub::builder().history(10)).await;
     let mut rx = hub.subscribe(None).unwrap();
     guard(hub.publish_async(numbered(1))).await.unwrap();
     assert_eq!(what(&mut rx, 1).await, ["1"]);
@@ -179,10 +182,7 @@ async fn a_retry_with_an_idempotency_key_appends_once() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let key = unique_key();
-    let backend = RedisStreams::new(&server.url(), &key).unwrap();
-    let hub = Hub::builder().history(10).backend(backend.clone()).build();
-    guard(backend.ready()).await;
+    let (hub, backend, key) = following(&server, Hub::builder().history(10)).await;
     let mut rx = hub.subscribe(None).unwrap();
     let frozen = Frozen::new(&server);
     let publishing = hub.publish_once_async("order-1", numbered(1));
