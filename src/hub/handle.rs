@@ -108,6 +108,12 @@ impl Hub {
         &self.handle.shared
     }
 
+    /// Whether nothing uses the hub but the one holding this handle: no subscriber, no
+    /// other handle.
+    pub(super) fn is_idle(&self) -> bool {
+        Arc::strong_count(&self.handle) == 1 && lock(&self.shared().registry).count == 0
+    }
+
     /// Publishes an event to every subscriber, without waiting, and returns its id as the
     /// clients see it when it is known already.
     ///

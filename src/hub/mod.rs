@@ -24,7 +24,8 @@
 //!   admission), close; it follows the log as a `Follower`;
 //! - `ring`, `replay`, `builder`, `error`: the ring and its marks, [`Replay`], the
 //!   settings, the errors;
-//! - `log` ([`Backend`], [`Feed`], the logs): knows nothing of the hub above it.
+//! - `log` ([`Backend`], [`Feed`], the logs): knows nothing of the hub above it;
+//! - `topics` ([`Topics`]): many named hubs in one process, above `handle`.
 
 mod builder;
 mod error;
@@ -36,6 +37,7 @@ mod ring;
 mod shared;
 mod stamp;
 mod subscription;
+mod topics;
 
 #[cfg(feature = "redis")]
 pub use self::log::{InvalidUrl, RedisStreams};
@@ -46,4 +48,5 @@ pub use self::{
     log::{Appending, Backend, EventId, Feed, MemoryLog, Position},
     replay::Replay,
     subscription::Subscription,
+    topics::{check_topic, TopicError, Topics, MAX_TOPIC_NAME},
 };

@@ -6,6 +6,7 @@ mod support;
 mod lag;
 mod memory_log;
 mod shared_log;
+mod topics;
 
 use std::{cell::Cell, time::Duration};
 
