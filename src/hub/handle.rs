@@ -10,7 +10,7 @@ use super::{
     error::{PublishError, SubscribeError},
     lock::lock,
     log::EventId,
-    shared::Shared,
+    shared::{Seen, Shared},
     subscription::Subscription,
 };
 use crate::Event;
@@ -273,6 +273,17 @@ impl Hub {
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, SubscribeError> {
         let start = self.shared().subscribe(last_event_id)?;
         Ok(Subscription::new(self.shared().clone(), start))
+    }
+
+    /// Subscribes a client that has seen `seen` (for a stream following several topics).
+    pub(super) fn subscribe_after(&self, seen: Seen) -> Result<Subscription, SubscribeError> {
+        let start = self.shared().subscribe_after(seen)?;
+        Ok(Subscription::new(self.shared().clone(), start))
+    }
+
+    /// The id of the newest event held, if it has one.
+    pub(super) fn newest_id(&self) -> Option<bytes::Bytes> {
+        self.shared().newest_id()
     }
 
     /// [`Hub::subscribe`], waiting first, when the client presents a `Last-Event-ID`, until

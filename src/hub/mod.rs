@@ -25,10 +25,12 @@
 //! - `ring`, `replay`, `builder`, `error`: the ring and its marks, [`Replay`], the
 //!   settings, the errors;
 //! - `log` ([`Backend`], [`Feed`], the logs): knows nothing of the hub above it;
-//! - `topics` ([`Topics`]): many named hubs in one process, above `handle`.
+//! - `topics` ([`Topics`]) and `following` ([`Following`]): many named hubs in one
+//!   process, and one stream of several, above `handle`.
 
 mod builder;
 mod error;
+mod following;
 mod handle;
 mod lock;
 mod log;
@@ -44,9 +46,10 @@ pub use self::log::{InvalidUrl, RedisStreams};
 pub use self::{
     builder::{HubBuilder, Ids, Lag},
     error::{PublishError, SubscribeError},
+    following::Following,
     handle::{Hub, HubStats},
     log::{Appending, Backend, EventId, Feed, MemoryLog, Position},
     replay::Replay,
     subscription::Subscription,
-    topics::{check_topic, TopicError, Topics, MAX_TOPIC_NAME},
+    topics::{check_topic, FollowError, TopicError, Topics, MAX_TOPIC_NAME},
 };

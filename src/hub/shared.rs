@@ -99,6 +99,19 @@ impl Registry {
 /// A subscriber's place for publishers under `Lag::Wait`, and its key in the registry.
 pub(super) type Place = Option<(Arc<AtomicU64>, usize)>;
 
+/// What a subscriber has seen already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// Nothing it can name: a first connection, live events only.
+    Nothing,
+    /// An id the log never gave.
+    Unknown,
+    /// The entry at this position.
+    At(Position),
+    /// Nothing, though the hub existed: everything it published since is missed.
+    Start,
+}
+
 /// Where a new subscriber starts: what `subscribe` resolved.
 pub(super) struct Start {
     /// The first entry to read.
@@ -236,16 +249,23 @@ impl Shared {
 
     /// Subscribes a client that last saw `last_event_id`: where it starts.
     pub(super) fn subscribe(&self, last_event_id: Option<&str>) -> Result<Start, SubscribeError> {
+        let seen = match last_event_id.filter(|id| !id.is_empty()) {
+            None => Seen::Nothing,
+            // Asked before `publish` is taken: the log may take its own lock, which it
+            // holds while it appends to the ring.
+            Some(id) => self.log.position(id).map_or(Seen::Unknown, Seen::At),
+        };
+        self.subscribe_after(seen)
+    }
+
+    /// Subscribes a client that has seen `seen`: where it starts.
+    pub(super) fn subscribe_after(&self, seen: Seen) -> Result<Start, SubscribeError> {
         if self.is_closed() {
             return Err(SubscribeError::Closed);
         }
-        let last = last_event_id.filter(|id| !id.is_empty());
-        // Asked before `publish` is taken: the log may take its own lock, which it holds
-        // while it appends to the ring.
-        let seen = last.map(|id| self.log.position(id));
         let place = self.register()?;
         let publishing = lock(&self.publish);
-        if seen.is_some() && !self.loaded.load(Ordering::Acquire) {
+        if seen != Seen::Nothing && !self.loaded.load(Ordering::Acquire) {
             drop(publishing);
             self.leave(place);
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +280,7 @@ impl Shared {
         drop(publishing);
         #[cfg(feature = "tracing")]
         if replay == Replay::Reset {
-            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
+            tracing::info!(target: "sse_pump::hub", ?seen, "Last-Event-ID not in the history: reset");
         }
         Ok(Start {
             cursor,
@@ -269,6 +289,16 @@ impl Shared {
             place,
             ahead,
         })
+    }
+
+    /// The id of the newest entry held, as its frame carries it (`None`: no entry held, or
+    /// one without an id).
+    pub(super) fn newest_id(&self) -> Option<Bytes> {
+        let _publishing = lock(&self.publish);
+        let tail = self.tail.load(Ordering::Acquire);
+        let slot = self.ring.get(tail.checked_sub(1)?);
+        let at = super::stamp::field(&slot.frame, b"id:")?;
+        Some(slot.frame.slice(at))
     }
 
     /// Waits until the log's history is loaded (or the hub closes), for up to `limit`.
@@ -312,20 +342,15 @@ impl Shared {
         self.moved.notify(usize::MAX);
     }
 
-    /// Where a subscriber that last saw the entry at `seen` starts reading, what it gets,
-    /// and the position it is ahead at, if any, when the next entry is `tail`. `seen`:
-    /// `None` without a `Last-Event-ID`, `Some(None)` for an id the log never gave. The
-    /// caller holds `publish`, so `tail` cannot move.
-    fn resolve(
-        &self,
-        tail: u64,
-        seen: Option<Option<Position>>,
-    ) -> (u64, Replay, Option<Position>) {
-        let Some(seen) = seen else {
-            return (tail, Replay::Live, None);
-        };
-        let Some(seen) = seen else {
-            return (tail, Replay::Reset, None);
+    /// Where a subscriber that has seen `seen` starts reading, what it gets, and the
+    /// position it is ahead at, if any, when the next entry is `tail`. The caller holds
+    /// `publish`, so `tail` cannot move.
+    fn resolve(&self, tail: u64, seen: Seen) -> (u64, Replay, Option<Position>) {
+        let seen = match seen {
+            Seen::Nothing => return (tail, Replay::Live, None),
+            Seen::Unknown => return (tail, Replay::Reset, None),
+            Seen::Start => return self.from_start(tail),
+            Seen::At(seen) => seen,
         };
         let first = self
             .ring
@@ -343,6 +368,17 @@ impl Shared {
         let missed = tail - 1 - low;
         if missed <= self.config.history as u64 && self.fresh(low + 1, tail) {
             (low + 1, Replay::Resumed { missed }, None)
+        } else {
+            (tail, Replay::Reset, None)
+        }
+    }
+
+    /// Everything, for a client that has seen nothing of the hub yet, if the ring still
+    /// holds it all within the history.
+    fn from_start(&self, tail: u64) -> (u64, Replay, Option<Position>) {
+        let all = self.ring.first(tail) == 0 && self.floor.load(Ordering::Acquire) == 0;
+        if all && tail <= self.config.history as u64 && self.fresh(0, tail) {
+            (0, Replay::Resumed { missed: tail }, None)
         } else {
             (tail, Replay::Reset, None)
         }

@@ -12,12 +12,12 @@
 //! from the time in microseconds when it is made, so a client's id from the old one is
 //! recognised as unknown (`event: reset`), never taken for a new event.
 //!
+//! One stream may follow several topics ([`Topics::follow`], a [`Following`]): it stamps
+//! each event with the last id of every topic it follows (`a=17,b=4`; names exclude `=`
+//! and `,` for this), so one `Last-Event-ID` resumes each topic from its part.
+//!
 //! Not built yet (issue 19):
 //!
-//! - One stream following several topics, resumed from one `Last-Event-ID`: the merged
-//!   stream would stamp each event with the vector of the last ids of every topic it
-//!   follows (`a=17,b=4`; names exclude `=` and `,` for this), seeded with each topic's
-//!   newest id when it subscribes, and resume each topic from its part.
 //! - Over Redis, a constant number of threads and connections per process: today the
 //!   factory may give each topic its own [`RedisStreams`](crate::hub::RedisStreams) (a
 //!   thread and two connections per topic). The layout planned: a stream per topic for
@@ -33,7 +33,9 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use super::{builder::HubBuilder, handle::Hub, lock::lock};
+use super::{
+    builder::HubBuilder, error::SubscribeError, following::Following, handle::Hub, lock::lock,
+};
 
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_NAME: usize = 128;
@@ -96,6 +98,49 @@ pub fn check_topic(name: &str) -> Result<(), TopicError> {
         _ => Ok(()),
     }
 }
+
+/// A [`Topics::follow`] that was refused.
+///
+/// # Examples
+///
+/// ```
+/// use sse_pump::hub::{FollowError, Hub, TopicError, Topics};
+/// let topics = Topics::new(|_| Hub::builder());
+/// let err = topics.follow(&["ok", "not ok"], None).unwrap_err();
+/// assert_eq!(err, FollowError::Topic(TopicError::Character));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FollowError {
+    /// A topic name was refused.
+    Topic(TopicError),
+    /// A topic's hub refused the subscription (an HTTP server answers 503 with
+    /// `Retry-After`).
+    Subscribe(SubscribeError),
+}
+
+impl From<TopicError> for FollowError {
+    fn from(err: TopicError) -> Self {
+        FollowError::Topic(err)
+    }
+}
+
+impl From<SubscribeError> for FollowError {
+    fn from(err: SubscribeError) -> Self {
+        FollowError::Subscribe(err)
+    }
+}
+
+impl fmt::Display for FollowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FollowError::Topic(err) => err.fmt(f),
+            FollowError::Subscribe(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FollowError {}
 
 type Factory = dyn Fn(&str) -> HubBuilder + Send + Sync;
 
@@ -205,6 +250,37 @@ impl Topics {
         let hub = (self.inner.make)(name).first_id(micros()).build();
         held.hubs.insert(name.into(), (hub.clone(), now));
         Ok(hub)
+    }
+
+    /// One stream of the topics `names` (each made if it is not held), resuming each from
+    /// its part of `last_event_id` (an id this stream wrote, `a=17,b=4`): see
+    /// [`Following`]. Without a `Last-Event-ID`, live events only.
+    ///
+    /// # Errors
+    ///
+    /// [`FollowError::Topic`] for a name [`check_topic`] refuses (none is subscribed), and
+    /// [`FollowError::Subscribe`] when a topic's hub refuses ([`Hub::subscribe`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::hub::{Hub, Topics};
+    /// let topics = Topics::new(|_| Hub::builder().history(16));
+    /// let stream = topics.follow(&["user:17", "broadcast"], None)?;
+    /// assert_eq!(topics.subscribers(), 2);
+    /// # drop(stream);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn follow(
+        &self,
+        names: &[&str],
+        last_event_id: Option<&str>,
+    ) -> Result<Following, FollowError> {
+        names.iter().try_for_each(|name| check_topic(name))?;
+        let hubs: Result<Vec<_>, TopicError> = (names.iter())
+            .map(|name| Ok((*name, self.topic(name)?)))
+            .collect();
+        Ok(Following::new(hubs?, last_event_id)?)
     }
 
     /// How many topics are held now.

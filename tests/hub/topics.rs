@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use sse_pump::hub::{check_topic, Hub, Replay, TopicError, Topics};
+use futures_lite::StreamExt;
+use sse_pump::hub::{check_topic, Following, Hub, Replay, TopicError, Topics};
 
-use crate::{numbered, take};
+use crate::{numbered, support::guard, take};
 
 /// 10,000 topics with one subscriber each: a publish to a random topic reaches exactly
 /// its subscriber.
@@ -84,7 +85,55 @@ async fn idle_topics_are_dropped_and_come_back_empty() {
     drop(held);
 }
 
+/// The (data, id) of the next `n` events of a stream of several topics.
+async fn next_of(rx: &mut Following, n: usize) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        let event = guard(rx.next()).await.expect("the stream ended");
+        let (data, id) = crate::shared_log::seen(event);
+        got.push((data, id.unwrap_or_default()));
+    }
+    got
+}
+
+/// One stream follows several topics and resumes each from one `Last-Event-ID`: what was
+/// published to each while the client was away comes once, in each topic's order,
+/// including a topic that had no event yet when the client came.
+async fn one_stream_follows_several_topics_and_resumes_each() {
+    let topics = Topics::new(|_| Hub::builder().history(16));
+    let (a, b) = (topics.topic("a").unwrap(), topics.topic("b").unwrap());
+    a.publish(numbered(0)).unwrap(); // before the client: not sent
+    let mut rx = topics.follow(&["a", "b"], None).unwrap();
+    let a1 = a.publish(numbered(1)).unwrap().unwrap();
+    let got = next_of(&mut rx, 1).await;
+    assert_eq!(got, [("1".to_owned(), format!("a={a1},b="))]);
+    let last = got[0].1.clone();
+    drop(rx); // the client goes away
+    let a2 = a.publish(numbered(2)).unwrap().unwrap();
+    let b1 = b.publish(numbered(11)).unwrap().unwrap();
+    let a3 = a.publish(numbered(3)).unwrap().unwrap();
+    let mut back = topics.follow(&["a", "b"], Some(&last)).unwrap();
+    let got = next_of(&mut back, 3).await;
+    let of = |topic: &str| -> Vec<String> {
+        let ids = got
+            .iter()
+            .filter(|(data, _)| (data.len() == 2) == (topic == "b"));
+        ids.map(|(data, _)| data.clone()).collect()
+    };
+    assert_eq!(
+        (of("a"), of("b")),
+        (vec!["2".into(), "3".into()], vec!["11".to_owned()])
+    );
+    assert_eq!(got[2].1, format!("a={a3},b={b1}"));
+    assert!([a2.as_str(), a3.as_str()]
+        .iter()
+        .all(|id| got.iter().any(|(_, all)| all.contains(id))));
+    b.publish(numbered(12)).unwrap();
+    assert_eq!(next_of(&mut back, 1).await[0].0, "12");
+}
+
 crate::on_both!(
+    one_stream_follows_several_topics_and_resumes_each,
     a_publish_reaches_exactly_its_topics_subscriber,
     names_are_checked,
     idle_topics_are_dropped_and_come_back_empty,
