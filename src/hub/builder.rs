@@ -288,8 +288,8 @@ impl HubBuilder {
         self
     }
 
-    /// How long [`Hub::subscribe_async`](crate::hub::Hub::subscribe_async) waits for a shared log's history to be loaded
-    /// before it refuses a client that presents a `Last-Event-ID` with
+    /// How long [`Hub::subscribe_async`](crate::hub::Hub::subscribe_async) waits for a
+    /// shared log's history to be loaded before it refuses with
     /// [`SubscribeError::Loading`](crate::hub::SubscribeError::Loading). Default 5 seconds.
     ///
     /// # Examples

@@ -160,9 +160,9 @@ pub enum SubscribeError {
     /// The hub has [`max_subscribers`](crate::hub::HubBuilder::max_subscribers) already: an
     /// HTTP server answers 503 Service Unavailable with a `Retry-After`.
     Full,
-    /// The client presented a `Last-Event-ID`, and the hub has not loaded its shared log's
-    /// history yet (the log is slow or unreachable while the process starts), so it cannot
-    /// tell what the client missed. An HTTP server answers 503 Service Unavailable with a
+    /// The hub has not loaded its shared log's history yet (the log is slow or unreachable
+    /// while the process starts), so it cannot tell what a resuming client missed, nor
+    /// where a new one starts. An HTTP server answers 503 Service Unavailable with a
     /// `Retry-After`; [`Hub::subscribe_async`](crate::hub::Hub::subscribe_async) waits for
     /// the load first.
     Loading,

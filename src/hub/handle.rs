@@ -246,10 +246,10 @@ impl Hub {
     ///
     /// [`SubscribeError::Full`] when the hub has
     /// [`max_subscribers`](HubBuilder::max_subscribers) already, and
-    /// [`SubscribeError::Loading`] when the client presents a `Last-Event-ID` before the
-    /// hub has loaded its shared log's history (it would not know what the client missed:
-    /// an HTTP server answers 503 with `Retry-After`, or use [`Hub::subscribe_async`],
-    /// which waits); both counted in [`HubStats::refused`]. [`SubscribeError::Closed`]
+    /// [`SubscribeError::Loading`] before the hub has loaded its shared log's history (it
+    /// would not know what a resuming client missed, nor where "now" is for a new one: an
+    /// HTTP server answers 503 with `Retry-After`, or use [`Hub::subscribe_async`], which
+    /// waits); both counted in [`HubStats::refused`]. [`SubscribeError::Closed`]
     /// once it is closed.
     ///
     /// # Examples
@@ -286,9 +286,8 @@ impl Hub {
         self.shared().newest_id()
     }
 
-    /// [`Hub::subscribe`], waiting first, when the client presents a `Last-Event-ID`, until
-    /// the hub has loaded its log's history, for up to
-    /// [`load_timeout`](HubBuilder::load_timeout) (only a shared log can be slow to load:
+    /// [`Hub::subscribe`], waiting first until the hub has loaded its log's history, for up
+    /// to [`load_timeout`](HubBuilder::load_timeout) (only a shared log can be slow to load:
     /// the in-process one is loaded when the hub is built).
     ///
     /// # Errors
@@ -310,11 +309,14 @@ impl Hub {
         &self,
         last_event_id: Option<&str>,
     ) -> Result<Subscription, SubscribeError> {
-        if last_event_id.is_some_and(|id| !id.is_empty()) {
-            let limit = self.shared().config.load_timeout;
-            self.shared().loaded(limit).await;
-        }
+        self.until_loaded().await;
         self.subscribe(last_event_id)
+    }
+
+    /// Waits until the hub has loaded its log's history, for up to `load_timeout`.
+    pub(super) async fn until_loaded(&self) {
+        let limit = self.shared().config.load_timeout;
+        self.shared().loaded(limit).await;
     }
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its

@@ -265,7 +265,10 @@ impl Shared {
         }
         let place = self.register()?;
         let publishing = lock(&self.publish);
-        if seen != Seen::Nothing && !self.loaded.load(Ordering::Acquire) {
+        // Before the log is loaded, this process cannot tell where "now" is in it: a
+        // resume could not be resolved, and even a live subscriber would miss what is
+        // appended before the load (loaded as backlog, which live subscribers skip).
+        if !self.loaded.load(Ordering::Acquire) {
             drop(publishing);
             self.leave(place);
             self.counters.refused.fetch_add(1, Ordering::Relaxed);

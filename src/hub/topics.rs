@@ -283,6 +283,35 @@ impl Topics {
         Ok(Following::new(hubs?, last_event_id)?)
     }
 
+    /// [`Topics::follow`], waiting first until each topic's hub has loaded its log's
+    /// history (a topic made now over a shared log), for up to its
+    /// [`load_timeout`](HubBuilder::load_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`Topics::follow`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::hub::{Hub, Topics};
+    /// # futures_lite::future::block_on(async {
+    /// let topics = Topics::new(|_| Hub::builder().history(16));
+    /// let stream = topics.follow_async(&["a", "b"], None).await?;
+    /// # drop(stream);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn follow_async(
+        &self,
+        names: &[&str],
+        last_event_id: Option<&str>,
+    ) -> Result<Following, FollowError> {
+        for name in names {
+            self.topic(name)?.until_loaded().await;
+        }
+        self.follow(names, last_event_id)
+    }
+
     /// How many topics are held now.
     ///
     /// # Examples

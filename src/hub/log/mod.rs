@@ -27,7 +27,8 @@
 //! - On start, the reader loads the newest `history` entries into the ring (as
 //!   *backlog*: replayable, but not shown to live subscribers), so a process that has just
 //!   started resumes clients of the others too. Until it has ([`Feed::backlog`] was
-//!   called), a subscribe with a `Last-Event-ID` cannot be resolved: it is refused with
+//!   called), a subscribe cannot be placed (a resume cannot be resolved, and a live
+//!   subscriber would miss what is appended before the load): it is refused with
 //!   [`SubscribeError::Loading`](crate::hub::SubscribeError::Loading) (a 503), or waits
 //!   ([`Hub::subscribe_async`](crate::hub::Hub::subscribe_async)), never skips.
 //!
@@ -346,8 +347,8 @@ impl Feed {
 
     /// Appends the newest existing entries, oldest first, when the backend starts
     /// following: clients can resume from them, but live subscribers do not receive them.
-    /// Call it once, even with no entries: until then, the hub refuses (or holds) the
-    /// subscribes that present a `Last-Event-ID`. Returns `false` once the hub is closed.
+    /// Call it once, even with no entries: until then, the hub refuses (or holds) every
+    /// subscribe. Returns `false` once the hub is closed.
     ///
     /// # Examples
     ///
