@@ -119,16 +119,16 @@ async fn handle(topics: Topics, request: Request<Incoming>) -> Result<Response<B
     })
 }
 
-/// The request's `Last-Event-ID`, or the 400 to answer.
-fn resume_from(request: &Request<Incoming>) -> Result<Option<&str>, Response<Body>> {
-    last_event_id(request.headers()).map_err(|e| plain(StatusCode::BAD_REQUEST, &e.to_string()))
+/// The request's `Last-Event-ID`, or why it is refused (a 400).
+fn resume_from(request: &Request<Incoming>) -> Result<Option<&str>, String> {
+    last_event_id(request.headers()).map_err(|e| e.to_string())
 }
 
 /// `GET /topics/{name}/events`.
 async fn one(topics: &Topics, name: &str, request: &Request<Incoming>) -> Response<Body> {
     let last = match resume_from(request) {
         Ok(last) => last,
-        Err(response) => return response,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &e),
     };
     let hub = match topics.topic(name) {
         Ok(hub) => hub,
@@ -144,7 +144,7 @@ async fn one(topics: &Topics, name: &str, request: &Request<Incoming>) -> Respon
 async fn several(topics: &Topics, request: &Request<Incoming>) -> Response<Body> {
     let last = match resume_from(request) {
         Ok(last) => last,
-        Err(response) => return response,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &e),
     };
     let query = request.uri().query().unwrap_or("");
     let names: Vec<&str> = (query.split('&'))
@@ -176,7 +176,7 @@ async fn post(topics: &Topics, name: &str, request: Request<Incoming>) -> Respon
     };
     let text = match body(request).await {
         Ok(text) => text,
-        Err(response) => return response,
+        Err((status, why)) => return plain(status, &why),
     };
     // One key for every try: a try whose answer was lost is not written twice.
     let key = format!("{:x}-{}", std::process::id(), next_key());
@@ -202,11 +202,16 @@ fn next_key() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The request's body as text, or the response refusing it.
-async fn body(request: Request<Incoming>) -> Result<String, Response<Body>> {
+/// The request's body as text, or the status and reason refusing it.
+async fn body(request: Request<Incoming>) -> Result<String, (StatusCode, String)> {
     let declared = request.headers().get(header::CONTENT_LENGTH);
     let declared = declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let too_large = || plain(StatusCode::PAYLOAD_TOO_LARGE, "at most 4096 bytes");
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "at most 4096 bytes".to_owned(),
+        )
+    };
     if declared.is_some_and(|length| length > MAX_MESSAGE as u64) {
         return Err(too_large());
     }
@@ -216,13 +221,13 @@ async fn body(request: Request<Incoming>) -> Result<String, Response<Body>> {
     {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => return Err(too_large()),
-        Err(e) => return Err(plain(StatusCode::BAD_REQUEST, &e.to_string())),
+        Err(e) => return Err((StatusCode::BAD_REQUEST, e.to_string())),
     };
     match String::from_utf8(body.to_vec()) {
         Ok(text) if !text.is_empty() => Ok(text),
-        _ => Err(plain(
+        _ => Err((
             StatusCode::BAD_REQUEST,
-            "a notification is UTF-8 text",
+            "a notification is UTF-8 text".into(),
         )),
     }
 }

@@ -352,7 +352,7 @@ impl Shared {
         let seen = match seen {
             Seen::Nothing => return (tail, Replay::Live, None),
             Seen::Unknown => return (tail, Replay::Reset, None),
-            Seen::Start => return self.from_start(tail),
+            Seen::Start => return self.everything(tail),
             Seen::At(seen) => seen,
         };
         let first = self
@@ -378,7 +378,7 @@ impl Shared {
 
     /// Everything, for a client that has seen nothing of the hub yet, if the ring still
     /// holds it all within the history.
-    fn from_start(&self, tail: u64) -> (u64, Replay, Option<Position>) {
+    fn everything(&self, tail: u64) -> (u64, Replay, Option<Position>) {
         let all = self.ring.first(tail) == 0 && self.floor.load(Ordering::Acquire) == 0;
         if all && tail <= self.config.history as u64 && self.fresh(0, tail) {
             (0, Replay::Resumed { missed: tail }, None)
