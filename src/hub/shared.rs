@@ -26,8 +26,8 @@ pub(super) struct Shared {
     pub(super) config: HubBuilder,
     /// The log: the hub's own ([`Local`]) unless one was given.
     log: Attached,
-    /// Serialises this process's publishers from their checks (closed, room under
-    /// `Lag::Wait`) to their append, so that no other publish slips in between.
+    /// Under `Lag::Wait`, serialises this process's publishers from their check for room
+    /// to their append, so that no other publish slips in between.
     admission: Mutex<()>,
     /// Serialises appends to the ring (and `close`), so that the ring's order is the log's,
     /// and a subscribe sees the ring still.
@@ -216,7 +216,10 @@ impl Shared {
         if event.error().is_some() {
             return Err(PublishError::Invalid(event));
         }
-        let _admission = lock(&self.admission);
+        // Only `Lag::Wait` needs its check and the append in one step (the ring's own
+        // lock sees to the rest: a closed hub takes no entry).
+        let waits = matches!(self.config.lag, Lag::Wait(_));
+        let _admission = waits.then(|| lock(&self.admission));
         if self.is_closed() {
             return Err(PublishError::Closed(event));
         }

@@ -31,6 +31,8 @@ struct State {
     ids: HashMap<Bytes, u64>,
     /// Kept ids: the last `history + 1` events' positions and ids, oldest first.
     held: VecDeque<(u64, Option<Bytes>)>,
+    /// The hub's history.
+    history: usize,
     keys: Keys,
 }
 
@@ -42,6 +44,7 @@ impl Local {
             feed: None,
             ids: HashMap::new(),
             held: VecDeque::new(),
+            history: 0,
             keys: Keys::default(),
         };
         Local {
@@ -64,21 +67,26 @@ impl Local {
 }
 
 impl State {
-    /// Keeps the index of kept ids in step: event `at` with `id` came in.
-    fn index(&mut self, at: u64, id: &EventId, history: usize) {
+    /// Keeps the index of kept ids in step: event `at` with `id` came in. One hash per
+    /// change on the usual path (unique ids); repeated ids take a second.
+    fn index(&mut self, at: u64, id: &EventId) {
         let id = (!id.as_str().is_empty()).then(|| id.0.clone());
         if let Some(id) = &id {
-            // `insert` keeps the old key, and with it the old frame: swap it for ours.
-            self.ids.remove(id);
-            self.ids.insert(id.clone(), at);
+            if self.ids.insert(id.clone(), at).is_some() {
+                // `insert` kept the old key, and with it the old frame: swap it for ours.
+                self.ids.remove(id);
+                self.ids.insert(id.clone(), at);
+            }
         }
         self.held.push_back((at, id));
-        while self.held.len() > history.saturating_add(1) {
+        while self.held.len() > self.history.saturating_add(1) {
             let Some((gone, Some(id))) = self.held.pop_front() else {
                 continue;
             };
-            if self.ids.get(&id) == Some(&gone) {
-                self.ids.remove(&id); // no newer event holds this id
+            if let Some((key, newer)) = self.ids.remove_entry(&id) {
+                if newer != gone {
+                    self.ids.insert(key, newer); // a newer event holds this id: it stays
+                }
             }
         }
     }
@@ -87,7 +95,15 @@ impl State {
 impl Backend for Local {
     fn start(&self, feed: Feed) {
         if feed.backlog([]) {
-            lock(&self.state).feed = Some(feed);
+            let mut state = lock(&self.state);
+            state.history = feed.history();
+            if self.keep {
+                // Grown once, now, rather than in steps under publishers.
+                let held = state.history.saturating_add(1).min(1 << 20);
+                state.held.reserve(held);
+                state.ids.reserve(held);
+            }
+            state.feed = Some(feed);
         }
     }
 
@@ -96,17 +112,17 @@ impl Backend for Local {
         if let Some(id) = state.keys.get(key) {
             return Ok(Some(id));
         }
-        let Some(feed) = state.feed.clone() else {
+        let at = state.next;
+        let Some(feed) = &state.feed else {
             return Err(PublishError::Closed(event));
         };
-        let at = state.next;
         let (frame, id) = self.name(event, at);
         if !feed.push_framed(Position::new(at, 0), frame.clone()) {
             return Err(PublishError::Closed(Event::from_frame(frame)));
         }
         state.next += 1;
         if self.keep {
-            state.index(at, &id, feed.history());
+            state.index(at, &id);
         }
         state.keys.insert(key, &id);
         Ok(Some(id))
