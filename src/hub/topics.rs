@@ -157,7 +157,7 @@ type Factory = dyn Fn(&str) -> HubBuilder + Send + Sync;
 /// use sse_pump::{Event, hub::{Hub, Topics}};
 ///
 /// let topics = Topics::new(|_name| Hub::builder().history(100));
-/// let mut rx = topics.topic("user:17")?.subscribe(None)?;
+/// let rx = topics.topic("user:17")?.subscribe(None)?;
 /// topics.topic("user:17")?.publish(Event::new().data("you have mail"))?;
 /// topics.topic("user:18")?.publish(Event::new().data("not for 17"))?;
 /// assert_eq!(rx.pending(), 1);
