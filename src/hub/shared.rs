@@ -258,7 +258,12 @@ impl Shared {
             // holds while it appends to the ring.
             Some(id) => self.log.position(id).map_or(Seen::Unknown, Seen::At),
         };
-        self.subscribe_after(seen)
+        let start = self.subscribe_after(seen)?;
+        #[cfg(feature = "tracing")]
+        if start.replay == Replay::Reset {
+            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
+        }
+        Ok(start)
     }
 
     /// Subscribes a client that has seen `seen`: where it starts.
@@ -284,10 +289,6 @@ impl Shared {
             position.store(tail, Ordering::Release);
         }
         drop(publishing);
-        #[cfg(feature = "tracing")]
-        if replay == Replay::Reset {
-            tracing::info!(target: "sse_pump::hub", ?seen, "Last-Event-ID not in the history: reset");
-        }
         Ok(Start {
             cursor,
             tail,
