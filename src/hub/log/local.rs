@@ -68,18 +68,11 @@ impl Local {
 
 impl State {
     /// Keeps the index of kept ids in step: event `at` with `id` came in. One hash per
-    /// change on the usual path (unique ids); repeated ids take a second.
+    /// change on the usual path (unique ids); repeated ids take a second. The oldest id
+    /// leaves before the new one comes in, so that the new one can take its place in the
+    /// table (the other way round leaves a tombstone per event, and probes grow longer).
     fn index(&mut self, at: u64, id: &EventId) {
-        let id = (!id.as_str().is_empty()).then(|| id.0.clone());
-        if let Some(id) = &id {
-            if self.ids.insert(id.clone(), at).is_some() {
-                // `insert` kept the old key, and with it the old frame: swap it for ours.
-                self.ids.remove(id);
-                self.ids.insert(id.clone(), at);
-            }
-        }
-        self.held.push_back((at, id));
-        while self.held.len() > self.history.saturating_add(1) {
+        while self.held.len() > self.history {
             let Some((gone, Some(id))) = self.held.pop_front() else {
                 continue;
             };
@@ -89,6 +82,15 @@ impl State {
                 }
             }
         }
+        let id = (!id.as_str().is_empty()).then(|| id.0.clone());
+        if let Some(id) = &id {
+            if self.ids.insert(id.clone(), at).is_some() {
+                // `insert` kept the old key, and with it the old frame: swap it for ours.
+                self.ids.remove(id);
+                self.ids.insert(id.clone(), at);
+            }
+        }
+        self.held.push_back((at, id));
     }
 }
 
