@@ -49,7 +49,7 @@ use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use sse_pump::{
-    hub::{Hub, Lag, SubscribeError, Subscription},
+    hub::{Hub, Lag, Subscription},
     last_event_id, unavailable, Event, Sse, SseBody, SseResponse, WriteTimeout, MAX_LAST_EVENT_ID,
 };
 use tokio::net::TcpListener;
@@ -146,9 +146,9 @@ fn events(hub: &Hub, request: &Request<Incoming>) -> Response<Body> {
         .filter(|id| id.len() <= MAX_LAST_EVENT_ID);
     let subscription = match hub.subscribe(header.or(query)) {
         Ok(subscription) => subscription,
-        Err(SubscribeError::Full | SubscribeError::Closed) => {
-            return unavailable(RETRY_AFTER).map(Either::Right)
-        }
+        // Full, still loading a shared log's history (a resume it cannot resolve yet), or
+        // closed: come back later.
+        Err(_) => return unavailable(RETRY_AFTER).map(Either::Right),
     };
     let sse = Sse::new(subscription).retry(Duration::from_secs(1));
     let response = SseResponse::new(sse).version(request.version()).build();

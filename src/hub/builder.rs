@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use super::{
-    backend::{Attached, Backend},
-    Hub,
-};
+use super::log::{Attached, Backend};
 
 /// What the hub does with a subscriber that falls more than its
 /// [capacity](HubBuilder::subscriber_capacity) behind.
@@ -29,10 +26,13 @@ use super::{
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Lag {
-    /// The subscriber skips ahead to the newest events its capacity holds, and first
-    /// receives a `gap` event whose data is how many events it missed
-    /// (`event: gap\ndata: 12\n\n`). The default: the client stays connected and knows it
-    /// missed something, and publishing never waits.
+    /// The subscriber reads from the hub's ring as long as the ring holds its next event,
+    /// so a burst (a shared log's reader batch, a catch-up after a stall, a replay) costs
+    /// it nothing, however much longer than its capacity, up to `history + capacity`.
+    /// Once its next event is overwritten, it has really fallen behind: it skips ahead to
+    /// the newest events its capacity holds, and first receives a `gap` event whose data
+    /// is exactly how many events it missed (`event: gap\ndata: 12\n\n`). The default: the
+    /// client stays connected and knows it missed something, and publishing never waits.
     #[default]
     DropOldest,
     /// The subscriber's stream ends (the pump returns [`Ended::SourceClosed`](crate::Ended)).
@@ -40,8 +40,8 @@ pub enum Lag {
     /// [history](HubBuilder::history) it gets what it missed by replay. Publishing never
     /// waits.
     Disconnect,
-    /// [`Hub::publish_async`] waits, up to this long, for every subscriber to have room
-    /// (and [`Hub::publish`] refuses with [`PublishError::Full`](crate::hub::PublishError::Full)
+    /// [`Hub::publish_async`](crate::hub::Hub::publish_async) waits, up to this long, for every subscriber to have room
+    /// (and [`Hub::publish`](crate::hub::Hub::publish) refuses with [`PublishError::Full`](crate::hub::PublishError::Full)
     /// instead of waiting). When the time is up the event is published anyway, and the
     /// subscribers still without room are disconnected as by [`Lag::Disconnect`].
     ///
@@ -82,7 +82,7 @@ pub enum Ids {
     Keep,
 }
 
-/// Settings for a [`Hub`]; made by [`Hub::builder`].
+/// Settings for a [`Hub`](crate::hub::Hub); made by [`Hub::builder`](crate::hub::Hub::builder).
 ///
 /// | setting | default |
 /// |---|---|
@@ -117,6 +117,7 @@ pub struct HubBuilder {
     pub(super) ids: Ids,
     pub(super) first_id: u64,
     pub(super) backend: Option<Attached>,
+    pub(super) load_timeout: Duration,
 }
 
 impl Default for HubBuilder {
@@ -130,6 +131,7 @@ impl Default for HubBuilder {
             ids: Ids::Assign,
             first_id: 1,
             backend: None,
+            load_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -181,8 +183,10 @@ impl HubBuilder {
         self
     }
 
-    /// How many events a subscriber may fall behind before the [lag policy](Lag) applies.
-    /// Default 64; 0 counts as 1.
+    /// How many events a subscriber may fall behind before the [lag policy](Lag) applies
+    /// under [`Lag::Disconnect`] and [`Lag::Wait`]; under [`Lag::DropOldest`], a subscriber
+    /// may fall `history + capacity` behind (the ring's length), and skips to the newest
+    /// `capacity` events beyond. Default 64; 0 counts as 1.
     ///
     /// These events are not copied per subscriber: each subscriber is a cursor into the
     /// hub's one ring of encoded frames.
@@ -211,7 +215,7 @@ impl HubBuilder {
         self
     }
 
-    /// The most subscribers at once; [`Hub::subscribe`] refuses more with
+    /// The most subscribers at once; [`Hub::subscribe`](crate::hub::Hub::subscribe) refuses more with
     /// [`SubscribeError::Full`](crate::hub::SubscribeError::Full) (an HTTP server answers 503
     /// with `Retry-After`). Default 10,000.
     ///
@@ -253,7 +257,7 @@ impl HubBuilder {
     ///
     /// ```
     /// let hub = sse_pump::hub::Hub::builder().first_id(1_000).build();
-    /// assert_eq!(hub.publish(sse_pump::Event::new().data("x"))?, 1_000);
+    /// assert_eq!(hub.publish(sse_pump::Event::new().data("x"))?.unwrap(), "1000");
     /// # Ok::<(), sse_pump::hub::PublishError>(())
     /// ```
     pub fn first_id(mut self, id: u64) -> Self {
@@ -284,15 +288,19 @@ impl HubBuilder {
         self
     }
 
-    /// Builds the hub.
+    /// How long [`Hub::subscribe_async`](crate::hub::Hub::subscribe_async) waits for a
+    /// shared log's history to be loaded before it refuses with
+    /// [`SubscribeError::Loading`](crate::hub::SubscribeError::Loading). Default 5 seconds.
     ///
     /// # Examples
     ///
     /// ```
-    /// let hub = sse_pump::hub::Hub::builder().history(16).build();
+    /// use std::time::Duration;
+    /// let hub = sse_pump::hub::Hub::builder().load_timeout(Duration::from_secs(2)).build();
     /// # drop(hub);
     /// ```
-    pub fn build(self) -> Hub {
-        Hub::with(self)
+    pub fn load_timeout(mut self, limit: Duration) -> Self {
+        self.load_timeout = limit;
+        self
     }
 }

@@ -155,10 +155,17 @@ impl std::error::Error for PublishError {
 /// # Ok::<(), SubscribeError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SubscribeError {
     /// The hub has [`max_subscribers`](crate::hub::HubBuilder::max_subscribers) already: an
     /// HTTP server answers 503 Service Unavailable with a `Retry-After`.
     Full,
+    /// The hub has not loaded its shared log's history yet (the log is slow or unreachable
+    /// while the process starts), so it cannot tell what a resuming client missed, nor
+    /// where a new one starts. An HTTP server answers 503 Service Unavailable with a
+    /// `Retry-After`; [`Hub::subscribe_async`](crate::hub::Hub::subscribe_async) waits for
+    /// the load first.
+    Loading,
     /// The hub was closed.
     Closed,
 }
@@ -167,6 +174,7 @@ impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SubscribeError::Full => "the hub has its maximum of subscribers",
+            SubscribeError::Loading => "the hub has not loaded its log's history yet",
             SubscribeError::Closed => "subscribing to a closed hub",
         })
     }

@@ -2,16 +2,16 @@
 
 use std::{
     fmt,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
 };
 
 use super::{
-    backend,
-    shared::{lock, Shared},
-    HubBuilder, Lag, PublishError, SubscribeError, Subscription,
+    builder::HubBuilder,
+    error::{PublishError, SubscribeError},
+    lock::lock,
+    log::EventId,
+    shared::{Seen, Shared},
+    subscription::Subscription,
 };
 use crate::Event;
 
@@ -98,10 +98,7 @@ impl Hub {
     }
 
     pub(super) fn with(config: HubBuilder) -> Self {
-        let shared = Arc::new(Shared::new(config));
-        if let Some(log) = &shared.config.backend {
-            log.start(backend::Feed::new(&shared));
-        }
+        let shared = Shared::start(config);
         Hub {
             handle: Arc::new(Handle { shared }),
         }
@@ -111,65 +108,87 @@ impl Hub {
         &self.handle.shared
     }
 
-    /// Publishes an event to every subscriber, now, and returns its sequence number (its
-    /// `id` under [`Ids::Assign`](super::Ids::Assign)). Never blocks: the frame is encoded once (with the
-    /// hub's id, under `Ids::Assign`) and appended to the ring; subscribers read it from
-    /// there.
+    /// Whether nothing uses the hub but the one holding this handle: no subscriber, no
+    /// other handle.
+    pub(super) fn is_idle(&self) -> bool {
+        Arc::strong_count(&self.handle) == 1 && lock(&self.shared().registry).count == 0
+    }
+
+    /// Publishes an event to every subscriber, without waiting, and returns its id as the
+    /// clients see it when it is known already.
     ///
-    /// With a shared log ([`HubBuilder::backend`]), the event is queued for the log instead
-    /// (still without blocking), and reaches the subscribers of every instance, this one
-    /// included, once the log has it; the number returned counts this hub's publishes (the
-    /// log names the event: its id on the wire is the log's position). Refused with
-    /// [`PublishError::Unavailable`] while the log is unreachable and
+    /// In process (the default log), the event is named (`1, 2, 3, …` from
+    /// [`first_id`](HubBuilder::first_id), or its own id under
+    /// [`Ids::Keep`](super::Ids::Keep)), encoded once and appended to the ring before this
+    /// returns, and the id is `Some`. With a shared log ([`HubBuilder::backend`]), the
+    /// event is queued for the log (still without blocking) and reaches the subscribers of
+    /// every instance, this one included, once the log has it; a log that names events as
+    /// it writes them (Redis) returns `None` here: use [`Hub::publish_async`] for the id.
+    /// Refused with [`PublishError::Unavailable`] while the log is unreachable and
     /// [`PublishError::Full`] when its queue is full.
     ///
     /// # Errors
     ///
     /// [`PublishError::Closed`] once the hub is closed, [`PublishError::Invalid`] if the
-    /// event refused a field, and, under [`Lag::Wait`] only, [`PublishError::Full`] while a
-    /// subscriber has no room; with a shared log, see above. Each hands the event back.
+    /// event refused a field, and, under [`Lag::Wait`](super::Lag::Wait) only,
+    /// [`PublishError::Full`] while a subscriber has no room; with a shared log, see above.
+    /// Each hands the event back.
     ///
     /// # Examples
     ///
     /// ```
     /// let hub = sse_pump::hub::Hub::new();
-    /// assert_eq!(hub.publish(sse_pump::Event::new().data("one"))?, 1);
-    /// assert_eq!(hub.publish(sse_pump::Event::new().data("two"))?, 2);
+    /// assert_eq!(hub.publish(sse_pump::Event::new().data("one"))?.unwrap(), "1");
+    /// assert_eq!(hub.publish(sse_pump::Event::new().data("two"))?.unwrap(), "2");
     /// # Ok::<(), sse_pump::hub::PublishError>(())
     /// ```
     #[doc(alias = "send")]
     #[doc(alias = "broadcast")]
-    pub fn publish(&self, event: Event) -> Result<u64, PublishError> {
-        if event.error().is_some() {
-            return Err(PublishError::Invalid(event));
-        }
-        let shared = self.shared();
-        if let Some(log) = &shared.config.backend {
-            return backend::publish(shared, &**log, event);
-        }
-        let _publishing = lock(&shared.publish);
-        if shared.is_closed() {
-            return Err(PublishError::Closed(event));
-        }
-        if shared.blocked() {
-            return Err(PublishError::Full(event));
-        }
-        Ok(shared.push(event))
+    pub fn publish(&self, event: Event) -> Result<Option<EventId>, PublishError> {
+        self.shared().publish(event, None)
     }
 
-    /// Publishes an event; under [`Lag::Wait`], first waits (up to the policy's timeout)
-    /// until every subscriber has room. When the time is up, the event is published anyway
-    /// and the subscribers still without room are disconnected. Under the other policies
-    /// this is [`Hub::publish`].
+    /// [`Hub::publish`], at most once per `key` (an idempotency key): a publish retried
+    /// with the same key (after a lost reply, a timeout, a crash of the caller) is not
+    /// appended again, and returns the first one's id when it is known.
     ///
-    /// With a shared log ([`HubBuilder::backend`]), it waits until the log has the event
-    /// (for Redis, the `XADD` reply) and never for subscribers: [`PublishError::Unavailable`]
-    /// says it may not be in the log.
+    /// The in-process logs remember the last 4,096 keys;
+    /// [`RedisStreams`](crate::hub::RedisStreams) remembers each one for a while (see its
+    /// docs), checking and appending in one round trip.
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`] once the hub is closed (also while waiting), and
-    /// [`PublishError::Invalid`] if the event refused a field, with the event handed back.
+    /// As [`Hub::publish`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::hub::Hub::new();
+    /// let first = hub.publish_once("order-17", sse_pump::Event::new().data("shipped"))?;
+    /// let again = hub.publish_once("order-17", sse_pump::Event::new().data("shipped"))?;
+    /// assert_eq!(first, again);
+    /// assert_eq!(hub.stats().published, 1);
+    /// # Ok::<(), sse_pump::hub::PublishError>(())
+    /// ```
+    pub fn publish_once(&self, key: &str, event: Event) -> Result<Option<EventId>, PublishError> {
+        self.shared().publish(event, Some(key))
+    }
+
+    /// Publishes an event and returns its id as the clients see it (for Redis, the entry
+    /// id); under [`Lag::Wait`](super::Lag::Wait), first waits (up to the policy's timeout)
+    /// until every subscriber has room. When the time is up, the event is published anyway
+    /// and the subscribers still without room are disconnected.
+    ///
+    /// With a shared log ([`HubBuilder::backend`]), it waits until the log has the event
+    /// (for Redis, the reply to the write): [`PublishError::Unavailable`] says it may not
+    /// be in the log (retry with [`Hub::publish_once_async`] to be sure it is not written
+    /// twice).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Closed`] once the hub is closed (also while waiting),
+    /// [`PublishError::Invalid`] if the event refused a field, and with a shared log, as
+    /// [`Hub::publish`]; each hands the event back.
     ///
     /// # Examples
     ///
@@ -179,54 +198,40 @@ impl Hub {
     /// # futures_lite::future::block_on(async {
     /// let hub = Hub::builder().subscriber_capacity(1).on_lag(Lag::Wait(Duration::from_millis(10))).build();
     /// let slow = hub.subscribe(None)?; // never reads
-    /// hub.publish_async(Event::new().data("1")).await?; // room for one
+    /// assert_eq!(hub.publish_async(Event::new().data("1")).await?, "1"); // room for one
     /// hub.publish_async(Event::new().data("2")).await?; // waits 10 ms, then cuts `slow` off
     /// assert_eq!(hub.stats().wait_timeouts, 1);
     /// # drop(slow);
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
-    pub async fn publish_async(&self, event: Event) -> Result<u64, PublishError> {
-        if let Some(log) = &self.shared().config.backend {
-            return backend::publish_async(self.shared(), &**log, event).await;
-        }
-        let Lag::Wait(limit) = self.shared().config.lag else {
-            return self.publish(event);
-        };
-        if event.error().is_some() {
-            return Err(PublishError::Invalid(event));
-        }
-        let shared = self.shared();
-        let mut timer = futures_timer::Delay::new(limit);
-        let mut timed_out = false;
-        loop {
-            let listener = shared.moved.listen();
-            {
-                let _publishing = lock(&shared.publish);
-                if shared.is_closed() {
-                    return Err(PublishError::Closed(event));
-                }
-                if timed_out || !shared.blocked() {
-                    if timed_out && shared.blocked() {
-                        shared
-                            .counters
-                            .wait_timeouts
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
-                    return Ok(shared.push(event));
-                }
-            }
-            timed_out = futures_lite::future::or(
-                async {
-                    listener.await;
-                    false
-                },
-                async {
-                    (&mut timer).await;
-                    true
-                },
-            )
-            .await;
-        }
+    pub async fn publish_async(&self, event: Event) -> Result<EventId, PublishError> {
+        self.shared().publish_async(event, None).await
+    }
+
+    /// [`Hub::publish_async`], at most once per `key` (an idempotency key): retried after
+    /// an error or a lost reply, it does not append the event twice, and returns the id of
+    /// the one appended. See [`Hub::publish_once`] for how long keys are remembered.
+    ///
+    /// # Errors
+    ///
+    /// As [`Hub::publish_async`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let hub = sse_pump::hub::Hub::new();
+    /// let event = || sse_pump::Event::new().data("paid");
+    /// let id = hub.publish_once_async("payment-9", event()).await?;
+    /// assert_eq!(hub.publish_once_async("payment-9", event()).await?, id);
+    /// # Ok::<(), sse_pump::hub::PublishError>(()) }).unwrap();
+    /// ```
+    pub async fn publish_once_async(
+        &self,
+        key: &str,
+        event: Event,
+    ) -> Result<EventId, PublishError> {
+        self.shared().publish_async(event, Some(key)).await
     }
 
     /// Subscribes a client that last saw `last_event_id` (the request's `Last-Event-ID`
@@ -240,8 +245,12 @@ impl Hub {
     /// # Errors
     ///
     /// [`SubscribeError::Full`] when the hub has
-    /// [`max_subscribers`](HubBuilder::max_subscribers) already (counted in
-    /// [`HubStats::refused`]), and [`SubscribeError::Closed`] once it is closed.
+    /// [`max_subscribers`](HubBuilder::max_subscribers) already, and
+    /// [`SubscribeError::Loading`] before the hub has loaded its shared log's history (it
+    /// would not know what a resuming client missed, nor where "now" is for a new one: an
+    /// HTTP server answers 503 with `Retry-After`, or use [`Hub::subscribe_async`], which
+    /// waits); both counted in [`HubStats::refused`]. [`SubscribeError::Closed`]
+    /// once it is closed.
     ///
     /// # Examples
     ///
@@ -262,43 +271,52 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, SubscribeError> {
-        let shared = self.shared();
-        if shared.is_closed() {
-            return Err(SubscribeError::Closed);
-        }
-        let position = {
-            let mut registry = lock(&shared.registry);
-            if registry.count >= shared.config.max_subscribers {
-                drop(registry);
-                shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-                return Err(SubscribeError::Full);
-            }
-            registry.count += 1;
-            matches!(shared.config.lag, Lag::Wait(_)).then(|| {
-                let position = Arc::new(AtomicU64::new(u64::MAX));
-                let key = registry.insert(position.clone());
-                (position, key)
-            })
-        };
-        // Under `publish`, no event can slip in between the replay and the live events.
-        let publishing = lock(&shared.publish);
-        let tail = shared.tail.load(Ordering::Acquire);
-        let (cursor, replay, ahead) = match &shared.config.backend {
-            Some(log) => backend::resolve(shared, &**log, tail, last_event_id),
-            None => {
-                let (cursor, replay) = shared.resolve(tail, last_event_id);
-                (cursor, replay, None)
-            }
-        };
-        #[cfg(feature = "tracing")]
-        if replay == super::Replay::Reset {
-            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
-        }
-        if let Some((position, _)) = &position {
-            position.store(tail, Ordering::Release);
-        }
-        drop(publishing);
-        Ok(Subscription::new(shared.clone(), (cursor, tail), replay, position).ahead(ahead))
+        let start = self.shared().subscribe(last_event_id)?;
+        Ok(Subscription::new(self.shared().clone(), start))
+    }
+
+    /// Subscribes a client that has seen `seen` (for a stream following several topics).
+    pub(super) fn subscribe_after(&self, seen: Seen) -> Result<Subscription, SubscribeError> {
+        let start = self.shared().subscribe_after(seen)?;
+        Ok(Subscription::new(self.shared().clone(), start))
+    }
+
+    /// The id of the newest event held, if it has one.
+    pub(super) fn newest_id(&self) -> Option<bytes::Bytes> {
+        self.shared().newest_id()
+    }
+
+    /// [`Hub::subscribe`], waiting first until the hub has loaded its log's history, for up
+    /// to [`load_timeout`](HubBuilder::load_timeout) (only a shared log can be slow to load:
+    /// the in-process one is loaded when the hub is built).
+    ///
+    /// # Errors
+    ///
+    /// As [`Hub::subscribe`]: [`SubscribeError::Loading`] if the history is still not
+    /// loaded when the time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let hub = sse_pump::hub::Hub::builder().history(8).build();
+    /// hub.publish(sse_pump::Event::new().data("a"))?;
+    /// let rx = hub.subscribe_async(Some("1")).await?;
+    /// assert_eq!(rx.replay(), sse_pump::hub::Replay::Resumed { missed: 0 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn subscribe_async(
+        &self,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, SubscribeError> {
+        self.until_loaded().await;
+        self.subscribe(last_event_id)
+    }
+
+    /// Waits until the hub has loaded its log's history, for up to `load_timeout`.
+    pub(super) async fn until_loaded(&self) {
+        let limit = self.shared().config.load_timeout;
+        self.shared().loaded(limit).await;
     }
 
     /// Ends every subscription: each one gets the events it has not read yet (at most its
@@ -363,7 +381,22 @@ impl Hub {
             lag_disconnects: counters.lag_disconnects.load(Ordering::Relaxed),
             refused: counters.refused.load(Ordering::Relaxed),
             wait_timeouts: counters.wait_timeouts.load(Ordering::Relaxed),
+            resets: counters.resets.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl HubBuilder {
+    /// Builds the hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_pump::hub::Hub::builder().history(16).build();
+    /// # drop(hub);
+    /// ```
+    pub fn build(self) -> Hub {
+        Hub::with(self)
     }
 }
 
@@ -397,12 +430,16 @@ pub struct HubStats {
     /// Events held in the ring now (at most `history + subscriber_capacity`).
     pub retained: usize,
     /// Events that subscribers missed by falling behind: skipped under
-    /// [`Lag::DropOldest`], or unread when a subscriber was disconnected for lag.
+    /// [`Lag::DropOldest`](super::Lag::DropOldest), or unread when a subscriber was disconnected for lag.
     pub lagged_events: u64,
-    /// Subscribers disconnected for lag ([`Lag::Disconnect`], or [`Lag::Wait`] timing out).
+    /// Subscribers disconnected for lag ([`Lag::Disconnect`](super::Lag::Disconnect), or [`Lag::Wait`](super::Lag::Wait) timing out).
     pub lag_disconnects: u64,
-    /// Subscribes refused because the hub was full.
+    /// Subscribes refused because the hub was full, or had not loaded its log's history
+    /// yet ([`SubscribeError::Loading`]).
     pub refused: u64,
-    /// Publishes under [`Lag::Wait`] that timed out waiting for a subscriber.
+    /// Publishes under [`Lag::Wait`](super::Lag::Wait) that timed out waiting for a subscriber.
     pub wait_timeouts: u64,
+    /// `reset` events sent to subscribers: for a `Last-Event-ID` that is unknown or too
+    /// old, an id that turned out not to be in the shared log, or a log that lost entries.
+    pub resets: u64,
 }

@@ -1,45 +1,58 @@
-//! The state every handle and subscription shares: one ring of encoded frames, read by
-//! per-subscriber cursors.
+//! The state every handle and subscription shares, and the one implementation of every
+//! operation on it: one ring of encoded frames, read by per-subscriber cursors, fed by the
+//! hub's log (in process or shared) through a [`Feed`].
 
 use std::{
-    collections::HashMap,
-    ops::Range,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard,
+        Arc, Mutex, Weak,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 
-use super::{backend, stamp, HubBuilder, Ids, Lag, Replay};
+use super::{
+    builder::{HubBuilder, Ids, Lag},
+    error::{PublishError, SubscribeError},
+    lock::lock,
+    log::{Appending, Attached, EventId, Feed, Follower, Local, Position},
+    replay::Replay,
+    ring::{Mark, Ring, Slot},
+};
 use crate::Event;
 
 pub(super) struct Shared {
     pub(super) config: HubBuilder,
-    /// Serialises publishers (and `close`), so that ids and the ring's order agree, and a
-    /// frame is built outside the ring's lock.
-    pub(super) publish: Mutex<()>,
+    /// The log: the hub's own ([`Local`]) unless one was given.
+    log: Attached,
+    /// Under `Lag::Wait`, serialises this process's publishers from their check for room
+    /// to their append, so that no other publish slips in between.
+    admission: Mutex<()>,
+    /// Serialises appends to the ring (and `close`), so that the ring's order is the log's,
+    /// and a subscribe sees the ring still.
+    publish: Mutex<()>,
     pub(super) ring: Ring,
-    /// Under `Ids::Keep`: the newest event held with each id, so that a `Last-Event-ID`
-    /// is found in O(1) rather than by scanning the history under `publish`. Written and
-    /// read only under `publish`.
-    ids: Mutex<HashMap<Bytes, u64>>,
-    /// The sequence number of the next event. Stored (with `Release`) after the event's
+    /// The sequence number of the next entry. Stored (with `Release`) after the entry's
     /// slot is written, so a reader that sees it can read every slot before it.
     pub(super) tail: AtomicU64,
-    /// Set under `publish`, after the last event: once it is seen, `tail` is final.
-    pub(super) closed: AtomicBool,
-    pub(super) farewell: Mutex<Option<Bytes>>,
+    /// Set under `publish`, after the last entry: once it is seen, `tail` is final.
+    closed: AtomicBool,
+    farewell: Mutex<Option<Bytes>>,
     pub(super) registry: Mutex<Registry>,
-    /// Notified when an event is published or the hub closes.
+    /// Notified when an entry is appended or the hub closes.
     pub(super) published: event_listener::Event,
     /// Notified when a subscriber moves on or leaves, for publishers under `Lag::Wait`.
     pub(super) moved: event_listener::Event,
+    /// Notified when the log's history is loaded, or the hub closes.
+    loaded_now: event_listener::Event,
+    /// Whether the log's history is loaded (`Feed::backlog`): before, a `Last-Event-ID`
+    /// cannot be resolved. Written under `publish`.
+    loaded: AtomicBool,
+    /// The first sequence number after the last reset marker: older entries are not
+    /// resumed from.
+    floor: AtomicU64,
     pub(super) counters: Counters,
-    /// What a shared log's feed adds (unused by an in-process hub).
-    pub(super) logged: backend::State,
 }
 
 #[derive(Default)]
@@ -49,62 +62,7 @@ pub(super) struct Counters {
     pub(super) lag_disconnects: AtomicU64,
     pub(super) refused: AtomicU64,
     pub(super) wait_timeouts: AtomicU64,
-}
-
-/// The last `history + capacity` frames: event `seq` is in slot `seq % len`.
-///
-/// Each slot has its own lock, as in `tokio::sync::broadcast`: subscribers reading
-/// different events never touch the same lock, and the publisher only ever locks the
-/// oldest slot, which it overwrites.
-pub(super) struct Ring {
-    slots: Box<[RwLock<Slot>]>,
-    /// The sequence number of the first event (`first_id`).
-    origin: u64,
-}
-
-pub(super) struct Slot {
-    /// The sequence number of the event in the slot; `u64::MAX` while empty.
-    pub(super) seq: u64,
-    pub(super) frame: Bytes,
-    /// Where the `id` value is in `frame` (with `Ids::Keep`).
-    id: Option<Range<usize>>,
-    /// Where the `event` value is in `frame`, if it has one.
-    pub(super) kind: Option<Range<usize>>,
-    /// When it was published, if the history has a maximum age.
-    pub(super) at: Option<Instant>,
-    /// Where a shared log put it (`Mark::Local` in an in-process hub).
-    pub(super) mark: backend::Mark,
-}
-
-impl Slot {
-    /// The event type, as a browser sees it.
-    pub(super) fn kind(&self) -> &str {
-        let kind = self
-            .kind
-            .clone()
-            .map_or(&b"message"[..], |at| &self.frame[at]);
-        std::str::from_utf8(kind).unwrap_or("")
-    }
-}
-
-impl Ring {
-    /// The oldest event still held, when the next one to publish is `tail`.
-    pub(super) fn first(&self, tail: u64) -> u64 {
-        tail.saturating_sub(self.slots.len() as u64)
-            .max(self.origin)
-    }
-
-    /// Event `seq`'s slot, locked for reading: check its `seq`, the event may have been
-    /// overwritten by a newer one.
-    pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
-        let slot = &self.slots[(seq % self.slots.len() as u64) as usize];
-        slot.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// How many events the ring holds when the next one to publish is `tail`.
-    pub(super) fn len(&self, tail: u64) -> usize {
-        (tail - self.first(tail)) as usize
-    }
+    pub(super) resets: AtomicU64,
 }
 
 /// Who is subscribed, and (under `Lag::Wait`) where each one is.
@@ -116,7 +74,7 @@ pub(super) struct Registry {
 }
 
 impl Registry {
-    pub(super) fn insert(&mut self, position: Arc<AtomicU64>) -> usize {
+    fn insert(&mut self, position: Arc<AtomicU64>) -> usize {
         match self.free.pop() {
             Some(key) => {
                 self.positions[key] = Some(position);
@@ -138,118 +96,145 @@ impl Registry {
     }
 }
 
-/// Locks a mutex; a panic elsewhere cannot leave our data half-written, so poisoning is
-/// ignored rather than turned into a panic here.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// A subscriber's place for publishers under `Lag::Wait`, and its key in the registry.
+pub(super) type Place = Option<(Arc<AtomicU64>, usize)>;
+
+/// What a subscriber has seen already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// Nothing it can name: a first connection, live events only.
+    Nothing,
+    /// An id the log never gave.
+    Unknown,
+    /// The entry at this position.
+    At(Position),
+    /// Nothing, though the hub existed: everything it published since is missed.
+    Start,
+}
+
+/// Where a new subscriber starts: what `subscribe` resolved.
+pub(super) struct Start {
+    /// The first entry to read.
+    pub(super) cursor: u64,
+    /// The tail when it subscribed: replayed entries before it are not lag.
+    pub(super) tail: u64,
+    pub(super) replay: Replay,
+    pub(super) place: Place,
+    /// With a shared log: the position the client presented, which this process had not
+    /// read yet; the entries up to it are skipped.
+    pub(super) ahead: Option<Position>,
 }
 
 impl Shared {
-    pub(super) fn new(config: HubBuilder) -> Self {
-        let first = config.first_id;
-        let len = config.history.saturating_add(config.capacity);
-        let empty = || {
-            RwLock::new(Slot {
-                seq: u64::MAX,
-                frame: Bytes::new(),
-                id: None,
-                kind: None,
-                at: None,
-                mark: backend::Mark::Local,
-            })
-        };
-        Shared {
-            ring: Ring {
-                slots: (0..len).map(|_| empty()).collect(),
-                origin: first,
-            },
-            tail: AtomicU64::new(first),
-            ids: Mutex::new(HashMap::new()),
+    /// The hub's state, following its log from now on.
+    pub(super) fn start(config: HubBuilder) -> Arc<Self> {
+        let log = config
+            .backend
+            .clone()
+            .unwrap_or_else(|| Attached::new(Local::new(config.ids == Ids::Keep, config.first_id)));
+        let shared = Arc::new(Shared {
+            ring: Ring::new(config.history.saturating_add(config.capacity)),
             config,
+            log,
+            admission: Mutex::new(()),
             publish: Mutex::new(()),
+            tail: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             farewell: Mutex::new(None),
             registry: Mutex::new(Registry::default()),
             published: event_listener::Event::new(),
             moved: event_listener::Event::new(),
+            loaded_now: event_listener::Event::new(),
+            loaded: AtomicBool::new(false),
+            floor: AtomicU64::new(0),
             counters: Counters::default(),
-            logged: backend::State::default(),
-        }
+        });
+        let follower: Weak<dyn Follower> = Arc::downgrade(&shared) as Weak<dyn Follower>;
+        shared.log.start(Feed::new(follower));
+        shared
     }
 
     pub(super) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Appends `event` to the ring and wakes the subscribers; the caller holds `publish`.
-    /// Returns the event's sequence number (its id under `Ids::Assign`).
-    pub(super) fn push(&self, event: Event) -> u64 {
-        let seq = self.tail.load(Ordering::Acquire);
-        let frame = match self.config.ids {
-            Ids::Assign => stamp::with_id(&event.into_bytes(), seq),
-            Ids::Keep => event.into_bytes(),
-        };
-        let id = match self.config.ids {
-            Ids::Assign => None,
-            Ids::Keep => stamp::field(&frame, b"id:"),
-        };
-        self.store(frame, id, backend::Mark::Local)
+    pub(super) fn farewell(&self) -> Option<Bytes> {
+        lock(&self.farewell).clone()
     }
 
-    /// Writes an encoded frame into the oldest slot and wakes the subscribers; the caller
-    /// holds `publish`. Returns its sequence number.
-    pub(super) fn store(&self, frame: Bytes, id: Option<Range<usize>>, mark: backend::Mark) -> u64 {
-        let seq = self.tail.load(Ordering::Acquire);
-        let slot = Slot {
-            seq,
-            id,
-            kind: stamp::field(&frame, b"event:"),
-            at: self.config.max_age.map(|_| Instant::now()),
-            frame,
-            mark,
-        };
-        let id = slot.id.clone().map(|at| slot.frame.slice(at));
-        let index = (seq % self.ring.slots.len() as u64) as usize;
-        let old = std::mem::replace(
-            &mut *self.ring.slots[index]
-                .write()
-                .unwrap_or_else(PoisonError::into_inner),
-            slot,
-        );
-        if self.config.ids == Ids::Keep {
-            self.index(&old, id, seq);
-        }
-        self.tail.store(seq + 1, Ordering::Release);
-        drop(old); // its frame may be the last reference: freed outside the lock
-        self.counters.published.fetch_add(1, Ordering::Relaxed);
-        self.published.notify(usize::MAX);
-        seq
+    /// Hands `event` to the log, now; its id if the log named it at once.
+    pub(super) fn publish(
+        &self,
+        event: Event,
+        key: Option<&str>,
+    ) -> Result<Option<EventId>, PublishError> {
+        self.admitted(event, false, |event| self.log.append(event, key))
     }
 
-    /// Keeps the id index in step with the ring: `old` left it, event `seq` with `id`
-    /// came in. The caller holds `publish`.
-    fn index(&self, old: &Slot, id: Option<Bytes>, seq: u64) {
-        // One hash per change on the usual path (unique ids); repeated ids take a second.
-        let mut ids = lock(&self.ids);
-        if let Some(at) = old.id.clone().filter(|_| old.seq != u64::MAX) {
-            if let Some((gone, newer)) = ids.remove_entry(&old.frame[at]) {
-                if newer != old.seq {
-                    ids.insert(gone, newer); // a newer event holds this id: it stays
-                }
+    /// Hands `event` to the log once it is admitted (under `Lag::Wait`, once every
+    /// subscriber has room, or the policy's time is up), and waits until the log has it.
+    pub(super) async fn publish_async(
+        &self,
+        mut event: Event,
+        key: Option<&str>,
+    ) -> Result<EventId, PublishError> {
+        let limit = match self.config.lag {
+            Lag::Wait(limit) => limit,
+            _ => Duration::ZERO,
+        };
+        let mut timer = None; // made on the first wait: a timer costs a registration
+        let mut anyway = false;
+        loop {
+            let moved = self.moved.listen();
+            let append = |event| Ok::<Appending<'_>, _>(self.log.append_wait(event, key));
+            match self.admitted(event, anyway, append) {
+                Ok(appending) => return appending.await,
+                Err(PublishError::Full(back)) => event = back, // under `Lag::Wait` only
+                Err(refused) => return Err(refused),
             }
-        }
-        if let Some(id) = id {
-            if ids.insert(id.clone(), seq).is_some() {
-                // `insert` kept the old key, and with it the old frame: swap it for ours.
-                ids.remove(&id);
-                ids.insert(id, seq);
-            }
+            let timer = timer.get_or_insert_with(|| futures_timer::Delay::new(limit));
+            let moved = async {
+                moved.await;
+                false
+            };
+            let time_up = async {
+                timer.await;
+                true
+            };
+            anyway = futures_lite::future::or(moved, time_up).await;
         }
     }
 
-    /// Under `Lag::Wait`: whether publishing now would put a subscriber more than its
-    /// capacity behind. O(subscribers); the caller holds `publish`.
-    pub(super) fn blocked(&self) -> bool {
+    /// Checks a publish (a valid event, an open hub, room for it under `Lag::Wait` unless
+    /// it goes `anyway`) and appends it with `append`, under the admission lock.
+    fn admitted<T>(
+        &self,
+        event: Event,
+        anyway: bool,
+        append: impl FnOnce(Event) -> Result<T, PublishError>,
+    ) -> Result<T, PublishError> {
+        if event.error().is_some() {
+            return Err(PublishError::Invalid(event));
+        }
+        // Only `Lag::Wait` needs its check and the append in one step (the ring's own
+        // lock sees to the rest: a closed hub takes no entry).
+        let waits = matches!(self.config.lag, Lag::Wait(_));
+        let _admission = waits.then(|| lock(&self.admission));
+        if self.is_closed() {
+            return Err(PublishError::Closed(event));
+        }
+        if self.blocked() {
+            if !anyway {
+                return Err(PublishError::Full(event));
+            }
+            self.counters.wait_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        append(event)
+    }
+
+    /// Under `Lag::Wait`: whether appending now would put a subscriber more than its
+    /// capacity behind. O(subscribers).
+    fn blocked(&self) -> bool {
         let Lag::Wait(_) = self.config.lag else {
             return false;
         };
@@ -265,40 +250,172 @@ impl Shared {
             .any(|at| at.load(Ordering::Acquire) == edge)
     }
 
-    /// Where a subscriber that last saw `last_event_id` starts reading, and what it gets,
-    /// when the next event to publish is `tail`; the caller holds `publish`, so `tail`
-    /// cannot move.
-    pub(super) fn resolve(&self, tail: u64, last_event_id: Option<&str>) -> (u64, Replay) {
-        let Some(last) = last_event_id.filter(|id| !id.is_empty()) else {
-            return (tail, Replay::Live);
+    /// Subscribes a client that last saw `last_event_id`: where it starts.
+    pub(super) fn subscribe(&self, last_event_id: Option<&str>) -> Result<Start, SubscribeError> {
+        let seen = match last_event_id.filter(|id| !id.is_empty()) {
+            None => Seen::Nothing,
+            // Asked before `publish` is taken: the log may take its own lock, which it
+            // holds while it appends to the ring.
+            Some(id) => self.log.position(id).map_or(Seen::Unknown, Seen::At),
         };
-        let first = self.ring.first(tail);
-        let seen = match self.config.ids {
-            Ids::Assign => {
-                canonical(last).filter(|&seen| seen < tail && seen >= first.saturating_sub(1))
+        let start = self.subscribe_after(seen)?;
+        #[cfg(feature = "tracing")]
+        if start.replay == Replay::Reset {
+            tracing::info!(target: "sse_pump::hub", last_event_id, "Last-Event-ID not in the history: reset");
+        }
+        Ok(start)
+    }
+
+    /// Subscribes a client that has seen `seen`: where it starts.
+    pub(super) fn subscribe_after(&self, seen: Seen) -> Result<Start, SubscribeError> {
+        if self.is_closed() {
+            return Err(SubscribeError::Closed);
+        }
+        let place = self.register()?;
+        let publishing = lock(&self.publish);
+        // Before the log is loaded, this process cannot tell where "now" is in it: a
+        // resume could not be resolved, and even a live subscriber would miss what is
+        // appended before the load (loaded as backlog, which live subscribers skip).
+        if !self.loaded.load(Ordering::Acquire) {
+            drop(publishing);
+            self.leave(place);
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(SubscribeError::Loading);
+        }
+        // Under `publish`, no entry can slip in between the replay and the live ones.
+        let tail = self.tail.load(Ordering::Acquire);
+        let (cursor, replay, ahead) = self.resolve(tail, seen);
+        if let Some((position, _)) = &place {
+            position.store(tail, Ordering::Release);
+        }
+        drop(publishing);
+        Ok(Start {
+            cursor,
+            tail,
+            replay,
+            place,
+            ahead,
+        })
+    }
+
+    /// The id of the newest entry held, as its frame carries it (`None`: no entry held, or
+    /// one without an id).
+    pub(super) fn newest_id(&self) -> Option<Bytes> {
+        let _publishing = lock(&self.publish);
+        let tail = self.tail.load(Ordering::Acquire);
+        let slot = self.ring.get(tail.checked_sub(1)?);
+        let at = super::stamp::field(&slot.frame, b"id:")?;
+        Some(slot.frame.slice(at))
+    }
+
+    /// Waits until the log's history is loaded (or the hub closes), for up to `limit`.
+    pub(super) async fn loaded(&self, limit: Duration) {
+        let wait = async {
+            loop {
+                let loaded = self.loaded_now.listen();
+                if self.loaded.load(Ordering::Acquire) || self.is_closed() {
+                    return;
+                }
+                loaded.await;
             }
-            Ids::Keep => lock(&self.ids).get(last.as_bytes()).copied(),
         };
-        let Some(seen) = seen else {
-            return (tail, Replay::Reset);
+        futures_lite::future::or(wait, futures_timer::Delay::new(limit)).await;
+    }
+
+    /// Counts a subscriber in, if there is room; under `Lag::Wait`, with its place.
+    fn register(&self) -> Result<Place, SubscribeError> {
+        let mut registry = lock(&self.registry);
+        if registry.count >= self.config.max_subscribers {
+            drop(registry);
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(SubscribeError::Full);
+        }
+        registry.count += 1;
+        Ok(matches!(self.config.lag, Lag::Wait(_)).then(|| {
+            let position = Arc::new(AtomicU64::new(u64::MAX));
+            let key = registry.insert(position.clone());
+            (position, key)
+        }))
+    }
+
+    /// Counts a subscriber out.
+    pub(super) fn leave(&self, place: Place) {
+        let mut registry = lock(&self.registry);
+        registry.count -= 1;
+        if let Some((_, key)) = place {
+            registry.remove(key);
+        }
+        drop(registry);
+        self.moved.notify(usize::MAX);
+    }
+
+    /// Where a subscriber that has seen `seen` starts reading, what it gets, and the
+    /// position it is ahead at, if any, when the next entry is `tail`. The caller holds
+    /// `publish`, so `tail` cannot move.
+    fn resolve(&self, tail: u64, seen: Seen) -> (u64, Replay, Option<Position>) {
+        let seen = match seen {
+            Seen::Nothing => return (tail, Replay::Live, None),
+            Seen::Unknown => return (tail, Replay::Reset, None),
+            Seen::Start => return self.everything(tail),
+            Seen::At(seen) => seen,
         };
-        let missed = tail - 1 - seen;
-        let fresh = match self.config.max_age {
-            Some(age) if missed > 0 => {
-                let slot = self.ring.get(seen + 1);
-                slot.at
-                    .is_none_or(|at| slot.seq == seen + 1 && at.elapsed() <= age)
-            }
-            _ => true,
+        let first = self
+            .ring
+            .first(tail)
+            .max(self.floor.load(Ordering::Acquire));
+        let newest = (first < tail)
+            .then(|| self.ring.get(tail - 1).mark.position())
+            .flatten();
+        if newest.is_none_or(|newest| seen > newest) {
+            return (tail, Replay::Resumed { missed: 0 }, Some(seen));
+        }
+        let Some(low) = self.ring.find(first..tail, seen) else {
+            return (tail, Replay::Reset, None);
         };
-        if missed <= self.config.history as u64 && fresh {
-            (seen + 1, Replay::Resumed { missed })
+        let missed = tail - 1 - low;
+        if missed <= self.config.history as u64 && self.fresh(low + 1, tail) {
+            (low + 1, Replay::Resumed { missed }, None)
         } else {
-            (tail, Replay::Reset)
+            (tail, Replay::Reset, None)
         }
     }
 
-    /// Ends every subscription (after the events it has not read yet, then `farewell`).
+    /// Everything, for a client that has seen nothing of the hub yet, if the ring still
+    /// holds it all within the history.
+    fn everything(&self, tail: u64) -> (u64, Replay, Option<Position>) {
+        let all = self.ring.first(tail) == 0 && self.floor.load(Ordering::Acquire) == 0;
+        if all && tail <= self.config.history as u64 && self.fresh(0, tail) {
+            (0, Replay::Resumed { missed: tail }, None)
+        } else {
+            (tail, Replay::Reset, None)
+        }
+    }
+
+    /// Whether entry `seq` (the first to replay) is younger than the history's maximum
+    /// age; `true` when nothing is replayed or there is no maximum age.
+    fn fresh(&self, seq: u64, tail: u64) -> bool {
+        let Some(age) = self.config.max_age.filter(|_| seq < tail) else {
+            return true;
+        };
+        let slot = self.ring.get(seq);
+        slot.at
+            .is_none_or(|at| slot.seq == seq && at.elapsed() <= age)
+    }
+
+    /// Writes an encoded frame into the oldest slot and wakes the subscribers; the caller
+    /// holds `publish`. Returns its sequence number.
+    fn store(&self, frame: Bytes, mark: Mark) -> u64 {
+        let seq = self.tail.load(Ordering::Acquire);
+        let at = self.config.max_age.map(|_| Instant::now());
+        let old = self.ring.put(Slot::new(seq, frame, at, mark));
+        self.tail.store(seq + 1, Ordering::Release);
+        drop(old); // its frame may be the last reference: freed outside the slot's lock
+        self.counters.published.fetch_add(1, Ordering::Relaxed);
+        self.published.notify(usize::MAX);
+        seq
+    }
+
+    /// Ends every subscription (after the entries it has not read yet, then `farewell`).
     pub(super) fn close(&self, farewell: Option<Event>) {
         let publishing = lock(&self.publish);
         if self.closed.load(Ordering::Acquire) {
@@ -308,22 +425,50 @@ impl Shared {
         self.closed.store(true, Ordering::Release);
         self.published.notify(usize::MAX);
         self.moved.notify(usize::MAX);
-        drop(publishing); // a backend's `stop` may take its own locks, which its feed holds
-        if let Some(log) = &self.config.backend {
-            log.stop();
-        }
+        self.loaded_now.notify(usize::MAX);
+        drop(publishing); // the log's `stop` may take its own locks, which its feed holds
+        self.log.stop();
     }
 }
 
-/// An id as the hub writes it under `Ids::Assign`: decimal digits, no sign, no leading
-/// zero. Any other spelling (`+1`, `0001`) names no event, rather than the event `1`.
-fn canonical(id: &str) -> Option<u64> {
-    let digits = id.bytes().all(|b| b.is_ascii_digit());
-    let padded = id.len() > 1 && id.starts_with('0');
-    if id.is_empty() || !digits || padded {
-        return None;
+impl Follower for Shared {
+    fn history(&self) -> usize {
+        self.config.history
     }
-    id.parse().ok()
+
+    fn is_closed(&self) -> bool {
+        Shared::is_closed(self)
+    }
+
+    fn append(&self, entries: &mut dyn Iterator<Item = (Position, Bytes)>, backlog: bool) -> bool {
+        let _publishing = lock(&self.publish);
+        if self.is_closed() {
+            return false;
+        }
+        for (at, frame) in entries {
+            let mark = match backlog {
+                true => Mark::Backlog(at),
+                false => Mark::Logged(at),
+            };
+            self.store(frame, mark);
+        }
+        if backlog {
+            self.loaded.store(true, Ordering::Release);
+            self.loaded_now.notify(usize::MAX);
+        }
+        true
+    }
+
+    fn reset(&self) -> bool {
+        let _publishing = lock(&self.publish);
+        if self.is_closed() {
+            return false;
+        }
+        let frame = Bytes::from_static(b"event: reset\ndata:\n\n");
+        let seq = self.store(frame, Mark::Reset);
+        self.floor.store(seq + 1, Ordering::Release);
+        true
+    }
 }
 
 #[cfg(test)]
@@ -337,30 +482,28 @@ mod tests {
     #[test]
     fn an_unknown_kept_id_is_resolved_without_reading_the_history() {
         let config = crate::hub::Hub::builder().history(10_000).ids(Ids::Keep);
-        let shared = Arc::new(Shared::new(config));
+        let shared = Shared::start(config);
         for n in 0..10_000 {
             let event = Event::new().id(format!("e{n}")).data("x");
-            let _publishing = lock(&shared.publish);
-            shared.push(event);
+            shared.publish(event, None).unwrap();
         }
-        let tail = shared.tail.load(Ordering::Acquire);
-        let locked: Vec<_> = (shared.ring.slots.iter())
-            .map(|slot| slot.write().unwrap())
-            .collect();
+        let locked = shared.ring.lock_all();
         let (done, resolved) = std::sync::mpsc::channel();
         let resolver = shared.clone();
         std::thread::spawn(move || {
-            let _ = done.send(resolver.resolve(tail, Some("unknown")));
+            let _ = done.send(
+                resolver
+                    .subscribe(Some("unknown"))
+                    .map(|start| start.replay),
+            );
         });
-        let outcome = resolved.recv_timeout(std::time::Duration::from_secs(10));
+        let outcome = resolved.recv_timeout(Duration::from_secs(10));
         drop(locked);
         assert_eq!(
             outcome.expect("resolve read the history"),
-            (tail, Replay::Reset)
+            Ok(Replay::Reset)
         );
-        assert_eq!(
-            shared.resolve(tail, Some("e9999")).1,
-            Replay::Resumed { missed: 0 }
-        );
+        let last = shared.subscribe(Some("e9999")).map(|start| start.replay);
+        assert_eq!(last, Ok(Replay::Resumed { missed: 0 }));
     }
 }

@@ -36,16 +36,18 @@ pub(super) fn field(frame: &[u8], name: &[u8]) -> Option<Range<usize>> {
     found
 }
 
-/// `frame` with `id: <id>` as its first line, and without the `id` lines it had.
-///
-/// One allocation and one copy per published event, whatever the number of subscribers.
-pub(super) fn with_id(frame: &[u8], id: u64) -> Bytes {
+/// `frame` with `id: <id>` as its first line (in decimal), and without the `id` lines it
+/// had; and where the id is in it.
+pub(super) fn with_id(frame: &[u8], id: u64) -> (Bytes, Range<usize>) {
     let mut digits = [0; 39];
-    with_text_id(frame, encode::decimal(u128::from(id), &mut digits))
+    let digits = encode::decimal(u128::from(id), &mut digits);
+    let at = b"id: ".len()..b"id: ".len() + digits.len();
+    (with_text_id(frame, digits), at)
 }
 
 /// `frame` with `id: <digits>` as its first line, and without the `id` lines it had;
-/// `digits` holds no CR, LF or NUL (a shared log's position, as text).
+/// `digits` holds no CR, LF or NUL (a log's name for the entry). One allocation and one
+/// copy per event, whatever the number of subscribers.
 pub(super) fn with_text_id(frame: &[u8], digits: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(frame.len() + b"id: \n".len() + digits.len());
     encode::write_line(&mut out, b"id: ", digits);
@@ -78,11 +80,19 @@ mod tests {
 
     #[test]
     fn stamps_the_id_first_and_drops_the_old_ones() {
-        assert_eq!(&with_id(b"data: x\n\n", 7)[..], b"id: 7\ndata: x\n\n");
         assert_eq!(
-            &with_id(b"id: a\nevent: e\ndata: x\nid: b\n\n", 12)[..],
+            &with_text_id(b"data: x\n\n", b"7")[..],
+            b"id: 7\ndata: x\n\n"
+        );
+        assert_eq!(
+            &with_text_id(b"id: a\nevent: e\ndata: x\nid: b\n\n", b"12")[..],
             b"id: 12\nevent: e\ndata: x\n\n"
         );
-        assert_eq!(&with_id(b"\n", 0)[..], b"id: 0\n\n");
+        assert_eq!(&with_text_id(b"\n", b"0")[..], b"id: 0\n\n");
+        let (frame, at) = with_id(b"data: x\n\n", 1234);
+        assert_eq!(
+            (&frame[..], &frame[at]),
+            (&b"id: 1234\ndata: x\n\n"[..], &b"1234"[..])
+        );
     }
 }

@@ -4,10 +4,7 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
     task::{Context, Poll},
 };
 
@@ -15,43 +12,13 @@ use event_listener::EventListener;
 use futures_lite::Stream;
 
 use super::{
-    backend::{self, Admit, Mark, Position},
-    shared::{lock, Shared},
+    builder::Lag,
+    log::Position,
+    replay::Replay,
+    ring::{admit, Admit, Mark},
+    shared::{Place, Shared, Start},
 };
-use crate::{hub::Lag, Event, Source};
-
-/// What a new subscription gets before the live events, depending on the `Last-Event-ID`
-/// it presented to [`Hub::subscribe`](crate::hub::Hub::subscribe).
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::{Event, hub::{Hub, Replay}};
-///
-/// let hub = Hub::builder().history(8).build();
-/// let id = hub.publish(Event::new().data("a"))?; // id 1
-/// hub.publish(Event::new().data("b"))?;
-/// assert_eq!(hub.subscribe(None)?.replay(), Replay::Live);
-/// assert_eq!(hub.subscribe(Some(&id.to_string()))?.replay(), Replay::Resumed { missed: 1 });
-/// assert_eq!(hub.subscribe(Some("no such id"))?.replay(), Replay::Reset);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Replay {
-    /// No `Last-Event-ID` (a first connection): live events only.
-    Live,
-    /// The id was in the history: the `missed` events published after it come first, in
-    /// order, then the live ones, with no gap and no duplicate in between.
-    Resumed {
-        /// How many events are replayed.
-        missed: u64,
-    },
-    /// The id is unknown, or too old for the history: the subscription's first event is
-    /// `event: reset` (with empty data), so the client can fetch the full state again,
-    /// then the live events.
-    Reset,
-}
+use crate::{Event, Source};
 
 /// A one-shot event that comes before the next ring event.
 #[derive(Clone, Copy, Debug)]
@@ -104,7 +71,7 @@ pub struct Subscription {
     signal: Option<Signal>,
     listener: Option<EventListener>,
     /// Where it is, for publishers under `Lag::Wait`, and its key in the registry.
-    position: Option<(Arc<AtomicU64>, usize)>,
+    position: Place,
     filter: Option<Filter>,
     /// With a shared log: the position the client presented, which this process had not
     /// read yet when it subscribed; the events up to it are skipped. Boxed: rare, and an
@@ -115,30 +82,23 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(super) fn new(
-        shared: Arc<Shared>,
-        (cursor, replay_end): (u64, u64),
-        replay: Replay,
-        position: Option<(Arc<AtomicU64>, usize)>,
-    ) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, start: Start) -> Self {
+        if start.replay == Replay::Reset {
+            shared.counters.resets.fetch_add(1, Ordering::Relaxed);
+        }
         Subscription {
             shared,
-            cursor,
-            replay_end,
-            replay,
-            signal: (replay == Replay::Reset).then_some(Signal::Reset),
+            cursor: start.cursor,
+            replay_end: start.tail,
+            replay: start.replay,
+            signal: (start.replay == Replay::Reset).then_some(Signal::Reset),
             listener: None,
-            position,
+            position: start.place,
             filter: None,
-            ahead: None,
+            ahead: start.ahead.map(Box::new),
             lagged: 0,
             ended: false,
         }
-    }
-
-    pub(super) fn ahead(mut self, ahead: Option<Position>) -> Self {
-        self.ahead = ahead.map(Box::new);
-        self
     }
 
     /// What this subscription replays, as decided when it subscribed.
@@ -219,8 +179,14 @@ impl Subscription {
     fn take(&mut self, tail: u64) -> Option<Event> {
         let config = &self.shared.config;
         let first = self.shared.ring.first(tail);
+        // Under `DropOldest`, a subscriber reads a burst from the ring, however far it is
+        // behind, until its next event is overwritten: only then has it really fallen
+        // behind (a skip would lose events the ring still holds). The other policies act
+        // at `capacity`: they lose nothing by it (a disconnected client resumes from the
+        // history, a waiting publisher is only held back).
         let behind = tail - self.cursor.max(self.replay_end);
-        if behind > config.capacity as u64 || self.cursor < first {
+        let over = config.lag != Lag::DropOldest && behind > config.capacity as u64;
+        if over || self.cursor < first {
             self.lag(tail, first);
             return None;
         }
@@ -229,16 +195,20 @@ impl Subscription {
             return None; // overwritten since `tail` was read: the next look sees the lag
         }
         let live = self.cursor >= self.replay_end;
-        let wanted = match backend::admit(slot.mark, &mut self.ahead, live) {
+        let wanted = match admit(slot.mark, &mut self.ahead, live) {
             Admit::Pass => true,
             Admit::Skip => false,
             Admit::ResetFirst => {
                 self.signal = Some(Signal::Reset);
+                self.shared.counters.resets.fetch_add(1, Ordering::Relaxed);
                 return None;
             }
         };
         self.cursor += 1;
         let signal = matches!(slot.mark, Mark::Reset);
+        if signal {
+            self.shared.counters.resets.fetch_add(1, Ordering::Relaxed);
+        }
         let wanted =
             wanted && (signal || self.filter.as_ref().is_none_or(|keep| keep(slot.kind())));
         let event = wanted.then(|| Event::from_frame(slot.frame.clone()));
@@ -279,13 +249,7 @@ impl Subscription {
         }
         self.ended = true;
         self.listener = None;
-        let mut registry = lock(&self.shared.registry);
-        registry.count -= 1;
-        if let Some((_, key)) = self.position.take() {
-            registry.remove(key);
-        }
-        drop(registry);
-        self.shared.moved.notify(usize::MAX);
+        self.shared.leave(self.position.take());
     }
 }
 
@@ -311,8 +275,7 @@ impl Stream for Subscription {
             }
             if closed {
                 this.end();
-                let farewell = lock(&this.shared.farewell).clone();
-                return Poll::Ready(farewell.map(Event::from_frame));
+                return Poll::Ready(this.shared.farewell().map(Event::from_frame));
             }
             match &mut this.listener {
                 None => this.listener = Some(this.shared.published.listen()),

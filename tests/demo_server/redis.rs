@@ -90,10 +90,15 @@ impl RedisServer {
         self.launch();
     }
 
+    /// A connection of its own.
+    pub fn connect(&self) -> redis::Connection {
+        let client = redis::Client::open(self.url()).unwrap();
+        client.get_connection_with_timeout(DEADLINE).unwrap()
+    }
+
     /// Runs one command on a connection of its own.
     pub fn run<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut con = client.get_connection_with_timeout(DEADLINE).unwrap();
+        let mut con = self.connect();
         let mut cmd = redis::cmd(args[0]);
         for arg in &args[1..] {
             cmd.arg(*arg);

@@ -6,6 +6,7 @@ mod support;
 mod lag;
 mod memory_log;
 mod shared_log;
+mod topics;
 
 use std::{cell::Cell, time::Duration};
 
@@ -272,7 +273,31 @@ async fn filter_by_event_type() {
     assert_eq!(take(&mut plain, 5).await, ["3", "bye"]);
 }
 
+/// `publish` and `publish_async` return the id the client sees, whatever the log; with
+/// an idempotency key, a retried publish is not appended again and returns the first id.
+async fn publishing_returns_the_id_the_client_sees() {
+    for ids in [Ids::Assign, Ids::Keep] {
+        let hub = builder().ids(ids).history(8).build();
+        let mut rx = hub.subscribe(None).unwrap();
+        let one = hub.publish(numbered(1).id("a")).unwrap().unwrap();
+        let two = hub.publish_async(numbered(2).id("b")).await.unwrap();
+        let once = hub.publish_once("k", numbered(3).id("c")).unwrap().unwrap();
+        let again = hub.publish_once_async("k", numbered(3).id("c")).await;
+        assert_eq!(again.unwrap(), once);
+        assert_eq!(hub.publish_once("k", numbered(3)).unwrap().unwrap(), once);
+        let seen = take(&mut rx, 3).await;
+        assert_eq!(seen, [one.as_str(), two.as_str(), once.as_str()]);
+        let want = match (ids, THROUGH_A_LOG.get()) {
+            (Ids::Keep, false) => ["a", "b", "c"],
+            _ => ["1", "2", "3"], // a shared log names the events
+        };
+        assert_eq!(seen, want);
+        assert_eq!(hub.stats().published, 3);
+    }
+}
+
 on_both!(
+    publishing_returns_the_id_the_client_sees,
     replay_seam_with_concurrent_publishing,
     unknown_or_too_old_ids_get_the_reset_event,
     max_subscribers_refuses_then_admits,
@@ -283,6 +308,7 @@ on_both!(
 );
 
 through_a_log!(
+    publishing_returns_the_id_the_client_sees,
     max_subscribers_refuses_then_admits,
     unsubscribes_when_the_client_disconnects,
     close_with_farewell_through_the_pump,

@@ -35,8 +35,13 @@ fn instance(server: &RedisServer, key: &str) -> Demo {
 
 /// Posts `text` to the instance; its HTTP status.
 fn post(authority: &str, text: &str) -> String {
+    post_to(authority, "/messages", text).0
+}
+
+/// Posts `text` to `path` on the instance; its HTTP status and body.
+fn post_to(authority: &str, path: &str, text: &str) -> (String, String) {
     let head = format!(
-        "POST /messages HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         text.len()
     );
     let mut socket = TcpStream::connect(authority).unwrap();
@@ -46,8 +51,9 @@ fn post(authority: &str, text: &str) -> String {
         .unwrap();
     let mut response = Vec::new();
     socket.read_to_end(&mut response).unwrap();
-    let (head, _) = split_head(&response);
-    String::from_utf8_lossy(&head[9..12]).into_owned()
+    let (head, body) = split_head(&response);
+    let status = String::from_utf8_lossy(&head[9..12]).into_owned();
+    (status, String::from_utf8_lossy(body).into_owned())
 }
 
 /// An `/events` stream read over HTTP/1.0 (no chunking: the body is the SSE stream).
@@ -60,9 +66,13 @@ struct Events {
 
 impl Events {
     fn open(chat: &Demo, last_event_id: Option<&str>) -> Events {
-        let mut socket = TcpStream::connect(chat.authority()).unwrap();
+        Events::open_at(chat, "/events", last_event_id)
+    }
+
+    fn open_at(demo: &Demo, path: &str, last_event_id: Option<&str>) -> Events {
+        let mut socket = TcpStream::connect(demo.authority()).unwrap();
         let header = last_event_id.map_or(String::new(), |id| format!("last-event-id: {id}\r\n"));
-        let request = format!("GET /events HTTP/1.0\r\nhost: x\r\n{header}\r\n");
+        let request = format!("GET {path} HTTP/1.0\r\nhost: x\r\n{header}\r\n");
         socket.write_all(request.as_bytes()).unwrap();
         Events {
             socket,
@@ -210,6 +220,58 @@ fn a_client_cut_off_from_one_process_resumes_on_the_other() {
             .collect();
         assert_eq!(rest, want[N / 4..]);
     });
+}
+
+/// The notifications example twice on one Redis: a client of a topic on one process gets
+/// what is posted to that topic on the other (with the id the post answered), nothing of
+/// other topics, and resumes on the other process; one stream of two topics resumes
+/// both; `/stats` counts topics, subscribers and threads.
+#[test]
+fn notifications_on_two_processes_share_topics() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let envs = [("REDIS_URL", url.as_str())];
+    let a = Demo::start_example_with("notifications", "SSE_ADDR", &envs);
+    let b = Demo::start_example_with("notifications", "SSE_ADDR", &envs);
+    let mut user = Events::open_at(&a, "/topics/user:1/events", None);
+    let mut both = Events::open_at(&a, "/events?topic=user:1&topic=news", None);
+    let (status, first) = post_to(b.authority(), "/topics/user:1", "hello");
+    assert_eq!(status, "200", "{first}");
+    assert_eq!(user.next(), Some(("hello".into(), Some(first.clone()))));
+    let (_, seen) = both.next().unwrap();
+    let (status, _) = post_to(a.authority(), "/topics/user:2", "not for user 1");
+    assert_eq!(status, "200");
+    let (_, second) = post_to(b.authority(), "/topics/user:1", "second");
+    let (_, news) = post_to(b.authority(), "/topics/news", "headline");
+    assert_eq!(user.next(), Some(("second".into(), Some(second))));
+    let mut back = Events::open_at(&b, "/topics/user:1/events", Some(&first));
+    assert_eq!(back.next().map(|(data, _)| data).as_deref(), Some("second"));
+    let mut resumed = Events::open_at(&b, "/events?topic=user:1&topic=news", seen.as_deref());
+    let got: Vec<String> = (0..2).map(|_| resumed.next().unwrap().0).collect();
+    assert_eq!(got.len(), 2);
+    assert!(got.contains(&"second".to_owned()) && got.contains(&"headline".to_owned()));
+    assert!(
+        news.chars().all(|c| c.is_ascii_digit() || c == '-'),
+        "{news}"
+    );
+    let stats = get(a.authority(), "/stats");
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["subscribers"], 3); // user:1, and user:1 and news for `both`
+    assert!(stats["topics"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(stats["threads"].as_u64().unwrap() >= 1, "{stats}");
+}
+
+/// The body of `GET path` on the instance.
+fn get(authority: &str, path: &str) -> String {
+    let mut socket = TcpStream::connect(authority).unwrap();
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nhost: x\r\n\r\n");
+    socket.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(split_head(&response).1).into_owned()
 }
 
 /// Two Chromium pages, one on each instance, see each other's messages; B refreshed

@@ -1,6 +1,7 @@
 //! Hubs in several "instances" sharing one Redis stream (`RedisStreams`): the shared-log
 //! scenarios of tests/hub on a real `redis-server`, on smol and on tokio, and its faults:
-//! down at start, connections cut, restarted empty, a hundred restarts.
+//! down at start, connections cut, restarted empty, a hundred restarts; and the losses
+//! the hub must not have (tests/redis/loss.rs).
 //!
 //! Each test starts its own `redis-server` on a free loopback port, persistence off. They
 //! are skipped without `redis-server` (Debian: `apt-get install redis-server`), except on
@@ -17,6 +18,7 @@ mod shared_log;
 
 mod cluster;
 mod faults;
+mod loss;
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},

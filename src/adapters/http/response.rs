@@ -79,7 +79,8 @@ pub fn response<S: Source>(sse: Sse<S>) -> Response<SseBody<S>> {
 /// fn events(hub: &Hub) -> Response<Either<SseBody<Subscription>, Empty<Bytes>>> {
 ///     match hub.subscribe(None) {
 ///         Ok(rx) => response(Sse::new(rx)).map(Either::Left),
-///         // SubscribeError::Full (max_subscribers reached), or Closed (shutting down)
+///         // SubscribeError::Full (max_subscribers reached), Loading (a shared log's
+///         // history not loaded yet) or Closed (shutting down)
 ///         Err(_) => unavailable(Duration::from_secs(5)).map(Either::Right),
 ///     }
 /// }

@@ -7,9 +7,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::{Appending, Backend, Feed, Position};
+use super::{keys::Keys, Appending, Backend, EventId, Feed, Position};
 use crate::{
-    hub::{shared::lock, PublishError},
+    hub::{error::PublishError, lock::lock},
     Event,
 };
 
@@ -31,10 +31,10 @@ use crate::{
 /// let log = MemoryLog::new();
 /// let a = Hub::builder().history(10).backend(log.clone()).build();
 /// let b = Hub::builder().history(10).backend(log).build();
-/// a.publish(Event::new().data("one"))?; // id 1
-/// a.publish(Event::new().data("two"))?; // id 2
-/// // A client of `a` that saw id 1 reconnects to `b`:
-/// assert_eq!(b.subscribe(Some("1"))?.replay(), Replay::Resumed { missed: 1 });
+/// let one = a.publish(Event::new().data("one"))?.unwrap();
+/// a.publish(Event::new().data("two"))?;
+/// // A client of `a` that saw the first one reconnects to `b`:
+/// assert_eq!(b.subscribe(Some(one.as_str()))?.replay(), Replay::Resumed { missed: 1 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Default)]
@@ -50,7 +50,10 @@ struct Log {
     entries: VecDeque<(u64, Event)>,
     keep: usize,
     feeds: Vec<Feed>,
+    /// Hubs that started while the log was unavailable: loaded once it is back.
+    loading: Vec<Feed>,
     down: bool,
+    keys: Keys,
 }
 
 impl MemoryLog {
@@ -67,7 +70,8 @@ impl MemoryLog {
     }
 
     /// Makes the log unreachable (`false`: publishing is refused with
-    /// [`PublishError::Unavailable`]) or reachable again.
+    /// [`PublishError::Unavailable`], and a hub that starts meanwhile cannot load its
+    /// history until it is back) or reachable again.
     ///
     /// # Examples
     ///
@@ -79,7 +83,13 @@ impl MemoryLog {
     /// assert!(hub.publish(Event::new().data("x")).unwrap_err().is_unavailable());
     /// ```
     pub fn set_available(&self, available: bool) {
-        lock(&self.log).down = !available;
+        let mut log = lock(&self.log);
+        log.down = !available;
+        if available {
+            for feed in std::mem::take(&mut log.loading) {
+                log.load(feed);
+            }
+        }
     }
 
     /// Loses every entry, as a broker restarted empty: every hub that follows the log
@@ -103,24 +113,37 @@ impl MemoryLog {
     }
 }
 
-impl Backend for MemoryLog {
-    fn start(&self, feed: Feed) {
-        let mut log = lock(&self.log);
-        log.keep = log.keep.max(feed.history());
-        let skip = log.entries.len().saturating_sub(feed.history());
-        let ids: Vec<String> = log.entries.iter().map(|(at, _)| at.to_string()).collect();
-        let backlog = log.entries.iter().zip(&ids).skip(skip);
+impl Log {
+    /// Feeds the newest entries to a hub that starts following, then follows.
+    fn load(&mut self, feed: Feed) {
+        self.keep = self.keep.max(feed.history());
+        let skip = self.entries.len().saturating_sub(feed.history());
+        let ids: Vec<String> = self.entries.iter().map(|(at, _)| at.to_string()).collect();
+        let backlog = self.entries.iter().zip(&ids).skip(skip);
         let entries =
             backlog.map(|((at, event), id)| (&id[..], Position::new(*at, 0), event.clone()));
         if feed.backlog(entries) {
-            log.feeds.push(feed);
+            self.feeds.push(feed);
+        }
+    }
+}
+
+impl Backend for MemoryLog {
+    fn start(&self, feed: Feed) {
+        let mut log = lock(&self.log);
+        match log.down {
+            true => log.loading.push(feed),
+            false => log.load(feed),
         }
     }
 
-    fn append(&self, event: Event) -> Result<(), PublishError> {
+    fn append(&self, event: Event, key: Option<&str>) -> Result<Option<EventId>, PublishError> {
         let mut log = lock(&self.log);
         if log.down {
             return Err(PublishError::Unavailable(event));
+        }
+        if let Some(id) = log.keys.get(key) {
+            return Ok(Some(id));
         }
         log.next = log.next.max(1);
         let at = log.next;
@@ -133,11 +156,13 @@ impl Backend for MemoryLog {
         while log.entries.len() > log.keep {
             log.entries.pop_front();
         }
-        Ok(())
+        let id = EventId::new(&id);
+        log.keys.insert(key, &id);
+        Ok(Some(id))
     }
 
-    fn append_wait(&self, event: Event) -> Appending<'_> {
-        let appended = self.append(event);
+    fn append_wait<'a>(&'a self, event: Event, key: Option<&'a str>) -> Appending<'a> {
+        let appended = self.append(event, key).map(Option::unwrap_or_default);
         Box::pin(async move { appended })
     }
 

@@ -21,8 +21,8 @@ use bytes::Bytes;
 use futures_lite::future;
 use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client, RedisResult};
 
-use super::{Appending, Backend, Feed, Position};
-use crate::{hub::PublishError, Event};
+use super::{Appending, Backend, EventId, Feed, Position};
+use crate::{hub::error::PublishError, Event};
 
 /// The field an entry's frame is stored under.
 const FIELD: &str = "sse";
@@ -32,6 +32,19 @@ const BLOCK: Duration = Duration::from_secs(5);
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries read per `XREAD`.
 const BATCH: usize = 512;
+/// How long a write's own key (no idempotency key given) is kept: long enough for the
+/// writer's retry after a lost reply to find it (the retry follows the reconnection).
+const RETRY_WINDOW: Duration = Duration::from_secs(10);
+/// Appends an entry unless its key is set, in one step: `KEYS[1]` the stream, `KEYS[2]`
+/// the key; `ARGV`: the `MAXLEN ~` bound, the field ([`FIELD`]), the frame, the key's
+/// lifetime in milliseconds. Returns the entry's id, the first one's when the key was set.
+const APPEND_ONCE: &str = r#"
+local id = redis.call('GET', KEYS[2])
+if id then return id end
+id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
+redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+return id
+"#;
 
 /// A hub backend that logs events in one [Redis stream](https://redis.io/docs/latest/develop/data-types/streams/),
 /// so that the hubs of several server processes serve one stream of events and resume each
@@ -48,10 +61,13 @@ const BATCH: usize = 512;
 ///
 /// Limits, by design or not handled yet:
 ///
-/// - Writes are at least once: a batch of `XADD`s whose reply was lost with its
-///   connection is written again on the next one, so an event may appear twice in the
-///   log. [`Hub::publish_async`](crate::hub::Hub::publish_async) is told of a failure and does
-///   not retry.
+/// - Writes are exactly once within a window: each write is a script that appends the
+///   entry unless a key says it was appended, and sets the key, in one step. The key is
+///   the publisher's idempotency key ([`Hub::publish_once`](crate::hub::Hub::publish_once),
+///   remembered for [`idempotency_window`](RedisStreams::idempotency_window)), or the
+///   write's own (remembered for 10 s), so a batch whose reply was lost with its
+///   connection and is written again on the next one is not appended twice. Each key is a
+///   Redis string (about 100 bytes) for its window: at 10,000 events/s, about 10 MB.
 /// - Loss is detected by the reader's every read: it reads the entries after its last one
 ///   and checks that this one is still there in one transaction (trimming removes the
 ///   oldest first, so nothing after it was trimmed). A reader that falls more than about
@@ -98,12 +114,42 @@ struct Inner {
     max_len: AtomicUsize,
     /// Events from `Hub::publish` that were queued but could not be written.
     failed: AtomicU64,
+    /// How long an idempotency key is remembered.
+    window: Duration,
+    /// This backend's writes' own keys: a random prefix, and a count.
+    nonce: u64,
+    written: AtomicU64,
 }
 
-/// One event to append; `reply` for `publish_async`, which gets the event back on failure.
+/// One event to append, once per key; `reply` for `publish_async`, which gets its id, or
+/// the event back on failure.
 struct Job {
     event: Event,
-    reply: Option<async_channel::Sender<Result<(), Event>>>,
+    /// The Redis key that says it was appended: the publisher's idempotency key, or the
+    /// job's own, so that the writer's retry after a lost reply is not appended twice.
+    once: String,
+    /// How long `once` is kept.
+    window: Duration,
+    reply: Option<async_channel::Sender<Result<EventId, Event>>>,
+}
+
+impl Job {
+    fn new(inner: &Inner, event: Event, key: Option<&str>) -> Self {
+        let (once, window) = match key {
+            Some(key) => (format!("{}:once:k:{key}", inner.key), inner.window),
+            None => {
+                let n = inner.written.fetch_add(1, Ordering::Relaxed);
+                let own = format!("{}:once:a:{:x}-{n}", inner.key, inner.nonce);
+                (own, RETRY_WINDOW)
+            }
+        };
+        Job {
+            event,
+            once,
+            window,
+            reply: None,
+        }
+    }
 }
 
 /// A Redis URL that could not be used.
@@ -155,8 +201,32 @@ impl RedisStreams {
                 stopped: AtomicBool::new(false),
                 max_len: AtomicUsize::new(1),
                 failed: AtomicU64::new(0),
+                window: Duration::from_secs(60),
+                nonce: nonce(),
+                written: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// How long an idempotency key ([`Hub::publish_once`](crate::hub::Hub::publish_once))
+    /// is remembered: a publish retried within it with the same key is not appended again.
+    /// Default 60 seconds. Each key costs a Redis string for that long. Call it before
+    /// handing the backend to a hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let redis = sse_pump::hub::RedisStreams::new("redis://127.0.0.1", "chat")?
+    ///     .idempotency_window(Duration::from_secs(300));
+    /// # drop(redis);
+    /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
+    /// ```
+    pub fn idempotency_window(mut self, window: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.window = window.max(Duration::from_millis(1));
+        }
+        self
     }
 
     /// How many publishes may wait for the writer; beyond, [`Hub::publish`](crate::hub::Hub::publish)
@@ -288,7 +358,7 @@ impl Backend for RedisStreams {
         }
     }
 
-    fn append(&self, event: Event) -> Result<(), PublishError> {
+    fn append(&self, event: Event, key: Option<&str>) -> Result<Option<EventId>, PublishError> {
         let inner = &self.inner;
         if inner.is_stopped() {
             return Err(PublishError::Closed(event));
@@ -299,14 +369,15 @@ impl Backend for RedisStreams {
         inner
             .jobs
             .0
-            .try_send(Job { event, reply: None })
+            .try_send(Job::new(inner, event, key))
             .map_err(|err| match err {
                 async_channel::TrySendError::Full(job) => PublishError::Full(job.event),
                 async_channel::TrySendError::Closed(job) => PublishError::Closed(job.event),
-            })
+            })?;
+        Ok(None) // Redis names the entry when it writes it
     }
 
-    fn append_wait(&self, event: Event) -> Appending<'_> {
+    fn append_wait<'a>(&'a self, event: Event, key: Option<&'a str>) -> Appending<'a> {
         Box::pin(async move {
             let inner = &self.inner;
             if inner.is_stopped() {
@@ -318,14 +389,14 @@ impl Backend for RedisStreams {
             let event = event.freeze();
             let (reply, confirmed) = async_channel::bounded(1);
             let job = Job {
-                event: event.clone(),
                 reply: Some(reply),
+                ..Job::new(inner, event.clone(), key)
             };
             if inner.jobs.0.send(job).await.is_err() {
                 return Err(PublishError::Closed(event));
             }
             match confirmed.recv().await {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok(id)) => Ok(id),
                 Ok(Err(event)) => Err(PublishError::Unavailable(event)),
                 Err(_) => Err(PublishError::Unavailable(event)),
             }
@@ -621,17 +692,16 @@ async fn drain(
             pending.push(job);
         }
         match append(con, inner, pending).await {
-            Ok(()) => pending
+            Ok(ids) => pending
                 .drain(..)
-                .for_each(|job| reply(inner, Some(job), true)),
+                .zip(ids)
+                .for_each(|(job, id)| reply(inner, job, Some(id))),
             // The connection broke (Redis restarted, say): reconnect, write them again.
             Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() => {
                 return Err(());
             }
             // Refused by Redis (the key is not a stream?).
-            Err(_) => pending
-                .drain(..)
-                .for_each(|job| reply(inner, Some(job), false)),
+            Err(_) => pending.drain(..).for_each(|job| reply(inner, job, None)),
         }
     }
 }
@@ -641,42 +711,57 @@ async fn drain(
 fn refuse(inner: &Inner, pending: Vec<Job>) {
     let queued = std::iter::from_fn(|| inner.jobs.1.try_recv().ok());
     for job in pending.into_iter().chain(queued) {
-        reply(inner, Some(job), false);
+        reply(inner, job, None);
     }
 }
 
-/// Tells the job's publisher whether its event was written; one nobody waits for that
-/// failed is counted in `failed`.
-fn reply(inner: &Inner, job: Option<Job>, written: bool) {
-    let Some(job) = job else { return };
-    match job.reply {
-        Some(reply) => {
-            let _ = reply.try_send(if written { Ok(()) } else { Err(job.event) });
-        }
-        None if !written => {
-            inner.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        None => {}
+/// Tells the job's publisher the id its event was written as, or that it was not; one
+/// nobody waits for that failed is counted in `failed`.
+fn reply(inner: &Inner, job: Job, written: Option<String>) {
+    match (job.reply, written) {
+        (Some(reply), Some(id)) => drop(reply.try_send(Ok(EventId::new(&id)))),
+        (Some(reply), None) => drop(reply.try_send(Err(job.event))),
+        (None, None) => drop(inner.failed.fetch_add(1, Ordering::Relaxed)),
+        (None, Some(_)) => {}
     }
 }
 
-/// `XADD key MAXLEN ~ history * sse <frame>` for each job, pipelined: one round trip.
-async fn append(con: &mut MultiplexedConnection, inner: &Inner, jobs: &[Job]) -> RedisResult<()> {
+/// For each job, `XADD key MAXLEN ~ history * sse <frame>` unless its key says it was
+/// appended already, then sets the key ([`APPEND_ONCE`]), pipelined: one round trip;
+/// the entries' ids.
+async fn append(
+    con: &mut MultiplexedConnection,
+    inner: &Inner,
+    jobs: &[Job],
+) -> RedisResult<Vec<String>> {
     let max_len = inner.max_len.load(Ordering::Acquire);
     let mut pipe = redis::pipe();
     for job in jobs {
         let frame = job.event.clone().into_bytes();
-        pipe.cmd("XADD")
+        pipe.cmd("EVAL")
+            .arg(APPEND_ONCE)
+            .arg(2)
             .arg(&inner.key)
-            .arg("MAXLEN")
-            .arg("~")
+            .arg(&job.once)
             .arg(max_len)
-            .arg("*")
             .arg(FIELD)
-            .arg(&frame[..]);
+            .arg(&frame[..])
+            .arg(job.window.as_millis() as u64);
     }
-    let _ids: Vec<String> = pipe.query_async(con).await?;
-    Ok(())
+    pipe.query_async(con).await
+}
+
+/// A random number for this backend's own keys (from the standard library's random
+/// hashing keys), so that two processes never share one.
+fn nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_nanos()),
+    );
+    hasher.finish()
 }
 
 #[cfg(test)]
