@@ -70,7 +70,9 @@ impl Live {
     fn publish(&self, event: Event) -> Result<u64, sse_pump::hub::PublishError> {
         let id = self.hub.publish(event)?;
         // An in-process hub numbers its events and says the number at once.
-        let id = id.and_then(|id| id.as_str().parse().ok()).unwrap_or_default();
+        let id = id
+            .and_then(|id| id.as_str().parse().ok())
+            .unwrap_or_default();
         self.last_id.fetch_max(id, Ordering::Relaxed);
         Ok(id)
     }

@@ -19,7 +19,7 @@ use super::{
     rejecting::is_event_stream,
     OpenError, Rejected, RequestBuilder, Timeout, TransportError,
 };
-use crate::{Decoder, MessageEvent, ReadError};
+use crate::decode::{Decoder, MessageEvent, ReadError};
 
 /// The longest response head read: 64 KiB.
 const MAX_HEAD: usize = 64 << 10;

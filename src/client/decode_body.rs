@@ -12,7 +12,7 @@ use futures_lite::Stream;
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use crate::{DecodeStream, Decoder};
+use crate::decode::{DecodeStream, Decoder};
 
 /// The stream returned by [`decode_body`]: [`MessageEvent`](crate::MessageEvent)s, or a
 /// [`ReadError`](crate::ReadError) carrying the body's own error type.

@@ -5,7 +5,7 @@ use std::{error::Error, fmt, time::Duration};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use crate::DecodeError;
+use crate::decode::DecodeError;
 
 /// A boxed transport error, as the HTTP client reported it.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;

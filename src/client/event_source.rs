@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     client::{Backoff, EventSourceError, Timeout, TransportError},
-    Decoder, MessageEvent, ReadError,
+    decode::{Decoder, MessageEvent, ReadError},
 };
 
 mod state;

@@ -21,7 +21,7 @@ use super::{
     rejecting::{is_event_stream, Rejecting},
     EventSource, Fetch, OpenError, Timeout, TransportError,
 };
-use crate::{Decoder, MessageEvent, ReadError};
+use crate::decode::{Decoder, MessageEvent, ReadError};
 
 /// Starts a one-shot request with `method` to `uri`, sent with `fetch` (any [`Fetch`] of
 /// `http::Request<Bytes>`): set headers and a body, then

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::Event;
+use crate::wire::Event;
 
 /// A [`Hub::publish`](crate::hub::Hub::publish) that was refused; the event is handed back.
 ///

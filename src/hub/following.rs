@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_lite::Stream;
 
 use super::{error::SubscribeError, handle::Hub, shared::Seen, stamp, subscription::Subscription};
-use crate::{Event, Source};
+use crate::{deliver::Source, wire::Event};
 
 /// One subscriber's stream of several [`Topics`](crate::hub::Topics) (Mercure's model),
 /// from [`Topics::follow`](crate::hub::Topics::follow); hand it to

@@ -13,7 +13,7 @@ use super::{
     shared::{Seen, Shared},
     subscription::Subscription,
 };
-use crate::Event;
+use crate::wire::Event;
 
 /// One publisher, many listeners: every event published is encoded once and streamed to
 /// every [`Subscription`], with replay for clients that come back with a `Last-Event-ID`,

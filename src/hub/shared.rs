@@ -20,7 +20,7 @@ use super::{
     replay::Replay,
     ring::{Mark, Ring, Slot},
 };
-use crate::Event;
+use crate::wire::Event;
 
 pub(super) struct Shared {
     pub(super) config: HubBuilder,

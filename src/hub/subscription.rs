@@ -18,7 +18,7 @@ use super::{
     ring::{admit, Admit, Mark},
     shared::{Place, Shared, Start},
 };
-use crate::{Event, Source};
+use crate::{deliver::Source, wire::Event};
 
 /// A one-shot event that comes before the next ring event.
 #[derive(Clone, Copy, Debug)]

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::{keys::Keys, Appending, Backend, EventId, Feed, Position};
 use crate::{
     hub::{error::PublishError, lock::lock, stamp},
-    Event,
+    wire::Event,
 };
 
 /// A log inside one process, for one hub: under `keep`, the publisher's ids (found in an

@@ -10,7 +10,7 @@ use std::{
 use super::{keys::Keys, Appending, Backend, EventId, Feed, Position};
 use crate::{
     hub::{error::PublishError, lock::lock},
-    Event,
+    wire::Event,
 };
 
 /// A log shared by several [`Hub`](crate::hub::Hub)s of one process, as

@@ -96,7 +96,7 @@ pub use self::memory::MemoryLog;
 #[cfg(feature = "redis")]
 pub use self::redis::{InvalidUrl, RedisStreams};
 use super::{error::PublishError, stamp};
-use crate::Event;
+use crate::wire::Event;
 
 /// An entry's place in a shared log: ordered, and the same on every process. Redis entry
 /// `1700000000000-3` is `Position::new(1700000000000, 3)`; a log numbered by one sequence

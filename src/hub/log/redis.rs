@@ -22,7 +22,7 @@ use futures_lite::future;
 use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client, RedisResult};
 
 use super::{Appending, Backend, EventId, Feed, Position};
-use crate::{hub::error::PublishError, Event};
+use crate::{hub::error::PublishError, wire::Event};
 
 /// The field an entry's frame is stored under.
 const FIELD: &str = "sse";
