@@ -129,7 +129,7 @@ pub trait Decoded: Sized + sealed::Sealed {
     /// assert_eq!(MessageEvent::pull(&mut decoder)?.unwrap().data, "x");
     /// # Ok::<(), sse_pump::DecodeError>(())
     /// ```
-    fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError>;
+    fn pull(decoder: &mut super::Decoder) -> Result<Option<Self>, super::DecodeError>;
 }
 
 // Always inlined, as every step from the parser up to the adapter's `poll_next`: a call
@@ -137,14 +137,14 @@ pub trait Decoded: Sized + sealed::Sealed {
 // such copy costs a store-forwarding stall (perf: half of the time on one-line events).
 impl Decoded for MessageEvent {
     #[inline(always)]
-    fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
+    fn pull(decoder: &mut super::Decoder) -> Result<Option<Self>, super::DecodeError> {
         decoder.next_event()
     }
 }
 
 impl Decoded for Item {
     #[inline(always)]
-    fn pull(decoder: &mut crate::Decoder) -> Result<Option<Self>, crate::DecodeError> {
+    fn pull(decoder: &mut super::Decoder) -> Result<Option<Self>, super::DecodeError> {
         decoder.next_item()
     }
 }

@@ -93,7 +93,7 @@ impl<R, T> DecodeReader<R, T> {
     /// assert_eq!(items.next().unwrap()?, Item::Comment("ping".into()));
     /// # Ok::<(), sse_pump::ReadError>(())
     /// ```
-    pub fn items(self) -> DecodeReader<R, crate::Item> {
+    pub fn items(self) -> DecodeReader<R, super::Item> {
         DecodeReader {
             reader: self.reader,
             read: self.read,

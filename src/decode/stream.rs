@@ -117,7 +117,7 @@ impl<R, T> Decode<R, T> {
     /// ```
     /// let _items = sse_pump::decode(&b": ping\n"[..]).items();
     /// ```
-    pub fn items(self) -> Decode<R, crate::Item> {
+    pub fn items(self) -> Decode<R, super::Item> {
         Decode {
             reader: self.reader,
             read: self.read,
