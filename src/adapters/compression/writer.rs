@@ -99,6 +99,19 @@ impl<W: AsyncWrite + Unpin> CompressedWriter<W> {
         self.encoder.encoding()
     }
 
+    /// The writer it writes into, by reference.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::{adapters::compression::CompressedWriter, Encoding};
+    /// let writer = CompressedWriter::new(Vec::<u8>::new(), Encoding::Zstd);
+    /// assert!(writer.get_ref().is_empty());
+    /// ```
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
     /// The writer it writes into.
     ///
     /// # Examples
