@@ -82,6 +82,7 @@ impl<W: AsyncWrite + Unpin> CompressedWriter<W> {
 
     /// Passes the next `len` bytes through uncompressed: a response head written through
     /// the same writer as the body.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn pass_through(&mut self, len: usize) {
         self.plain = len;
     }
