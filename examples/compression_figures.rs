@@ -257,7 +257,9 @@ fn writer_memory(encoding: Encoding, events: &[Event]) -> f64 {
             for event in events {
                 tx.send(event.clone()).await.unwrap();
                 // The pump takes the event, writes and flushes it, and waits for the next.
-                assert!(futures_lite::future::poll_once(pump.as_mut()).await.is_none());
+                assert!(futures_lite::future::poll_once(pump.as_mut())
+                    .await
+                    .is_none());
             }
         }
         rss_kib().saturating_sub(before) as f64 / STREAMS as f64

@@ -75,7 +75,9 @@ async fn serve_raw() -> Server {
                 chose.send(request.negotiate_encoding()).unwrap();
                 let (tx, rx) = channel(4);
                 tokio::spawn(lockstep(tx, go_ahead));
-                respond_compressed(tcp, Sse::new(rx), &request).await.unwrap();
+                respond_compressed(tcp, Sse::new(rx), &request)
+                    .await
+                    .unwrap();
             });
         }
     });

@@ -120,8 +120,7 @@ fn the_closing_frame_ends_a_valid_compressed_stream() {
         let body = CompressedBody::new(SseBody::new(Sse::new(rx)), encoding);
         let wire = block_on(body.collect()).unwrap().to_bytes();
         // The whole-stream decoders fail on a stream that does not end properly.
-        let text = decode_whole(encoding, &wire)
-        .unwrap_or_else(|e| panic!("{encoding}: {e}"));
+        let text = decode_whole(encoding, &wire).unwrap_or_else(|e| panic!("{encoding}: {e}"));
         assert_eq!(text, b"data: only\n\n", "{encoding}");
     }
 }
@@ -253,9 +252,16 @@ fn a_compressed_stream_over_bare_tcp_decodes_event_by_event() {
             let mut tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
             let request = format!("GET /events HTTP/1.1\r\nAccept-Encoding: {encoding}\r\n\r\n");
             tcp.write_all(request.as_bytes()).await.unwrap();
-            server.events.send(Event::new().data("first")).await.unwrap();
+            server
+                .events
+                .send(Event::new().data("first"))
+                .await
+                .unwrap();
             let head = read_head(&mut tcp).await;
-            assert!(head.contains(&format!("content-encoding: {encoding}\r\n")), "{head}");
+            assert!(
+                head.contains(&format!("content-encoding: {encoding}\r\n")),
+                "{head}"
+            );
             assert!(head.contains("vary: accept-encoding\r\n"), "{head}");
             let (mut decoder, mut wire) = (Decoder::new(encoding), Vec::new());
             let mut expected = b"data: first\n\n".to_vec();
@@ -263,7 +269,9 @@ fn a_compressed_stream_over_bare_tcp_decodes_event_by_event() {
             for n in 0..30 {
                 // The next event only once the last is decoded: a frame held in the
                 // compressor would stall here.
-                let event = Event::new().id(n.to_string()).data(format!(r#"{{"n":{n}}}"#));
+                let event = Event::new()
+                    .id(n.to_string())
+                    .data(format!(r#"{{"n":{n}}}"#));
                 expected.extend_from_slice(&event.clone().into_bytes());
                 server.events.send(event).await.unwrap();
                 (read_until(&mut tcp, &mut decoder, &expected, &mut wire).await).unwrap();
@@ -288,7 +296,11 @@ fn a_client_accepting_no_offered_coding_gets_identity_over_bare_tcp() {
         tcp.write_all(b"GET / HTTP/1.1\r\nAccept-Encoding: br, deflate\r\n\r\n")
             .await
             .unwrap();
-        server.events.send(Event::new().data("plain")).await.unwrap();
+        server
+            .events
+            .send(Event::new().data("plain"))
+            .await
+            .unwrap();
         server.events.close();
         let mut wire = String::new();
         tcp.read_to_string(&mut wire).await.unwrap();
@@ -333,7 +345,10 @@ fn curl_compressed_reads_a_bare_tcp_stream() {
             assert!(output.status.success(), "curl failed: {output:?}");
             let text = String::from_utf8(output.stdout).unwrap();
             let (head, body) = text.split_once("\r\n\r\n").unwrap();
-            assert!(head.contains(&format!("content-encoding: {coding}")), "{head}");
+            assert!(
+                head.contains(&format!("content-encoding: {coding}")),
+                "{head}"
+            );
             assert_eq!(body, expected, "{coding}");
         });
     }

@@ -22,7 +22,10 @@ fn past_the_budget_streams_are_served_identity_and_counted() {
     set_max_streams(2);
     let first = body(Encoding::Gzip);
     let second = body(Encoding::Zstd);
-    assert_eq!((first.encoding(), second.encoding()), (Encoding::Gzip, Encoding::Zstd));
+    assert_eq!(
+        (first.encoding(), second.encoding()),
+        (Encoding::Gzip, Encoding::Zstd)
+    );
     assert_eq!(stats().active, 2);
     let before = stats().served_identity;
 
@@ -47,7 +50,9 @@ fn past_the_budget_streams_are_served_identity_and_counted() {
             .write_all(b"GET / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n")
             .await
             .unwrap();
-        let request = sse_pump::adapters::raw::read_request(&mut server).await.unwrap();
+        let request = sse_pump::adapters::raw::read_request(&mut server)
+            .await
+            .unwrap();
         let (tx, rx) = channel(1);
         tx.try_send(Event::new().data("plain")).unwrap();
         drop(tx);
@@ -66,9 +71,13 @@ fn past_the_budget_streams_are_served_identity_and_counted() {
     assert_eq!(stats().active, 1);
     let again = body(Encoding::Gzip);
     assert_eq!(again.encoding(), Encoding::Gzip);
-    let wire = futures_lite::future::block_on(again.collect()).unwrap().to_bytes();
+    let wire = futures_lite::future::block_on(again.collect())
+        .unwrap()
+        .to_bytes();
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&wire[..]).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&wire[..])
+        .read_to_string(&mut text)
+        .unwrap();
     assert_eq!(text, "data: budget\n\n");
     // Finished (its trailer sent): the place is free though the body still exists.
     assert_eq!(stats().active, 1);

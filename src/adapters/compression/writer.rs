@@ -152,7 +152,11 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for CompressedWriter<W> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.plain > 0 || this.encoder.is_identity() {
-            let plain = if this.plain > 0 { this.plain } else { buf.len() };
+            let plain = if this.plain > 0 {
+                this.plain
+            } else {
+                buf.len()
+            };
             let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..plain.min(buf.len())]))?;
             this.plain = this.plain.saturating_sub(n);
             return Poll::Ready(Ok(n));

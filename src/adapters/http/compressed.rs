@@ -26,11 +26,12 @@ use crate::{
 /// Build it with [`SseResponse::compress`](crate::SseResponse::compress), which also sets
 /// `Content-Encoding` and `Vary`. The compressor keeps its window between frames, so
 /// repeated field names and JSON keys shrink to a few bytes each (a 111-byte JSON token
-/// chunk leaves as about 10 bytes with zstd). The cost is memory per stream, about 300 KiB
-/// (gzip), 375 KiB (zstd) or 650 KiB (Brotli) once the window is full, against 4 KiB
-/// uncompressed, and one to four microseconds of CPU per frame: see
-/// `benches/compression-results.md`. Compress streams that carry a lot, not mostly idle
-/// ones.
+/// chunk leaves as about 9 bytes with gzip, 10 with zstd). The cost is memory per stream,
+/// about 100 KiB (gzip: zlib with a 4 KiB window), 80 KiB (zstd: a 16 KiB window) or 700
+/// KiB (Brotli) once warm, against a few KiB uncompressed, and a few microseconds of CPU
+/// per frame: see `benches/compression-results.md`. A process-wide budget
+/// ([`set_max_streams`](crate::adapters::compression::set_max_streams)) bounds the sum:
+/// past it, new bodies pass the stream through uncompressed.
 ///
 /// **Security**: compression leaks the length of what compresses well. If one stream
 /// carries a secret (a token, a session id) and data an attacker chooses, the attacker can
@@ -137,7 +138,12 @@ impl<S: Source> CompressedBody<S> {
     }
 
     fn take_output(&mut self) -> Bytes {
-        Bytes::from(self.encoder.output().map(std::mem::take).unwrap_or_default())
+        Bytes::from(
+            self.encoder
+                .output()
+                .map(std::mem::take)
+                .unwrap_or_default(),
+        )
     }
 }
 
