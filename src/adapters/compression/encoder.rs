@@ -3,14 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::budget::Permit;
+use super::{budget::Permit, deflate::GzipWriter};
 use crate::adapters::http::Encoding;
 
-/// gzip's level and window (2^12 = 4 KiB), through zlib: zlib keeps twice the window and
-/// a 2-byte link per window byte, so the default 32 KiB window alone would take 128 KiB.
-/// SSE events repeat within a few events, so 4 KiB loses nothing on the token stream.
-const GZIP_LEVEL: u32 = 6;
-const GZIP_WINDOW: u8 = 12;
 /// Brotli's quality and window (2^16 = 64 KiB). Brotli has no setting that is both small
 /// and compresses across flushed frames (qualities 0 and 1 do not reach back into
 /// earlier frames; 2 and up keep hash tables of 256 KiB or more), which is why
@@ -37,7 +32,8 @@ pub(crate) struct Encoder {
 
 enum State {
     Identity,
-    Gzip(flate2::write::ZlibEncoder<Vec<u8>>),
+    /// Ours: a 4 KiB window, about 20 KiB in all (see `deflate.rs` for why not zlib's).
+    Gzip(GzipWriter),
     // Boxed: Brotli's state is large, and the others are not.
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
@@ -58,10 +54,7 @@ impl Encoder {
             return Encoder::identity();
         };
         let state = match encoding {
-            Encoding::Gzip => State::Gzip(flate2::write::ZlibEncoder::new_with_compress(
-                Vec::new(),
-                flate2::Compress::new_gzip(flate2::Compression::new(GZIP_LEVEL), GZIP_WINDOW),
-            )),
+            Encoding::Gzip => State::Gzip(GzipWriter::new()),
             Encoding::Brotli => State::Brotli(Box::new(brotli::CompressorWriter::new(
                 Vec::new(),
                 BROTLI_BUFFER,
@@ -155,7 +148,7 @@ impl Encoder {
     pub(crate) fn finish(&mut self) -> io::Result<()> {
         let encoding = self.encoding();
         let tail = match std::mem::replace(&mut self.state, State::Finished(encoding, Vec::new())) {
-            State::Gzip(w) => w.finish(),
+            State::Gzip(w) => Ok(w.finish()),
             State::Brotli(w) => Ok(w.into_inner()),
             State::Zstd(w) => w.finish(),
             State::Failed(_, kind) => Err(kind.into()),
