@@ -4,7 +4,7 @@
 //! budget of compressed streams that both it and
 //! [`CompressedBody`](crate::CompressedBody) draw from.
 //!
-//! A warm compressed stream keeps its compressor's window and match tables: about 20 KiB
+//! A warm compressed stream keeps its compressor's window and match tables: about 22 KiB
 //! (gzip), 80 KiB (zstd) or 655 KiB (Brotli, which [`Encoding::negotiate`] no longer
 //! offers), against 4 KiB for an uncompressed one (see `benches/compression-results.md`).
 //! The budget bounds the sum: past [`max_streams`] streams compressing at once, a new

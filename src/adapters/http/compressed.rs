@@ -27,8 +27,8 @@ use crate::{
 /// `Content-Encoding` and `Vary`. The compressor keeps its window between frames, so
 /// repeated field names and JSON keys shrink to a few bytes each (a 111-byte JSON token
 /// chunk leaves as about 9 bytes with gzip, 10 with zstd). The cost is memory per stream,
-/// about 100 KiB (gzip: zlib with a 4 KiB window), 80 KiB (zstd: a 16 KiB window) or 700
-/// KiB (Brotli) once warm, against a few KiB uncompressed, and a few microseconds of CPU
+/// about 22 KiB (gzip: our own encoder, a 4 KiB window), 80 KiB (zstd: a 16 KiB window)
+/// or 700 KiB (Brotli) once warm, against a few KiB uncompressed, and a few microseconds of CPU
 /// per frame: see `benches/compression-results.md`. A process-wide budget
 /// ([`set_max_streams`](crate::adapters::compression::set_max_streams)) bounds the sum:
 /// past it, new bodies pass the stream through uncompressed.
