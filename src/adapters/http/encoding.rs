@@ -25,7 +25,7 @@ use http::{header, HeaderMap};
 pub enum Encoding {
     /// No compression: the events as they are.
     Identity,
-    /// `gzip` (DEFLATE, through flate2): understood by every client.
+    /// `gzip` (DEFLATE, a small-window encoder of our own): understood by every client.
     Gzip,
     /// `br` (Brotli): every current browser, over HTTPS.
     Brotli,
