@@ -10,7 +10,7 @@
 //! an LLM-like token stream (OpenAI-style `data: {"choices":[{"delta":{"content":"..."}}]}`
 //! chunks, one word each). Prints a Markdown table; the median of 7 runs. Then the memory
 //! a compressed stream keeps: the resident set (RSS, which counts the C allocations of
-//! zlib and zstd too) of 200 streams of each encoding, fresh (one event sent) and warm
+//! zstd too) of 200 streams of each encoding, fresh (one event sent) and warm
 //! (3,000 token events then 600 demo events sent, the window full), each encoding
 //! measured in a child process of its own, on both paths: the HTTP body
 //! (`CompressedBody`) and the `AsyncWrite` path (`Sse::pump` into a `CompressedWriter`).
