@@ -9,15 +9,20 @@
 //! Two streams: the demo's (a clock, a counter with ids, a JSON stats object, in turn) and
 //! an LLM-like token stream (OpenAI-style `data: {"choices":[{"delta":{"content":"..."}}]}`
 //! chunks, one word each). Prints a Markdown table; the median of 7 runs. Then the memory
-//! a compressed stream keeps: the resident set (RSS, which counts zstd's C allocations too)
-//! of 200 streams of each encoding, fresh (one event sent) and warm (3,000 token events
-//! sent, the window full), each encoding measured in a child process of its own.
+//! a compressed stream keeps: the resident set (RSS, which counts the C allocations of
+//! zstd too) of 200 streams of each encoding, fresh (one event sent) and warm
+//! (3,000 token events then 600 demo events sent, the window full), each encoding
+//! measured in a child process of its own, on both paths: the HTTP body
+//! (`CompressedBody`) and the `AsyncWrite` path (`Sse::pump` into a `CompressedWriter`).
 
 use std::time::{Duration, Instant};
 
-use futures_lite::future::block_on;
+use futures_lite::{future::block_on, AsyncWrite};
 use http_body_util::BodyExt;
-use sse_pump::{channel, CompressedBody, Encoding, Event, Sse, SseBody};
+use sse_pump::{
+    adapters::compression::{set_max_streams, CompressedWriter},
+    channel, CompressedBody, Encoding, Event, Sse, SseBody,
+};
 
 const EVENTS: usize = 3_000;
 const RUNS: usize = 7;
@@ -120,11 +125,13 @@ const STREAMS: usize = 200;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, memory, coding] = &args[..] {
+    if let [_, memory, coding, path] = &args[..] {
         if memory == "memory" {
-            return memory_child(coding);
+            return memory_child(coding, path);
         }
     }
+    // Every stream here compresses: the budget must not turn any into identity.
+    set_max_streams(usize::MAX);
     table(
         "The demo's stream (clock, counter, JSON stats)",
         &demo_events(),
@@ -133,16 +140,20 @@ fn main() {
         "An LLM-like token stream (one OpenAI-style JSON chunk per word)",
         &token_events(),
     );
-    println!("\nMemory per stream ({STREAMS} streams, RSS, token stream)\n");
-    println!("| encoding | fresh (1 event) | warm (3,000 events) |");
-    println!("|---|---:|---:|");
+    println!("\nMemory per stream ({STREAMS} streams, RSS)\n");
+    println!("| encoding | fresh (1 event), body | warm, body | warm, `AsyncWrite` path |");
+    println!("|---|---:|---:|---:|");
     for encoding in CODINGS {
         let exe = std::env::current_exe().unwrap();
-        let output = std::process::Command::new(exe)
-            .args(["memory", encoding.as_str()])
-            .output()
-            .unwrap();
-        print!("{}", String::from_utf8_lossy(&output.stdout));
+        let child = |path| {
+            let output = std::process::Command::new(&exe)
+                .args(["memory", encoding.as_str(), path])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).trim().to_string()
+        };
+        let (body, writer) = (child("body"), child("writer"));
+        println!("| {encoding} | {body} | {writer} |");
     }
 }
 
@@ -157,10 +168,56 @@ fn rss_kib() -> u64 {
     pages * 4
 }
 
-/// Prints one row: the RSS growth per stream of `STREAMS` streams of `coding`.
-fn memory_child(coding: &str) {
+/// An `AsyncWrite` that takes everything and keeps nothing: a socket whose bytes leave.
+struct Discard;
+
+impl AsyncWrite for Discard {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The events a warm stream has seen: the token stream, then part of the demo's.
+fn warming_events() -> Vec<Event> {
+    let mut events = token_events();
+    events.extend(demo_events().into_iter().take(600));
+    events
+}
+
+/// Prints the RSS growth per stream of `STREAMS` streams of `coding`: on the body path
+/// fresh and warm (`a | b`), on the `AsyncWrite` path (`writer`) warm.
+fn memory_child(coding: &str, path: &str) {
+    set_max_streams(usize::MAX);
     let encoding = *CODINGS.iter().find(|e| e.as_str() == coding).unwrap();
-    let events = token_events();
+    let events = warming_events();
+    if path == "writer" {
+        println!("{:.1} KiB", writer_memory(encoding, &events));
+    } else {
+        let (fresh, warm) = body_memory(encoding, &events);
+        println!("{fresh:.1} KiB | {warm:.1} KiB");
+    }
+}
+
+/// Per stream, fresh and warm, through `CompressedBody`.
+fn body_memory(encoding: Encoding, events: &[Event]) -> (f64, f64) {
     block_on(async {
         let before = rss_kib();
         let mut streams = Vec::new();
@@ -181,6 +238,30 @@ fn memory_child(coding: &str) {
             }
         }
         let warm = rss_kib().saturating_sub(before) as f64 / STREAMS as f64;
-        println!("| {encoding} | {fresh:.1} KiB | {warm:.1} KiB |");
-    });
+        (fresh, warm)
+    })
+}
+
+/// Per stream, warm, through `Sse::pump` into a `CompressedWriter`.
+fn writer_memory(encoding: Encoding, events: &[Event]) -> f64 {
+    block_on(async {
+        let before = rss_kib();
+        let mut streams = Vec::new();
+        for _ in 0..STREAMS {
+            let (tx, rx) = channel(1);
+            let writer = CompressedWriter::new(Discard, encoding);
+            let pump = Box::pin(Sse::new(rx).keep_alive(None).pump(writer));
+            streams.push((tx, pump));
+        }
+        for (tx, pump) in &mut streams {
+            for event in events {
+                tx.send(event.clone()).await.unwrap();
+                // The pump takes the event, writes and flushes it, and waits for the next.
+                assert!(futures_lite::future::poll_once(pump.as_mut())
+                    .await
+                    .is_none());
+            }
+        }
+        rss_kib().saturating_sub(before) as f64 / STREAMS as f64
+    })
 }

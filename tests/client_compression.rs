@@ -33,7 +33,8 @@ struct Server {
     go: async_channel::Sender<()>,
 }
 
-/// Serves one compressed stream per connection on 127.0.0.1.
+/// Serves one compressed stream per connection on 127.0.0.1: over hyper, or over bare
+/// TCP with `adapters::tokio::respond_compressed` (the `AsyncWrite` path).
 async fn serve() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -43,7 +44,9 @@ async fn serve() -> Server {
         while let Ok((tcp, _)) = listener.accept().await {
             let (chose, go_ahead) = (chose.clone(), go_ahead.clone());
             let service = service_fn(move |request: Request<Incoming>| {
-                let encoding = Encoding::negotiate(request.headers());
+                // Brotli too: `OFFERED` leaves it out, but a server may offer it.
+                let offered = [Encoding::Zstd, Encoding::Brotli, Encoding::Gzip];
+                let encoding = Encoding::negotiate_among(request.headers(), &offered);
                 chose.send(encoding).unwrap();
                 let (tx, rx) = channel(4);
                 tokio::spawn(lockstep(tx, go_ahead.clone()));
@@ -51,6 +54,31 @@ async fn serve() -> Server {
                 async move { Ok::<_, Infallible>(response) }
             });
             tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(tcp), service));
+        }
+    });
+    Server { addr, chosen, go }
+}
+
+/// Serves one compressed stream per connection on 127.0.0.1 with no HTTP stack:
+/// `read_request`, then `respond_compressed`, which negotiates from the request.
+async fn serve_raw() -> Server {
+    use sse_pump::adapters::tokio::{read_request, respond_compressed};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (chose, chosen) = mpsc::unbounded_channel();
+    let (go, go_ahead) = async_channel::bounded(1);
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let (chose, go_ahead) = (chose.clone(), go_ahead.clone());
+            tokio::spawn(async move {
+                let request = read_request(&mut tcp).await.unwrap();
+                chose.send(request.negotiate_encoding()).unwrap();
+                let (tx, rx) = channel(4);
+                tokio::spawn(lockstep(tx, go_ahead));
+                respond_compressed(tcp, Sse::new(rx), &request)
+                    .await
+                    .unwrap();
+            });
         }
     });
     Server { addr, chosen, go }
@@ -81,7 +109,10 @@ fn reqwest_for(encoding: Encoding) -> reqwest::Client {
 
 /// Every event arrives, decoded, before the server sends the next; the end is clean.
 async fn decodes_event_by_event(encoding: Encoding) {
-    let mut server = serve().await;
+    reads_event_by_event(serve().await, encoding).await;
+}
+
+async fn reads_event_by_event(mut server: Server, encoding: Encoding) {
     let url = format!("http://{}/events", server.addr);
     let mut events = client::get(Reqwest::new(reqwest_for(encoding)), url)
         .send()
@@ -124,4 +155,14 @@ fn a_brotli_stream_decodes_event_by_event() {
 #[test]
 fn a_zstd_stream_decodes_event_by_event() {
     on_tokio(decodes_event_by_event(Encoding::Zstd));
+}
+
+#[test]
+fn a_gzip_stream_over_bare_tcp_decodes_event_by_event() {
+    on_tokio(async { reads_event_by_event(serve_raw().await, Encoding::Gzip).await });
+}
+
+#[test]
+fn a_zstd_stream_over_bare_tcp_decodes_event_by_event() {
+    on_tokio(async { reads_event_by_event(serve_raw().await, Encoding::Zstd).await });
 }

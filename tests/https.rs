@@ -225,7 +225,10 @@ fn curl_compressed_receives_each_event_before_the_next_is_sent() {
                 .find_map(|l| l.strip_prefix(name))
                 .map(str::trim)
         };
-        assert_eq!(header("content-encoding:"), Some(coding), "{head:?}");
+        // Brotli is not offered (`Encoding::OFFERED`: its state is 300 KiB and more per
+        // stream): a client that accepts only br is served identity.
+        let served = if coding == "br" { "identity" } else { coding };
+        assert_eq!(header("content-encoding:"), Some(served), "{head:?}");
         assert_eq!(header("vary:"), Some("accept-encoding"), "{head:?}");
         assert_eq!(header("cache-control:"), Some("no-store"), "{head:?}");
         // curl speaks HTTP/2 over TLS when the server offers it (ALPN), as browsers do.

@@ -167,13 +167,101 @@ where
     S: Source,
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
-    for (name, value) in super::HEADERS {
-        head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    head.extend_from_slice(b"connection: close\r\n\r\n");
+    let head = response_head(None);
     let (reader, writer) = futures_lite::io::split(stream);
     Pump::new(sse.into_frames(&head), writer, Hangup::new(reader))
+}
+
+/// The head of an SSE response; with `encoding`, its `Content-Encoding` and `Vary`.
+fn response_head(encoding: Option<&str>) -> Vec<u8> {
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in super::HEADERS {
+        let value = match (name, encoding) {
+            ("content-encoding", Some(coding)) => coding,
+            _ => value,
+        };
+        head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if encoding.is_some() {
+        head.extend_from_slice(b"vary: accept-encoding\r\n");
+    }
+    head.extend_from_slice(b"connection: close\r\n\r\n");
+    head
+}
+
+/// How long [`respond_compressed`] waits to write the compressed stream's closing bytes
+/// once the events have ended: 5 s.
+#[cfg(feature = "compression")]
+pub const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`respond`], compressed with the coding `request` prefers
+/// ([`Request::negotiate_encoding`]): `Content-Encoding` says which (and `identity` when
+/// the client accepts none, or the process-wide budget of compressed streams is spent:
+/// see [`set_max_streams`](super::compression::set_max_streams)), and `Vary:
+/// accept-encoding`. Each frame is compressed and flushed at once, so no event waits for
+/// the next; when the events end, the compressed stream is closed (gzip's trailer, the
+/// last zstd block) within [`FINISH_TIMEOUT`], then the connection.
+///
+/// Mind the security caveat under [`CompressedBody`](crate::CompressedBody): do not
+/// compress a stream that carries both a secret and data an attacker chooses.
+///
+/// # Errors
+///
+/// As [`respond`]; [`Error::Compression`](crate::Error::Compression) when the compressor
+/// fails. Failing to write the closing bytes is no error: every event was delivered.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use futures_lite::AsyncReadExt;
+/// use sse_pump::adapters::raw::{read_request, respond_compressed};
+/// # smol::block_on(async {
+/// let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = smol::net::TcpStream::connect(listener.local_addr()?).await?;
+/// let (mut server, _) = listener.accept().await?;
+/// futures_lite::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n").await?;
+///
+/// let request = read_request(&mut server).await?;
+/// let (tx, rx) = sse_pump::channel(4);
+/// tx.send(sse_pump::Event::new().data("hi")).await?;
+/// drop(tx);
+/// respond_compressed(server, sse_pump::Sse::new(rx), &request).await?;
+///
+/// let mut wire = Vec::new();
+/// client.read_to_end(&mut wire).await?;
+/// let body = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+/// assert!(String::from_utf8_lossy(&wire[..body]).contains("content-encoding: gzip\r\n"));
+/// let mut text = String::new();
+/// flate2::read::GzDecoder::new(&wire[body..]).read_to_string(&mut text)?;
+/// assert_eq!(text, "data: hi\n\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[cfg(feature = "compression")]
+pub async fn respond_compressed<S, T>(
+    stream: T,
+    sse: Sse<S>,
+    request: &Request,
+) -> Result<Report, PumpError>
+where
+    S: Source,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    use super::compression::CompressedWriter;
+    use futures_lite::AsyncWriteExt;
+
+    let (reader, writer) = futures_lite::io::split(stream);
+    let mut writer = CompressedWriter::new(writer, request.negotiate_encoding());
+    let head = response_head(Some(writer.encoding().as_str()));
+    writer.pass_through(head.len());
+    let report = Pump::new(sse.into_frames(&head), &mut writer, Hangup::new(reader)).await?;
+    let expired = async {
+        Delay::new(FINISH_TIMEOUT).await;
+        Ok(())
+    };
+    // The events are all delivered: a client gone before the trailer loses nothing.
+    let _ = writer.close().or(expired).await;
+    Ok(report)
 }
 
 /// Resolves when the client's side of the connection ends or fails, or once it sent more
@@ -294,6 +382,26 @@ impl Request {
         (self.headers.iter())
             .filter(move |(n, _)| n == name)
             .map(|(_, value)| &value[..])
+    }
+
+    /// The content coding the client prefers among
+    /// [`Encoding::OFFERED`](crate::Encoding::OFFERED), from its `Accept-Encoding` headers,
+    /// as [`Encoding::negotiate`](crate::Encoding::negotiate) reads them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_pump::Encoding;
+    /// # futures_lite::future::block_on(async {
+    /// let mut wire = &b"GET / HTTP/1.1\r\nAccept-Encoding: gzip, br\r\n\r\n"[..];
+    /// let request = sse_pump::adapters::raw::read_request(&mut wire).await?;
+    /// assert_eq!(request.negotiate_encoding(), Encoding::Gzip);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    #[cfg(feature = "compression")]
+    pub fn negotiate_encoding(&self) -> super::http::Encoding {
+        use super::http::Encoding;
+        Encoding::negotiate_values(self.headers("accept-encoding"), &Encoding::OFFERED)
     }
 
     /// The `Last-Event-ID` header, checked as [`last_event_id`](crate::last_event_id)

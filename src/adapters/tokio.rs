@@ -130,6 +130,43 @@ where
     raw::respond(stream.compat(), sse).await
 }
 
+/// [`raw::respond_compressed`] on a tokio stream: the SSE response compressed with the
+/// coding `request` prefers (within the process-wide budget), each frame flushed at once.
+///
+/// # Errors
+///
+/// As [`raw::respond_compressed`].
+///
+/// # Examples
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut client, mut server) = tokio::io::duplex(4096);
+/// client.write_all(b"GET / HTTP/1.1\r\nAccept-Encoding: zstd\r\n\r\n").await?;
+/// let request = sse_pump::adapters::tokio::read_request(&mut server).await?;
+/// let (tx, rx) = sse_pump::channel(1);
+/// drop(tx);
+/// sse_pump::adapters::tokio::respond_compressed(server, sse_pump::Sse::new(rx), &request).await?;
+/// let mut wire = Vec::new();
+/// client.read_to_end(&mut wire).await?;
+/// assert!(String::from_utf8_lossy(&wire).contains("content-encoding: zstd\r\n"));
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "compression")]
+pub async fn respond_compressed<S, T>(
+    stream: T,
+    sse: Sse<S>,
+    request: &Request,
+) -> Result<Report, PumpError>
+where
+    S: Source,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    raw::respond_compressed(stream.compat(), sse, request).await
+}
+
 /// Spawns `producer` on the current tokio runtime with the sending half of a
 /// [`channel`] of `capacity` events, and returns its events as a
 /// [`Spawned`]: the task is aborted when the stream ends, and the stream

@@ -1,8 +1,7 @@
 //! A compressed SSE body: every frame of the stream compressed and flushed on its own.
 
 use std::{
-    fmt,
-    io::{self, Write},
+    fmt, io,
     pin::Pin,
     task::{ready, Context, Poll},
 };
@@ -11,18 +10,10 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::{Encoding, SseBody};
-use crate::deliver::{Error, Receiver, ReportHandle, Source};
-
-/// gzip's level: flate2's default, a fair trade on small flushed frames.
-const GZIP_LEVEL: u32 = 6;
-/// Brotli's quality and window (2^16 = 64 KiB).
-const BROTLI_QUALITY: u32 = 4;
-const BROTLI_WINDOW: u32 = 16;
-/// zstd's level, window (2^16 = 64 KiB) and match tables (2^15 entries each): level 3's
-/// own tables (2^17 and 2^16) would keep about 1 MiB per stream.
-const ZSTD_LEVEL: i32 = 3;
-const ZSTD_WINDOW: u32 = 16;
-const ZSTD_TABLES: u32 = 15;
+use crate::{
+    adapters::compression::Encoder,
+    deliver::{Error, Receiver, ReportHandle, Source},
+};
 
 /// An [`SseBody`] compressed with one [`Encoding`]: each frame the stream yields (a batch
 /// of events, a keep-alive ping, the `retry` frame, the farewell) is compressed and the
@@ -35,11 +26,12 @@ const ZSTD_TABLES: u32 = 15;
 /// Build it with [`SseResponse::compress`](crate::SseResponse::compress), which also sets
 /// `Content-Encoding` and `Vary`. The compressor keeps its window between frames, so
 /// repeated field names and JSON keys shrink to a few bytes each (a 111-byte JSON token
-/// chunk leaves as about 10 bytes with zstd). The cost is memory per stream, about 300 KiB
-/// (gzip), 375 KiB (zstd) or 650 KiB (Brotli) once the window is full, against 4 KiB
-/// uncompressed, and one to four microseconds of CPU per frame: see
-/// `benches/compression-results.md`. Compress streams that carry a lot, not mostly idle
-/// ones.
+/// chunk leaves as about 9 bytes with gzip, 10 with zstd). The cost is memory per stream,
+/// about 22 KiB (gzip: our own encoder, a 4 KiB window), 80 KiB (zstd: a 16 KiB window)
+/// or 700 KiB (Brotli) once warm, against a few KiB uncompressed, and a few microseconds of CPU
+/// per frame: see `benches/compression-results.md`. A process-wide budget
+/// ([`set_max_streams`](crate::adapters::compression::set_max_streams)) bounds the sum:
+/// past it, new bodies pass the stream through uncompressed.
 ///
 /// **Security**: compression leaks the length of what compresses well. If one stream
 /// carries a secret (a token, a session id) and data an attacker chooses, the attacker can
@@ -65,12 +57,16 @@ const ZSTD_TABLES: u32 = 15;
 /// ```
 pub struct CompressedBody<S: Source = Receiver> {
     body: SseBody<S>,
-    encoding: Encoding,
     encoder: Encoder,
+    /// The body has ended: its closing frame, or an error, was returned.
+    done: bool,
 }
 
 impl<S: Source> CompressedBody<S> {
-    /// `body`, compressed with `encoding` ([`Encoding::Identity`] passes it through).
+    /// `body`, compressed with `encoding` ([`Encoding::Identity`] passes it through). Past
+    /// the process-wide budget of compressed streams
+    /// ([`set_max_streams`](crate::adapters::compression::set_max_streams)) it passes the
+    /// body through too: see [`CompressedBody::encoding`].
     ///
     /// # Examples
     ///
@@ -83,12 +79,13 @@ impl<S: Source> CompressedBody<S> {
     pub fn new(body: SseBody<S>, encoding: Encoding) -> Self {
         CompressedBody {
             body,
-            encoding,
             encoder: Encoder::new(encoding),
+            done: false,
         }
     }
 
-    /// The encoding it compresses with.
+    /// The encoding it compresses with: [`Encoding::Identity`] when the budget of
+    /// compressed streams was spent. `Content-Encoding` must say this one.
     ///
     /// # Examples
     ///
@@ -99,7 +96,7 @@ impl<S: Source> CompressedBody<S> {
     /// assert_eq!(body.encoding().as_str(), "br");
     /// ```
     pub fn encoding(&self) -> Encoding {
-        self.encoding
+        self.encoder.encoding()
     }
 
     /// The inner body's [`SseBody::report`]; its `bytes` are the stream's bytes before
@@ -120,6 +117,36 @@ impl<S: Source> CompressedBody<S> {
     }
 }
 
+impl<S: Source> CompressedBody<S> {
+    /// `data` compressed and flushed: everything a decoder needs to decode it, now.
+    fn compress(&mut self, data: Bytes) -> io::Result<Bytes> {
+        if self.encoder.is_identity() {
+            return Ok(data);
+        }
+        self.encoder.compress(&data, true)?;
+        Ok(self.take_output())
+    }
+
+    /// The closing frame of the compressed stream, if it has one.
+    fn finish(&mut self) -> io::Result<Option<Bytes>> {
+        self.done = true;
+        if self.encoder.is_identity() {
+            return Ok(None);
+        }
+        self.encoder.finish()?;
+        Ok(Some(self.take_output()))
+    }
+
+    fn take_output(&mut self) -> Bytes {
+        Bytes::from(
+            self.encoder
+                .output()
+                .map(std::mem::take)
+                .unwrap_or_default(),
+        )
+    }
+}
+
 impl<S: Source> Body for CompressedBody<S> {
     type Data = Bytes;
     type Error = Error;
@@ -129,35 +156,34 @@ impl<S: Source> Body for CompressedBody<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let this = self.get_mut();
-        if matches!(this.encoder, Encoder::Finished) {
+        if this.done {
             return Poll::Ready(None);
         }
         let compressed = match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => this.encoder.frame(data),
+                Ok(data) => this.compress(data).map(Some),
                 Err(other) => return Poll::Ready(Some(Ok(other))),
             },
-            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-            None => this.encoder.finish(),
+            Some(Err(error)) => {
+                this.done = true;
+                return Poll::Ready(Some(Err(error)));
+            }
+            None => this.finish(),
         };
         match compressed {
             Ok(Some(data)) => Poll::Ready(Some(Ok(Frame::data(data)))),
             Ok(None) => Poll::Ready(None),
             Err(error) => {
-                this.encoder = Encoder::Finished;
+                this.done = true;
                 Poll::Ready(Some(Err(Error::Compression(error))))
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        match self.encoder {
-            Encoder::Finished => true,
-            // Only an identity body may end with its last frame: a compressor has a
-            // closing frame still to come.
-            Encoder::Identity => self.body.is_end_stream(),
-            _ => false,
-        }
+        // Only an identity body may end with its last frame: a compressor has a closing
+        // frame still to come.
+        self.done || (self.encoder.is_identity() && self.body.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -169,83 +195,7 @@ impl<S: Source> fmt::Debug for CompressedBody<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompressedBody")
             .field("body", &self.body)
-            .field("encoding", &self.encoding)
+            .field("encoding", &self.encoder.encoding())
             .finish()
     }
-}
-
-/// A compressor writing into a buffer that each frame empties.
-enum Encoder {
-    Identity,
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
-    // Boxed: Brotli's state is large, and the others are not.
-    Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
-    Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
-    /// zstd could not start (out of memory): the first frame reports it.
-    Failed(io::ErrorKind),
-    Finished,
-}
-
-impl Encoder {
-    fn new(encoding: Encoding) -> Encoder {
-        match encoding {
-            Encoding::Identity => Encoder::Identity,
-            Encoding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                Vec::new(),
-                flate2::Compression::new(GZIP_LEVEL),
-            )),
-            Encoding::Brotli => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
-                Vec::new(),
-                4096,
-                BROTLI_QUALITY,
-                BROTLI_WINDOW,
-            ))),
-            Encoding::Zstd => match zstd_encoder() {
-                Ok(encoder) => Encoder::Zstd(encoder),
-                Err(error) => Encoder::Failed(error.kind()),
-            },
-        }
-    }
-
-    /// `data` compressed and flushed: everything a decoder needs to decode it, now.
-    fn frame(&mut self, data: Bytes) -> io::Result<Option<Bytes>> {
-        fn flushed<W: Write>(
-            w: &mut W,
-            data: &[u8],
-            out: fn(&mut W) -> &mut Vec<u8>,
-        ) -> io::Result<Option<Bytes>> {
-            w.write_all(data)?;
-            w.flush()?;
-            Ok(Some(Bytes::from(std::mem::take(out(w)))))
-        }
-        match self {
-            Encoder::Identity => Ok(Some(data)),
-            Encoder::Gzip(w) => flushed(w, &data, |w| w.get_mut()),
-            Encoder::Brotli(w) => flushed(&mut **w, &data, |w| w.get_mut()),
-            Encoder::Zstd(w) => flushed(w, &data, |w| w.get_mut()),
-            Encoder::Failed(kind) => Err((*kind).into()),
-            Encoder::Finished => Ok(None),
-        }
-    }
-
-    /// The closing frame of the compressed stream, if it has one.
-    fn finish(&mut self) -> io::Result<Option<Bytes>> {
-        let tail = match std::mem::replace(self, Encoder::Finished) {
-            Encoder::Gzip(w) => w.finish()?,
-            Encoder::Brotli(w) => w.into_inner(),
-            Encoder::Zstd(w) => w.finish()?,
-            Encoder::Failed(kind) => return Err(kind.into()),
-            Encoder::Identity | Encoder::Finished => return Ok(None),
-        };
-        Ok(Some(Bytes::from(tail)))
-    }
-}
-
-fn zstd_encoder() -> io::Result<zstd::stream::write::Encoder<'static, Vec<u8>>> {
-    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
-    encoder.window_log(ZSTD_WINDOW)?;
-    use zstd::stream::raw::CParameter;
-    encoder.set_parameter(CParameter::HashLog(ZSTD_TABLES))?;
-    encoder.set_parameter(CParameter::ChainLog(ZSTD_TABLES))?;
-    Ok(encoder)
 }

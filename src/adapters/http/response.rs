@@ -228,8 +228,10 @@ impl<S: Source> SseResponse<S> {
 impl<S: Source> SseResponse<S> {
     /// The response, its body compressed with `encoding` (from [`Encoding::negotiate`] on
     /// the request's headers), each frame flushed at once (see [`CompressedBody`]).
-    /// Sets `Content-Encoding` to the encoding's token (`identity` stays when uncompressed)
-    /// and adds `accept-encoding` to `Vary`, since the body depends on that header.
+    /// Sets `Content-Encoding` to the encoding's token (`identity` stays when uncompressed,
+    /// and when the process-wide budget of compressed streams is spent: see
+    /// [`set_max_streams`](crate::adapters::compression::set_max_streams)) and adds
+    /// `accept-encoding` to `Vary`, since the body depends on that header.
     ///
     /// Mind the security caveat under [`CompressedBody`]: do not compress a stream that
     /// carries both a secret and data an attacker chooses.
@@ -246,7 +248,7 @@ impl<S: Source> SseResponse<S> {
     /// let response = SseResponse::new(Sse::new(rx))
     ///     .version(Version::HTTP_2)
     ///     .compress(Encoding::negotiate(&request));
-    /// assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+    /// assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
     /// assert_eq!(response.headers()[header::VARY], "accept-encoding");
     /// assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
     /// ```
@@ -254,15 +256,13 @@ impl<S: Source> SseResponse<S> {
     /// [`Encoding::negotiate`]: crate::Encoding::negotiate
     /// [`CompressedBody`]: crate::CompressedBody
     pub fn compress(self, encoding: Encoding) -> Response<CompressedBody<S>> {
-        let mut response = self
-            .header(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(encoding.as_str()),
-            )
-            .build();
-        let vary = HeaderValue::from_static("accept-encoding");
-        response.headers_mut().append(header::VARY, vary);
-        response.map(|body| CompressedBody::new(body, encoding))
+        // The body first: past the budget it is identity, and the header must say so.
+        let mut response = self.build().map(|body| CompressedBody::new(body, encoding));
+        let coding = HeaderValue::from_static(response.body().encoding().as_str());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_ENCODING, coding);
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        response
     }
 }
 
