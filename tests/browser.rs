@@ -187,7 +187,11 @@ fn drop_and_resume(browser: &Browser) -> String {
             .iter()
             .filter(|e| e["type"] != "dropped" && e.get("data").is_some());
         published
-            .map(|e| e["lastEventId"].as_str().unwrap().parse().unwrap())
+            .map(|e| {
+                let id = e["lastEventId"].as_str().unwrap_or_default();
+                id.parse()
+                    .unwrap_or_else(|_| panic!("an event without a numeric id: {e}"))
+            })
             .collect()
     };
     let all = ids(&received);

@@ -85,13 +85,15 @@ impl Live {
             println!("resumed from Last-Event-ID: {id}");
             return Some(id.to_owned());
         }
-        let events = backlog?.min(HISTORY as u64);
+        // The id to resume after must still be in the hub's history (an id it no longer
+        // holds, or one it never gave, is answered with `reset`): at most the history's
+        // oldest, so a new tab gets one event less than the whole history.
+        let events = backlog?.min(HISTORY as u64 - 1);
         let last = self.last_id.load(Ordering::Relaxed);
-        Some(
-            last.saturating_sub(events)
-                .max(self.first_id - 1)
-                .to_string(),
-        )
+        if last < self.first_id {
+            return None; // nothing published yet: live events only
+        }
+        Some(last.saturating_sub(events).max(self.first_id).to_string())
     }
 
     fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, Shutdown)>> {
