@@ -146,7 +146,7 @@
 //! - [`decode`] / [`Decode`]: a `Stream` over a futures-io `AsyncRead`.
 //! - [`decode_stream`] / [`DecodeStream`]: a `Stream` over a stream of byte chunks.
 //! - [`Decoded`]: what an adapter yields ([`MessageEvent`] or [`Item`]).
-//! - [`DecodeError`], [`ReadError`]: a broken limit, or a failed transport.
+//! - [`DecodeError`]: a broken limit, or a failed transport.
 //!
 //! # The client ([`client`], feature `client`)
 //!
@@ -209,7 +209,7 @@ mod wire;
 pub use crate::{
     decode::{
         decode, decode_reader, decode_stream, Chunk, Decode, DecodeError, DecodeReader,
-        DecodeStream, Decoded, Decoder, Item, MessageEvent, ReadError, Text,
+        DecodeStream, Decoded, Decoder, Item, MessageEvent, Text,
     },
     deliver::{
         channel, CloseHandle, Closed, Ended, Error, FromStream, IntoEventResult, KeepAlive,
