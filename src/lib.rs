@@ -97,7 +97,7 @@
 //! - [`Batch`]: many events encoded together, sent as one message with
 //!   [`Sender::send_batch`].
 //! - [`Send`], [`Closed`]: the futures of [`Sender::send`] and [`Sender::closed`].
-//! - [`SendError`], [`TrySendError`]: a refused send, with the event handed back.
+//! - [`SendError`]: a refused send, with the event handed back.
 //! - [`Spawned`]: a producer task tied to its stream (what `adapters::*::spawn` returns).
 //!
 //! # Streaming
@@ -151,11 +151,11 @@
 //! # The client ([`client`], feature `client`)
 //!
 //! [`EventSource`](client::EventSource) (a reconnecting event stream over any HTTP client), [`Backoff`](client::Backoff), [`Fetch`](client::Fetch),
-//! [`EventSourceItem`](client::EventSourceItem), [`EventSourceError`](client::EventSourceError), [`Rejected`](client::Rejected), and [`decode_body`](client::decode_body) to test an
+//! [`EventSourceItem`](client::EventSourceItem), [`Error`](client::Error) (every failure of the client, one type), and [`decode_body`](client::decode_body) to test an
 //! endpoint in process. [`post`](client::post) / [`get`](client::get) /
 //! [`request`](client::request): one request with any method, headers and body (an LLM's
 //! token stream: a `POST` with JSON and a key, read to `data: [DONE]`), checked
-//! ([`OpenError`](client::OpenError)) and read as [`Events`](client::Events), never sent
+//! (a [`client::Error`] if not) and read as [`Events`](client::Events), never sent
 //! twice. With the `reqwest` feature, `client::reqwest::Reqwest` is a ready-made fetch.
 //!
 //! # Guarantees
@@ -214,7 +214,7 @@ pub use crate::{
     deliver::{
         channel, CloseHandle, Closed, Ended, Error, FromStream, IntoEventResult, KeepAlive,
         PumpError, Receiver, Report, ReportHandle, Send, SendError, Sender, Shutdown,
-        ShutdownListener, Source, SourceError, Spawned, Sse, SseStream, TrySendError,
+        ShutdownListener, Source, SourceError, Spawned, Sse, SseStream,
     },
     wire::{Batch, Event, EventWriter, FieldError, LineEnding},
 };

@@ -690,7 +690,7 @@ fn decode_reader_matches_the_decoder_and_carries_io_errors() {
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     assert_eq!(events.next().unwrap().unwrap().data, "b");
     match events.next() {
-        Some(Err(sse_pump::ReadError::Transport(e))) => {
+        Some(Err(sse_pump::DecodeError::Transport(e))) => {
             assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
         }
         other => panic!("expected the transport error, got {other:?}"),

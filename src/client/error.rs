@@ -17,9 +17,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Each variant's text says what happened at this layer; the cause, where there is one,
 /// is its [`source`](std::error::Error::source), not part of its text, so that a report
-/// that walks the chain prints every cause once. [`Transport`](Error::Transport) and
-/// [`Decode`](Error::Decode) are the client's and the decoder's errors as they are: they
-/// display as that error and have its source.
+/// that walks the chain prints every cause once. [`Decode`](Error::Decode) is the
+/// decoder's error as it is: it displays as that error.
 ///
 /// An [`EventSource`](crate::client::EventSource) ends (the next item is `None`) after
 /// [`Rejected`](Error::Rejected), [`NotRetried`](Error::NotRetried) and
@@ -50,7 +49,8 @@ pub enum Error {
     Request(BoxError),
     /// The HTTP client failed: connecting, TLS, writing the request, reading the head, or a
     /// body cut short (a reset, a chunked body without its last chunk, an HTTP/2 reset). A
-    /// clean end is no error. It displays as the client's error, and has its source.
+    /// clean end is no error. The client's error is the
+    /// [`source`](std::error::Error::source).
     Transport(BoxError),
     /// No response head within the response timeout (30 s by default).
     ResponseTimeout(Duration),
@@ -142,7 +142,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Request(_) => f.write_str("the request could not be built"),
-            Error::Transport(e) => fmt::Display::fmt(e, f),
+            Error::Transport(_) => f.write_str("the request failed"),
             Error::ResponseTimeout(after) => write!(f, "no response within {after:?}"),
             Error::IdleTimeout(after) => write!(f, "the stream was silent for {after:?}"),
             Error::ProgressTimeout(after) => write!(
@@ -186,9 +186,7 @@ fn rejected(status: StatusCode, headers: &HeaderMap, f: &mut fmt::Formatter<'_>)
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Request(e) => Some(&**e),
-            // Transparent: it displays as the client's error, so that is not its source.
-            Error::Transport(e) => e.source(),
+            Error::Request(e) | Error::Transport(e) => Some(&**e),
             Error::NotRetried { cause, .. } => Some(&**cause),
             Error::Exhausted { last, .. } => last.as_deref().map(|e| e as _),
             _ => None,

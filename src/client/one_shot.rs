@@ -279,7 +279,7 @@ impl<F> RequestBuilder<F> {
 
     /// How long a rejection's body is read (at most
     /// [`Error::BODY_LIMIT`](Error::BODY_LIMIT) bytes): past it,
-    /// [`Error::Rejected`](Error::Rejected) with what arrived. Default 5 s.
+    /// [`Error::Rejected`] with what arrived. Default 5 s.
     ///
     /// # Examples
     ///
@@ -375,7 +375,7 @@ impl<F> RequestBuilder<F> {
 
     /// Sends the request and checks the response: status 200 with content type
     /// `text/event-stream` opens the stream (204 opens an empty one); anything else is
-    /// [`Error::Rejected`](Error::Rejected). See [`post`] for a stream read to its end.
+    /// [`Error::Rejected`]. See [`post`] for a stream read to its end.
     ///
     /// # Errors
     ///

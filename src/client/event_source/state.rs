@@ -167,7 +167,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             attempt,
             after = ?after,
             last_event_id = %self.last_event_id,
-            cause = cause.as_ref().map(tracing::field::display),
+            cause = cause.as_ref().map(tracing::field::debug),
             "event source reconnecting"
         );
         Step::Yield(Ok(EventSourceItem::Reconnecting {
