@@ -122,7 +122,9 @@
 //! - [`SseResponse`]: the same, with a status, headers or version of your own.
 //! - [`SseBody`]: the `http_body::Body`, which forwards an [`SseStream`].
 //! - [`unavailable`]: a 503 with `Retry-After`, for a full hub.
-//! - [`last_event_id`], [`LastEventIdError`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id.
+//! - [`last_event_id`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id;
+//!   [`RequestError`]: a request refused (a malformed `Last-Event-ID`, or with `smol` or
+//!   `tokio` a head the raw adapter could not read).
 //! - [`WriteTimeout`] (`hyper`): drops a connection whose client stopped reading.
 //! - [`FuturesIo`] (`hyper`): hyper over a futures-io stream (smol).
 //!
@@ -223,8 +225,6 @@ pub use crate::{
 pub use crate::adapters::http::{CompressedBody, Encoding};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::FuturesIo;
-#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
-pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(any(feature = "hyper", feature = "tokio"))]
 pub use crate::adapters::write_timeout::WriteTimeout;
 #[cfg(feature = "http")]
@@ -232,6 +232,8 @@ pub use crate::adapters::{
     http::{response, unavailable, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
+#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
+pub use crate::adapters::{last_event_id::MAX_LAST_EVENT_ID, request::RequestError};
 #[cfg(feature = "tracing")]
 pub use crate::deliver::Trace;
 /// The README's examples, compiled and run as doctests.

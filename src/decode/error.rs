@@ -66,6 +66,7 @@ impl DecodeError {
     }
 }
 
+#[cfg(feature = "client")]
 impl<E> DecodeError<E> {
     /// The broken limit, without the transport's error type; `Err` with the transport's
     /// error if that is what failed.
