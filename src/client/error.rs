@@ -26,7 +26,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// [`LastEventIdNotSent`](Error::LastEventIdNotSent) it goes on. Network errors, timeouts
 /// and ends of stream are not its errors: it reconnects and says so with
 /// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), whose
-/// `cause` is a [`Transport`](Error::Transport) error or a timeout.
+/// `cause` is a [`Transport`](Error::Transport) error, a timeout, or (a request factory
+/// that failed) a [`Request`](Error::Request) error.
 ///
 /// # Examples
 ///

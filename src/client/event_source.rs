@@ -113,8 +113,10 @@ pub enum EventSourceItem {
         after: Duration,
         /// The number of this attempt since the last healthy connection, from 1.
         attempt: u32,
-        /// What failed: an [`Error::Transport`] or a timeout ([`Error::is_timeout`]), or
-        /// `None` if the stream ended cleanly.
+        /// What failed: the client ([`Error::Transport`]), a deadline
+        /// ([`Error::is_timeout`]), or the request factory of
+        /// [`from_fn`](EventSource::from_fn) ([`Error::Request`]); `None` if the stream
+        /// ended cleanly.
         cause: Option<Error>,
     },
 }
