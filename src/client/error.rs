@@ -194,3 +194,21 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// An error and its sources as one line (`the request failed: offline`), for a log that
+/// has room for one field: each cause printed once, as each error prints only its own words.
+#[cfg(feature = "tracing")]
+pub(crate) struct Chain<'a>(pub(crate) &'a Error);
+
+#[cfg(feature = "tracing")]
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

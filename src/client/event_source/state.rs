@@ -1,6 +1,8 @@
 //! The state machine behind [`EventSource`]'s `Stream` implementation.
 
 use super::*;
+#[cfg(feature = "tracing")]
+use crate::client::error::Chain;
 use crate::client::rejecting::{is_event_stream, Rejecting};
 
 /// Where an [`EventSource`] is; `Fut` and `B` are the fetch's future and response body.
@@ -167,7 +169,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             attempt,
             after = ?after,
             last_event_id = %self.last_event_id,
-            cause = cause.as_ref().map(tracing::field::debug),
+            cause = cause.as_ref().map(|e| tracing::field::display(Chain(e))),
             "event source reconnecting"
         );
         Step::Yield(Ok(EventSourceItem::Reconnecting {
