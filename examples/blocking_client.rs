@@ -8,8 +8,8 @@
 //! ```
 //!
 //! A status other than 200 or a content type other than `text/event-stream` is a typed
-//! `OpenError::Rejected` (status, headers, start of the body); a server that never
-//! answers, goes silent or trickles a line without ending it is a typed `Timeout`.
+//! `client::Error::Rejected` (status, headers, start of the body); a server that never
+//! answers, goes silent or trickles a line without ending it is a typed timeout (`client::Error::ResponseTimeout`, `IdleTimeout`, `ProgressTimeout`).
 
 use std::error::Error;
 

@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err(format!("{status}, not an event stream: {}", response.text()?).into());
     }
     for event in sse_pump::decode_reader(response) {
-        let event = event?; // a body cut short is ReadError::Transport
+        let event = event?; // a body cut short is DecodeError::Transport
         if event.data == "[DONE]" {
             break;
         }

@@ -89,7 +89,7 @@ pub fn main() -> std::io::Result<()> {
 async fn serve(app: &live::Live, mut stream: TcpStream) -> std::io::Result<()> {
     let request = match raw::read_request(&mut stream).await {
         Ok(request) => request,
-        Err(raw::RequestError::Io(e)) => return Err(e),
+        Err(sse_pump::RequestError::Io(e)) => return Err(e),
         Err(_) => return reply(stream, "400 Bad Request", "").await,
     };
     let (path, query) = request

@@ -97,7 +97,7 @@
 //! - [`Batch`]: many events encoded together, sent as one message with
 //!   [`Sender::send_batch`].
 //! - [`Send`], [`Closed`]: the futures of [`Sender::send`] and [`Sender::closed`].
-//! - [`SendError`], [`TrySendError`]: a refused send, with the event handed back.
+//! - [`SendError`]: a refused send, with the event handed back.
 //! - [`Spawned`]: a producer task tied to its stream (what `adapters::*::spawn` returns).
 //!
 //! # Streaming
@@ -122,7 +122,9 @@
 //! - [`SseResponse`]: the same, with a status, headers or version of your own.
 //! - [`SseBody`]: the `http_body::Body`, which forwards an [`SseStream`].
 //! - [`unavailable`]: a 503 with `Retry-After`, for a full hub.
-//! - [`last_event_id`], [`LastEventIdError`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id.
+//! - [`last_event_id`], [`MAX_LAST_EVENT_ID`]: the reconnecting client's last id;
+//!   [`RequestError`]: a request refused (a malformed `Last-Event-ID`, or with `smol` or
+//!   `tokio` a head the raw adapter could not read).
 //! - [`WriteTimeout`] (`hyper`): drops a connection whose client stopped reading.
 //! - [`FuturesIo`] (`hyper`): hyper over a futures-io stream (smol).
 //!
@@ -146,16 +148,16 @@
 //! - [`decode`] / [`Decode`]: a `Stream` over a futures-io `AsyncRead`.
 //! - [`decode_stream`] / [`DecodeStream`]: a `Stream` over a stream of byte chunks.
 //! - [`Decoded`]: what an adapter yields ([`MessageEvent`] or [`Item`]).
-//! - [`DecodeError`], [`ReadError`]: a broken limit, or a failed transport.
+//! - [`DecodeError`]: a broken limit, or a failed transport.
 //!
 //! # The client ([`client`], feature `client`)
 //!
 //! [`EventSource`](client::EventSource) (a reconnecting event stream over any HTTP client), [`Backoff`](client::Backoff), [`Fetch`](client::Fetch),
-//! [`EventSourceItem`](client::EventSourceItem), [`EventSourceError`](client::EventSourceError), [`Rejected`](client::Rejected), and [`decode_body`](client::decode_body) to test an
+//! [`EventSourceItem`](client::EventSourceItem), [`Error`](client::Error) (every failure of the client, one type), and [`decode_body`](client::decode_body) to test an
 //! endpoint in process. [`post`](client::post) / [`get`](client::get) /
 //! [`request`](client::request): one request with any method, headers and body (an LLM's
 //! token stream: a `POST` with JSON and a key, read to `data: [DONE]`), checked
-//! ([`OpenError`](client::OpenError)) and read as [`Events`](client::Events), never sent
+//! (a [`client::Error`] if not) and read as [`Events`](client::Events), never sent
 //! twice. With the `reqwest` feature, `client::reqwest::Reqwest` is a ready-made fetch.
 //!
 //! # Guarantees
@@ -209,12 +211,12 @@ mod wire;
 pub use crate::{
     decode::{
         decode, decode_reader, decode_stream, Chunk, Decode, DecodeError, DecodeReader,
-        DecodeStream, Decoded, Decoder, Item, MessageEvent, ReadError, Text,
+        DecodeStream, Decoded, Decoder, Item, MessageEvent, Text,
     },
     deliver::{
         channel, CloseHandle, Closed, Ended, Error, FromStream, IntoEventResult, KeepAlive,
         PumpError, Receiver, Report, ReportHandle, Send, SendError, Sender, Shutdown,
-        ShutdownListener, Source, SourceError, Spawned, Sse, SseStream, TrySendError,
+        ShutdownListener, Source, SourceError, Spawned, Sse, SseStream,
     },
     wire::{Batch, Event, EventWriter, FieldError, LineEnding},
 };
@@ -223,8 +225,6 @@ pub use crate::{
 pub use crate::adapters::http::{CompressedBody, Encoding};
 #[cfg(feature = "hyper")]
 pub use crate::adapters::io::FuturesIo;
-#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
-pub use crate::adapters::last_event_id::{LastEventIdError, MAX_LAST_EVENT_ID};
 #[cfg(any(feature = "hyper", feature = "tokio"))]
 pub use crate::adapters::write_timeout::WriteTimeout;
 #[cfg(feature = "http")]
@@ -232,6 +232,8 @@ pub use crate::adapters::{
     http::{response, unavailable, SseBody, SseResponse},
     last_event_id::last_event_id,
 };
+#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
+pub use crate::adapters::{last_event_id::MAX_LAST_EVENT_ID, request::RequestError};
 #[cfg(feature = "tracing")]
 pub use crate::deliver::Trace;
 /// The README's examples, compiled and run as doctests.

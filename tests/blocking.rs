@@ -10,10 +10,7 @@ use std::{
     time::Duration,
 };
 
-use sse_pump::{
-    client::{self, blocking, OpenError, Timeout},
-    ReadError,
-};
+use sse_pump::client::{self, blocking, Error};
 
 /// What the server does on a connection, step by step.
 #[derive(Clone)]
@@ -159,7 +156,7 @@ fn every_body_framing_ends_cleanly_or_says_it_was_cut() {
         assert_eq!(events.last_event_id(), "7");
         match events.next() {
             None => assert!(clean),
-            Some(Err(ReadError::Transport(e))) => assert!(!clean && e.timeout().is_none(), "{e}"),
+            Some(Err(e @ Error::Transport(_))) => assert!(!clean, "{e}"),
             other => panic!("{other:?}"),
         }
         assert!(events.next().is_none());
@@ -173,15 +170,20 @@ fn a_rejection_is_typed_with_its_status_headers_and_body() {
         vec![Send("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>".into())],
         vec![Send("HTTP/1.1 204 No Content\r\n\r\n".into())],
     ]);
-    let rejected = |sent: Result<blocking::Events, OpenError>| match sent {
-        Err(OpenError::Rejected(rejected)) => rejected,
+    let rejected = |sent: Result<blocking::Events, Error>| match sent {
+        Err(Error::Rejected {
+            status,
+            headers,
+            body,
+        }) => (status, headers, body),
         other => panic!("{other:?}"),
     };
-    let r = rejected(client::post(blocking::Client, url(addr)).send_blocking());
-    assert_eq!((r.status.as_u16(), &r.body[..]), (429, &b"slow down"[..]));
-    assert_eq!(r.headers["retry-after"], "7");
-    let r = rejected(client::post(blocking::Client, url(addr)).send_blocking());
-    assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"<html>"[..]));
+    let (status, headers, body) =
+        rejected(client::post(blocking::Client, url(addr)).send_blocking());
+    assert_eq!((status.as_u16(), &body[..]), (429, &b"slow down"[..]));
+    assert_eq!(headers["retry-after"], "7");
+    let (status, _, body) = rejected(client::post(blocking::Client, url(addr)).send_blocking());
+    assert_eq!((status.as_u16(), &body[..]), (200, &b"<html>"[..]));
     let mut events = client::get(blocking::Client, url(addr))
         .send_blocking()
         .unwrap();
@@ -197,7 +199,7 @@ fn a_server_that_never_answers_is_a_response_timeout() {
         .response_timeout(LIMIT)
         .send_blocking();
     assert!(
-        matches!(sent, Err(OpenError::Timeout(Timeout::Response(LIMIT)))),
+        matches!(sent, Err(Error::ResponseTimeout(LIMIT))),
         "{sent:?}"
     );
 }
@@ -211,7 +213,7 @@ fn a_silent_stream_is_an_idle_timeout() {
         .unwrap();
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     match events.next() {
-        Some(Err(ReadError::Transport(e))) => assert_eq!(e.timeout(), Some(Timeout::Idle(LIMIT))),
+        Some(Err(Error::IdleTimeout(LIMIT))) => {}
         other => panic!("{other:?}"),
     }
     assert!(events.next().is_none());
@@ -231,9 +233,7 @@ fn a_trickling_line_is_a_progress_timeout() {
         .unwrap();
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     match events.next() {
-        Some(Err(ReadError::Transport(e))) => {
-            assert_eq!(e.timeout(), Some(Timeout::Progress(LIMIT)))
-        }
+        Some(Err(Error::ProgressTimeout(LIMIT))) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -247,6 +247,12 @@ fn a_refused_connection_is_a_transport_error_with_its_cause() {
     let err = client::get(blocking::Client, url(addr))
         .send_blocking()
         .unwrap_err();
-    assert!(matches!(err, OpenError::Transport(_)), "{err:?}");
-    assert!(err.to_string().starts_with("the request failed: "), "{err}");
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.to_string(), "the request failed");
+    // The cause is the source, not repeated in the text.
+    let cause = std::error::Error::source(&err).expect("the OS's error");
+    let io = cause
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
 }

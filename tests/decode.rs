@@ -690,8 +690,13 @@ fn decode_reader_matches_the_decoder_and_carries_io_errors() {
     assert_eq!(events.next().unwrap().unwrap().data, "a");
     assert_eq!(events.next().unwrap().unwrap().data, "b");
     match events.next() {
-        Some(Err(sse_pump::ReadError::Transport(e))) => {
-            assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
+        Some(Err(err @ sse_pump::DecodeError::Transport(_))) => {
+            // This layer's words, and the transport's error as the source (printed once).
+            assert_eq!(err.to_string(), "the event stream's transport failed");
+            let cause = std::error::Error::source(&err).expect("the transport's error");
+            let io = cause.downcast_ref::<io::Error>().expect("an io::Error");
+            assert_eq!(io.kind(), io::ErrorKind::ConnectionReset);
+            assert!(!err.to_string().contains(&io.to_string()));
         }
         other => panic!("expected the transport error, got {other:?}"),
     }

@@ -11,7 +11,7 @@ use std::{
 
 use bytes::Bytes;
 use futures_lite::{stream, AsyncRead, StreamExt};
-use sse_pump::{channel, decode, decode_stream, Event, MessageEvent, ReadError, Sse};
+use sse_pump::{channel, decode, decode_stream, DecodeError, Event, MessageEvent, Sse};
 
 /// Returns its chunks one per read, answering `Pending` (after waking) before each one, so
 /// the adapter's pending path runs.
@@ -68,7 +68,9 @@ async fn reader_with_a_reset() {
     let b = events.next().await.unwrap().unwrap();
     assert_eq!((&*b.event, b.data.as_str()), ("x", "b"));
     match events.next().await {
-        Some(Err(ReadError::Transport(e))) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+        Some(Err(DecodeError::Transport(e))) => {
+            assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
+        }
         other => panic!("expected the transport error, got {other:?}"),
     }
     assert!(events.next().await.is_none());
@@ -91,7 +93,7 @@ async fn chunks_with_a_reset() {
     assert_eq!(events.next().await.unwrap().unwrap().id, "1");
     assert!(matches!(
         events.next().await,
-        Some(Err(ReadError::Transport(Reset)))
+        Some(Err(DecodeError::Transport(Reset)))
     ));
     assert!(events.next().await.is_none());
     assert_eq!(events.decoder().last_event_id(), "1");
@@ -181,9 +183,7 @@ fn limits_surface_through_the_async_adapters_and_decoding_goes_on() {
     assert_eq!(items.len(), 2);
     assert!(matches!(
         items[0],
-        Err(ReadError::Decode(sse_pump::DecodeError::LineTooLong {
-            limit: 50
-        }))
+        Err(DecodeError::LineTooLong { limit: 50 })
     ));
     assert_eq!(items[1].as_ref().unwrap().data, "ok");
 }

@@ -166,5 +166,6 @@ fn a_client_reports_its_reconnection() {
     assert_eq!(reconnecting.target, "sse_pump::client");
     assert_eq!(reconnecting.fields["uri"], "http://127.0.0.1:9/events");
     assert_eq!(reconnecting.fields["attempt"], "1");
-    assert_eq!(reconnecting.fields["cause"], "offline");
+    // The cause with its source, each once.
+    assert_eq!(reconnecting.fields["cause"], "the request failed: offline");
 }

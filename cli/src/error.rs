@@ -2,19 +2,23 @@
 
 use std::{error::Error, fmt, io, time::Duration};
 
-use sse_pump::client::{Rejected, Timeout};
+use bytes::Bytes;
+use reqwest::{header::HeaderMap, StatusCode};
+use sse_pump::client::Error as ClientError;
 
-/// A deadline that passed, named for people: the library's [`Timeout`], whose `Progress`
-/// is a line left unfinished.
-fn describe(timeout: &Timeout, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A deadline that passed, named for people: the library's timeouts, whose
+/// `ProgressTimeout` is a line left unfinished.
+fn describe(timeout: &ClientError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match *timeout {
-        Timeout::Response(d) => write!(f, "response timeout: no response head within {}", secs(d)),
-        Timeout::Idle(d) => write!(
+        ClientError::ResponseTimeout(d) => {
+            write!(f, "response timeout: no response head within {}", secs(d))
+        }
+        ClientError::IdleTimeout(d) => write!(
             f,
             "idle timeout: the stream sent nothing for {} (not even a keep-alive comment)",
             secs(d)
         ),
-        Timeout::Progress(d) => write!(
+        ClientError::ProgressTimeout(d) => write!(
             f,
             "line timeout: a line stayed unfinished for {} (bytes trickle in, no line end)",
             secs(d)
@@ -41,12 +45,12 @@ pub enum Failure {
     Connect(String),
     /// The open stream failed (a reset, a body cut short).
     Cut(String),
-    /// A deadline passed.
-    Timeout(Timeout),
-    /// A status other than 200 and 204.
-    Status(Box<Rejected>),
-    /// 200, but not `text/event-stream`.
-    NotEventStream(Box<Rejected>),
+    /// A deadline passed: one of the library's timeouts.
+    Timeout(ClientError),
+    /// A status other than 200 and 204: the library's [`ClientError::Rejected`].
+    Status(ClientError),
+    /// 200, but not `text/event-stream`: the library's [`ClientError::Rejected`].
+    NotEventStream(ClientError),
     /// Writing the output failed.
     Output(io::Error),
 }
@@ -93,7 +97,8 @@ impl Failure {
         let (Failure::Status(rejected) | Failure::NotEventStream(rejected)) = self else {
             return None;
         };
-        let text = String::from_utf8_lossy(&rejected.body);
+        let (_, _, body) = rejection(rejected)?;
+        let text = String::from_utf8_lossy(body);
         let text = text.trim();
         if text.is_empty() {
             return None;
@@ -114,19 +119,35 @@ impl fmt::Display for Failure {
             Failure::Cut(why) => write!(f, "the stream failed: {why}"),
             Failure::Timeout(t) => describe(t, f),
             Failure::Status(r) => {
-                let kind = r.headers.get(reqwest::header::CONTENT_TYPE);
+                let (_, headers, body) = rejection(r).ok_or(fmt::Error)?;
+                let kind = headers.get(reqwest::header::CONTENT_TYPE);
                 let kind = kind
                     .and_then(|k| k.to_str().ok())
                     .unwrap_or("no content type");
-                write!(f, "{r} ({kind}, {} bytes of body)", r.body.len())
+                write!(f, "{r} ({kind}, {} bytes of body)", body.len())
             }
-            Failure::NotEventStream(r) => match r.headers.get(reqwest::header::CONTENT_TYPE) {
-                Some(_) => fmt::Display::fmt(r, f),
-                None => {
-                    f.write_str("the server answered 200 with no content type, not an event stream")
+            Failure::NotEventStream(r) => {
+                let (_, headers, _) = rejection(r).ok_or(fmt::Error)?;
+                match headers.get(reqwest::header::CONTENT_TYPE) {
+                    Some(_) => fmt::Display::fmt(r, f),
+                    None => f.write_str(
+                        "the server answered 200 with no content type, not an event stream",
+                    ),
                 }
-            },
+            }
             Failure::Output(e) => write!(f, "cannot write the output: {e}"),
         }
+    }
+}
+
+/// The status, headers and start of the body of a rejection.
+fn rejection(error: &ClientError) -> Option<(StatusCode, &HeaderMap, &Bytes)> {
+    match error {
+        ClientError::Rejected {
+            status,
+            headers,
+            body,
+        } => Some((*status, headers, body)),
+        _ => None,
     }
 }

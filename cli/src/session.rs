@@ -4,14 +4,14 @@
 //! server's `retry:`, and the raw bytes, and needs a line deadline for trickling servers.
 //! So it drives the library's parts itself: the [`Decoder`] (kept across connections, so
 //! the last event ID and `retry:` carry over as in a browser), [`Backoff`] for the delays,
-//! and [`Rejected`] for the answers that are not an event stream.
+//! and [`client::Error`] for deadlines and the answers that are not an event stream.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::{header, Response, StatusCode};
 use sse_pump::{
-    client::{Backoff, Rejected, Timeout},
+    client::{self, Backoff},
     Decoder, Item, MessageEvent,
 };
 use tokio::time::timeout_at;
@@ -183,7 +183,11 @@ impl Session {
         }
         let deadline = Instant::now() + self.deadlines.response;
         let response = match timeout_at(deadline.into(), self.client.execute(request)).await {
-            Err(_) => return Err(Failure::Timeout(Timeout::Response(self.deadlines.response))),
+            Err(_) => {
+                return Err(Failure::Timeout(client::Error::ResponseTimeout(
+                    self.deadlines.response,
+                )))
+            }
             Ok(Err(e)) => return Err(Failure::Connect(Failure::chain(&e))),
             Ok(Ok(response)) => response,
         };
@@ -194,7 +198,7 @@ impl Session {
         if status == StatusCode::OK && is_event_stream(response.headers()) {
             return Ok(Some(response));
         }
-        let rejected = Box::new(rejection(response).await);
+        let rejected = rejection(response).await;
         Err(match status {
             StatusCode::OK => Failure::NotEventStream(rejected),
             _ => Failure::Status(rejected),
@@ -278,15 +282,19 @@ impl Session {
 
     /// The next deadline: the idle one, or the line one if a line is unfinished and it
     /// comes first.
-    fn next_deadline(&self, last_byte: Instant, line_since: Option<Instant>) -> (Instant, Timeout) {
+    fn next_deadline(
+        &self,
+        last_byte: Instant,
+        line_since: Option<Instant>,
+    ) -> (Instant, client::Error) {
         let idle = (
             last_byte + self.deadlines.idle,
-            Timeout::Idle(self.deadlines.idle),
+            client::Error::IdleTimeout(self.deadlines.idle),
         );
         match line_since {
             Some(since) if since + self.deadlines.line < idle.0 => (
                 since + self.deadlines.line,
-                Timeout::Progress(self.deadlines.line),
+                client::Error::ProgressTimeout(self.deadlines.line),
             ),
             _ => idle,
         }
@@ -347,20 +355,24 @@ fn is_event_stream(headers: &header::HeaderMap) -> bool {
     essence.eq_ignore_ascii_case("text/event-stream")
 }
 
-/// The status, headers and the first [`Rejected::BODY_LIMIT`] bytes of the body, read for
+/// The status, headers and the first [`client::Error::BODY_LIMIT`] bytes of the body, read for
 /// at most 5 s.
-async fn rejection(mut response: Response) -> Rejected {
+async fn rejection(mut response: Response) -> client::Error {
     let (status, headers) = (response.status(), response.headers().clone());
     let mut body = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while body.len() < Rejected::BODY_LIMIT {
+    while body.len() < client::Error::BODY_LIMIT {
         match timeout_at(deadline, response.chunk()).await {
             Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
             _ => break,
         }
     }
-    body.truncate(Rejected::BODY_LIMIT);
-    Rejected::new(status, headers, body.into())
+    body.truncate(client::Error::BODY_LIMIT);
+    client::Error::Rejected {
+        status,
+        headers: Box::new(headers),
+        body: body.into(),
+    }
 }
 
 /// An ID for a notice: at most 64 characters.

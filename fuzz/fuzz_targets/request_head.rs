@@ -11,7 +11,10 @@ use std::{
 
 use futures_lite::AsyncRead;
 use libfuzzer_sys::fuzz_target;
-use sse_pump::adapters::raw::{read_request, RequestError, MAX_HEAD};
+use sse_pump::{
+    adapters::raw::{read_request, MAX_HEAD},
+    RequestError,
+};
 
 /// Serves `bytes` in chunks of the given sizes (cycled); a size of 0 is a read that is
 /// not ready yet. Counts what was taken.

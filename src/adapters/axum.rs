@@ -77,11 +77,7 @@ use axum::{
 };
 
 use crate::{
-    adapters::{
-        http::response,
-        last_event_id::{self, LastEventIdError},
-        write_timeout::WriteTimeout,
-    },
+    adapters::{http::response, last_event_id, request::RequestError, write_timeout::WriteTimeout},
     deliver::{Source, Sse},
 };
 
@@ -95,7 +91,7 @@ impl<S: Source + Send + 'static> IntoResponse for Sse<S> {
 
 /// The request's `Last-Event-ID`, checked as [`last_event_id`](crate::last_event_id)
 /// says: `None` when absent or empty. A malformed one is refused with
-/// `400 Bad Request` (the [`LastEventIdError`]).
+/// `400 Bad Request` (the [`RequestError`]).
 ///
 /// # Examples
 ///
@@ -111,7 +107,7 @@ impl<S: Source + Send + 'static> IntoResponse for Sse<S> {
 pub struct LastEventId(pub Option<String>);
 
 impl<T: Send + Sync> FromRequestParts<T> for LastEventId {
-    type Rejection = LastEventIdError;
+    type Rejection = RequestError;
 
     async fn from_request_parts(parts: &mut Parts, _: &T) -> Result<Self, Self::Rejection> {
         let values = parts.headers.get_all("last-event-id").iter();
@@ -120,19 +116,19 @@ impl<T: Send + Sync> FromRequestParts<T> for LastEventId {
     }
 }
 
-/// A malformed `Last-Event-ID` is the extractor's rejection: `400 Bad Request`, with the
-/// reason as the body.
+/// A refused request (a malformed `Last-Event-ID`, the extractor's rejection) is
+/// `400 Bad Request`, with the reason as the body.
 ///
 /// # Examples
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use sse_pump::LastEventIdError;
+/// use sse_pump::RequestError;
 ///
-/// let response = LastEventIdError::Nul.into_response();
+/// let response = RequestError::LastEventIdNul.into_response();
 /// assert_eq!(response.status(), 400);
 /// ```
-impl IntoResponse for LastEventIdError {
+impl IntoResponse for RequestError {
     fn into_response(self) -> Response {
         (StatusCode::BAD_REQUEST, self.to_string()).into_response()
     }

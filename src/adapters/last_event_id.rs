@@ -1,6 +1,6 @@
 //! The `Last-Event-ID` an EventSource sends when it reconnects.
 
-use std::fmt;
+use super::request::RequestError;
 
 /// The longest `Last-Event-ID` accepted, in bytes: 1 KiB.
 pub const MAX_LAST_EVENT_ID: usize = 1024;
@@ -16,7 +16,8 @@ pub const MAX_LAST_EVENT_ID: usize = 1024;
 /// # Errors
 ///
 /// A header longer than [`MAX_LAST_EVENT_ID`], not UTF-8, holding a NUL (which a browser
-/// never sends: it ignores such ids), or given twice, is a [`LastEventIdError`]; answer it
+/// never sends: it ignores such ids), or given twice, is a [`RequestError`]
+/// (`LastEventIdTooLong`, `LastEventIdNotUtf8`, `LastEventIdNul`, `LastEventIdRepeated`); answer it
 /// with `400 Bad Request`, or ignore it and start from the beginning.
 ///
 /// # Examples
@@ -30,7 +31,7 @@ pub const MAX_LAST_EVENT_ID: usize = 1024;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "http")]
-pub fn last_event_id(headers: &http::HeaderMap) -> Result<Option<&str>, LastEventIdError> {
+pub fn last_event_id(headers: &http::HeaderMap) -> Result<Option<&str>, RequestError> {
     let values = headers.get_all("last-event-id").iter();
     check(values.map(http::HeaderValue::as_bytes))
 }
@@ -38,63 +39,22 @@ pub fn last_event_id(headers: &http::HeaderMap) -> Result<Option<&str>, LastEven
 /// The one value of `values`, checked as [`last_event_id`] says.
 pub(crate) fn check<'a>(
     mut values: impl Iterator<Item = &'a [u8]>,
-) -> Result<Option<&'a str>, LastEventIdError> {
+) -> Result<Option<&'a str>, RequestError> {
     let Some(bytes) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(LastEventIdError::Repeated);
+        return Err(RequestError::LastEventIdRepeated);
     }
     if bytes.len() > MAX_LAST_EVENT_ID {
-        return Err(LastEventIdError::TooLong(bytes.len()));
+        return Err(RequestError::LastEventIdTooLong(bytes.len()));
     }
     if bytes.contains(&0) {
-        return Err(LastEventIdError::Nul);
+        return Err(RequestError::LastEventIdNul);
     }
-    let id = std::str::from_utf8(bytes).map_err(|_| LastEventIdError::NotUtf8)?;
+    let id = std::str::from_utf8(bytes).map_err(|_| RequestError::LastEventIdNotUtf8)?;
     Ok(Some(id).filter(|id| !id.is_empty()))
 }
-
-/// Why a `Last-Event-ID` header was refused by [`last_event_id`].
-///
-/// # Examples
-///
-/// ```
-/// # #[cfg(feature = "http")] {
-/// let long = "7".repeat(sse_pump::MAX_LAST_EVENT_ID + 1);
-/// let request = http::Request::get("/").header("last-event-id", long).body(()).unwrap();
-/// let error = sse_pump::last_event_id(request.headers()).unwrap_err();
-/// assert_eq!(error, sse_pump::LastEventIdError::TooLong(1025));
-/// # }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LastEventIdError {
-    /// Longer than [`MAX_LAST_EVENT_ID`]; holds the length.
-    TooLong(usize),
-    /// Not valid UTF-8.
-    NotUtf8,
-    /// Holds a NUL byte.
-    Nul,
-    /// The header was given more than once.
-    Repeated,
-}
-
-impl fmt::Display for LastEventIdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LastEventIdError::TooLong(len) => write!(
-                f,
-                "last-event-id of {len} bytes is longer than {MAX_LAST_EVENT_ID}"
-            ),
-            LastEventIdError::NotUtf8 => f.write_str("last-event-id is not utf-8"),
-            LastEventIdError::Nul => f.write_str("last-event-id holds a nul byte"),
-            LastEventIdError::Repeated => f.write_str("last-event-id given more than once"),
-        }
-    }
-}
-
-impl std::error::Error for LastEventIdError {}
 
 #[cfg(all(feature = "http", feature = "tracing"))]
 impl crate::deliver::Trace {

@@ -21,6 +21,8 @@ pub(crate) mod io;
 pub(crate) mod last_event_id;
 #[cfg(any(feature = "smol", feature = "tokio"))]
 pub mod raw;
+#[cfg(any(feature = "http", feature = "smol", feature = "tokio"))]
+pub(crate) mod request;
 #[cfg(feature = "smol")]
 pub mod smol;
 #[cfg(feature = "tokio")]

@@ -3,9 +3,7 @@
 //! stream) as it is; on tokio's through [`adapters::tokio`](super::tokio).
 
 use std::{
-    fmt,
     future::Future,
-    io,
     pin::Pin,
     task::{ready, Context, Poll},
     time::Duration,
@@ -14,11 +12,11 @@ use std::{
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, FutureExt};
 use futures_timer::Delay;
 
-use super::last_event_id::LastEventIdError;
+use super::request::{RequestError, HEAD_LIMIT};
 use crate::deliver::{pump::Pump, PumpError, Report, Source, Sse};
 
 /// The longest request head [`read_request`] accepts: 8 KiB.
-pub const MAX_HEAD: usize = 8 * 1024;
+pub const MAX_HEAD: usize = HEAD_LIMIT;
 
 /// How long [`read_request`] waits for a complete head: 5 s. A client that connects and
 /// sends nothing, or one byte a second, would otherwise hold a connection (and whatever
@@ -64,7 +62,7 @@ pub async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Reques
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::adapters::raw::{read_request_within, RequestError};
+/// use sse_pump::{adapters::raw::read_request_within, RequestError};
 /// # futures_lite::future::block_on(async {
 /// let mut never = Never; // a client that connects and says nothing
 /// let error = read_request_within(&mut never, Duration::from_millis(10)).await.unwrap_err();
@@ -409,7 +407,8 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// A [`LastEventIdError`] for a header too long, not UTF-8, with a NUL, or repeated.
+    /// A [`RequestError`] (`LastEventIdTooLong`, `LastEventIdNotUtf8`, `LastEventIdNul`,
+    /// `LastEventIdRepeated`) for a header too long, not UTF-8, with a NUL, or repeated.
     ///
     /// # Examples
     ///
@@ -419,38 +418,9 @@ impl Request {
     /// assert_eq!(request.last_event_id()?, None);
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
-    pub fn last_event_id(&self) -> Result<Option<&str>, LastEventIdError> {
+    pub fn last_event_id(&self) -> Result<Option<&str>, RequestError> {
         super::last_event_id::check(self.headers("last-event-id"))
     }
-}
-
-/// Why [`read_request`] failed.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// use sse_pump::adapters::raw::{read_request, RequestError};
-/// let error = read_request(&mut &b"GET / HTTP/1.1\r\n"[..]).await.unwrap_err();
-/// assert!(matches!(error, RequestError::Closed));
-/// # });
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum RequestError {
-    /// Reading failed.
-    Io(io::Error),
-    /// The connection closed before the head's end.
-    Closed,
-    /// The head is larger than [`MAX_HEAD`].
-    TooLarge,
-    /// The head is not HTTP/1.x; says which part was wrong (`"header name"`, `"version"`,
-    /// ...).
-    Malformed(&'static str),
-    /// The head ended (a blank line) before a request line: no method, path or version.
-    Incomplete,
-    /// The head was not complete within this time ([`HEAD_TIMEOUT`] by default).
-    Timeout(Duration),
 }
 
 /// httparse's error as ours: which part of the head was wrong.
@@ -464,32 +434,4 @@ fn malformed(error: httparse::Error) -> RequestError {
         httparse::Error::TooManyHeaders => "too many headers",
         httparse::Error::Version => "version",
     })
-}
-
-impl From<io::Error> for RequestError {
-    fn from(error: io::Error) -> Self {
-        RequestError::Io(error)
-    }
-}
-
-impl fmt::Display for RequestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RequestError::Io(_) => f.write_str("reading the request failed"),
-            RequestError::Closed => f.write_str("connection closed before the request's end"),
-            RequestError::TooLarge => write!(f, "request head larger than {MAX_HEAD} bytes"),
-            RequestError::Malformed(part) => write!(f, "malformed request: bad {part}"),
-            RequestError::Incomplete => f.write_str("request head without a request line"),
-            RequestError::Timeout(after) => write!(f, "no complete request head within {after:?}"),
-        }
-    }
-}
-
-impl std::error::Error for RequestError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            RequestError::Io(error) => Some(error),
-            _ => None,
-        }
-    }
 }

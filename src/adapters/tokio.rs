@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::{
-    adapters::raw::{self, Request, RequestError},
+    adapters::{
+        raw::{self, Request},
+        request::RequestError,
+    },
     deliver::{channel, PumpError, Report, Sender, Source, SourceError, Spawned, Sse},
 };
 
@@ -82,7 +85,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_pump::adapters::{raw::RequestError, tokio::read_request_within};
+/// use sse_pump::{adapters::tokio::read_request_within, RequestError};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let (mut server, _client) = tokio::io::duplex(64); // a client that says nothing

@@ -194,7 +194,7 @@ impl Backoff {
     }
 
     /// Gives up after `attempts` consecutive failed attempts: the source then yields
-    /// [`EventSourceError::Exhausted`](crate::client::EventSourceError::Exhausted) and ends. Default: never.
+    /// [`Error::Exhausted`](crate::client::Error::Exhausted) and ends. Default: never.
     ///
     /// # Examples
     ///

@@ -13,13 +13,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 
 use super::{
-    error::BoxError,
+    error::{BoxError, Error},
     event_source::{watched::Progress, EndWhen},
     one_shot::Settings,
     rejecting::is_event_stream,
-    OpenError, Rejected, RequestBuilder, Timeout, TransportError,
+    RequestBuilder,
 };
-use crate::decode::{Decoder, MessageEvent, ReadError};
+use crate::decode::{Decoder, MessageEvent};
 
 /// The longest response head read: 64 KiB.
 const MAX_HEAD: usize = 64 << 10;
@@ -40,7 +40,7 @@ const MAX_CHUNK_LINE: usize = 4 << 10;
 ///     .bearer_auth("sk-test")
 ///     .body(r#"{"stream":true}"#)
 ///     .end_when(|event| event.data == "[DONE]")
-///     .send_blocking()?; // not 200 + text/event-stream: OpenError::Rejected
+///     .send_blocking()?; // not 200 + text/event-stream: client::Error::Rejected
 /// for event in events {
 ///     println!("{}", event?.data); // a stream cut short or stalled is an error
 /// }
@@ -53,25 +53,26 @@ impl RequestBuilder<Client> {
     /// Sends the request with the blocking [`Client`] and checks the response as
     /// [`send`](RequestBuilder::send) does: status 200 with content type
     /// `text/event-stream` opens the stream (204 an empty one); anything else is
-    /// [`OpenError::Rejected`] with the status, the headers and the start of the body.
+    /// [`Error::Rejected`] with the status, the headers and the start of the body.
     /// Connecting and the response head are under the response timeout; the open stream
     /// under the idle and progress timeouts; a rejection's body under the rejection
     /// timeout.
     ///
     /// # Errors
     ///
-    /// [`OpenError`]: the request could not be built (an `https` URL among them), the
-    /// connection failed, no head came in time, or the server rejected the request.
+    /// [`Error::Request`]: the request could not be built (an `https` URL among them);
+    /// [`Error::Transport`]: the connection failed; [`Error::ResponseTimeout`]: no head
+    /// came in time; [`Error::Rejected`]: the server rejected the request.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::client::{self, blocking, OpenError};
+    /// use sse_pump::client::{self, blocking, Error};
     ///
     /// let sent = client::get(blocking::Client, "https://example.com/events").send_blocking();
-    /// assert!(matches!(sent, Err(OpenError::Request(_)))); // no TLS: nothing is sent
+    /// assert!(matches!(sent, Err(Error::Request(_)))); // no TLS: nothing is sent
     /// ```
-    pub fn send_blocking(self) -> Result<Events, OpenError> {
+    pub fn send_blocking(self) -> Result<Events, Error> {
         let (request, settings) = self.build()?;
         let Settings {
             timeouts,
@@ -91,11 +92,13 @@ impl RequestBuilder<Client> {
                 buf: vec![0; 16 << 10].into_boxed_slice(),
             });
         }
-        let mut rejected = Rejected::new(status, headers, Bytes::new());
-        if let Some(body) = body {
-            rejected.body = body.collect(Instant::now() + timeouts.rejection).into();
-        }
-        Err(OpenError::Rejected(Box::new(rejected)))
+        let deadline = Instant::now() + timeouts.rejection;
+        let body = body.map_or_else(Vec::new, |body| body.collect(deadline));
+        Err(Error::Rejected {
+            status,
+            headers: Box::new(headers),
+            body: body.into(),
+        })
     }
 }
 
@@ -103,12 +106,12 @@ impl RequestBuilder<Client> {
 fn open(
     request: &Request<Bytes>,
     timeout: Duration,
-) -> Result<(StatusCode, HeaderMap, Option<Body>), OpenError> {
+) -> Result<(StatusCode, HeaderMap, Option<Body>), Error> {
     let deadline = Instant::now() + timeout;
-    let target = Target::of(request).map_err(OpenError::Request)?;
+    let target = Target::of(request).map_err(Error::Request)?;
     let failed = |e: io::Error| match is_timeout(&e) {
-        true => OpenError::Timeout(Timeout::Response(timeout)),
-        false => OpenError::Transport(e.into()),
+        true => Error::ResponseTimeout(timeout),
+        false => Error::Transport(e.into()),
     };
     let stream = connect(&target, deadline).map_err(failed)?;
     let write_timeout = remaining(deadline).map_err(failed)?;
@@ -394,10 +397,10 @@ impl Body {
         }
     }
 
-    /// The start of a rejected body: up to [`Rejected::BODY_LIMIT`] bytes, what arrived
+    /// The start of a rejected body: up to [`Error::BODY_LIMIT`] bytes, what arrived
     /// before `deadline`.
     fn collect(mut self, deadline: Instant) -> Vec<u8> {
-        let mut body = vec![0; Rejected::BODY_LIMIT];
+        let mut body = vec![0; Error::BODY_LIMIT];
         let mut filled = 0;
         while filled < body.len() {
             match self.read(&mut body[filled..], deadline) {
@@ -411,14 +414,15 @@ impl Body {
 }
 
 /// The events of a stream opened by [`send_blocking`](RequestBuilder::send_blocking): an
-/// `Iterator` of `Result<`[`MessageEvent`]`, `[`ReadError`]`<`[`TransportError`]`>>`,
+/// `Iterator` of `Result<`[`MessageEvent`]`, `[`Error`]`>`,
 /// as the async [`Events`](crate::client::Events) is a `Stream` of them.
 ///
 /// `None` is the server's clean end, or the end after the
 /// [`end_when`](RequestBuilder::end_when) event (the connection is then closed). A body
 /// cut short, silent past the idle timeout or stuck in a line past the progress timeout
-/// yields [`ReadError::Transport`] (its [`timeout`](TransportError::timeout) says which
-/// deadline), then `None`.
+/// yields [`Error::Transport`], [`Error::IdleTimeout`] or [`Error::ProgressTimeout`], then
+/// `None`. An event over the decoder's limits is an [`Error::Decode`] and the stream goes
+/// on.
 #[must_use = "iterators do nothing unless iterated"]
 pub struct Events {
     /// The body; `None` once it ended (the connection closed with it).
@@ -447,7 +451,7 @@ impl Events {
     }
 
     /// Reads the next piece of the body into the decoder: false at its clean end.
-    fn fill(&mut self) -> Result<bool, TransportError> {
+    fn fill(&mut self) -> Result<bool, Error> {
         let Some(body) = &mut self.body else {
             return Ok(false);
         };
@@ -462,12 +466,12 @@ impl Events {
             }
             Err(e) if is_timeout(&e) => {
                 let stalled = self.progress.due().is_some_and(|due| due <= Instant::now());
-                Err(TransportError::new(match stalled {
-                    true => Timeout::Progress(self.progress.limit),
-                    false => Timeout::Idle(self.idle),
-                }))
+                Err(match stalled {
+                    true => Error::ProgressTimeout(self.progress.limit),
+                    false => Error::IdleTimeout(self.idle),
+                })
             }
-            Err(e) => Err(TransportError::new(e)),
+            Err(e) => Err(Error::Transport(e.into())),
         }
     }
 
@@ -479,7 +483,7 @@ impl Events {
 }
 
 impl Iterator for Events {
-    type Item = Result<MessageEvent, ReadError<TransportError>>;
+    type Item = Result<MessageEvent, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -490,7 +494,7 @@ impl Iterator for Events {
                     }
                     return Some(Ok(event));
                 }
-                Err(e) => return Some(Err(ReadError::Decode(e))),
+                Err(e) => return Some(Err(Error::Decode(e))),
                 Ok(None) => {}
             }
             match self.fill() {
@@ -501,11 +505,11 @@ impl Iterator for Events {
                         .decoder
                         .next_event()
                         .transpose()
-                        .map(|r| r.map_err(Into::into));
+                        .map(|r| r.map_err(Error::Decode));
                 }
                 Err(e) => {
                     self.end();
-                    return Some(Err(ReadError::Transport(e)));
+                    return Some(Err(e));
                 }
             }
         }

@@ -15,7 +15,7 @@ use pin_project_lite::pin_project;
 use crate::decode::{DecodeStream, Decoder};
 
 /// The stream returned by [`decode_body`]: [`MessageEvent`](crate::MessageEvent)s, or a
-/// [`ReadError`](crate::ReadError) carrying the body's own error type.
+/// [`DecodeError`](crate::DecodeError) carrying the body's own error type.
 pub type DecodeBody<B> = DecodeStream<BodyChunks<B>>;
 
 /// Decodes the events of any [`http_body::Body`]: a hyper `Incoming`, an axum `Body`, an
@@ -73,12 +73,12 @@ pub fn decode_body<B: Body>(body: B) -> DecodeBody<B> {
 ///
 /// ```
 /// use futures_lite::StreamExt;
-/// use sse_pump::{DecodeError, Decoder, ReadError};
+/// use sse_pump::{DecodeError, Decoder};
 /// # futures_lite::future::block_on(async {
 /// let body = http_body_util::Full::new(bytes::Bytes::from("data: far too long\n\n"));
 /// let mut events = sse_pump::client::decode_body_with(Decoder::new().max_line_len(8), body);
 /// let err = events.next().await.unwrap().unwrap_err();
-/// assert!(matches!(err, ReadError::Decode(DecodeError::LineTooLong { limit: 8 })));
+/// assert!(matches!(err, DecodeError::LineTooLong { limit: 8 }));
 /// # });
 /// ```
 pub fn decode_body_with<B: Body>(decoder: Decoder, body: B) -> DecodeBody<B> {

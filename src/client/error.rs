@@ -1,39 +1,78 @@
-//! The errors of an [`EventSource`](crate::client::EventSource).
+//! The client's one error type.
 
-use std::{error::Error, fmt, time::Duration};
+use std::{fmt, time::Duration};
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 
 use crate::decode::DecodeError;
 
 /// A boxed transport error, as the HTTP client reported it.
-pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Why an [`EventSource`](crate::client::EventSource) yielded an error.
+/// Why the client failed: the same type on every path, so that one `match` serves an
+/// [`EventSource`](crate::client::EventSource), a one-shot
+/// [`RequestBuilder::send`](crate::client::RequestBuilder::send) and its
+/// [`Events`](crate::client::Events), and the [`blocking`](crate::client::blocking) client.
 ///
-/// After [`Rejected`](EventSourceError::Rejected), [`NotRetried`](EventSourceError::NotRetried) and [`Exhausted`](EventSourceError::Exhausted) the
-/// source ends (the next item is `None`); after [`Decode`](EventSourceError::Decode) and
-/// [`LastEventIdNotSent`](EventSourceError::LastEventIdNotSent) it goes on.
-/// Network errors and ends of stream are not errors: the source reconnects and says so
-/// with [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting).
+/// Each variant's text says what happened at this layer; the cause, where there is one,
+/// is its [`source`](std::error::Error::source), not part of its text, so that a report
+/// that walks the chain prints every cause once. [`Decode`](Error::Decode) is the
+/// decoder's error as it is: it displays as that error.
+///
+/// An [`EventSource`](crate::client::EventSource) ends (the next item is `None`) after
+/// [`Rejected`](Error::Rejected), [`NotRetried`](Error::NotRetried) and
+/// [`Exhausted`](Error::Exhausted); after [`Decode`](Error::Decode) and
+/// [`LastEventIdNotSent`](Error::LastEventIdNotSent) it goes on. Network errors, timeouts
+/// and ends of stream are not its errors: it reconnects and says so with
+/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), whose
+/// `cause` is a [`Transport`](Error::Transport) error, a timeout, or (a request factory
+/// that failed) a [`Request`](Error::Request) error.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{DecodeError, client::EventSourceError};
+/// use std::time::Duration;
+/// use sse_pump::{client::Error, DecodeError};
 ///
-/// let err = EventSourceError::Decode(DecodeError::LineTooLong { limit: 8 });
+/// let err = Error::Decode(DecodeError::LineTooLong { limit: 8 });
 /// assert_eq!(err.to_string(), "a line is longer than 8 bytes");
+///
+/// let err = Error::IdleTimeout(Duration::from_secs(45));
+/// assert!(err.is_timeout());
+/// assert_eq!(err.to_string(), "the stream was silent for 45s");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum EventSourceError {
-    /// The server answered with a status other than 200 (and 204), or a content type other
-    /// than `text/event-stream`. Not retried.
-    Rejected(Box<Rejected>),
+pub enum Error {
+    /// The request could not be built: an invalid URI or header, a value that is not JSON
+    /// (the error is the [`source`](std::error::Error::source)). Nothing was sent.
+    Request(BoxError),
+    /// The HTTP client failed: connecting, TLS, writing the request, reading the head, or a
+    /// body cut short (a reset, a chunked body without its last chunk, an HTTP/2 reset). A
+    /// clean end is no error. The client's error is the
+    /// [`source`](std::error::Error::source).
+    Transport(BoxError),
+    /// No response head within the response timeout (30 s by default).
+    ResponseTimeout(Duration),
+    /// No byte on the open stream for the idle timeout (45 s by default).
+    IdleTimeout(Duration),
+    /// Bytes kept coming but no line was completed within the progress timeout (60 s by
+    /// default): a server that trickles a line and never ends it.
+    ProgressTimeout(Duration),
+    /// The server answered a status other than 200 (and 204), or a content type other than
+    /// `text/event-stream`. Not retried.
+    Rejected {
+        /// The response's status.
+        status: StatusCode,
+        /// The response's headers (boxed: the error stays small on the event path).
+        headers: Box<HeaderMap>,
+        /// The first [`Error::BODY_LIMIT`] bytes of the body (fewer if it failed, ended, or
+        /// stalled past the rejection timeout).
+        body: Bytes,
+    },
     /// The event stream broke one of the decoder's limits; the decoder skipped the line and
-    /// its event, and the source goes on.
+    /// its event, and the stream goes on. It displays as the [`DecodeError`].
     Decode(DecodeError),
     /// The last event ID cannot be sent back as a `Last-Event-ID` header: it holds a
     /// control character (not a header value), or starts or ends with a space or tab
@@ -46,38 +85,88 @@ pub enum EventSourceError {
     /// [`retry_non_idempotent`](crate::client::EventSource::retry_non_idempotent)).
     NotRetried {
         /// The request's method.
-        method: http::Method,
-        /// What failed: the client's error, or a [`Timeout`] (see
-        /// [`TransportError::timeout`]).
-        cause: TransportError,
+        method: Method,
+        /// What failed (also the [`source`](std::error::Error::source)): a
+        /// [`Transport`](Error::Transport) error or a timeout.
+        cause: Box<Error>,
     },
     /// The maximum number of consecutive attempts was reached.
     Exhausted {
         /// How many consecutive attempts failed.
         attempts: u32,
-        /// The last transport error, or `None` if the last connection ended cleanly.
-        last: Option<TransportError>,
+        /// The last attempt's failure (also the [`source`](std::error::Error::source)), or
+        /// `None` if the last connection ended cleanly.
+        last: Option<Box<Error>>,
     },
 }
 
-impl fmt::Display for EventSourceError {
+impl Error {
+    /// How much of a rejected body is kept: 4 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_pump::client::Error::BODY_LIMIT, 4096);
+    /// ```
+    pub const BODY_LIMIT: usize = 4096;
+
+    /// Whether a deadline passed: [`ResponseTimeout`](Error::ResponseTimeout),
+    /// [`IdleTimeout`](Error::IdleTimeout) or [`ProgressTimeout`](Error::ProgressTimeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_pump::client::Error;
+    ///
+    /// assert!(Error::ResponseTimeout(Duration::from_secs(30)).is_timeout());
+    /// assert!(!Error::Transport("reset".into()).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::ResponseTimeout(_) | Error::IdleTimeout(_) | Error::ProgressTimeout(_)
+        )
+    }
+
+    /// The error of a failed transport: a boxed client [`Error`] (a timeout of a watched
+    /// body) as itself, anything else as [`Transport`](Error::Transport).
+    pub(crate) fn transport(error: BoxError) -> Self {
+        match error.downcast::<Error>() {
+            Ok(error) => *error,
+            Err(error) => Error::Transport(error),
+        }
+    }
+}
+
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventSourceError::Rejected(r) => fmt::Display::fmt(r, f),
-            EventSourceError::Decode(e) => fmt::Display::fmt(e, f),
-            EventSourceError::LastEventIdNotSent(id) => write!(
+            Error::Request(_) => f.write_str("the request could not be built"),
+            Error::Transport(_) => f.write_str("the request failed"),
+            Error::ResponseTimeout(after) => write!(f, "no response within {after:?}"),
+            Error::IdleTimeout(after) => write!(f, "the stream was silent for {after:?}"),
+            Error::ProgressTimeout(after) => write!(
+                f,
+                "no line was completed for {after:?} while bytes trickled in"
+            ),
+            Error::Rejected {
+                status, headers, ..
+            } => rejected(*status, headers, f),
+            Error::Decode(e) => fmt::Display::fmt(e, f),
+            Error::LastEventIdNotSent(id) => write!(
                 f,
                 "the last event id ({} bytes) cannot be sent as a header; reconnecting without it",
                 id.len()
             ),
-            EventSourceError::NotRetried { method, cause } => write!(
+            Error::NotRetried { method, .. } => write!(
                 f,
-                "the {method} request's stream failed and is not sent again (not idempotent): {cause}"
+                "the {method} request's stream failed and is not sent again (not idempotent)"
             ),
-            EventSourceError::Exhausted { attempts, last } => {
+            Error::Exhausted { attempts, last } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")?;
                 match last {
-                    Some(last) => write!(f, ": {last}"),
+                    Some(_) => Ok(()),
                     None => f.write_str(": the last stream ended"),
                 }
             }
@@ -85,293 +174,41 @@ impl fmt::Display for EventSourceError {
     }
 }
 
-// Each error displays its cause; `source` goes on from the cause's own source, so that a
-// report that walks the chain prints every cause once.
-impl Error for EventSourceError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
+/// What a rejection says: the content type of a 200, the status otherwise.
+fn rejected(status: StatusCode, headers: &HeaderMap, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match headers.get(http::header::CONTENT_TYPE) {
+        Some(kind) if status == StatusCode::OK => {
+            write!(f, "the server answered {kind:?}, not an event stream")
+        }
+        _ => write!(f, "the server answered {status}, not an event stream"),
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            EventSourceError::Rejected(_) | EventSourceError::Decode(_) => None,
-            EventSourceError::LastEventIdNotSent(_) => None,
-            EventSourceError::Exhausted { last, .. } => last.as_ref().and_then(Error::source),
-            EventSourceError::NotRetried { cause, .. } => cause.source(),
-        }
-    }
-}
-
-/// A response that does not open an event stream: its status, headers and the start of
-/// its body, for diagnostics.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::client::Rejected;
-///
-/// let rejected = Rejected::new(http::StatusCode::NOT_FOUND, http::HeaderMap::new(), "no such stream".into());
-/// assert_eq!(rejected.status, 404);
-/// assert_eq!(rejected.to_string(), "the server answered 404 Not Found, not an event stream");
-///
-/// let mut headers = http::HeaderMap::new();
-/// headers.insert(http::header::CONTENT_TYPE, "text/html".parse().unwrap());
-/// let rejected = Rejected::new(http::StatusCode::OK, headers, "<html>".into());
-/// assert_eq!(rejected.to_string(), r#"the server answered "text/html", not an event stream"#);
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Rejected {
-    /// The response's status.
-    pub status: StatusCode,
-    /// The response's headers.
-    pub headers: HeaderMap,
-    /// The first [`Rejected::BODY_LIMIT`] bytes of the body (fewer if it failed or ended).
-    pub body: Bytes,
-}
-
-impl Rejected {
-    /// How much of a rejected body is kept: 4 KiB.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_pump::client::Rejected::BODY_LIMIT, 4096);
-    /// ```
-    pub const BODY_LIMIT: usize = 4096;
-
-    /// A rejection, for tests of code that handles one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let r = sse_pump::client::Rejected::new(http::StatusCode::OK, http::HeaderMap::new(), bytes::Bytes::new());
-    /// assert!(r.body.is_empty());
-    /// ```
-    pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
-        Rejected {
-            status,
-            headers,
-            body,
-        }
-    }
-}
-
-impl fmt::Display for Rejected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.headers.get(http::header::CONTENT_TYPE) {
-            Some(kind) if self.status == StatusCode::OK => {
-                write!(f, "the server answered {kind:?}, not an event stream")
-            }
-            _ => write!(
-                f,
-                "the server answered {}, not an event stream",
-                self.status
-            ),
-        }
-    }
-}
-
-impl Error for Rejected {}
-
-/// A deadline of the client that passed, the same type on every path: the
-/// [`timeout`](TransportError::timeout) of the `cause` of an
-/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), of
-/// [`EventSourceError::NotRetried`] and [`EventSourceError::Exhausted`], of a one-shot
-/// stream's [`ReadError::Transport`](crate::ReadError::Transport), and of
-/// [`OpenError::Timeout`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_pump::client::{EventSourceItem, Timeout, TransportError};
-///
-/// fn timed_out(item: &EventSourceItem) -> Option<Timeout> {
-///     match item {
-///         EventSourceItem::Reconnecting { cause: Some(cause), .. } => cause.timeout(),
-///         _ => None,
-///     }
-/// }
-/// let cause = Some(TransportError::new(Timeout::Idle(Duration::from_secs(45))));
-/// let item = EventSourceItem::Reconnecting { after: Duration::from_secs(3), attempt: 1, cause };
-/// assert_eq!(timed_out(&item), Some(Timeout::Idle(Duration::from_secs(45))));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Timeout {
-    /// No response head within this time (`response_timeout`, 30 s by default).
-    Response(Duration),
-    /// No byte on the open stream for this time (`idle_timeout`, 45 s by default).
-    Idle(Duration),
-    /// Bytes kept coming but no line was completed for this time (`progress_timeout`,
-    /// 60 s by default): a server that trickles a line and never ends it.
-    Progress(Duration),
-}
-
-impl fmt::Display for Timeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Timeout::Response(after) => write!(f, "no response within {after:?}"),
-            Timeout::Idle(after) => write!(f, "the stream was silent for {after:?}"),
-            Timeout::Progress(after) => {
-                write!(
-                    f,
-                    "no line was completed for {after:?} while bytes trickled in"
-                )
-            }
-        }
-    }
-}
-
-impl Error for Timeout {}
-
-/// Why [`RequestBuilder::send`](crate::client::RequestBuilder::send) did not open a stream.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::client::{OpenError, Rejected};
-///
-/// let rejected = Rejected::new(http::StatusCode::UNAUTHORIZED, http::HeaderMap::new(), "bad key".into());
-/// let err = OpenError::Rejected(Box::new(rejected));
-/// assert_eq!(err.to_string(), "the server answered 401 Unauthorized, not an event stream");
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// The request could not be built: an invalid URI or header, a value that is not JSON.
-    /// Nothing was sent.
-    Request(Box<dyn Error + Send + Sync + 'static>),
-    /// The HTTP client failed (connecting, TLS, writing the request, reading the head).
-    Transport(Box<dyn Error + Send + Sync + 'static>),
-    /// No response head within the
-    /// [`response_timeout`](crate::client::RequestBuilder::response_timeout): a
-    /// [`Timeout::Response`].
-    Timeout(Timeout),
-    /// The server answered a status other than 200 (or 204), or a content type other than
-    /// `text/event-stream`: the status, the headers and the start of the body.
-    Rejected(Box<Rejected>),
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::Request(e) => write!(f, "the request could not be built: {e}"),
-            OpenError::Transport(e) => write!(f, "the request failed: {e}"),
-            OpenError::Timeout(timeout) => fmt::Display::fmt(timeout, f),
-            OpenError::Rejected(r) => fmt::Display::fmt(r, f),
-        }
-    }
-}
-
-// The cause is displayed: `source` goes on from its own source (each cause printed once).
-impl Error for OpenError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            OpenError::Request(e) | OpenError::Transport(e) => e.source(),
-            OpenError::Timeout(_) | OpenError::Rejected(_) => None,
-        }
-    }
-}
-
-impl OpenError {
-    /// The deadline that passed, if that is what happened.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sse_pump::client::{OpenError, Timeout};
-    /// let err = OpenError::Timeout(Timeout::Response(Duration::from_secs(30)));
-    /// assert_eq!(err.timeout(), Some(Timeout::Response(Duration::from_secs(30))));
-    /// assert_eq!(err.to_string(), "no response within 30s");
-    /// ```
-    pub fn timeout(&self) -> Option<Timeout> {
-        match self {
-            OpenError::Timeout(timeout) => Some(*timeout),
+            Error::Request(e) | Error::Transport(e) => Some(&**e),
+            Error::NotRetried { cause, .. } => Some(&**cause),
+            Error::Exhausted { last, .. } => last.as_deref().map(|e| e as _),
             _ => None,
         }
     }
 }
 
-/// A failed connection, the same type on every path: the cause of an
-/// [`EventSourceItem::Reconnecting`](crate::client::EventSourceItem::Reconnecting), of
-/// [`EventSourceError::NotRetried`] and [`EventSourceError::Exhausted`], and the
-/// transport error of a one-shot stream ([`Events`](crate::client::Events)). It is the
-/// client's error (connecting, a body cut short: a reset, a chunked body without its last
-/// chunk, an HTTP/2 reset) or a [`Timeout`]. A clean end is no error.
-///
-/// It displays the client's error and has that error's source.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_pump::client::{Timeout, TransportError};
-///
-/// let err = TransportError::new(Timeout::Idle(Duration::from_secs(45)));
-/// assert_eq!(err.timeout(), Some(Timeout::Idle(Duration::from_secs(45))));
-/// assert_eq!(err.to_string(), "the stream was silent for 45s");
-/// ```
-#[derive(Debug)]
-pub struct TransportError(BoxError);
+/// An error and its sources as one line (`the request failed: offline`), for a log that
+/// has room for one field: each cause printed once, as each error prints only its own words.
+#[cfg(feature = "tracing")]
+pub(crate) struct Chain<'a>(pub(crate) &'a Error);
 
-impl TransportError {
-    /// Wraps an error, for tests of code that handles one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
-    /// assert_eq!(err.to_string(), "reset");
-    /// ```
-    pub fn new(error: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        TransportError(error.into())
-    }
-
-    /// The deadline that passed, if that is what happened.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
-    /// assert_eq!(err.timeout(), None);
-    /// ```
-    pub fn timeout(&self) -> Option<Timeout> {
-        self.0.downcast_ref().copied()
-    }
-
-    /// The client's error as a `T`, if it is one (an `std::io::Error`, a
-    /// `reqwest::Error`, a [`Timeout`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
-    /// assert!(err.downcast_ref::<std::io::Error>().is_some());
-    /// ```
-    pub fn downcast_ref<T: Error + 'static>(&self) -> Option<&T> {
-        self.0.downcast_ref()
-    }
-
-    /// The client's error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = sse_pump::client::TransportError::new(std::io::Error::other("reset"));
-    /// assert!(err.into_inner().downcast::<std::io::Error>().is_ok());
-    /// ```
-    pub fn into_inner(self) -> Box<dyn Error + Send + Sync + 'static> {
-        self.0
-    }
-}
-
-impl fmt::Display for TransportError {
+#[cfg(feature = "tracing")]
+impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl Error for TransportError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.0.source()
+        fmt::Display::fmt(self.0, f)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }

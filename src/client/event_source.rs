@@ -19,8 +19,8 @@ use super::{
     error::BoxError,
 };
 use crate::{
-    client::{Backoff, EventSourceError, Timeout, TransportError},
-    decode::{Decoder, MessageEvent, ReadError},
+    client::{Backoff, Error},
+    decode::{DecodeError, Decoder, MessageEvent},
 };
 
 mod state;
@@ -113,14 +113,16 @@ pub enum EventSourceItem {
         after: Duration,
         /// The number of this attempt since the last healthy connection, from 1.
         attempt: u32,
-        /// The transport error (a [`Timeout`] among them: see
-        /// [`TransportError::timeout`]), or `None` if the stream ended cleanly.
-        cause: Option<TransportError>,
+        /// What failed: the client ([`Error::Transport`]), a deadline
+        /// ([`Error::is_timeout`]), or the request factory of
+        /// [`from_fn`](EventSource::from_fn) ([`Error::Request`]); `None` if the stream
+        /// ended cleanly.
+        cause: Option<Error>,
     },
 }
 
 /// A reconnecting event stream, as a browser's `EventSource`, over any HTTP client (see
-/// [`Fetch`]); a `Stream` of `Result<`[`EventSourceItem`]`, `[`EventSourceError`]`>`.
+/// [`Fetch`]); a `Stream` of `Result<`[`EventSourceItem`]`, `[`Error`]`>`.
 ///
 /// The client is the first argument because this crate brings none (the issue sketched
 /// `EventSource::new(request)`): it runs on tokio, smol or anything else. It sends `request`
@@ -130,7 +132,7 @@ pub enum EventSourceItem {
 /// - status 200 with content type `text/event-stream` (any case, parameters ignored):
 ///   [`EventSourceItem::Open`], then one [`EventSourceItem::Event`] per event;
 /// - status 204: the end (`None`), as the standard says;
-/// - any other status or content type: [`EventSourceError::Rejected`] with the status, headers
+/// - any other status or content type: [`Error::Rejected`] with the status, headers
 ///   and the first 4 KiB of the body, then the end, with no retry;
 /// - a client or body error, or the end of the body: [`EventSourceItem::Reconnecting`], a wait
 ///   (see [`Backoff`]), and a new request carrying the last event ID. The `cause` tells a
@@ -140,11 +142,11 @@ pub enum EventSourceItem {
 ///   LLM's `data: [DONE]`): that event, then the end;
 /// - a request that is not idempotent (`POST`, `PATCH`) is sent once, unless
 ///   [`retry_non_idempotent`](EventSource::retry_non_idempotent) says otherwise: after a
-///   clean end the stream ends, after a failure it yields [`EventSourceError::NotRetried`];
-/// - too many consecutive failures ([`Backoff::max_attempts`]): [`EventSourceError::Exhausted`],
+///   clean end the stream ends, after a failure it yields [`Error::NotRetried`];
+/// - too many consecutive failures ([`Backoff::max_attempts`]): [`Error::Exhausted`],
 ///   then the end.
 ///
-/// A line or event over the decoder's limits is a [`EventSourceError::Decode`] and the stream
+/// A line or event over the decoder's limits is an [`Error::Decode`] and the stream
 /// goes on. Timers are `futures-timer`'s, which need no runtime.
 ///
 /// # Limits against a hostile or broken server
@@ -155,11 +157,11 @@ pub enum EventSourceItem {
 ///   keep-alive comment, for [`idle_timeout`](EventSource::idle_timeout) (45 s: three of
 ///   this crate's default 15 s pings) on an open stream, or a line left unfinished for
 ///   [`progress_timeout`](EventSource::progress_timeout) (60 s) while bytes trickle in,
-///   is a failed attempt: a [`EventSourceItem::Reconnecting`] whose `cause`'s
-///   [`timeout`](TransportError::timeout) is the [`Timeout`]. The body of a
+///   is a failed attempt: a [`EventSourceItem::Reconnecting`] whose `cause` is
+///   [`Error::ResponseTimeout`], [`Error::IdleTimeout`] or [`Error::ProgressTimeout`]. The body of a
 ///   rejection is collected for at most
 ///   [`rejection_timeout`](EventSource::rejection_timeout) (5 s) and
-///   [`Rejected::BODY_LIMIT`](crate::client::Rejected::BODY_LIMIT) bytes.
+///   [`Error::BODY_LIMIT`] bytes.
 /// - **It never reconnects in a hot loop**: the server's `retry:` is bounded (see
 ///   [`Backoff`]), and the delay still grows over consecutive failures.
 /// - **Memory follows the input**: lines and events are bounded by the decoder's limits
@@ -168,7 +170,7 @@ pub enum EventSourceItem {
 /// - **A last event ID that cannot be sent is said, not dropped**: one that is not a valid
 ///   header value (a control character) or that a header would not carry unchanged
 ///   (leading or trailing blanks, which servers trim) gives
-///   [`EventSourceError::LastEventIdNotSent`] before each request that goes without it.
+///   [`Error::LastEventIdNotSent`] before each request that goes without it.
 ///
 /// # Examples
 ///
@@ -355,7 +357,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     /// [`Method::is_idempotent`]) again after a failure or the end of its stream. Off by
     /// default: the server may have acted on the request (charged for the tokens, posted
     /// the message), and the source cannot know. Off, such a source ends after its first
-    /// connection: with `None` after a clean end, with [`EventSourceError::NotRetried`]
+    /// connection: with `None` after a clean end, with [`Error::NotRetried`]
     /// after a failure (a timeout, a reset, a body cut short).
     ///
     /// # Examples
@@ -452,7 +454,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// How long to wait for the response head, from the request (connecting included):
-    /// past it the attempt fails with [`Timeout::Response`] and the source
+    /// past it the attempt fails with [`Error::ResponseTimeout`] and the source
     /// reconnects. Default 30 s.
     ///
     /// # Examples
@@ -470,7 +472,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// How long an open stream may stay silent (no byte, not even a keep-alive comment):
-    /// past it the connection is dropped with [`Timeout::Idle`] and the source
+    /// past it the connection is dropped with [`Error::IdleTimeout`] and the source
     /// reconnects. Default 45 s; keep it above the server's keep-alive interval.
     ///
     /// # Examples
@@ -489,7 +491,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
 
     /// How long a line may stay unfinished while bytes come (a server that trickles a byte
     /// now and then and never ends the line, which the idle timeout does not catch): past
-    /// it the connection is dropped with [`Timeout::Progress`] and the source reconnects.
+    /// it the connection is dropped with [`Error::ProgressTimeout`] and the source reconnects.
     /// Default 60 s; keep it above the time your longest line takes to arrive.
     ///
     /// # Examples
@@ -506,7 +508,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         self
     }
 
-    /// How long the body of a rejection is read, for [`Rejected::body`](crate::client::Rejected):
+    /// How long the body of a rejection is read, for the body of [`Error::Rejected`]:
     /// past it the source yields the rejection with what arrived. Default 5 s.
     ///
     /// # Examples

@@ -23,7 +23,7 @@ pub mod reqwest;
 pub use self::{
     backoff::Backoff,
     decode_body::{decode_body, decode_body_with, BodyChunks, DecodeBody},
-    error::{EventSourceError, OpenError, Rejected, Timeout, TransportError},
+    error::Error,
     event_source::{EventSource, EventSourceItem, Fetch},
     one_shot::{get, post, request, Events, RequestBuilder},
 };

@@ -16,12 +16,12 @@ use http_body::Body;
 
 use super::{
     decode_body::{decode_body_with, DecodeBody},
-    error::BoxError,
+    error::{BoxError, Error},
     event_source::{watched::Watched, EndWhen, Timeouts},
     rejecting::{is_event_stream, Rejecting},
-    EventSource, Fetch, OpenError, Timeout, TransportError,
+    EventSource, Fetch,
 };
-use crate::decode::{Decoder, MessageEvent, ReadError};
+use crate::decode::{DecodeError, Decoder, MessageEvent};
 
 /// Starts a one-shot request with `method` to `uri`, sent with `fetch` (any [`Fetch`] of
 /// `http::Request<Bytes>`): set headers and a body, then
@@ -106,7 +106,7 @@ where
 /// A one-shot request being built: see [`request`], [`get`] and [`post`].
 ///
 /// Like `http`'s builder, a setter never fails: the first invalid header or body is kept
-/// and [`send`](RequestBuilder::send) returns it as [`OpenError::Request`], sending nothing.
+/// and [`send`](RequestBuilder::send) returns it as [`Error::Request`](Error::Request), sending nothing.
 #[must_use = "a request does nothing until sent"]
 pub struct RequestBuilder<F> {
     fetch: F,
@@ -202,7 +202,7 @@ impl<F> RequestBuilder<F> {
     }
 
     /// How long to wait for the response head, connecting included: past it,
-    /// [`OpenError::Timeout`]. Default 30 s.
+    /// [`Error::ResponseTimeout`](Error::ResponseTimeout). Default 30 s.
     ///
     /// # Examples
     ///
@@ -218,8 +218,7 @@ impl<F> RequestBuilder<F> {
     }
 
     /// How long the open stream may stay silent (not a byte): past it the stream yields a
-    /// [`TransportError`] whose [`timeout`](TransportError::timeout) is
-    /// [`Timeout::Idle`], then ends.
+    /// [`Error::IdleTimeout`], then ends.
     /// Default 45 s; an LLM that thinks long before its first token may need more.
     ///
     /// # Examples
@@ -237,8 +236,7 @@ impl<F> RequestBuilder<F> {
 
     /// How long a line may stay unfinished while bytes come (a server that trickles a byte
     /// now and then and never ends the line): past it the stream yields a
-    /// [`TransportError`] whose [`timeout`](TransportError::timeout) is
-    /// [`Timeout::Progress`], then ends. Default 60 s.
+    /// [`Error::ProgressTimeout`], then ends. Default 60 s.
     ///
     /// # Examples
     ///
@@ -280,8 +278,8 @@ impl<F> RequestBuilder<F> {
     }
 
     /// How long a rejection's body is read (at most
-    /// [`Rejected::BODY_LIMIT`](crate::client::Rejected::BODY_LIMIT) bytes): past it,
-    /// [`OpenError::Rejected`] with what arrived. Default 5 s.
+    /// [`Error::BODY_LIMIT`](Error::BODY_LIMIT) bytes): past it,
+    /// [`Error::Rejected`] with what arrived. Default 5 s.
     ///
     /// # Examples
     ///
@@ -317,14 +315,14 @@ impl<F> RequestBuilder<F> {
     }
 
     /// The request, with `Accept: text/event-stream` unless one was set, and the rest.
-    pub(super) fn build(self) -> Result<(Request<Bytes>, Settings<F>), OpenError> {
+    pub(super) fn build(self) -> Result<(Request<Bytes>, Settings<F>), Error> {
         if let Some(e) = self.error {
-            return Err(OpenError::Request(e));
+            return Err(Error::Request(e));
         }
         let mut request = self
             .head
             .body(self.body)
-            .map_err(|e| OpenError::Request(e.into()))?;
+            .map_err(|e| Error::Request(e.into()))?;
         let accept = HeaderValue::from_static("text/event-stream");
         request
             .headers_mut()
@@ -348,7 +346,7 @@ impl<F> RequestBuilder<F> {
     ///
     /// # Errors
     ///
-    /// [`OpenError::Request`]: the request could not be built (nothing is sent).
+    /// [`Error::Request`](Error::Request): the request could not be built (nothing is sent).
     ///
     /// # Examples
     ///
@@ -361,9 +359,9 @@ impl<F> RequestBuilder<F> {
     ///     .resumable()?
     ///     .retry_non_idempotent(true);
     /// # drop(source);
-    /// # Ok::<(), sse_pump::client::OpenError>(())
+    /// # Ok::<(), sse_pump::client::Error>(())
     /// ```
-    pub fn resumable(self) -> Result<EventSource<F, Bytes>, OpenError>
+    pub fn resumable(self) -> Result<EventSource<F, Bytes>, Error>
     where
         F: Fetch<Bytes>,
     {
@@ -377,12 +375,13 @@ impl<F> RequestBuilder<F> {
 
     /// Sends the request and checks the response: status 200 with content type
     /// `text/event-stream` opens the stream (204 opens an empty one); anything else is
-    /// [`OpenError::Rejected`]. See [`post`] for a stream read to its end.
+    /// [`Error::Rejected`]. See [`post`] for a stream read to its end.
     ///
     /// # Errors
     ///
-    /// [`OpenError`]: the request could not be built, the client failed, no head came in
-    /// time, or the server rejected the request.
+    /// [`Error::Request`]: the request could not be built; [`Error::Transport`]: the client
+    /// failed; [`Error::ResponseTimeout`]: no head came in time; [`Error::Rejected`]: the
+    /// server rejected the request.
     ///
     /// # Examples
     ///
@@ -391,7 +390,7 @@ impl<F> RequestBuilder<F> {
     /// ```
     /// use futures_lite::StreamExt;
     /// use http_body_util::Full;
-    /// use sse_pump::client::OpenError;
+    /// use sse_pump::client::Error;
     ///
     /// let answer = |status: u16, body: &'static str| {
     ///     move |_: http::Request<bytes::Bytes>| async move {
@@ -405,11 +404,11 @@ impl<F> RequestBuilder<F> {
     ///
     /// let busy = answer(503, "overloaded");
     /// let sent = sse_pump::client::post(&busy, "http://example.com/chat").send().await;
-    /// let Err(OpenError::Rejected(rejected)) = sent else { panic!() };
-    /// assert_eq!((rejected.status.as_u16(), &rejected.body[..]), (503, &b"overloaded"[..]));
+    /// let Err(Error::Rejected { status, body, .. }) = sent else { panic!() };
+    /// assert_eq!((status.as_u16(), &body[..]), (503, &b"overloaded"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
-    pub async fn send(self) -> Result<Events<F::Body>, OpenError>
+    pub async fn send(self) -> Result<Events<F::Body>, Error>
     where
         F: Fetch<Bytes>,
     {
@@ -426,8 +425,8 @@ impl<F> RequestBuilder<F> {
             None
         };
         let response = match answer.or(deadline).await {
-            None => return Err(OpenError::Timeout(Timeout::Response(timeouts.response))),
-            Some(Err(e)) => return Err(OpenError::Transport(e.into())),
+            None => return Err(Error::ResponseTimeout(timeouts.response)),
+            Some(Err(e)) => return Err(Error::Transport(e.into())),
             Some(Ok(response)) => response,
         };
         let (parts, body) = response.into_parts();
@@ -441,8 +440,7 @@ impl<F> RequestBuilder<F> {
             });
         }
         let mut rejecting = Rejecting::new(parts, body, timeouts.rejection);
-        let rejected = future::poll_fn(|cx| rejecting.poll_collect(cx)).await;
-        Err(OpenError::Rejected(Box::new(rejected)))
+        Err(future::poll_fn(|cx| rejecting.poll_collect(cx)).await)
     }
 }
 
@@ -457,13 +455,14 @@ impl<F> fmt::Debug for RequestBuilder<F> {
 }
 
 /// The events of a one-shot stream (see [`post`]): a `Stream` of
-/// `Result<`[`MessageEvent`]`, `[`ReadError`]`<`[`TransportError`]`>>`.
+/// `Result<`[`MessageEvent`]`, `[`Error`]`>`.
 ///
 /// `None` is the server's clean end, or the end after the
 /// [`end_when`](RequestBuilder::end_when) event. A stream cut short (a reset, a chunked
 /// body without its last chunk, an HTTP/2 reset), silent past the idle timeout or stuck
-/// in a line past the progress timeout yields [`ReadError::Transport`], then `None`. An
-/// event over the decoder's limits is a [`ReadError::Decode`] and the stream goes on.
+/// in a line past the progress timeout yields [`Error::Transport`],
+/// [`Error::IdleTimeout`] or [`Error::ProgressTimeout`], then `None`. An event over the
+/// decoder's limits is an [`Error::Decode`] and the stream goes on.
 #[must_use = "streams do nothing unless polled"]
 pub struct Events<B: Body<Error: Into<BoxError>>> {
     /// The body being decoded; dropped (the connection with it) after the last event.
@@ -522,7 +521,7 @@ impl<B> Stream for Events<B>
 where
     B: Body<Error: Into<BoxError>>,
 {
-    type Item = Result<MessageEvent, ReadError<TransportError>>;
+    type Item = Result<MessageEvent, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -536,11 +535,7 @@ where
                 }
                 Ok(event)
             }
-            Some(Err(ReadError::Decode(e))) => Err(ReadError::Decode(e)),
-            Some(Err(ReadError::Transport(e))) => {
-                this.end();
-                Err(ReadError::Transport(TransportError::new(e)))
-            }
+            Some(Err(e)) => Err(failed(this, e)),
             None => {
                 this.end();
                 return Poll::Ready(None);
@@ -548,6 +543,20 @@ where
         };
         Poll::Ready(Some(item))
     }
+}
+
+/// The error of a failed read: a broken limit (the stream goes on), or the end.
+fn failed<B: Body<Error: Into<BoxError>>>(
+    events: &mut Events<B>,
+    e: DecodeError<BoxError>,
+) -> Error {
+    e.into_limit().map_or_else(
+        |e| {
+            events.end();
+            Error::transport(e)
+        },
+        Error::Decode,
+    )
 }
 
 impl<B: Body<Error: Into<BoxError>>> fmt::Debug for Events<B> {

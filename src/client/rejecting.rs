@@ -11,12 +11,13 @@ use bytes::Buf;
 use futures_timer::Delay;
 use http_body::Body;
 
-use crate::client::Rejected;
+use crate::client::Error;
 
-/// A rejected response whose body is being collected, up to [`Rejected::BODY_LIMIT`] and
+/// A rejected response whose body is being collected, up to [`Error::BODY_LIMIT`] and
 /// until a deadline: a server that stalls it does not hold the rejection back.
 pub(crate) struct Rejecting<B> {
-    rejected: Rejected,
+    status: http::StatusCode,
+    headers: http::HeaderMap,
     collected: Vec<u8>,
     body: Pin<Box<B>>,
     deadline: Delay,
@@ -25,7 +26,8 @@ pub(crate) struct Rejecting<B> {
 impl<B: Body> Rejecting<B> {
     pub(crate) fn new(parts: http::response::Parts, body: B, timeout: Duration) -> Self {
         Rejecting {
-            rejected: Rejected::new(parts.status, parts.headers, bytes::Bytes::new()),
+            status: parts.status,
+            headers: parts.headers,
             collected: Vec::new(),
             body: Box::pin(body),
             deadline: Delay::new(timeout),
@@ -33,8 +35,9 @@ impl<B: Body> Rejecting<B> {
     }
 
     /// Polls until the limit, the end of the body, an error or the deadline.
-    pub(crate) fn poll_collect(&mut self, cx: &mut Context<'_>) -> Poll<Rejected> {
-        while self.collected.len() < Rejected::BODY_LIMIT {
+    /// The rejection: an [`Error::Rejected`].
+    pub(crate) fn poll_collect(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        while self.collected.len() < Error::BODY_LIMIT {
             let frame = match self.body.as_mut().poll_frame(cx) {
                 Poll::Ready(frame) => frame,
                 Poll::Pending => {
@@ -51,15 +54,17 @@ impl<B: Body> Rejecting<B> {
                 Some(Err(_)) | None => break,
             }
         }
-        let mut rejected = self.rejected.clone();
-        rejected.body = std::mem::take(&mut self.collected).into();
-        Poll::Ready(rejected)
+        Poll::Ready(Error::Rejected {
+            status: self.status,
+            headers: Box::new(std::mem::take(&mut self.headers)),
+            body: std::mem::take(&mut self.collected).into(),
+        })
     }
 
     /// Keeps what fits under the limit.
     fn keep(&mut self, mut data: impl Buf) {
-        while data.has_remaining() && self.collected.len() < Rejected::BODY_LIMIT {
-            let room = Rejected::BODY_LIMIT - self.collected.len();
+        while data.has_remaining() && self.collected.len() < Error::BODY_LIMIT {
+            let room = Error::BODY_LIMIT - self.collected.len();
             let chunk = data.chunk();
             let take = chunk.len().min(room);
             self.collected.extend_from_slice(&chunk[..take]);

@@ -348,18 +348,24 @@ impl Parser {
                     continue;
                 }
                 Next::NeedMore => return Ok(None),
-                Next::TooLong => {
-                    self.block.skip();
-                    return Err(DecodeError::LineTooLong {
-                        limit: self.max_line,
-                    });
-                }
+                Next::TooLong => return Err(self.line_too_long()),
             };
             // Returned as it is, not unwrapped and wrapped again: the event is large.
             match step(&mut self.block, line, input, self.max_event) {
                 Ok(None) => continue,
                 done => return done,
             }
+        }
+    }
+
+    /// A line past the limit: its block is skipped. Out of line, so that the parsing loop
+    /// stays as small as the common case needs.
+    #[cold]
+    #[inline(never)]
+    fn line_too_long(&mut self) -> DecodeError {
+        self.block.skip();
+        DecodeError::LineTooLong {
+            limit: self.max_line,
         }
     }
 

@@ -1,12 +1,20 @@
-//! The decoder's errors: a broken limit, or a failed transport.
+//! The decoder's error: a broken limit, or a failed transport.
 
-use std::{fmt, io};
+use std::{convert::Infallible, fmt};
 
-/// The byte stream broke one of the [`Decoder`](crate::Decoder)'s limits.
+/// The byte stream broke one of the [`Decoder`](crate::Decoder)'s limits, or (from an
+/// adapter: [`decode_reader`](crate::decode_reader), [`decode`](crate::decode),
+/// [`decode_stream`](crate::decode_stream)) its transport failed.
 ///
-/// The decoder recovers by itself: it skips the rest of the offending line, drops the event
-/// being built (later fields up to the next blank line are ignored) and goes on with the
-/// next event, so memory stays bounded and a caller may keep pulling.
+/// After a broken limit the decoder recovers by itself: it skips the rest of the offending
+/// line, drops the event being built (later fields up to the next blank line are ignored)
+/// and goes on with the next event, so memory stays bounded and a caller may keep pulling.
+/// After a [`Transport`](DecodeError::Transport) error an adapter yields nothing more.
+///
+/// `E` is the transport's error: [`Infallible`] for the sans-IO [`Decoder`](crate::Decoder)
+/// (the default, so that `DecodeError` alone is a broken limit), [`std::io::Error`] for
+/// readers, the stream's own error type for [`decode_stream`](crate::decode_stream). It
+/// is carried as it is, not stringified.
 ///
 /// # Examples
 ///
@@ -23,7 +31,7 @@ use std::{fmt, io};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum DecodeError {
+pub enum DecodeError<E = Infallible> {
     /// A line (without its line end) was longer than the maximum line length.
     LineTooLong {
         /// The limit, in bytes.
@@ -41,9 +49,38 @@ pub enum DecodeError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The transport failed (an adapter's reader or stream); it is the
+    /// [`source`](std::error::Error::source). The adapter yields nothing more.
+    Transport(E),
 }
 
-impl fmt::Display for DecodeError {
+impl DecodeError {
+    /// This broken limit as the error of an adapter whose transport fails with `E`.
+    pub(crate) fn with_transport<E>(self) -> DecodeError<E> {
+        match self {
+            DecodeError::LineTooLong { limit } => DecodeError::LineTooLong { limit },
+            DecodeError::IdTooLong { limit } => DecodeError::IdTooLong { limit },
+            DecodeError::EventTooLarge { limit } => DecodeError::EventTooLarge { limit },
+            DecodeError::Transport(never) => match never {},
+        }
+    }
+}
+
+#[cfg(feature = "client")]
+impl<E> DecodeError<E> {
+    /// The broken limit, without the transport's error type; `Err` with the transport's
+    /// error if that is what failed.
+    pub(crate) fn into_limit(self) -> Result<DecodeError, E> {
+        match self {
+            DecodeError::LineTooLong { limit } => Ok(DecodeError::LineTooLong { limit }),
+            DecodeError::IdTooLong { limit } => Ok(DecodeError::IdTooLong { limit }),
+            DecodeError::EventTooLarge { limit } => Ok(DecodeError::EventTooLarge { limit }),
+            DecodeError::Transport(e) => Err(e),
+        }
+    }
+}
+
+impl<E> fmt::Display for DecodeError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::LineTooLong { limit } => write!(f, "a line is longer than {limit} bytes"),
@@ -51,62 +88,16 @@ impl fmt::Display for DecodeError {
             DecodeError::EventTooLarge { limit } => {
                 write!(f, "an event is larger than {limit} bytes")
             }
+            DecodeError::Transport(_) => f.write_str("the event stream's transport failed"),
         }
     }
 }
 
-impl std::error::Error for DecodeError {}
-
-/// Why an adapter ([`decode_reader`](crate::decode_reader), [`decode`](crate::decode),
-/// [`decode_stream`](crate::decode_stream)) yielded an error.
-///
-/// `E` is the transport's error: [`io::Error`] for readers, the stream's own error type
-/// for [`decode_stream`](crate::decode_stream). It is carried as it is, not stringified.
-/// After a `Transport` error the adapter ends; after a `Decode` error it goes on.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::{decode_reader, DecodeError, ReadError};
-///
-/// let wire = b"data: a line that is too long\n\ndata: fine\n\n";
-/// let mut events = decode_reader(&wire[..]).max_line_len(16);
-/// let err = events.next().unwrap().unwrap_err();
-/// assert!(matches!(err, ReadError::Decode(DecodeError::LineTooLong { limit: 16 })));
-/// assert_eq!(events.next().unwrap()?.data, "fine");
-/// # Ok::<(), ReadError>(())
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ReadError<E = io::Error> {
-    /// The bytes broke a limit; the decoder skipped the offending line and event.
-    Decode(DecodeError),
-    /// The transport failed; the adapter yields nothing more.
-    Transport(E),
-}
-
-impl<E: fmt::Display> fmt::Display for ReadError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Decode(e) => fmt::Display::fmt(e, f),
-            ReadError::Transport(e) => write!(f, "the event stream's transport failed: {e}"),
-        }
-    }
-}
-
-// The cause is displayed: `source` goes on from its own source, so that a report that
-// walks the chain prints each cause once.
-impl<E: std::error::Error + 'static> std::error::Error for ReadError<E> {
+impl<E: std::error::Error + 'static> std::error::Error for DecodeError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ReadError::Decode(_) => None,
-            ReadError::Transport(e) => e.source(),
+            DecodeError::Transport(e) => Some(e),
+            _ => None,
         }
-    }
-}
-
-impl<E> From<DecodeError> for ReadError<E> {
-    fn from(e: DecodeError) -> Self {
-        ReadError::Decode(e)
     }
 }

@@ -12,7 +12,7 @@ mod text;
 
 pub use self::{
     decoder::Decoder,
-    error::{DecodeError, ReadError},
+    error::DecodeError,
     event::{Decoded, Item, MessageEvent},
     reader::{decode_reader, DecodeReader},
     stream::{decode, decode_stream, Decode, DecodeStream},

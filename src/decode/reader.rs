@@ -8,7 +8,7 @@ use std::{
 
 use bytes::BytesMut;
 
-use super::{DecodeError, Decoded, Decoder, MessageEvent, ReadError};
+use super::{DecodeError, Decoded, Decoder, MessageEvent};
 
 /// How many bytes an adapter asks its transport for at a time.
 pub(super) const READ_SIZE: usize = 16 * 1024;
@@ -44,7 +44,7 @@ pub fn decode_reader<R: Read>(reader: R) -> DecodeReader<R> {
     DecodeReader::new(Decoder::new(), reader)
 }
 
-/// The iterator returned by [`decode_reader`]: yields `Result<T, ReadError>`, where `T` is
+/// The iterator returned by [`decode_reader`]: yields `Result<T, DecodeError<io::Error>>`, where `T` is
 /// [`MessageEvent`] or, after [`items`](DecodeReader::items), [`Item`](crate::Item).
 ///
 /// # Examples
@@ -53,7 +53,7 @@ pub fn decode_reader<R: Read>(reader: R) -> DecodeReader<R> {
 /// let mut events = sse_pump::decode_reader(&b"data: 1\n\ndata: 2\n\n"[..]);
 /// assert_eq!(events.next().unwrap()?.data, "1");
 /// assert_eq!(events.decoder().last_event_id(), "");
-/// # Ok::<(), sse_pump::ReadError>(())
+/// # Ok::<(), sse_pump::DecodeError<std::io::Error>>(())
 /// ```
 #[must_use = "iterators do nothing unless consumed"]
 pub struct DecodeReader<R, T = MessageEvent> {
@@ -91,7 +91,7 @@ impl<R, T> DecodeReader<R, T> {
     /// use sse_pump::Item;
     /// let mut items = sse_pump::decode_reader(&b": ping\n"[..]).items();
     /// assert_eq!(items.next().unwrap()?, Item::Comment("ping".into()));
-    /// # Ok::<(), sse_pump::ReadError>(())
+    /// # Ok::<(), sse_pump::DecodeError<std::io::Error>>(())
     /// ```
     pub fn items(self) -> DecodeReader<R, super::Item> {
         DecodeReader {
@@ -155,18 +155,18 @@ impl<R, T> DecodeReader<R, T> {
 }
 
 impl<R: Read, T: Decoded> Iterator for DecodeReader<R, T> {
-    type Item = Result<T, ReadError>;
+    type Item = Result<T, DecodeError<io::Error>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             match self.read.pull::<T>() {
-                Pulled::Item(item) => return Some(item.map_err(ReadError::Decode)),
+                Pulled::Item(item) => return Some(item.map_err(DecodeError::with_transport)),
                 Pulled::End => return None,
                 Pulled::NeedInput => {}
             }
             let read = self.reader.read(self.read.space());
             if let Some(e) = self.read.filled(read) {
-                return Some(Err(ReadError::Transport(e)));
+                return Some(Err(DecodeError::Transport(e)));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! stream of byte chunks (an HTTP body).
 
 use std::{
-    fmt,
+    fmt, io,
     marker::PhantomData,
     pin::Pin,
     task::{ready, Context, Poll},
@@ -14,14 +14,14 @@ use pin_project_lite::pin_project;
 
 use super::{
     reader::{Pulled, ReadBuf},
-    Chunk, Decoded, Decoder, Item, MessageEvent, ReadError,
+    Chunk, DecodeError, Decoded, Decoder, Item, MessageEvent,
 };
 
 /// Decodes the events of an async reader (futures-io `AsyncRead`, which every
 /// `AsyncBufRead` also is; for tokio's `AsyncRead`, use `tokio_util::compat`).
 ///
 /// The stream ends at the end of the reader (dropping an unfinished event) or after an
-/// I/O error ([`ReadError::Transport`]).
+/// I/O error ([`DecodeError::Transport`]).
 ///
 /// # Examples
 ///
@@ -33,14 +33,14 @@ use super::{
 /// assert_eq!(events.next().await.unwrap()?.data, "a");
 /// assert_eq!(events.next().await.unwrap()?.event, "b");
 /// assert!(events.next().await.is_none());
-/// # Ok::<(), sse_pump::ReadError>(()) }).unwrap();
+/// # Ok::<(), sse_pump::DecodeError<std::io::Error>>(()) }).unwrap();
 /// ```
 pub fn decode<R: AsyncRead>(reader: R) -> Decode<R> {
     Decode::new(Decoder::new(), reader)
 }
 
 /// Decodes the events of a stream of byte chunks, such as an HTTP client's body stream.
-/// The stream's error type `E` is carried in [`ReadError::Transport`].
+/// The stream's error type `E` is carried in [`DecodeError::Transport`].
 ///
 /// Owned chunks (`bytes::Bytes`, `Vec<u8>`, `String`: any `Into<`[`Chunk`]`>`) are not
 /// copied: an event's fields that are one whole line of a chunk are views of it (see
@@ -56,7 +56,7 @@ pub fn decode<R: AsyncRead>(reader: R) -> Decode<R> {
 /// let chunks = stream::iter([Ok(Bytes::from("data: he")), Ok(Bytes::from("llo\n\n")), Err("reset")]);
 /// let mut events = sse_pump::decode_stream(chunks);
 /// assert_eq!(events.next().await.unwrap().unwrap().data, "hello");
-/// assert!(matches!(events.next().await, Some(Err(sse_pump::ReadError::Transport("reset")))));
+/// assert!(matches!(events.next().await, Some(Err(sse_pump::DecodeError::Transport("reset")))));
 /// assert!(events.next().await.is_none());
 /// # });
 /// ```
@@ -69,7 +69,7 @@ where
 }
 
 pin_project! {
-    /// The stream returned by [`decode`]: yields `Result<T, ReadError>`, where `T` is
+    /// The stream returned by [`decode`]: yields `Result<T, DecodeError<io::Error>>`, where `T` is
     /// [`MessageEvent`] or, after [`items`](Decode::items), [`Item`](crate::Item).
     ///
     /// # Examples
@@ -80,7 +80,7 @@ pin_project! {
     /// let decoder = sse_pump::Decoder::new().max_line_len(1024);
     /// let mut items = sse_pump::Decode::new(decoder, &b": ping\n"[..]).items();
     /// assert_eq!(items.next().await.unwrap()?, sse_pump::Item::Comment("ping".into()));
-    /// # Ok::<(), sse_pump::ReadError>(()) }).unwrap();
+    /// # Ok::<(), sse_pump::DecodeError<std::io::Error>>(()) }).unwrap();
     /// ```
     #[must_use = "streams do nothing unless polled"]
     pub struct Decode<R, T = MessageEvent> {
@@ -139,26 +139,28 @@ impl<R, T> Decode<R, T> {
 }
 
 impl<R: AsyncRead, T: Decoded> Stream for Decode<R, T> {
-    type Item = Result<T, ReadError>;
+    type Item = Result<T, DecodeError<io::Error>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
             match this.read.pull::<T>() {
-                Pulled::Item(item) => return Poll::Ready(Some(item.map_err(ReadError::Decode))),
+                Pulled::Item(item) => {
+                    return Poll::Ready(Some(item.map_err(DecodeError::with_transport)))
+                }
                 Pulled::End => return Poll::Ready(None),
                 Pulled::NeedInput => {}
             }
             let read = ready!(this.reader.as_mut().poll_read(cx, this.read.space()));
             if let Some(e) = this.read.filled(read) {
-                return Poll::Ready(Some(Err(ReadError::Transport(e))));
+                return Poll::Ready(Some(Err(DecodeError::Transport(e))));
             }
         }
     }
 }
 
 pin_project! {
-    /// The stream returned by [`decode_stream`]: yields `Result<T, ReadError<E>>`, where
+    /// The stream returned by [`decode_stream`]: yields `Result<T, DecodeError<E>>`, where
     /// `T` is [`MessageEvent`] or, after [`items`](DecodeStream::items),
     /// [`Item`](crate::Item).
     ///
@@ -252,7 +254,7 @@ where
     S::Ok: Into<Chunk>,
     T: Decoded,
 {
-    type Item = Result<T, ReadError<S::Error>>;
+    type Item = Result<T, DecodeError<S::Error>>;
 
     // Inlined into the caller, so that the event is built where the caller wants it rather
     // than returned through memory (a store-forwarding stall per event, perf showed).
@@ -262,7 +264,7 @@ where
         loop {
             match T::pull(this.decoder) {
                 Ok(Some(value)) => return Poll::Ready(Some(Ok(value))),
-                Err(e) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
+                Err(e) => return Poll::Ready(Some(Err(e.with_transport()))),
                 Ok(None) => {}
             }
             if *this.done {
@@ -272,7 +274,7 @@ where
                 Some(Ok(chunk)) => this.decoder.feed(chunk),
                 Some(Err(e)) => {
                     end(this.decoder, this.done);
-                    return Poll::Ready(Some(Err(ReadError::Transport(e))));
+                    return Poll::Ready(Some(Err(DecodeError::Transport(e))));
                 }
                 None => end(this.decoder, this.done),
             }

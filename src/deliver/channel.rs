@@ -13,7 +13,7 @@ use futures_lite::Stream;
 use event_listener::{EventListener, Listener};
 
 use super::{
-    error::{SendError, SourceError, TrySendError},
+    error::{SendError, SourceError},
     message::Message,
     queue::{Queue, Refused},
 };
@@ -178,28 +178,28 @@ impl Sender {
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when the channel is full (the client is behind),
-    /// [`TrySendError::Closed`] when the stream has ended, and [`TrySendError::Invalid`]
+    /// [`SendError::Full`] when the channel is full (the client is behind),
+    /// [`SendError::Closed`] when the stream has ended, and [`SendError::Invalid`]
     /// when the event refused a field; all hand the event back.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sse_pump::{channel, Event, TrySendError};
+    /// use sse_pump::{channel, Event, SendError};
     ///
     /// let (tx, _rx) = channel(1);
     /// tx.try_send(Event::new().data("1")).unwrap();
-    /// assert!(matches!(tx.try_send(Event::new().data("2")), Err(TrySendError::Full(_))));
+    /// assert!(matches!(tx.try_send(Event::new().data("2")), Err(SendError::Full(_))));
     /// ```
-    pub fn try_send(&self, event: Event) -> Result<(), TrySendError> {
+    pub fn try_send(&self, event: Event) -> Result<(), SendError> {
         if event.error().is_some() {
-            return Err(TrySendError::Invalid(event));
+            return Err(SendError::Invalid(event));
         }
         self.queue
             .try_push(Message::Event(event))
             .map_err(|refused| match refused {
-                Refused::Full(message) => TrySendError::Full(message.into_event()),
-                Refused::Closed(message) => TrySendError::Closed(message.into_event()),
+                Refused::Full(message) => SendError::Full(message.into_event()),
+                Refused::Closed(message) => SendError::Closed(message.into_event()),
             })
     }
 

@@ -132,27 +132,38 @@ impl From<PumpError> for Error {
     }
 }
 
-/// A [`Sender::send`](crate::Sender::send) or
-/// [`send_blocking`](crate::Sender::send_blocking) that was refused; the event is handed
-/// back.
+/// A send that was refused ([`Sender::send`](crate::Sender::send),
+/// [`send_batch`](crate::Sender::send_batch), [`try_send`](crate::Sender::try_send),
+/// [`send_blocking`](crate::Sender::send_blocking)); the event is handed back.
+///
+/// Only `try_send` gives [`Full`](SendError::Full): the others wait for room.
 ///
 /// # Examples
 ///
 /// ```
-/// use sse_pump::{channel, Event};
+/// use sse_pump::{channel, Event, SendError};
 ///
 /// let (tx, rx) = channel(1);
 /// let err = tx.send_blocking(Event::new().id("1\n").data("x")).unwrap_err();
 /// assert!(err.is_invalid());
 /// assert_eq!(err.to_string(), "the event refused a field");
 ///
+/// tx.try_send(Event::new().data("1"))?;
+/// let err = tx.try_send(Event::new().data("2")).unwrap_err();
+/// assert!(err.is_full());
+/// assert_eq!(err.to_string(), "sending into a full channel");
+///
 /// drop(rx);
 /// let err = tx.send_blocking(Event::new().data("late")).unwrap_err();
 /// assert!(err.is_closed());
 /// assert_eq!(format!("{err:?}"), "Closed(..)");
 /// assert_eq!(err.into_inner().into_bytes(), "data: late\n\n"); // handed back, not lost
+/// # Ok::<(), SendError>(())
 /// ```
 pub enum SendError {
+    /// The channel is full: the client is behind (only from
+    /// [`try_send`](crate::Sender::try_send)).
+    Full(Event),
     /// The stream has ended (the client left, a send timed out, or a shutdown came): stop
     /// producing.
     Closed(Event),
@@ -161,121 +172,23 @@ pub enum SendError {
     Invalid(Event),
 }
 
-/// A [`Sender::try_send`](crate::Sender::try_send) that was refused; the event is handed
-/// back.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::{channel, Event, TrySendError};
-///
-/// let (tx, _rx) = channel(1);
-/// tx.try_send(Event::new().data("1"))?;
-/// let err = tx.try_send(Event::new().data("2")).unwrap_err();
-/// assert!(err.is_full());
-/// assert_eq!(err.to_string(), "sending into a full channel");
-/// assert_eq!(err.into_inner().into_bytes(), "data: 2\n\n");
-/// # Ok::<(), TrySendError>(())
-/// ```
-pub enum TrySendError {
-    /// The channel is full: the client is behind.
-    Full(Event),
-    /// The stream has ended: stop producing.
-    Closed(Event),
-    /// The event refused a field, which is this error's `source`; it was not sent.
-    Invalid(Event),
-}
-
-/// The methods and traits that [`SendError`] and [`TrySendError`] share.
-macro_rules! send_error {
-    ($name:ident, $send:literal { $($variant:ident => $text:literal),* }) => {
-        impl $name {
-            /// The event that was not sent.
-            ///
-            /// # Examples
-            ///
-            /// ```
-            /// let (tx, rx) = sse_pump::channel(1);
-            /// drop(rx);
-            #[doc = concat!("let err = tx.", $send, "(sse_pump::Event::new()).unwrap_err();")]
-            /// assert_eq!(err.into_inner().into_bytes(), "\n");
-            /// ```
-            pub fn into_inner(self) -> Event {
-                match self {
-                    $($name::$variant(event))|* => event,
-                }
-            }
-
-            /// Whether the stream had ended.
-            ///
-            /// # Examples
-            ///
-            /// ```
-            /// let (tx, rx) = sse_pump::channel(1);
-            /// drop(rx);
-            #[doc = concat!("let err = tx.", $send, "(sse_pump::Event::new()).unwrap_err();")]
-            /// assert!(err.is_closed());
-            /// ```
-            pub fn is_closed(&self) -> bool {
-                matches!(self, $name::Closed(_))
-            }
-
-            /// Whether the event refused a field.
-            ///
-            /// # Examples
-            ///
-            /// ```
-            /// let (tx, _rx) = sse_pump::channel(1);
-            /// let refused = sse_pump::Event::new().event("a\nb");
-            #[doc = concat!("let err = tx.", $send, "(refused).unwrap_err();")]
-            /// assert!(err.is_invalid());
-            /// ```
-            pub fn is_invalid(&self) -> bool {
-                matches!(self, $name::Invalid(_))
-            }
+impl SendError {
+    /// The event that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// drop(rx);
+    /// let err = tx.send_blocking(sse_pump::Event::new()).unwrap_err();
+    /// assert_eq!(err.into_inner().into_bytes(), "\n");
+    /// ```
+    pub fn into_inner(self) -> Event {
+        match self {
+            SendError::Full(event) | SendError::Closed(event) | SendError::Invalid(event) => event,
         }
+    }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // The event is not shown: it may be large, or private.
-                f.write_str(match self {
-                    $($name::$variant(_) => concat!(stringify!($variant), "(..)")),*
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(match self {
-                    $($name::$variant(_) => $text),*
-                })
-            }
-        }
-
-        impl std::error::Error for $name {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                match self {
-                    $name::Invalid(event) => {
-                        event.error().map(|e| e as &(dyn std::error::Error + 'static))
-                    }
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-send_error!(SendError, "send_blocking" {
-    Closed => "sending into a closed stream",
-    Invalid => "the event refused a field"
-});
-send_error!(TrySendError, "try_send" {
-    Full => "sending into a full channel",
-    Closed => "sending into a closed stream",
-    Invalid => "the event refused a field"
-});
-
-impl TrySendError {
     /// Whether the channel was full.
     ///
     /// # Examples
@@ -286,7 +199,63 @@ impl TrySendError {
     /// assert!(tx.try_send(sse_pump::Event::new()).unwrap_err().is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        matches!(self, TrySendError::Full(_))
+        matches!(self, SendError::Full(_))
+    }
+
+    /// Whether the stream had ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = sse_pump::channel(1);
+    /// drop(rx);
+    /// assert!(tx.try_send(sse_pump::Event::new()).unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendError::Closed(_))
+    }
+
+    /// Whether the event refused a field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = sse_pump::channel(1);
+    /// let refused = sse_pump::Event::new().event("a\nb");
+    /// assert!(tx.try_send(refused).unwrap_err().is_invalid());
+    /// ```
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, SendError::Invalid(_))
+    }
+}
+
+impl fmt::Debug for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The event is not shown: it may be large, or private.
+        f.write_str(match self {
+            SendError::Full(_) => "Full(..)",
+            SendError::Closed(_) => "Closed(..)",
+            SendError::Invalid(_) => "Invalid(..)",
+        })
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Full(_) => "sending into a full channel",
+            SendError::Closed(_) => "sending into a closed stream",
+            SendError::Invalid(_) => "the event refused a field",
+        })
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Invalid(event) => event.error().map(|e| e as _),
+            _ => None,
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub use self::{
     channel::{
         channel, CloseHandle, Closed, FromStream, IntoEventResult, Receiver, Send, Sender, Source,
     },
-    error::{Error, PumpError, SendError, SourceError, TrySendError},
+    error::{Error, PumpError, SendError, SourceError},
     keep_alive::KeepAlive,
     report::{Ended, Report},
     shutdown::{Shutdown, ShutdownListener},

@@ -13,7 +13,7 @@ use futures_lite::StreamExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use sse_pump::{
-    client::{Backoff, EventSourceError, EventSourceItem},
+    client::{Backoff, Error, EventSourceItem},
     FuturesIo,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -211,7 +211,7 @@ pub(crate) fn quick() -> Backoff {
 /// Collects everything the source yields, up to `limit` items, as short strings.
 pub(crate) async fn drain<S>(source: &mut S, limit: usize) -> Vec<String>
 where
-    S: futures_lite::Stream<Item = Result<EventSourceItem, EventSourceError>> + Unpin,
+    S: futures_lite::Stream<Item = Result<EventSourceItem, Error>> + Unpin,
 {
     let mut seen = Vec::new();
     while let Some(item) = source.next().await {
@@ -221,7 +221,7 @@ where
     seen
 }
 
-pub(crate) fn describe(item: Result<EventSourceItem, EventSourceError>) -> String {
+pub(crate) fn describe(item: Result<EventSourceItem, Error>) -> String {
     match item {
         Ok(EventSourceItem::Open) => "open".into(),
         Ok(EventSourceItem::Event(e)) => format!("event {} {}", e.id, e.data),

@@ -15,11 +15,8 @@ use http_body_util::Full;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use serde_json::{json, Value};
 use sse_pump::{
-    client::{
-        self, reqwest::Reqwest, Backoff, EventSource, EventSourceError, EventSourceItem, Fetch,
-        OpenError, Timeout, TransportError,
-    },
-    FuturesIo, MessageEvent, ReadError,
+    client::{self, reqwest::Reqwest, Backoff, Error, EventSource, EventSourceItem, Fetch},
+    FuturesIo, MessageEvent,
 };
 
 use crate::server::{serve, serve_with, BoxError, KEY};
@@ -69,19 +66,26 @@ fn content(event: &MessageEvent) -> String {
         .to_owned()
 }
 
+/// What the client's error of a cut stream names: "transport" (its source is the HTTP
+/// client's own error).
+fn source_of(error: &Error) -> &'static str {
+    match std::error::Error::source(error) {
+        Some(_) => "transport",
+        None => "no cause",
+    }
+}
+
 /// Everything a one-shot stream yields, to its end.
 async fn drain_events<S>(events: &mut S) -> Vec<String>
 where
-    S: Stream<Item = Result<MessageEvent, ReadError<TransportError>>> + Unpin,
+    S: Stream<Item = Result<MessageEvent, Error>> + Unpin,
 {
     let mut seen = Vec::new();
     while let Some(event) = events.next().await {
         seen.push(match event {
             Ok(event) => content(&event),
-            Err(ReadError::Transport(e)) => format!(
-                "cut: {}",
-                e.timeout().map_or("transport".into(), |t| t.to_string())
-            ),
+            Err(e @ Error::Transport(_)) => format!("cut: {}", source_of(&e)),
+            Err(e) if e.is_timeout() => format!("cut: {e}"),
             Err(e) => format!("error {e}"),
         });
         assert!(seen.len() < 100, "too many items: {seen:?}");
@@ -209,12 +213,17 @@ fn a_rejection_carries_status_headers_and_body() {
             .json(&json!({"stream": true}))
             .send()
             .await;
-        let Err(OpenError::Rejected(rejected)) = sent else {
+        let Err(Error::Rejected {
+            status,
+            headers,
+            body,
+        }) = sent
+        else {
             panic!("{sent:?}")
         };
-        assert_eq!(rejected.status, 401);
-        assert_eq!(rejected.headers["content-type"], "application/json");
-        let body: Value = serde_json::from_slice(&rejected.body).unwrap();
+        assert_eq!(status, 401);
+        assert_eq!(headers["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["message"], "invalid api key");
     });
 }
@@ -227,7 +236,7 @@ fn an_invalid_header_is_an_error_and_nothing_is_sent() {
             .bearer_auth("bad\nkey")
             .send()
             .await;
-        assert!(matches!(sent, Err(OpenError::Request(_))), "{sent:?}");
+        assert!(matches!(sent, Err(Error::Request(_))), "{sent:?}");
         llm.no_more_requests();
     });
 }
@@ -253,7 +262,7 @@ fn post_source<F: Fetch<Bytes>>(fetch: F, llm: &server::Llm) -> EventSource<F, B
 /// Everything a source yields, to its end, as short strings.
 async fn drain_source<S>(source: &mut S) -> Vec<String>
 where
-    S: Stream<Item = Result<EventSourceItem, EventSourceError>> + Unpin,
+    S: Stream<Item = Result<EventSourceItem, Error>> + Unpin,
 {
     let mut seen = Vec::new();
     while let Some(item) = source.next().await {
@@ -264,7 +273,7 @@ where
                 format!("reconnecting (cut: {})", cause.is_some())
             }
             Ok(other) => format!("{other:?}"),
-            Err(EventSourceError::NotRetried { method, .. }) => format!("not retried {method}"),
+            Err(Error::NotRetried { method, .. }) => format!("not retried {method}"),
             Err(e) => format!("error {e}"),
         });
         assert!(seen.len() < 100, "too many items: {seen:?}");
@@ -354,7 +363,7 @@ fn a_server_that_stalls_before_its_head_is_a_response_timeout() {
             .send()
             .await;
         assert!(
-            matches!(sent, Err(OpenError::Timeout(Timeout::Response(t))) if t == Duration::from_millis(300)),
+            matches!(sent, Err(Error::ResponseTimeout(t)) if t == Duration::from_millis(300)),
             "{sent:?}"
         );
     });
@@ -369,7 +378,7 @@ fn a_stream_that_stalls_mid_body_is_an_idle_timeout() {
             .send()
             .await
             .unwrap();
-        let idle = Timeout::Idle(Duration::from_millis(300));
+        let idle = Error::IdleTimeout(Duration::from_millis(300));
         assert_eq!(
             drain_events(&mut events).await,
             ["t0".to_owned(), format!("cut: {idle}")]
@@ -385,13 +394,10 @@ fn a_rejection_whose_body_stalls_gives_what_arrived() {
             .rejection_timeout(Duration::from_millis(300))
             .send()
             .await;
-        let Err(OpenError::Rejected(rejected)) = sent else {
+        let Err(Error::Rejected { status, body, .. }) = sent else {
             panic!("{sent:?}")
         };
-        assert_eq!(
-            (rejected.status.as_u16(), &rejected.body[..]),
-            (429, &b"slow down"[..])
-        );
+        assert_eq!((status.as_u16(), &body[..]), (429, &b"slow down"[..]));
     });
 }
 
@@ -515,13 +521,13 @@ fn a_post_source_whose_server_stalls_before_its_head_times_out_once() {
         let mut source =
             EventSource::new(hyper_util(), request).response_timeout(Duration::from_millis(300));
         let item = source.next().await.expect("an item");
-        let Err(EventSourceError::NotRetried { method, cause }) = item else {
+        let Err(Error::NotRetried { method, cause }) = item else {
             panic!("{item:?}")
         };
         assert_eq!(method, http::Method::POST);
-        assert_eq!(
-            cause.timeout(),
-            Some(Timeout::Response(Duration::from_millis(300)))
+        assert!(
+            matches!(*cause, Error::ResponseTimeout(t) if t == Duration::from_millis(300)),
+            "{cause:?}"
         );
         assert!(source.next().await.is_none());
         llm.next_request();

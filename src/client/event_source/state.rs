@@ -1,6 +1,8 @@
 //! The state machine behind [`EventSource`]'s `Stream` implementation.
 
 use super::*;
+#[cfg(feature = "tracing")]
+use crate::client::error::Chain;
 use crate::client::rejecting::{is_event_stream, Rejecting};
 
 /// Where an [`EventSource`] is; `Fut` and `B` are the fetch's future and response body.
@@ -37,13 +39,13 @@ pub(super) enum Step {
     /// Poll again.
     Again,
     /// Yield an item.
-    Yield(Result<EventSourceItem, EventSourceError>),
+    Yield(Result<EventSourceItem, Error>),
     /// End the stream.
     End,
 }
 
 impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
-    type Item = Result<EventSourceItem, EventSourceError>;
+    type Item = Result<EventSourceItem, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -52,11 +54,11 @@ impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
                 State::Idle => this.connect(),
                 State::Connecting(future, deadline) => match future.as_mut().poll(cx) {
                     Poll::Ready(Ok(response)) => this.on_response(response),
-                    Poll::Ready(Err(e)) => this.on_failure(Some(e.into())),
+                    Poll::Ready(Err(e)) => this.on_failure(Some(Error::transport(e.into()))),
                     Poll::Pending => {
                         ready!(Pin::new(deadline).poll(cx));
-                        let timeout = Timeout::Response(this.timeouts.response);
-                        this.on_failure(Some(timeout.into()))
+                        let timeout = Error::ResponseTimeout(this.timeouts.response);
+                        this.on_failure(Some(timeout))
                     }
                 },
                 State::Open(events) => match ready!(events.as_mut().poll_next(cx)) {
@@ -66,7 +68,7 @@ impl<F: Fetch<Q>, Q> Stream for EventSource<F, Q> {
                 State::Rejecting(rejecting) => {
                     let rejected = ready!(rejecting.poll_collect(cx));
                     this.state = State::Done;
-                    Step::Yield(Err(EventSourceError::Rejected(Box::new(rejected))))
+                    Step::Yield(Err(rejected))
                 }
                 State::Waiting(delay) => {
                     ready!(Pin::new(delay).poll(cx));
@@ -90,7 +92,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     fn connect(&mut self) -> Step {
         let (request, unsent) = match self.request() {
             Ok(built) => built,
-            Err(e) => return self.on_failure(Some(e)),
+            Err(e) => return self.on_failure(Some(Error::Request(e))),
         };
         self.sent = Some(request.method().clone());
         #[cfg(feature = "tracing")]
@@ -100,7 +102,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
         let future = Box::pin(self.fetch.fetch(request));
         self.state = State::Connecting(future, Delay::new(self.timeouts.response));
         match unsent {
-            Some(id) => Step::Yield(Err(EventSourceError::LastEventIdNotSent(id))),
+            Some(id) => Step::Yield(Err(Error::LastEventIdNotSent(id))),
             None => Step::Again,
         }
     }
@@ -124,7 +126,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// Handles what the open stream yielded.
-    fn on_read(&mut self, item: Result<MessageEvent, ReadError<BoxError>>) -> Step {
+    fn on_read(&mut self, item: Result<MessageEvent, DecodeError<BoxError>>) -> Step {
         match item {
             Ok(event) => {
                 if self.end_when.as_mut().is_some_and(|last| last(&event)) {
@@ -132,14 +134,15 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
                 }
                 Step::Yield(Ok(EventSourceItem::Event(event)))
             }
-            Err(ReadError::Decode(e)) => Step::Yield(Err(EventSourceError::Decode(e))),
-            Err(ReadError::Transport(e)) => self.on_failure(Some(e)),
+            Err(e) => match e.into_limit() {
+                Ok(limit) => Step::Yield(Err(Error::Decode(limit))),
+                Err(e) => self.on_failure(Some(Error::transport(e))),
+            },
         }
     }
 
     /// A failed attempt or a lost connection: announce the next attempt, or give up.
-    fn on_failure(&mut self, cause: Option<BoxError>) -> Step {
-        let cause = cause.map(TransportError::new);
+    fn on_failure(&mut self, cause: Option<Error>) -> Step {
         if let State::Open(events) = &self.state {
             let decoder = events.decoder();
             self.last_event_id = decoder.last_event_id().to_owned();
@@ -166,7 +169,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
             attempt,
             after = ?after,
             last_event_id = %self.last_event_id,
-            cause = cause.as_ref().map(tracing::field::display),
+            cause = cause.as_ref().map(|e| tracing::field::display(Chain(e))),
             "event source reconnecting"
         );
         Step::Yield(Ok(EventSourceItem::Reconnecting {
@@ -177,12 +180,13 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// Ends after too many consecutive attempts.
-    fn give_up(&mut self, last: Option<TransportError>) -> Step {
+    fn give_up(&mut self, last: Option<Error>) -> Step {
         self.state = State::Done;
         let attempts = self.attempt - 1;
         #[cfg(feature = "tracing")]
         tracing::warn!(target: "sse_pump::client", uri = %self.uri, attempts, "event source gave up");
-        Step::Yield(Err(EventSourceError::Exhausted { attempts, last }))
+        let last = last.map(Box::new);
+        Step::Yield(Err(Error::Exhausted { attempts, last }))
     }
 
     /// Counts the next attempt: the first again after a connection that stayed up for the
@@ -198,7 +202,7 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
 
     /// When the request that was sent must not be sent again (not idempotent, no opt-in):
     /// `Some(Some(End))` after a clean end, `Some(None)` after a failure.
-    fn not_retried(&mut self, cause: Option<&TransportError>) -> Option<Option<Step>> {
+    fn not_retried(&mut self, cause: Option<&Error>) -> Option<Option<Step>> {
         let method = self.sent.take()?;
         if method.is_idempotent() || self.retry_non_idempotent {
             return None;
@@ -209,9 +213,10 @@ impl<F: Fetch<Q>, Q> EventSource<F, Q> {
     }
 
     /// Ends with the failure of a request that is not sent again.
-    fn end_not_retried(&mut self, cause: Option<TransportError>) -> Step {
+    fn end_not_retried(&mut self, cause: Option<Error>) -> Step {
         let method = self.sent.take().unwrap_or_default();
-        let cause = cause.unwrap_or_else(|| TransportError::new("the stream ended"));
-        Step::Yield(Err(EventSourceError::NotRetried { method, cause }))
+        let cause = cause.unwrap_or_else(|| Error::Transport("the stream ended".into()));
+        let cause = Box::new(cause);
+        Step::Yield(Err(Error::NotRetried { method, cause }))
     }
 }

@@ -13,12 +13,15 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
 use super::Timeouts;
-use crate::{client::error::BoxError, client::Timeout, timer::Clock};
+use crate::{
+    client::error::{BoxError, Error},
+    timer::Clock,
+};
 
 pin_project! {
-    /// A body that fails with [`Timeout::Idle`] when no frame came for the idle timeout
+    /// A body that fails with [`Error::IdleTimeout`](crate::client::Error::IdleTimeout) when no frame came for the idle timeout
     /// (a server that stops sending, keep-alives included, is left rather than waited on),
-    /// and with [`Timeout::Progress`] when a line stays unfinished for the progress
+    /// and with [`Error::ProgressTimeout`](crate::client::Error::ProgressTimeout) when a line stays unfinished for the progress
     /// timeout while bytes come (a server that trickles a line and never ends it).
     /// A frame only notes the time: the timers are moved when they fire, not per frame
     /// (resetting a `futures-timer` delay wakes its thread).
@@ -64,11 +67,11 @@ where
             }
             Poll::Pending => {
                 if this.progress.poll_stalled(cx).is_ready() {
-                    let stalled = Timeout::Progress(this.progress.limit);
+                    let stalled = Error::ProgressTimeout(this.progress.limit);
                     return Poll::Ready(Some(Err(stalled.into())));
                 }
                 ready!(this.clock.poll_due(Some(*this.idle), cx));
-                Poll::Ready(Some(Err(Timeout::Idle(*this.idle).into())))
+                Poll::Ready(Some(Err(Error::IdleTimeout(*this.idle).into())))
             }
         }
     }
