@@ -11,6 +11,24 @@ use tokio::{
 
 const BUF: usize = 64 * 1024;
 
+/// How [`Conn::open`] connects: from which local address, with which extra request
+/// headers, with how large a read buffer.
+pub struct Dial {
+    pub source: Option<std::net::IpAddr>,
+    pub headers: String,
+    pub buf: usize,
+}
+
+impl Default for Dial {
+    fn default() -> Self {
+        Dial {
+            source: None,
+            headers: String::new(),
+            buf: BUF,
+        }
+    }
+}
+
 pub struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -22,14 +40,30 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects, sends `GET target` and reads the response head (within `head_timeout`).
-    pub async fn open(addr: SocketAddr, target: &str, head_timeout: Duration) -> io::Result<Self> {
-        let mut stream = TcpStream::connect(addr).await?;
+    /// Connects from `dial.source`, sends `GET target` with `dial.headers` (each line
+    /// ending in `\r\n`) and reads the response head (within `head_timeout`) with a read
+    /// buffer of `dial.buf` bytes.
+    pub async fn open(
+        addr: SocketAddr,
+        target: &str,
+        head_timeout: Duration,
+        dial: &Dial,
+    ) -> io::Result<Self> {
+        let mut stream = match dial.source {
+            None => TcpStream::connect(addr).await?,
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(addr).await?
+            }
+        };
         stream.set_nodelay(true)?;
-        let request =
-            format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n");
+        let extra = &dial.headers;
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n{extra}\r\n"
+        );
         stream.write_all(request.as_bytes()).await?;
-        let mut buf = vec![0; BUF];
+        let mut buf = vec![0; dial.buf.max(256)];
         let mut len = 0;
         let read_head = async {
             loop {
