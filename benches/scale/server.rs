@@ -313,10 +313,14 @@ mod raw {
     async fn accept_loop(listener: smol::net::TcpListener) {
         let stop = app().shutdown.listener();
         loop {
-            let accepted = future::or(async { Some(listener.accept().await) }, async {
-                stop.wait().await;
-                None
-            });
+            // The stop first: once triggered, no connection waiting in the queue wins.
+            let accepted = future::or(
+                async {
+                    stop.wait().await;
+                    None
+                },
+                async { Some(listener.accept().await) },
+            );
             match accepted.await {
                 None => return, // the listener closes: new clients go to the others
                 Some(Ok((stream, _))) => {
@@ -387,6 +391,8 @@ mod hyper_tokio {
         let stop = app().shutdown.listener();
         loop {
             let stream = tokio::select! {
+                biased; // the stop first: once triggered, no waiting connection wins
+                () = stop.wait() => return,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => stream,
                     Err(_) => {
@@ -394,7 +400,6 @@ mod hyper_tokio {
                         continue;
                     }
                 },
-                () = stop.wait() => return,
             };
             ACCEPTED.fetch_add(1, Relaxed);
             let _ = stream.set_nodelay(true);
