@@ -1,7 +1,7 @@
 //! The client of the scale harness (`benches/scale/run.sh`): holds `--connections` streams
 //! of `GET /events` from one loopback source address, as browsers do: a stream that ends
-//! or breaks is opened again after the retry time (`--retry-ms`, default 1,000, or the
-//! server's `retry:`) with jitter (uniform in [retry/2, 3·retry/2)), with the
+//! or breaks is opened again after the retry time (`--retry-ms`, default 3,000 as
+//! Chromium's, or the server's `retry:`) with jitter (uniform in [retry/2, 3·retry/2)), with the
 //! `Last-Event-ID` of the last event read.
 //!
 //! ```text
@@ -40,6 +40,10 @@ use std::{
 
 use conn::{Conn, Dial};
 
+/// How long a client waits for the response head: long, as a browser does (a server with
+/// a full accept queue answers late; giving up and reconnecting only adds to the queue).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[derive(Clone, Debug)]
 struct Args {
     addr: SocketAddr,
@@ -57,7 +61,7 @@ fn parse_args() -> Result<Args, String> {
         source: None,
         connections: 1,
         ramp: 100,
-        retry: Duration::from_millis(1000),
+        retry: Duration::from_millis(3000),
         deadline: Duration::from_secs(600),
         out: "scale-client".into(),
     };
@@ -182,13 +186,7 @@ async fn stream(args: Arc<Args>, totals: Arc<Totals>, ramp: Arc<tokio::sync::Sem
         } else {
             None
         };
-        let opened = Conn::open(
-            args.addr,
-            "/events",
-            Duration::from_secs(10),
-            &place.dial(args.source),
-        )
-        .await;
+        let opened = Conn::open(args.addr, "/events", HEAD_TIMEOUT, &place.dial(args.source)).await;
         drop(permit);
         match opened {
             Ok(mut conn) => {

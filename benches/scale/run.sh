@@ -50,6 +50,10 @@ RAMP=${SCALE_RAMP:-100}
 HISTORY=${SCALE_HISTORY:-10000}
 CHECK=${SCALE_CHECK:-0}
 MAX_SECS=$((900 + STREAMS / 1000))
+if [ "$STORM" = 1 ] && [ "$PROCS" -ge 2 ] && [ $((STREAMS / (PROCS - 1))) -gt 18500 ]; then
+    echo "after the storm, each of $((PROCS - 1)) servers would hold $((STREAMS / (PROCS - 1))) streams: over 20,000 files with their overhead; more SCALE_PROCS" >&2
+    exit 2
+fi
 if [ "$CLIENTS" -gt 250 ]; then
     echo "too many client processes ($CLIENTS) for 127.0.0.2-127.0.0.251" >&2
     exit 2
@@ -122,7 +126,7 @@ start_server() {
     "$BIN/scale_server" --mode "$MODE" --port "$port" --redis "redis://127.0.0.1:$REDIS_PORT" \
         --history "$HISTORY" --max-secs "$MAX_SECS" >"$WORK/server-$i.out" 2>&1 &
     SERVERS+=("$!") PIDS+=("$!")
-    wait_for 10 grep -q control "$WORK/server-$i.out" || { echo "server $i did not start" >&2; cat "$WORK/server-$i.out" >&2; exit 1; }
+    wait_for 10 grep -qs control "$WORK/server-$i.out" || { echo "server $i did not start" >&2; cat "$WORK/server-$i.out" >&2; exit 1; }
     CONTROLS+=("$(grep -o 'control http://[0-9.:]*' "$WORK/server-$i.out" | cut -d' ' -f2)")
 }
 start_server 1 0
