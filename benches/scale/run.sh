@@ -13,7 +13,8 @@
 #
 # 1. accept: the time until every stream is open (accept rate = streams / that time);
 # 2. memory: the servers' RSS delta per stream (and the clients');
-# 3. idle CPU: the servers' CPU time over SCALE_IDLE_SECS with the default 15 s keep-alive;
+# 3. idle CPU: the servers' CPU time over SCALE_IDLE_SECS with the default 15 s keep-alive
+#    (SCALE_PING_MS);
 # 4. fan-out: SCALE_EVENTS events, one at a time, published on the hub (through Redis), and
 #    the time until each reached every stream: p50, p99 and last, over the streams;
 # 5. storm (SCALE_STORM=1, at least 2 processes): kill -9 of the server process holding the
@@ -33,8 +34,8 @@
 # Knobs: SCALE_MODE (smol-raw | hyper-tokio), SCALE_STREAMS (10000), SCALE_PROCS (default:
 # one per 15,000 streams, at least 2), SCALE_PER_CLIENT (18000), SCALE_IDLE_SECS (30),
 # SCALE_EVENTS (5), SCALE_STORM (1), SCALE_SHUTDOWN (1), SCALE_RAMP (connects in flight per
-# client, 100), SCALE_HISTORY (the hub's history, 10000), SCALE_BIN (a directory with the
-# two binaries; default: built here).
+# client, 100), SCALE_HISTORY (the hub's history, 10000), SCALE_PING_MS (the keep-alive,
+# 15000), SCALE_BIN (a directory with the two binaries; default: built here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -52,6 +53,7 @@ SHUTDOWN=${SCALE_SHUTDOWN:-1}
 RAMP=${SCALE_RAMP:-100}
 HISTORY=${SCALE_HISTORY:-10000}
 CHECK=${SCALE_CHECK:-0}
+PING_MS=${SCALE_PING_MS:-15000}
 MAX_SECS=$((900 + STREAMS / 1000))
 if [ "$STORM" = 1 ] && [ "$PROCS" -ge 2 ] && [ $((STREAMS / (PROCS - 1))) -gt 18500 ]; then
     echo "after the storm, each of $((PROCS - 1)) servers would hold $((STREAMS / (PROCS - 1))) streams: over 20,000 files with their overhead; more SCALE_PROCS" >&2
@@ -104,7 +106,7 @@ wait_for() {
 }
 
 echo "# scale/run.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, git $(git rev-parse --short HEAD 2>/dev/null || echo -)"
-echo "# mode=$MODE streams=$STREAMS server_procs=$PROCS client_procs=$CLIENTS load=$(loadavg)"
+echo "# mode=$MODE streams=$STREAMS server_procs=$PROCS client_procs=$CLIENTS ping_ms=$PING_MS load=$(loadavg)"
 
 # ---- Redis --------------------------------------------------------------------------------
 REDIS_PORT=
@@ -127,7 +129,7 @@ SERVERS=() CONTROLS=() OUTS=()
 start_server() {
     local i=$1 port=$2
     "$BIN/scale_server" --mode "$MODE" --port "$port" --redis "redis://127.0.0.1:$REDIS_PORT" \
-        --history "$HISTORY" --max-secs "$MAX_SECS" >"$WORK/server-$i.out" 2>&1 &
+        --history "$HISTORY" --ping-ms "$PING_MS" --max-secs "$MAX_SECS" >"$WORK/server-$i.out" 2>&1 &
     SERVERS+=("$!") PIDS+=("$!") OUTS+=("$WORK/server-$i.out")
     wait_for 10 grep -qs control "$WORK/server-$i.out" || { echo "server $i did not start" >&2; cat "$WORK/server-$i.out" >&2; exit 1; }
     CONTROLS+=("$(grep -o 'control http://[0-9.:]*' "$WORK/server-$i.out" | cut -d' ' -f2)")
@@ -178,8 +180,8 @@ C0=$(cpu_ticks "${SERVERS[@]}")
 L0=$(loadavg)
 sleep "$IDLE_SECS"
 C1=$(cpu_ticks "${SERVERS[@]}")
-awk -v t=$((C1 - C0)) -v hz="$HZ" -v s="$IDLE_SECS" -v n="$OPEN" -v l0="$L0" -v l1="$(loadavg)" 'BEGIN {
-    cpu = t / hz; pings = n * s / 15
+awk -v t=$((C1 - C0)) -v hz="$HZ" -v s="$IDLE_SECS" -v n="$OPEN" -v p="$PING_MS" -v l0="$L0" -v l1="$(loadavg)" 'BEGIN {
+    cpu = t / hz; pings = n * s * 1000 / p
     printf "idle: %.2f CPU s in %d s = %.2f%% of a core; %.0f pings: %.2f us per ping (load %s -> %s)\n",
         cpu, s, cpu * 100 / s, pings, (pings > 0 ? cpu * 1e6 / pings : 0), l0, l1 }'
 

@@ -21,7 +21,8 @@
 //! (stops accepting, triggers `Shutdown`: every stream gets the farewell; the process
 //! prints `shutdown streams=N left=M ms=T` and exits once its streams are closed or the
 //! grace period `--grace-ms` is over). Options: `--key` (the Redis stream, default
-//! `scale`), `--history N` (default 10,000), `--max-secs S` (exits after S seconds,
+//! `scale`), `--history N` (default 10,000), `--ping-ms MS` (the keep-alive interval,
+//! default 15,000), `--max-secs S` (exits after S seconds,
 //! default 900). Loopback only.
 
 use std::{
@@ -64,6 +65,7 @@ struct Args {
     key: String,
     history: usize,
     grace: Duration,
+    ping: Duration,
     max_secs: u64,
 }
 
@@ -72,6 +74,7 @@ struct App {
     hub: Hub,
     shutdown: Shutdown,
     grace: Duration,
+    ping: Duration,
 }
 
 static APP: OnceLock<App> = OnceLock::new();
@@ -88,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
         key: "scale".into(),
         history: 10_000,
         grace: Duration::from_secs(5),
+        ping: KeepAlive::DEFAULT_INTERVAL,
         max_secs: 900,
     };
     let mut it = std::env::args().skip(1);
@@ -102,6 +106,7 @@ fn parse_args() -> Result<Args, String> {
             "--key" => args.key = value,
             "--history" => args.history = number()? as usize,
             "--grace-ms" => args.grace = Duration::from_millis(number()?),
+            "--ping-ms" => args.ping = Duration::from_millis(number()?),
             "--max-secs" => args.max_secs = number()?,
             _ => return Err(format!("unknown option {flag} {value}")),
         }
@@ -136,11 +141,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .backend(redis)
         .build();
     let shutdown = Shutdown::new();
-    let grace = args.grace;
     let _ = APP.set(App {
         hub,
         shutdown,
-        grace,
+        grace: args.grace,
+        ping: args.ping,
     });
     let shared = shared_listener(args.port)?;
     let control = std::net::TcpListener::bind(("127.0.0.1", 0))?;
@@ -174,11 +179,12 @@ fn shared_listener(port: u16) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// The stream of one client: the hub's events, pinged every 15 s, with a farewell.
+/// The stream of one client: the hub's events, pinged every `--ping-ms` (default 15 s),
+/// with a farewell.
 fn sse(subscription: Subscription) -> Sse<Subscription> {
     let app = app();
     Sse::new(subscription)
-        .keep_alive(KeepAlive::new())
+        .keep_alive(KeepAlive::new().interval(app.ping))
         .send_timeout(SEND_TIMEOUT)
         .shutdown(app.shutdown.listener())
         .farewell(Event::new().event("bye").data("shutting down"))
