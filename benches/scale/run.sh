@@ -32,7 +32,7 @@
 # everything the script started on exit. Loopback only.
 #
 # Knobs: SCALE_MODE (smol-raw | hyper-tokio), SCALE_STREAMS (10000), SCALE_PROCS (default:
-# one per 15,000 streams, at least 2), SCALE_PER_CLIENT (18000), SCALE_IDLE_SECS (30),
+# one per 13,000 streams, at least 2), SCALE_PER_CLIENT (18000), SCALE_IDLE_SECS (30),
 # SCALE_EVENTS (5), SCALE_STORM (1), SCALE_SHUTDOWN (1), SCALE_RAMP (connects in flight per
 # client, 100), SCALE_HISTORY (the hub's history, 10000), SCALE_PING_MS (the keep-alive,
 # 15000), SCALE_BIN (a directory with the two binaries; default: built here).
