@@ -146,16 +146,28 @@ impl Conn {
 /// lookup; and ports taken in sequence spread unevenly over `SO_REUSEPORT` listeners (7
 /// listeners, 14,000 sequential ports: 1,844 to 2,299 each; random ports: 1,927 to 2,084).
 /// Each client process has a source address of its own, so a port is busy only if this
-/// process holds it; a busy one is skipped.
+/// process holds it; a busy one is skipped. The ports are outside the kernel's ephemeral
+/// range (`ip_local_port_range`): a port bound by hand on any address is one `connect`
+/// without `bind` (curl, a server's Redis connection) may no longer take, so with a
+/// million streams bound across that range every other program's `connect` failed with
+/// "Cannot assign requested address".
 async fn connect_from(ip: std::net::IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
     use std::hash::BuildHasher;
+    let (low, high) = ephemeral_ports();
     let mut last = None;
     for _ in 0..256 {
-        // std's hasher keys are random: a random port above the privileged ones.
+        // std's hasher keys are random: a random port above the privileged ones and
+        // outside the ephemeral range.
         let random = std::collections::hash_map::RandomState::new().hash_one(0);
-        let port = 1024 + random % (65536 - 1024);
+        let choices = u64::from(low - 1024) + u64::from(65535 - high);
+        let pick = (random % choices.max(1)) as u16 + 1024;
+        let port = if pick < low {
+            pick
+        } else {
+            pick - low + high + 1
+        };
         let socket = tokio::net::TcpSocket::new_v4()?;
-        if let Err(error) = socket.bind(SocketAddr::new(ip, port as u16)) {
+        if let Err(error) = socket.bind(SocketAddr::new(ip, port)) {
             last = Some(error);
             continue;
         }
@@ -165,6 +177,17 @@ async fn connect_from(ip: std::net::IpAddr, addr: SocketAddr) -> io::Result<TcpS
         }
     }
     Err(last.unwrap_or_else(|| io::Error::other("no local port")))
+}
+
+/// The kernel's ephemeral port range, `ip_local_port_range` (32768-60999 if unreadable).
+fn ephemeral_ports() -> (u16, u16) {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range");
+    let mut bounds = range.iter().flat_map(|text| text.split_whitespace());
+    let mut next = || bounds.next().and_then(|n| n.parse::<u16>().ok());
+    match (next(), next()) {
+        (Some(low), Some(high)) if 1024 < low && low <= high => (low, high),
+        _ => (32768, 60999),
+    }
 }
 
 /// A de-chunker for `Transfer-Encoding: chunked`.
