@@ -23,6 +23,9 @@
 //! is 30 s old, to `<out>.lat.<seq>`. It exits after `--deadline` seconds (default 600).
 //! Loopback only.
 
+#[path = "common.rs"]
+mod common;
+
 #[path = "../../examples/load/conn.rs"]
 mod conn;
 
@@ -35,9 +38,10 @@ use std::{
         atomic::{AtomicU64, Ordering::Relaxed},
         Arc, Mutex,
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
+use common::{now_ns, rss_kib};
 use conn::{Conn, Dial};
 
 /// How long a client waits for the response head: long, as a browser does (a server with
@@ -91,11 +95,6 @@ fn parse_args() -> Result<Args, String> {
         return Err("loopback addresses only".into());
     }
     Ok(args)
-}
-
-fn now_ns() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH);
-    since.map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// What every stream adds to.
@@ -293,15 +292,6 @@ fn status(t: &Totals) -> String {
         rss_kib(),
         first_error.replace('\n', " "),
     )
-}
-
-/// VmRSS from `/proc/self/status`, in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    (status.lines())
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn main() {

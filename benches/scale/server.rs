@@ -25,6 +25,9 @@
 //! default 15,000), `--max-secs S` (exits after S seconds,
 //! default 900). Loopback only.
 
+#[path = "common.rs"]
+mod common;
+
 use std::{
     convert::Infallible,
     io,
@@ -35,12 +38,14 @@ use std::{
         OnceLock,
     },
     task::{Context, Poll},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{Either, Full};
+
+use common::{now_ns, rss_kib};
 use sse_pump::{
     hub::{Hub, RedisStreams, Subscription},
     Event, KeepAlive, Shutdown, Sse, SseBody,
@@ -262,20 +267,6 @@ fn stats() -> String {
         app().hub.stats().subscribers,
         rss_kib(),
     )
-}
-
-/// VmRSS from `/proc/self/status`, in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    (status.lines())
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn now_ns() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH);
-    since.map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Counts one open stream while it exists.
