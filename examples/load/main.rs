@@ -31,7 +31,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use conn::Conn;
+use conn::{Conn, Dial};
 
 #[derive(Clone, Debug)]
 struct Args {
@@ -129,7 +129,7 @@ async fn read_stream(
     totals: &Totals,
     keep_latency: bool,
 ) -> std::io::Result<()> {
-    let mut conn = Conn::open(args.addr, target, Duration::from_secs(10)).await?;
+    let mut conn = Conn::open(args.addr, target, Duration::from_secs(10), &Dial::default()).await?;
     let mut seen = 0;
     let mut latencies = Vec::new();
     while seen < limit && until.is_none_or(|t| Instant::now() < t) {
@@ -218,7 +218,13 @@ async fn hold(args: Arc<Args>, totals: Arc<Totals>) {
         let (args, target, permits) = (args.clone(), target.clone(), permits.clone());
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire().await;
-            Conn::open(args.addr, &target, Duration::from_secs(10)).await
+            Conn::open(
+                args.addr,
+                &target,
+                Duration::from_secs(10),
+                &Dial::default(),
+            )
+            .await
         }));
     }
     let mut held = Vec::with_capacity(args.connections);
