@@ -5,7 +5,8 @@
 //! `encode.rs`; also the owned-`Bytes` rows and the served paths (`SseBody`, the pump:
 //! best of 1,000 batches of 1,000 events sent one by one). Run:
 //! `cargo bench -p sse-pump-benches --bench encode_best [a|b|c|d|e|f]`
-//! (`WRITER_ONLY=1`: the `EventWriter` rows only, for a profiler). Mixes d to f are not
+//! (`WRITER_ONLY=1`: the `EventWriter` rows only, `SERVED_ONLY=1`: 30 batches through
+//! `SseBody` only, for a profiler). Mixes d to f are not
 //! in `encode.rs`: 20 lines of 30 bytes, 10 lines of 80 bytes with CRLF, one 2,000-byte line.
 
 use bytes::BytesMut;
@@ -172,6 +173,15 @@ fn main() {
             buf = buf2;
             r
         };
+        if std::env::var_os("SERVED_ONLY").is_some() {
+            let body = best_of_batches(30, || {
+                sse_pump_benches::served_body(1000, || event(black_box(mix)), |f| {
+                    black_box(f);
+                })
+            });
+            println!("{name}: SseBody {body:.1} ns");
+            continue;
+        }
         let w = run(&mut writer);
         if std::env::var_os("WRITER_ONLY").is_some() {
             println!("{name}: writer {w:.1} ns");

@@ -1,0 +1,40 @@
+//! One spare event buffer per thread, so that a producer sending events one by one
+//! allocates none.
+//!
+//! An event sent while its stream is busy is copied onto the last queued message (see
+//! `deliver::queue`), on the sending thread; its buffer then comes back here, and the next
+//! event built on that thread takes it. Without it, every such event cost an allocation
+//! and a free (a third of its cost, callgrind on `benches/encode_best.rs`).
+
+use std::cell::Cell;
+
+thread_local! {
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest buffer kept: one event of a few KiB; a larger one is freed.
+const KEPT: usize = 4 * 1024;
+
+/// This thread's spare buffer (empty), or an empty `Vec` with no room.
+#[inline]
+pub(crate) fn take() -> Vec<u8> {
+    SPARE.try_with(Cell::take).unwrap_or_default()
+}
+
+/// Keeps `buf` as this thread's spare buffer, if it is not too large.
+#[inline]
+pub(crate) fn give(mut buf: Vec<u8>) {
+    if buf.capacity() > KEPT || buf.capacity() == 0 {
+        return;
+    }
+    buf.clear();
+    // During the thread's teardown the slot is gone: the buffer is simply freed.
+    let _ = SPARE.try_with(|spare| {
+        let kept = spare.take();
+        spare.set(if kept.capacity() >= buf.capacity() {
+            kept
+        } else {
+            buf
+        });
+    });
+}
