@@ -112,6 +112,7 @@ impl Batch {
             return Err(event);
         }
         event.append_to(&mut self.frames);
+        event.recycle();
         self.events += 1;
         Ok(())
     }

@@ -291,12 +291,19 @@ impl Event {
         }
     }
 
-    /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included);
-    /// the event's own buffer is kept for the next event built on this thread.
+    /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included).
     #[inline]
-    pub(crate) fn append_to(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.repr.lines());
+    pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
+        let lines = self.repr.lines();
+        out.reserve(lines.len() + 1);
+        out.extend_from_slice(lines);
         out.push(b'\n');
+    }
+
+    /// Drops the event, whose bytes were copied elsewhere: its buffer serves the next event
+    /// built on this thread.
+    #[inline]
+    pub(crate) fn recycle(self) {
         self.repr.recycle();
     }
 

@@ -21,20 +21,14 @@ pub(crate) fn take() -> Vec<u8> {
     SPARE.try_with(Cell::take).unwrap_or_default()
 }
 
-/// Keeps `buf` as this thread's spare buffer, if it is not too large.
+/// Keeps `buf` as this thread's spare buffer, if it is not too large (the one kept
+/// before, if any, is freed: the thread's last event is the likeliest size of its next).
 #[inline]
 pub(crate) fn give(mut buf: Vec<u8>) {
-    if buf.capacity() > KEPT || buf.capacity() == 0 {
+    if buf.capacity() > KEPT {
         return;
     }
     buf.clear();
     // During the thread's teardown the slot is gone: the buffer is simply freed.
-    let _ = SPARE.try_with(|spare| {
-        let kept = spare.take();
-        spare.set(if kept.capacity() >= buf.capacity() {
-            kept
-        } else {
-            buf
-        });
-    });
+    let _ = SPARE.try_with(|spare| spare.replace(buf));
 }
