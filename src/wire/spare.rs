@@ -32,3 +32,28 @@ pub(crate) fn give(mut buf: Vec<u8>) {
     // During the thread's teardown the slot is gone: the buffer is simply freed.
     let _ = SPARE.try_with(|spare| spare.replace(buf));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{give, take, KEPT};
+    use crate::wire::Event;
+
+    /// The next event built on the thread takes the buffer given back, and its bytes are
+    /// its own only.
+    #[test]
+    fn a_spare_buffer_brings_no_old_bytes() {
+        give(b"data: old\n".to_vec());
+        let event = Event::new().data("new").id("7");
+        assert_eq!(event.into_bytes(), "data: new\nid: 7\n\n");
+        assert_eq!(take().capacity(), 0, "the event took the spare buffer");
+    }
+
+    /// A thread keeps one buffer of a few KiB at most.
+    #[test]
+    fn a_large_buffer_is_not_kept() {
+        give(Vec::with_capacity(KEPT + 1));
+        assert_eq!(take().capacity(), 0);
+        give(Vec::with_capacity(64));
+        assert!(take().capacity() >= 64);
+    }
+}
