@@ -184,10 +184,18 @@ fn setup(mix: &'static Mix) -> usize {
     );
     assert_eq!(russe(mix), frame, "russe differs on {}", mix.name);
     let mut served = Vec::new();
-    served_body(3, || our_event(mix), |bytes| served.extend_from_slice(&bytes));
+    served_body(
+        3,
+        || our_event(mix),
+        |bytes| served.extend_from_slice(&bytes),
+    );
     assert_eq!(served, frame.repeat(3), "SseBody differs on {}", mix.name);
     served.clear();
-    served_pump(3, || our_event(mix), |bytes| served.extend_from_slice(bytes));
+    served_pump(
+        3,
+        || our_event(mix),
+        |bytes| served.extend_from_slice(bytes),
+    );
     assert_eq!(served, frame.repeat(3), "the pump differs on {}", mix.name);
     let lines = |bytes: &[u8]| {
         let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
@@ -219,16 +227,24 @@ fn encode(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("sse_body"), |b| {
             b.iter(|| {
-                served_body(BATCH, || our_event(black_box(mix)), |frame| {
-                    black_box(frame);
-                })
+                served_body(
+                    BATCH,
+                    || our_event(black_box(mix)),
+                    |frame| {
+                        black_box(frame);
+                    },
+                )
             })
         });
         group.bench_function(BenchmarkId::from_parameter("pump"), |b| {
             b.iter(|| {
-                served_pump(BATCH, || our_event(black_box(mix)), |write| {
-                    black_box(write);
-                })
+                served_pump(
+                    BATCH,
+                    || our_event(black_box(mix)),
+                    |write| {
+                        black_box(write);
+                    },
+                )
             })
         });
         group.bench_function(BenchmarkId::from_parameter("ceiling_vec_per_event"), |b| {

@@ -175,9 +175,13 @@ fn main() {
         };
         if std::env::var_os("SERVED_ONLY").is_some() {
             let body = best_of_batches(30, || {
-                sse_pump_benches::served_body(1000, || event(black_box(mix)), |f| {
-                    black_box(f);
-                })
+                sse_pump_benches::served_body(
+                    1000,
+                    || event(black_box(mix)),
+                    |f| {
+                        black_box(f);
+                    },
+                )
             });
             println!("{name}: SseBody {body:.1} ns");
             continue;
@@ -198,14 +202,22 @@ fn main() {
             black_box(sse_stream(black_box(mix)));
         });
         let body = best_of_batches(trials / 3, || {
-            sse_pump_benches::served_body(1000, || event(black_box(mix)), |f| {
-                black_box(f);
-            })
+            sse_pump_benches::served_body(
+                1000,
+                || event(black_box(mix)),
+                |f| {
+                    black_box(f);
+                },
+            )
         });
         let pump = best_of_batches(trials / 3, || {
-            sse_pump_benches::served_pump(1000, || event(black_box(mix)), |w| {
-                black_box(w);
-            })
+            sse_pump_benches::served_pump(
+                1000,
+                || event(black_box(mix)),
+                |w| {
+                    black_box(w);
+                },
+            )
         });
         let peer = ro.min(so);
         println!("{name}: writer {w:.1} ns, russe {r:.1} ns -> {:.2}x | owned Event {o:.1} ns, russe owned {ro:.1} ns -> {:.2}x | sse-stream {so:.1} ns | SseBody {body:.1} ns -> {:.2}x, pump {pump:.1} ns -> {:.2}x the fastest owned peer", r / w, ro / o, peer / body, peer / pump);

@@ -50,7 +50,10 @@ pub fn served_pump(n: usize, make: impl Fn() -> Event, each: impl FnMut(&[u8]) +
     };
     let pump = Sse::new(rx).keep_alive(None).pump(&mut sink);
     let (_, report) = future::block_on(future::zip(producer, pump));
-    assert_eq!(report.expect("an in-memory sink never fails").events, n as u64);
+    assert_eq!(
+        report.expect("an in-memory sink never fails").events,
+        n as u64
+    );
 }
 
 /// An in-memory writer: every write goes to the closure, then is dropped.

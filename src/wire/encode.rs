@@ -239,7 +239,10 @@ impl Plan {
         if first.is_none_or(|at| at >= LONG) {
             return (Plan::Long(first), one_line);
         }
-        (Plan::Fused, prefix_len + fused_guess(prefix_len + 1, value) + SLACK + CLOSING)
+        (
+            Plan::Fused,
+            prefix_len + fused_guess(prefix_len + 1, value) + SLACK + CLOSING,
+        )
     }
 }
 

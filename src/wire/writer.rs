@@ -223,7 +223,6 @@ impl<'a> EventWriter<'a> {
             Some(error) => Err(*error),
         }
     }
-
 }
 
 /// The setters' bytes go straight into the caller's buffer; after a refused field, the

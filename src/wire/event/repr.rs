@@ -57,8 +57,7 @@ impl Repr {
     /// copied back into one, with that room).
     #[inline(always)]
     pub(super) fn lines_mut(&mut self, room: usize, first: usize) -> &mut Vec<u8> {
-        let fits =
-            matches!(self, Repr::Open(Open::Lines(lines)) if lines.capacity() - lines.len() >= room);
+        let fits = matches!(self, Repr::Open(Open::Lines(lines)) if lines.capacity() - lines.len() >= room);
         if !fits {
             return self.grow(room, first);
         }
