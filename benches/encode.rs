@@ -8,9 +8,10 @@
 //! Contenders, on the same field values:
 //! - `sse_pump`: `Event::new()...into_bytes()` (an owned `Event`);
 //! - `sse_body`: the path a server takes: each event built with `Event::new()`, sent one at
-//!   a time with `Sender::send` through `channel(64)`, and its bytes read out of an `SseBody`
-//!   frame by frame as hyper does (producer and body on one thread; one channel and body per
-//!   batch of `BATCH` events, so their setup is amortized, as axum's is);
+//!   a time with `Sender::send` through `channel(64)`, and its bytes read frame by frame out
+//!   of `Sse::into_stream()`, the stream an `SseBody` forwards to hyper as it is (producer
+//!   and stream on one thread; one channel and stream per batch of `BATCH` events, so their
+//!   setup is amortized, as axum's is);
 //! - `pump`: the same through `Sse::pump` into an in-memory `AsyncWrite` that discards;
 //! - in the `encode_into_64k` groups, `sse_pump_writer`: `EventWriter::new(&mut buf)...finish()`,
 //!   straight into the shared buffer, and `sse_pump_encode_into`: an `Event` built, then

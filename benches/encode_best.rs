@@ -2,11 +2,11 @@
 //! rather than criterion's mean: on this shared 2-core machine the mean of a row moves by
 //! ±30% between runs as other builds come and go, while the best batch (one that ran
 //! uninterrupted) repeats to within a few percent. Same mixes and field values as
-//! `encode.rs`; also the owned-`Bytes` rows and the served paths (`SseBody`, the pump:
+//! `encode.rs`; also the owned-`Bytes` rows and the served paths (the stream `SseBody` forwards, the pump:
 //! best of 1,000 batches of 1,000 events sent one by one). Run:
 //! `cargo bench -p sse-pump-benches --bench encode_best [a|b|c|d|e|f]`
 //! (`WRITER_ONLY=1`: the `EventWriter` rows only, `SERVED_ONLY=1`: 30 batches through
-//! `SseBody` only, for a profiler). Mixes d to f are not
+//! that stream only, for a profiler). Mixes d to f are not
 //! in `encode.rs`: 20 lines of 30 bytes, 10 lines of 80 bytes with CRLF, one 2,000-byte line.
 
 use bytes::BytesMut;

@@ -2,37 +2,37 @@
 //! actually takes, for the encode benches' `sse_body` and `pump` rows.
 
 use std::{
-    future::poll_fn,
     io,
     pin::Pin,
     task::{Context, Poll},
 };
 
 use bytes::Bytes;
-use futures_lite::{future, AsyncWrite};
-use http_body::Body as _;
-use sse_pump::{channel, Event, Sse, SseBody};
+use futures_lite::{future, AsyncWrite, StreamExt};
+use sse_pump::{channel, Event, Sse};
 
 /// The channel's capacity on the served paths: the README's examples use 16 to 32; a
 /// server that expects bursts, more.
 pub const CAPACITY: usize = 64;
 
 /// `n` events, each built by `make` and sent one at a time with `Sender::send` by a
-/// producer, read out of an [`SseBody`] frame by frame as hyper reads a body (`each` sees
-/// every frame): what a server built on this crate does per event. Producer and body run
-/// on one thread, as a producer task and its stream share a current-thread runtime.
+/// producer, read out of `Sse::into_stream()` frame by frame (`each` sees every frame):
+/// what a server built on this crate does per event. `SseBody` is that stream and nothing
+/// more (it forwards each frame as it is), so this is the hyper path without the `http`
+/// feature, which the benchmarks' package leaves off (enabling it here would turn it on for
+/// every workspace build). Producer and stream run on one thread, as a producer task and
+/// its stream share a current-thread runtime.
 pub fn served_body(n: usize, make: impl Fn() -> Event, mut each: impl FnMut(Bytes)) {
     let (tx, rx) = channel(CAPACITY);
-    let mut body = SseBody::new(Sse::new(rx).keep_alive(None));
+    let mut frames = Sse::new(rx).keep_alive(None).into_stream();
     let producer = async move {
         for _ in 0..n {
             tx.send(make()).await.expect("the body reads to the end");
         }
     };
     let reader = async {
-        while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-            let frame = frame.expect("no error on this stream");
-            each(frame.into_data().expect("a data frame"));
+        while let Some(frame) = frames.next().await {
+            each(frame.expect("no error on this stream"));
         }
     };
     future::block_on(future::zip(producer, reader));
