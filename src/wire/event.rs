@@ -358,6 +358,13 @@ impl Fields for Event {
         Some(self.repr.lines_mut(room, LEADING_SLACK))
     }
 
+    /// Only with room already there (this thread's spare buffer, see `wire::spare`): an
+    /// owned event allocates exactly instead.
+    #[inline]
+    fn fuses(&mut self, room: usize) -> bool {
+        self.repr.has_room(room)
+    }
+
     /// Records `error` unless an earlier field was refused already.
     #[cold]
     fn refuse(&mut self, error: FieldError) {

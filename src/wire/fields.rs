@@ -29,6 +29,14 @@ pub(crate) trait Fields {
     /// Records the first field refused.
     fn refuse(&mut self, error: FieldError);
 
+    /// Whether the buffer takes `room` more bytes without allocating (for the block loop
+    /// of `encode::put_lines`, which zero-fills its room first).
+    #[inline(always)]
+    fn fuses(&mut self, room: usize) -> bool {
+        let _ = room;
+        true
+    }
+
     /// One `data:` line per line of `value`.
     #[inline(always)]
     fn put_data(&mut self, value: &str) {
@@ -75,7 +83,7 @@ pub(crate) trait Fields {
     /// prefix.
     #[inline(always)]
     fn put_lines<const N: usize>(&mut self, joined: &[u8; N], value: &[u8]) {
-        let (plan, room) = encode::Plan::of(N - 1, value);
+        let (plan, room) = encode::Plan::of(N - 1, value, |room| self.fuses(room));
         if let Some(out) = self.room(room) {
             encode::put_lines(out, joined, value, plan);
         }

@@ -95,6 +95,20 @@ impl Repr {
         }
     }
 
+    /// Whether the lines have room for `room` more bytes without allocating; a new event
+    /// takes this thread's spare buffer first.
+    pub(super) fn has_room(&mut self, room: usize) -> bool {
+        match self {
+            Repr::Open(Open::Lines(lines)) => {
+                if lines.capacity() == 0 {
+                    *lines = spare::take();
+                }
+                lines.capacity() - lines.len() >= room
+            }
+            _ => false,
+        }
+    }
+
     /// Gives an open event's buffer, its bytes copied elsewhere, to the next event built
     /// on this thread.
     #[inline]
