@@ -358,8 +358,8 @@ impl Fields for Event {
         Some(self.repr.lines_mut(room, LEADING_SLACK))
     }
 
-    /// Only with room already there (this thread's spare buffer, see `wire::spare`): an
-    /// owned event allocates exactly instead.
+    /// Only with room already there: a new event allocates exactly instead, for its
+    /// breaks counted, so that it freezes without a second allocation.
     #[inline]
     fn fuses(&mut self, room: usize) -> bool {
         self.repr.has_room(room)

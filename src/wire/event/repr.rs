@@ -95,16 +95,12 @@ impl Repr {
         }
     }
 
-    /// Whether the lines have room for `room` more bytes without allocating; a new event
-    /// takes this thread's spare buffer first.
-    pub(super) fn has_room(&mut self, room: usize) -> bool {
+    /// Whether the lines have room for `room` more bytes without allocating. A new event
+    /// has none: its first allocation (or this thread's spare buffer, see `wire::spare`)
+    /// comes in [`Repr::grow`], sized for the path this answer chose.
+    pub(super) fn has_room(&self, room: usize) -> bool {
         match self {
-            Repr::Open(Open::Lines(lines)) => {
-                if lines.capacity() == 0 {
-                    *lines = spare::take();
-                }
-                lines.capacity() - lines.len() >= room
-            }
+            Repr::Open(Open::Lines(lines)) => lines.capacity() - lines.len() >= room,
             _ => false,
         }
     }
