@@ -6,7 +6,13 @@
 //! - `c_lines`: `data` of 10 lines of 80 characters.
 //!
 //! Contenders, on the same field values:
-//! - `sse_pump`: `Event::new()...into_bytes()`;
+//! - `sse_pump`: `Event::new()...into_bytes()` (an owned `Event`);
+//! - `sse_body`: the path a server takes: each event built with `Event::new()`, sent one at
+//!   a time with `Sender::send` through `channel(64)`, and its bytes read frame by frame out
+//!   of `Sse::into_stream()`, the stream an `SseBody` forwards to hyper as it is (producer
+//!   and stream on one thread; one channel and stream per batch of `BATCH` events, so their
+//!   setup is amortized, as axum's is);
+//! - `pump`: the same through `Sse::pump` into an in-memory `AsyncWrite` that discards;
 //! - in the `encode_into_64k` groups, `sse_pump_writer`: `EventWriter::new(&mut buf)...finish()`,
 //!   straight into the shared buffer, and `sse_pump_encode_into`: an `Event` built, then
 //!   copied in with `Event::encode_into`;
@@ -38,6 +44,7 @@ use bytestring::ByteString;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_lite::StreamExt;
 use http_body::Body as _;
+use sse_pump_benches::{served_body, served_pump};
 use tokio_util::codec::Encoder as _;
 
 const BATCH: usize = 1_000;
@@ -82,7 +89,7 @@ fn mixes() -> Vec<&'static Mix> {
         .collect()
 }
 
-fn ours(mix: &Mix) -> Bytes {
+fn our_event(mix: &Mix) -> sse_pump::Event {
     let mut event = sse_pump::Event::new();
     if let Some(id) = mix.id {
         event = event.id(id);
@@ -90,7 +97,11 @@ fn ours(mix: &Mix) -> Bytes {
     if let Some(name) = mix.event {
         event = event.event(name);
     }
-    event.data(mix.data).into_bytes()
+    event.data(mix.data)
+}
+
+fn ours(mix: &Mix) -> Bytes {
+    our_event(mix).into_bytes()
 }
 
 fn axum_event(mix: &Mix) -> axum::response::sse::Event {
@@ -173,6 +184,20 @@ fn setup(mix: &'static Mix) -> usize {
         mix.name
     );
     assert_eq!(russe(mix), frame, "russe differs on {}", mix.name);
+    let mut served = Vec::new();
+    served_body(
+        3,
+        || our_event(mix),
+        |bytes| served.extend_from_slice(&bytes),
+    );
+    assert_eq!(served, frame.repeat(3), "SseBody differs on {}", mix.name);
+    served.clear();
+    served_pump(
+        3,
+        || our_event(mix),
+        |bytes| served.extend_from_slice(bytes),
+    );
+    assert_eq!(served, frame.repeat(3), "the pump differs on {}", mix.name);
     let lines = |bytes: &[u8]| {
         let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
         lines.sort();
@@ -199,6 +224,28 @@ fn encode(c: &mut Criterion) {
                 for _ in 0..BATCH {
                     black_box(ours(black_box(mix)));
                 }
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("sse_body"), |b| {
+            b.iter(|| {
+                served_body(
+                    BATCH,
+                    || our_event(black_box(mix)),
+                    |frame| {
+                        black_box(frame);
+                    },
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("pump"), |b| {
+            b.iter(|| {
+                served_pump(
+                    BATCH,
+                    || our_event(black_box(mix)),
+                    |write| {
+                        black_box(write);
+                    },
+                )
             })
         });
         group.bench_function(BenchmarkId::from_parameter("ceiling_vec_per_event"), |b| {

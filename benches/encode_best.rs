@@ -2,9 +2,11 @@
 //! rather than criterion's mean: on this shared 2-core machine the mean of a row moves by
 //! ±30% between runs as other builds come and go, while the best batch (one that ran
 //! uninterrupted) repeats to within a few percent. Same mixes and field values as
-//! `encode.rs`; also the owned-`Bytes` rows. Run:
+//! `encode.rs`; also the owned-`Bytes` rows and the served paths (the stream `SseBody` forwards, the pump:
+//! best of 1,000 batches of 1,000 events sent one by one). Run:
 //! `cargo bench -p sse-pump-benches --bench encode_best [a|b|c|d|e|f]`
-//! (`WRITER_ONLY=1`: the `EventWriter` rows only, for a profiler). Mixes d to f are not
+//! (`WRITER_ONLY=1`: the `EventWriter` rows only, `SERVED_ONLY=1`: 30 batches through
+//! that stream only, for a profiler). Mixes d to f are not
 //! in `encode.rs`: 20 lines of 30 bytes, 10 lines of 80 bytes with CRLF, one 2,000-byte line.
 
 use bytes::BytesMut;
@@ -41,7 +43,7 @@ fn russe_into(mix: &Mix, dst: &mut BytesMut) {
         .encode(russe::Event::Message(m), dst)
         .unwrap();
 }
-fn owned(mix: &Mix) -> bytes::Bytes {
+fn event(mix: &Mix) -> sse_pump::Event {
     let mut e = sse_pump::Event::new();
     if let Some(id) = mix.id {
         e = e.id(id);
@@ -49,7 +51,31 @@ fn owned(mix: &Mix) -> bytes::Bytes {
     if let Some(n) = mix.event {
         e = e.event(n);
     }
-    e.data(mix.data).into_bytes()
+    e.data(mix.data)
+}
+fn owned(mix: &Mix) -> bytes::Bytes {
+    event(mix).into_bytes()
+}
+fn sse_stream(mix: &Mix) -> bytes::Bytes {
+    let mut e = sse_stream::Sse::default().data(mix.data);
+    if let Some(id) = mix.id {
+        e = e.id(id);
+    }
+    if let Some(name) = mix.event {
+        e = e.event(name);
+    }
+    e.encode().unwrap()
+}
+
+/// Best time per event (ns) over `trials` runs of `f`, which handles 1000 events.
+fn best_of_batches(trials: usize, mut f: impl FnMut()) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..trials {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_nanos() as f64 / 1000.0);
+    }
+    best
 }
 fn russe_owned(mix: &Mix) -> bytes::Bytes {
     let mut d = BytesMut::new();
@@ -147,6 +173,19 @@ fn main() {
             buf = buf2;
             r
         };
+        if std::env::var_os("SERVED_ONLY").is_some() {
+            let body = best_of_batches(30, || {
+                sse_pump_benches::served_body(
+                    1000,
+                    || event(black_box(mix)),
+                    |f| {
+                        black_box(f);
+                    },
+                )
+            });
+            println!("{name}: SseBody {body:.1} ns");
+            continue;
+        }
         let w = run(&mut writer);
         if std::env::var_os("WRITER_ONLY").is_some() {
             println!("{name}: writer {w:.1} ns");
@@ -159,6 +198,28 @@ fn main() {
         let ro = best(trials, || {
             black_box(russe_owned(black_box(mix)));
         });
-        println!("{name}: writer {w:.1} ns, russe {r:.1} ns -> {:.2}x | owned Event {o:.1} ns, russe owned {ro:.1} ns -> {:.2}x", r / w, ro / o);
+        let so = best(trials, || {
+            black_box(sse_stream(black_box(mix)));
+        });
+        let body = best_of_batches(trials / 3, || {
+            sse_pump_benches::served_body(
+                1000,
+                || event(black_box(mix)),
+                |f| {
+                    black_box(f);
+                },
+            )
+        });
+        let pump = best_of_batches(trials / 3, || {
+            sse_pump_benches::served_pump(
+                1000,
+                || event(black_box(mix)),
+                |w| {
+                    black_box(w);
+                },
+            )
+        });
+        let peer = ro.min(so);
+        println!("{name}: writer {w:.1} ns, russe {r:.1} ns -> {:.2}x | owned Event {o:.1} ns, russe owned {ro:.1} ns -> {:.2}x | sse-stream {so:.1} ns | SseBody {body:.1} ns -> {:.2}x, pump {pump:.1} ns -> {:.2}x the fastest owned peer", r / w, ro / o, peer / body, peer / pump);
     }
 }

@@ -47,7 +47,10 @@ impl Message {
     #[inline]
     pub(crate) fn append_to(self, out: &mut Vec<u8>) {
         match self {
-            Message::Event(event) => event.append_to(out),
+            Message::Event(event) => {
+                event.append_to(out);
+                event.recycle();
+            }
             Message::Frames { bytes, .. } => out.extend_from_slice(&bytes),
         }
     }

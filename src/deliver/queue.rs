@@ -88,22 +88,27 @@ impl Queue {
         }
         state.places += 1;
         let limit = state.limit;
-        let waker = match state.messages.back_mut() {
+        let (waker, appended) = match state.messages.back_mut() {
             Some((last, places)) if appends(last, &message, limit) => {
-                append(last, message, limit);
+                append(last, &message, limit);
                 *places += 1;
-                None
+                (None, Some(message))
             }
             back => {
                 // Onto an empty queue: the receiver may wait for it.
                 let waker = back.is_none().then(|| state.receiver.take()).flatten();
                 state.messages.push_back((message, 1));
-                waker
+                (waker, None)
             }
         };
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
+        }
+        // Its bytes were copied: its buffer serves the next event built on this thread,
+        // outside the lock.
+        if let Some(Message::Event(event)) = appended {
+            event.recycle();
         }
         Ok(())
     }
@@ -213,15 +218,16 @@ fn appends(last: &Message, message: &Message, limit: usize) -> bool {
     matches!(message, Message::Event(_)) && last.len() + message.len() <= limit
 }
 
-/// Appends `message`'s frames to `last`, which becomes a message of frames.
+/// Appends the frames of `message`, a single event, to `last`, which becomes a message of
+/// frames.
 #[inline]
-fn append(last: &mut Message, message: Message, limit: usize) {
+fn append(last: &mut Message, message: &Message, limit: usize) {
     if let Message::Event(_) = last {
         start_frames(last, message.len(), limit);
     }
-    if let Message::Frames { bytes, events } = last {
-        *events += message.events();
-        message.append_to(bytes);
+    if let (Message::Frames { bytes, events }, Message::Event(event)) = (last, message) {
+        *events += 1;
+        event.append_to(bytes);
     }
 }
 

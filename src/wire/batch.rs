@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{encode, event::Event};
+use super::{encode::CLOSING, error::FieldError, event::Event, fields::Fields};
 
 /// Events encoded one after another into one buffer, to send with
 /// [`Sender::send_batch`](crate::Sender::send_batch) as one message.
@@ -85,10 +85,7 @@ impl Batch {
     /// ```
     #[inline]
     pub fn data(&mut self, data: impl AsRef<str>) -> &mut Self {
-        let value = data.as_ref().as_bytes();
-        self.frames
-            .reserve(encode::lines_len(b"data: ", value) + encode::CLOSING);
-        encode::write_lines(&mut self.frames, encode::DATA, value);
+        self.put_data(data.as_ref());
         self.frames.push(b'\n');
         self.events += 1;
         self
@@ -115,6 +112,7 @@ impl Batch {
             return Err(event);
         }
         event.append_to(&mut self.frames);
+        event.recycle();
         self.events += 1;
         Ok(())
     }
@@ -161,6 +159,20 @@ impl Batch {
     pub(crate) fn into_parts(self) -> (Vec<u8>, u64) {
         (self.frames, self.events)
     }
+}
+
+/// [`Batch::data`]'s lines go into the batch's buffer, which grows as a `Vec` does.
+impl Fields for Batch {
+    type Out = Vec<u8>;
+
+    #[inline(always)]
+    fn room(&mut self, room: usize) -> Option<&mut Vec<u8>> {
+        self.frames.reserve(room + CLOSING);
+        Some(&mut self.frames)
+    }
+
+    /// Never called: `Batch::data` writes only `data`, which no value makes refused.
+    fn refuse(&mut self, _: FieldError) {}
 }
 
 impl fmt::Debug for Batch {

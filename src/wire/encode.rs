@@ -81,16 +81,12 @@ pub(crate) fn line_len(prefix: &[u8], value_len: usize) -> usize {
     }
 }
 
-/// Where encoded lines go: an event's own `Vec`, or a caller's write buffer.
-pub(crate) trait Out {
+/// Where encoded lines go: an event's own `Vec`, a batch's, or a caller's write buffer.
+pub(crate) trait Out: std::ops::DerefMut<Target = [u8]> {
     /// Appends `bytes`, growing if needed.
     fn put(&mut self, bytes: &[u8]);
-    /// Everything in the buffer.
-    #[cfg_attr(not(feature = "json"), allow(dead_code))] // for `one_line_json`
-    fn written(&self) -> &[u8];
-    /// Drops everything after the first `len` bytes.
-    #[cfg_attr(not(feature = "json"), allow(dead_code))]
-    fn cut_to(&mut self, len: usize);
+    /// Grows or cuts to `len` bytes; new bytes are zero.
+    fn set_len(&mut self, len: usize);
 }
 
 /// `Vec<u8>` and `BytesMut` have these methods under the same names, but no trait in
@@ -102,12 +98,9 @@ macro_rules! impl_out {
             fn put(&mut self, bytes: &[u8]) {
                 self.extend_from_slice(bytes);
             }
-            fn written(&self) -> &[u8] {
-                self
-            }
             #[inline]
-            fn cut_to(&mut self, len: usize) {
-                self.truncate(len);
+            fn set_len(&mut self, len: usize) {
+                self.resize(len, 0);
             }
         }
     )*};
@@ -128,37 +121,6 @@ pub(crate) fn write_line<O: Out>(out: &mut O, prefix: &[u8], value: &[u8]) {
     out.put(b"\n");
 }
 
-/// Room for [`write_lines`]: exact unless `value` has a CR or an empty line, which make
-/// fewer or shorter lines than this counts. Sizing with one quick count of the line
-/// breaks, rather than remembering where each one is, keeps both passes simple.
-#[inline]
-pub(crate) fn lines_len(prefix: &[u8], value: &[u8]) -> usize {
-    // Every break byte turns into one line end and starts a line of its own.
-    let breaks = count_breaks(value);
-    line_len(prefix, value.len() - breaks) + breaks * (prefix.len() + 1)
-}
-
-/// The number of CR and LF bytes in `value`.
-#[inline]
-fn count_breaks(value: &[u8]) -> usize {
-    // A `u8` count per block lets the compiler compare 16 bytes at once. The block is a
-    // multiple of its 64-byte loop: with 255 bytes, each block ended in a 63-byte tail
-    // counted by slower code (perf showed a byte loop), most of the cost on a long value
-    // (`Event::data` of 2,000 bytes: 223 ns with 255, 177 ns with 192, encode_best f).
-    value
-        .chunks(COUNTED)
-        .map(|block| {
-            let n = block
-                .iter()
-                .fold(0u8, |n, &b| n + u8::from(b == b'\n' || b == b'\r'));
-            usize::from(n)
-        })
-        .sum()
-}
-
-/// The bytes [`count_breaks`] counts in a `u8`: at most 255, and a multiple of 64.
-const COUNTED: usize = 192;
-
 /// The bytes a frame needs after its last line: the closing blank line.
 pub(crate) const CLOSING: usize = 1;
 
@@ -171,10 +133,9 @@ pub(crate) const COMMENT: &[u8; 3] = b"\n: ";
 /// Writes one field line for every piece of `value` between line breaks (`\r\n`, `\r` or
 /// `\n`), so that a parser joins the pieces back with `\n`, in one pass over `value`.
 /// `joined` is a line end and the field's prefix ([`DATA`], [`COMMENT`]), written between
-/// pieces as one copy. An event's own `Vec` reserves room with [`lines_len`] first, so
-/// that it freezes without reallocating; a caller's buffer simply grows.
+/// pieces as one copy.
 #[inline(always)]
-pub(crate) fn write_lines<O: Out>(out: &mut O, joined: &[u8], value: &[u8]) {
+fn write_lines<O: Out>(out: &mut O, joined: &[u8], value: &[u8]) {
     let end = find_break(value);
     let piece = &value[..end.unwrap_or(value.len())];
     // The first line has no line end before it. Each copy of a prefix has a constant
@@ -225,37 +186,114 @@ fn write_breaks<O: Out>(out: &mut O, joined: &[u8], value: &[u8], mut end: Optio
     out.put(b"\n");
 }
 
-/// Writes [`write_lines`]' bytes into a caller's write buffer, with a faster loop for a
-/// value of many short lines.
+/// Writes one field line for every piece of `value` between line breaks, as
+/// [`write_lines`] does, with a faster loop for a value of many short lines: what every
+/// setter of `data` and `comment` calls, on an event's own buffer, a batch's or a caller's.
+/// The caller has made the room that [`Plan::of`] asked for.
 ///
 /// [`write_lines`] pays a `memchr2` call and a `memmove` call per line, which is most of
 /// the cost on lines of a hundred bytes. [`copy_lines`] searches and copies each line 32
 /// bytes at a time instead, into a slice, with no call and no capacity check per line; the
 /// buffer is zero-filled for it first. That fill costs more than it saves on a short value
 /// or on long lines, so those go to [`write_lines`].
+#[inline(always)]
+pub(crate) fn put_lines<O: Out, const N: usize>(
+    out: &mut O,
+    joined: &[u8; N],
+    value: &[u8],
+    plan: Plan,
+) {
+    match plan {
+        Plan::Short => write_lines(out, joined, value),
+        Plan::Long(first) => {
+            out.put(&joined[1..]);
+            out.put(&value[..first.unwrap_or(value.len())]);
+            write_breaks_out_of_line(out, joined, value, first);
+        }
+        Plan::Fused => put_fused(out, joined, value),
+    }
+}
+
+/// How [`put_lines`] writes a value, decided first so that the caller can make room.
+#[derive(Clone, Copy)]
+pub(crate) enum Plan {
+    /// A short value: [`write_lines`].
+    Short,
+    /// A long first line (where its break is, if any): `memchr2` and one copy per line
+    /// do best.
+    Long(Option<usize>),
+    /// Many short lines: [`copy_lines`].
+    Fused,
+}
+
+impl Plan {
+    /// The plan for `value`, and the room it needs (the lines and the closing blank line;
+    /// [`Plan::Short`] and [`Plan::Long`] grow the buffer if `value` has more lines).
+    /// `fuses` says whether the buffer has the block loop's room without allocating: an
+    /// event's own buffer that would have to allocate it takes the per-line path with room
+    /// counted exactly instead, so that it freezes without a second allocation (the zero-fill
+    /// and that allocation made an owned `Event` of mix c 8-16% slower).
+    #[inline(always)]
+    pub(crate) fn of(
+        prefix_len: usize,
+        value: &[u8],
+        fuses: impl FnOnce(usize) -> bool,
+    ) -> (Plan, usize) {
+        let one_line = prefix_len + value.len() + usize::from(!value.is_empty()) + CLOSING;
+        if value.len() < FUSED {
+            return (Plan::Short, one_line);
+        }
+        let first = memchr::memchr2(b'\n', b'\r', value);
+        if first.is_none_or(|at| at >= LONG) {
+            return (Plan::Long(first), one_line);
+        }
+        let fused = prefix_len + fused_guess(prefix_len + 1, value) + SLACK + CLOSING;
+        if fuses(fused) {
+            return (Plan::Fused, fused);
+        }
+        // Every break byte turns into one line end and starts a line of its own.
+        let breaks = count_breaks(value);
+        (Plan::Short, one_line + breaks * prefix_len)
+    }
+}
+
+/// The number of CR and LF bytes in `value`.
 #[inline]
-pub(crate) fn put_lines<const N: usize>(out: &mut BytesMut, joined: &[u8; N], value: &[u8]) {
-    if value.len() < FUSED {
-        out.reserve(line_len(&joined[1..], value.len()) + CLOSING);
-        return write_lines(out, joined, value);
-    }
-    let first = memchr::memchr2(b'\n', b'\r', value);
-    if first.is_none_or(|at| at >= LONG) {
-        // A long first line: `memchr2` and one copy per line do best.
-        out.reserve(line_len(&joined[1..], value.len()) + CLOSING);
-        out.extend_from_slice(&joined[1..]);
-        out.extend_from_slice(&value[..first.unwrap_or(value.len())]);
-        return write_breaks_out_of_line(out, joined, value, first);
-    }
+fn count_breaks(value: &[u8]) -> usize {
+    // A `u8` count per block lets the compiler compare 16 bytes at once. The block is a
+    // multiple of its 64-byte loop: with 255 bytes, each block ended in a 63-byte tail
+    // counted by slower code.
+    value
+        .chunks(COUNTED)
+        .map(|block| {
+            let n = block
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b == b'\n' || b == b'\r'));
+            usize::from(n)
+        })
+        .sum()
+}
+
+/// The bytes [`count_breaks`] counts in a `u8`: at most 255, and a multiple of 64.
+const COUNTED: usize = 192;
+
+/// Room for [`copy_lines`]: a break every 32 bytes; a value with more goes on in
+/// [`write_rest`].
+#[inline(always)]
+fn fused_guess(joined_len: usize, value: &[u8]) -> usize {
+    value.len() + (value.len() / 32 + 2) * joined_len
+}
+
+/// [`put_lines`] for many short lines, through [`copy_lines`].
+#[inline]
+fn put_fused<O: Out, const N: usize>(out: &mut O, joined: &[u8; N], value: &[u8]) {
     put_prefix(out, &joined[1..], value);
-    // Room for a break every 32 bytes; a value with more goes on in `write_rest`.
-    let guess = value.len() + (value.len() / 32 + 2) * N;
     let start = out.len();
-    out.resize(start + guess + SLACK, 0);
+    out.set_len(start + fused_guess(N, value) + SLACK);
     match copy_lines(&mut out[start..], joined, value) {
-        Ok(written) => out.truncate(start + written),
+        Ok(written) => out.set_len(start + written),
         Err(Stop { written, read }) => {
-            out.truncate(start + written);
+            out.set_len(start + written);
             write_rest_out_of_line(out, joined, value, read);
         }
     }
@@ -263,13 +301,13 @@ pub(crate) fn put_lines<const N: usize>(out: &mut BytesMut, joined: &[u8; N], va
 
 /// [`write_rest`], not inlined: rarely needed after [`copy_lines`].
 #[inline(never)]
-fn write_rest_out_of_line(out: &mut BytesMut, joined: &[u8], value: &[u8], from: usize) {
+fn write_rest_out_of_line<O: Out>(out: &mut O, joined: &[u8], value: &[u8], from: usize) {
     write_rest(out, joined, value, from);
 }
 
 /// [`write_breaks`], not inlined: for long lines, where a call costs little.
 #[inline(never)]
-fn write_breaks_out_of_line(out: &mut BytesMut, joined: &[u8], value: &[u8], end: Option<usize>) {
+fn write_breaks_out_of_line<O: Out>(out: &mut O, joined: &[u8], value: &[u8], end: Option<usize>) {
     write_breaks(out, joined, value, end);
 }
 
@@ -467,12 +505,41 @@ pub(crate) fn forbidden_byte(value: &[u8], nul: bool) -> Option<u8> {
     at.map(|i| value[i])
 }
 
+/// Writes `value` as compact JSON on one `data:` line; on an error, nothing stays in `out`.
+#[cfg(feature = "json")]
+pub(crate) fn put_json<O: Out, T: serde::Serialize + ?Sized>(
+    out: &mut O,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    /// `io::Write` for an [`Out`].
+    struct Writer<'a, O>(&'a mut O);
+    impl<O: Out> std::io::Write for Writer<'_, O> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.put(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let line = out.len();
+    out.put(b"data: ");
+    if let Err(e) = serde_json::to_writer(Writer(out), value) {
+        out.set_len(line);
+        return Err(e);
+    }
+    one_line_json(out, line + b"data: ".len());
+    out.put(b"\n");
+    Ok(())
+}
+
 /// Makes the serialized JSON in `buf[start..]` one line for every parser, without
 /// changing its value: CR and LF (whitespace between tokens, in valid JSON) become spaces;
 /// U+2028, U+2029 and U+0085 (only ever inside strings) become `\u` escapes.
 #[cfg(feature = "json")]
-pub(crate) fn one_line_json<O: Out>(buf: &mut O, start: usize) {
-    let json = &buf.written()[start..];
+fn one_line_json<O: Out>(buf: &mut O, start: usize) {
+    let json = &buf[start..];
     let suspect = memchr::memchr3(b'\r', b'\n', 0xE2, json).or_else(|| memchr::memchr(0xC2, json));
     let Some(first) = suspect else {
         return; // nearly always: nothing to change, nothing copied
@@ -495,7 +562,7 @@ pub(crate) fn one_line_json<O: Out>(buf: &mut O, start: usize) {
         out.extend_from_slice(replacement);
         rest = &rest[used..];
     }
-    buf.cut_to(start);
+    buf.set_len(start);
     buf.put(&out);
 }
 
@@ -504,14 +571,14 @@ mod tests {
     use super::*;
 
     fn lines(value: &str) -> String {
-        let room = lines_len(b"data: ", value.as_bytes());
-        let mut out = Vec::with_capacity(room);
-        write_lines(&mut out, DATA, value.as_bytes());
-        assert!(out.len() <= room, "{value:?} needs more room than reserved");
-        if !value.contains('\r') && !value.split('\n').any(str::is_empty) {
-            assert_eq!(out.len(), room, "{value:?} has room to spare");
-        }
+        let mut out = Vec::new();
+        put(&mut out, DATA, value);
         String::from_utf8(out).unwrap()
+    }
+
+    fn put<O: Out, const N: usize>(out: &mut O, joined: &[u8; N], value: &str) {
+        let (plan, _) = Plan::of(N - 1, value.as_bytes(), |_| true);
+        put_lines(out, joined, value.as_bytes(), plan);
     }
 
     #[test]
@@ -587,16 +654,19 @@ mod tests {
         for round in 0..3_000 {
             let value = generated(&mut seed, 1 + round % 40);
             let mut data = BytesMut::from("x");
-            put_lines(&mut data, DATA, value.as_bytes());
+            put(&mut data, DATA, &value);
             assert_eq!(
                 &data[1..],
                 expected("data: ", &value).as_bytes(),
                 "{value:?}"
             );
             let mut comment = BytesMut::new();
-            put_lines(&mut comment, COMMENT, value.as_bytes());
+            put(&mut comment, COMMENT, &value);
             assert_eq!(comment, expected(": ", &value), "{value:?}");
             assert_eq!(lines(&value), expected("data: ", &value), "{value:?}");
+            let mut short = Vec::new();
+            write_lines(&mut short, DATA, value.as_bytes());
+            assert_eq!(short, expected("data: ", &value).as_bytes(), "{value:?}");
         }
     }
 

@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use bytes::Bytes;
 
-use super::{encode, error::FieldError};
+use super::{error::FieldError, fields::Fields};
 
 mod repr;
 
@@ -90,15 +90,6 @@ impl Event {
         }
     }
 
-    /// The lines so far, with room for `extra` more bytes and the closing blank line.
-    ///
-    /// Room is reserved exactly, so that an event whose only setter was `data` is full
-    /// and freezes into `Bytes` without a second allocation.
-    #[inline]
-    fn room(&mut self, extra: usize) -> &mut Vec<u8> {
-        self.repr.lines_mut(extra + encode::CLOSING)
-    }
-
     /// Appends the data, one `data:` line for each of its lines.
     ///
     /// Every line break (`\n`, `\r` or `\r\n`) starts a new `data:` line, so a conforming
@@ -113,16 +104,8 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "data: a\ndata: b\ndata:\n\n");
     /// ```
     #[inline]
-    pub fn data(self, data: impl AsRef<str>) -> Self {
-        self.lines(encode::DATA, data.as_ref().as_bytes())
-    }
-
-    /// Appends one field line per line of `value`; `joined` is a line end and the field's
-    /// prefix (see [`encode::write_lines`]).
-    #[inline]
-    fn lines(mut self, joined: &[u8], value: &[u8]) -> Self {
-        let room = self.room(encode::lines_len(&joined[1..], value));
-        encode::write_lines(room, joined, value);
+    pub fn data(mut self, data: impl AsRef<str>) -> Self {
+        self.put_data(data.as_ref());
         self
     }
 
@@ -142,8 +125,9 @@ impl Event {
     /// assert!(Event::new().event("tick\ndata: injected").check().is_err());
     /// ```
     #[inline]
-    pub fn event(self, name: impl AsRef<str>) -> Self {
-        self.single_line("event", b"event: ", name.as_ref(), false)
+    pub fn event(mut self, name: impl AsRef<str>) -> Self {
+        self.put_event(name.as_ref());
+        self
     }
 
     /// Sets the event id (the `id:` field), which a browser sends back in the
@@ -164,28 +148,9 @@ impl Event {
     /// assert_eq!(err, FieldError::InvalidByte { field: "id", byte: 0 });
     /// ```
     #[inline]
-    pub fn id(self, id: impl AsRef<str>) -> Self {
-        self.single_line("id", b"id: ", id.as_ref(), true)
-    }
-
-    #[inline]
-    fn single_line(mut self, field: &'static str, prefix: &[u8], value: &str, nul: bool) -> Self {
-        match encode::forbidden_byte(value.as_bytes(), nul) {
-            Some(byte) => {
-                self.refuse(FieldError::InvalidByte { field, byte });
-                self
-            }
-            None => self.leading_line(prefix, value.as_bytes()),
-        }
-    }
-
-    /// Records `error` unless an earlier field was refused already.
-    #[cold]
-    fn refuse(&mut self, error: FieldError) {
-        if self.repr.extra().is_none() {
-            let repr = std::mem::replace(&mut self.repr, Repr::Frozen(Bytes::new()));
-            self.repr = Repr::marked(repr, Extra::Refused(error));
-        }
+    pub fn id(mut self, id: impl AsRef<str>) -> Self {
+        self.put_id(id.as_ref());
+        self
     }
 
     /// The first field this event refused, if any; an event that holds one is refused by
@@ -238,28 +203,6 @@ impl Event {
         }
     }
 
-    /// [`Event::line`] for a field that usually comes before others (`id`, `event`,
-    /// `retry`): the first allocation leaves room for a typical event's remaining lines.
-    /// Reallocating for each of them costs more than the second allocation that
-    /// `Bytes::from` then makes for the spare room.
-    #[inline]
-    fn leading_line(mut self, prefix: &[u8], value: &[u8]) -> Self {
-        if let Repr::Open(Open::Lines(lines)) = &mut self.repr {
-            if lines.capacity() == 0 {
-                lines.reserve_exact(LEADING_SLACK);
-            }
-        }
-        self.line(prefix, value)
-    }
-
-    /// Appends `prefix value`; `value` holds no CR or LF.
-    #[inline]
-    fn line(mut self, prefix: &[u8], value: &[u8]) -> Self {
-        let room = self.room(encode::line_len(prefix, value.len()));
-        encode::write_line(room, prefix, value);
-        self
-    }
-
     /// Sets the reconnection time (the `retry:` field), written in whole milliseconds.
     ///
     /// # Examples
@@ -271,9 +214,9 @@ impl Event {
     /// assert_eq!(event.into_bytes(), "retry: 2500\n\n");
     /// ```
     #[inline]
-    pub fn retry(self, after: Duration) -> Self {
-        let mut digits = [0; 39];
-        self.leading_line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
+    pub fn retry(mut self, after: Duration) -> Self {
+        self.put_retry(after);
+        self
     }
 
     /// Appends a comment, one `:` line for each of its lines. Parsers ignore comments;
@@ -286,8 +229,9 @@ impl Event {
     /// assert_eq!(event.into_bytes(), ": two\n: lines\n\n");
     /// ```
     #[inline]
-    pub fn comment(self, text: impl AsRef<str>) -> Self {
-        self.lines(encode::COMMENT, text.as_ref().as_bytes())
+    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
+        self.put_comment(text.as_ref());
+        self
     }
 
     /// Appends `value` serialized as compact JSON on a single `data:` line.
@@ -316,16 +260,7 @@ impl Event {
     /// ```
     #[cfg(feature = "json")]
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        let buf = self.room(b"data: ".len());
-        let start = buf.len();
-        buf.extend_from_slice(b"data: ");
-        if let Err(e) = serde_json::to_writer(&mut *buf, value) {
-            buf.truncate(start);
-            self.refuse(FieldError::Json(std::sync::Arc::new(e)));
-            return self;
-        }
-        encode::one_line_json(buf, start + b"data: ".len());
-        buf.push(b'\n');
+        self.put_json(value);
         self
     }
 
@@ -359,8 +294,17 @@ impl Event {
     /// Appends the whole frame to `out` (with `\n` line ends, closing blank line included).
     #[inline]
     pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.repr.lines());
+        let lines = self.repr.lines();
+        out.reserve(lines.len() + 1);
+        out.extend_from_slice(lines);
         out.push(b'\n');
+    }
+
+    /// Drops the event, whose bytes were copied elsewhere: its buffer serves the next event
+    /// built on this thread.
+    #[inline]
+    pub(crate) fn recycle(self) {
+        self.repr.recycle();
     }
 
     /// The whole frame as it goes on the wire with `\n` line ends, closing blank line
@@ -393,6 +337,41 @@ impl Event {
     #[inline]
     pub fn encode_into(self, buf: &mut bytes::BytesMut) {
         self.repr.encode_into(buf);
+    }
+}
+
+/// The setters' bytes go into the event's own buffer; a refused field is not written, and
+/// the first one is kept.
+impl Fields for Event {
+    type Out = Vec<u8>;
+
+    #[inline(always)]
+    fn room(&mut self, room: usize) -> Option<&mut Vec<u8>> {
+        Some(self.repr.lines_mut(room, 0))
+    }
+
+    /// The first allocation leaves room for a typical event's remaining lines.
+    /// Reallocating for each of them costs more than the second allocation that
+    /// `Bytes::from` then makes for the spare room.
+    #[inline(always)]
+    fn leading_room(&mut self, room: usize) -> Option<&mut Vec<u8>> {
+        Some(self.repr.lines_mut(room, LEADING_SLACK))
+    }
+
+    /// Only with room already there: a new event allocates exactly instead, for its
+    /// breaks counted, so that it freezes without a second allocation.
+    #[inline]
+    fn fuses(&mut self, room: usize) -> bool {
+        self.repr.has_room(room)
+    }
+
+    /// Records `error` unless an earlier field was refused already.
+    #[cold]
+    fn refuse(&mut self, error: FieldError) {
+        if self.repr.extra().is_none() {
+            let repr = std::mem::replace(&mut self.repr, Repr::Frozen(Bytes::new()));
+            self.repr = Repr::marked(repr, Extra::Refused(error));
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use bytes::BytesMut;
 
-use super::{encode, error::FieldError};
+use super::{error::FieldError, fields::Fields};
 
 /// Writes one event's lines straight into a write buffer that a transport gathers frames
 /// in, with no [`Event`](crate::Event) built: no allocation and no copy per event.
@@ -89,8 +89,9 @@ impl<'a> EventWriter<'a> {
     /// assert_eq!(buf, "data: a\ndata: b\ndata:\n\n");
     /// ```
     #[inline]
-    pub fn data(self, data: impl AsRef<str>) -> Self {
-        self.lines(encode::DATA, data.as_ref().as_bytes())
+    pub fn data(mut self, data: impl AsRef<str>) -> Self {
+        self.put_data(data.as_ref());
+        self
     }
 
     /// Writes a comment, one `:` line for each of its lines, as
@@ -104,8 +105,9 @@ impl<'a> EventWriter<'a> {
     /// assert_eq!(buf, ": two\n: lines\n\n");
     /// ```
     #[inline]
-    pub fn comment(self, text: impl AsRef<str>) -> Self {
-        self.lines(encode::COMMENT, text.as_ref().as_bytes())
+    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
+        self.put_comment(text.as_ref());
+        self
     }
 
     /// Sets the event type (the `event:` field), as [`Event::event`](crate::Event::event)
@@ -127,8 +129,9 @@ impl<'a> EventWriter<'a> {
     /// assert_eq!(buf, "event: tick\n\n");
     /// ```
     #[inline]
-    pub fn event(self, name: impl AsRef<str>) -> Self {
-        self.single_line("event", b"event: ", name.as_ref(), false)
+    pub fn event(mut self, name: impl AsRef<str>) -> Self {
+        self.put_event(name.as_ref());
+        self
     }
 
     /// Sets the event id (the `id:` field), as [`Event::id`](crate::Event::id) does.
@@ -148,8 +151,9 @@ impl<'a> EventWriter<'a> {
     /// assert_eq!(err, FieldError::InvalidByte { field: "id", byte: 0 });
     /// ```
     #[inline]
-    pub fn id(self, id: impl AsRef<str>) -> Self {
-        self.single_line("id", b"id: ", id.as_ref(), true)
+    pub fn id(mut self, id: impl AsRef<str>) -> Self {
+        self.put_id(id.as_ref());
+        self
     }
 
     /// Sets the reconnection time (the `retry:` field), in whole milliseconds.
@@ -167,9 +171,9 @@ impl<'a> EventWriter<'a> {
     /// assert_eq!(buf, "retry: 2500\n\n");
     /// ```
     #[inline]
-    pub fn retry(self, after: Duration) -> Self {
-        let mut digits = [0; 39];
-        self.line(b"retry: ", encode::decimal(after.as_millis(), &mut digits))
+    pub fn retry(mut self, after: Duration) -> Self {
+        self.put_retry(after);
+        self
     }
 
     /// Writes `value` as compact JSON on a single `data:` line, as
@@ -190,19 +194,7 @@ impl<'a> EventWriter<'a> {
     /// ```
     #[cfg(feature = "json")]
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        use bytes::BufMut as _;
-
-        if self.error.is_some() {
-            return self;
-        }
-        self.buf.extend_from_slice(b"data: ");
-        let start = self.buf.len();
-        if let Err(e) = serde_json::to_writer((&mut *self.buf).writer(), value) {
-            self.refuse(FieldError::Json(std::sync::Arc::new(e)));
-            return self;
-        }
-        encode::one_line_json(self.buf, start);
-        self.buf.extend_from_slice(b"\n");
+        self.put_json(value);
         self
     }
 
@@ -231,37 +223,20 @@ impl<'a> EventWriter<'a> {
             Some(error) => Err(*error),
         }
     }
+}
 
-    /// Writes one field line per line of `value`; `joined` is a line end and the field's
-    /// prefix (see [`encode::write_lines`]).
-    #[inline(always)]
-    fn lines<const N: usize>(self, joined: &[u8; N], value: &[u8]) -> Self {
-        if self.error.is_none() {
-            encode::put_lines(self.buf, joined, value);
-        }
-        self
-    }
+/// The setters' bytes go straight into the caller's buffer; after a refused field, the
+/// event is taken back out and nothing more is written.
+impl Fields for EventWriter<'_> {
+    type Out = BytesMut;
 
     #[inline(always)]
-    fn single_line(mut self, field: &'static str, prefix: &[u8], value: &str, nul: bool) -> Self {
-        match encode::forbidden_byte(value.as_bytes(), nul) {
-            Some(byte) => {
-                self.refuse(FieldError::InvalidByte { field, byte });
-                self
-            }
-            None => self.line(prefix, value.as_bytes()),
+    fn room(&mut self, room: usize) -> Option<&mut BytesMut> {
+        if self.error.is_some() {
+            return None;
         }
-    }
-
-    /// Writes `prefix value`; `value` holds no CR or LF.
-    #[inline(always)]
-    fn line(self, prefix: &[u8], value: &[u8]) -> Self {
-        if self.error.is_none() {
-            self.buf
-                .reserve(encode::line_len(prefix, value.len()) + encode::CLOSING);
-            encode::write_line(self.buf, prefix, value);
-        }
-        self
+        self.buf.reserve(room);
+        Some(self.buf)
     }
 
     /// Takes the event back out of the buffer and records `error`, unless an earlier field

@@ -7,7 +7,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::wire::error::FieldError;
+use crate::wire::{error::FieldError, spare};
 
 #[derive(Clone)]
 pub(super) enum Repr {
@@ -53,24 +53,26 @@ impl Repr {
         }
     }
 
-    /// The lines so far, as a `Vec` with room for `room` more bytes, reserved exactly (a
-    /// frozen frame is copied back into one, with that room).
-    #[inline]
-    pub(super) fn lines_mut(&mut self, room: usize) -> &mut Vec<u8> {
+    /// The lines so far, as a `Vec` with room for `room` more bytes (a frozen frame is
+    /// copied back into one, with that room).
+    #[inline(always)]
+    pub(super) fn lines_mut(&mut self, room: usize, first: usize) -> &mut Vec<u8> {
+        let fits = matches!(self, Repr::Open(Open::Lines(lines)) if lines.capacity() - lines.len() >= room);
+        if !fits {
+            return self.grow(room, first);
+        }
         match self {
-            Repr::Open(Open::Lines(lines)) => {
-                lines.reserve_exact(room);
-                lines
-            }
-            other => other.lines_mut_slow(room),
+            Repr::Open(Open::Lines(lines)) => lines,
+            other => other.grow(room, first),
         }
     }
 
-    /// [`Repr::lines_mut`] for a frozen or marked event: out of line, so that the
-    /// setters' common path stays small.
-    #[cold]
+    /// [`Repr::lines_mut`] short of room: out of line, so that the setters' common path
+    /// stays small. A new event takes this thread's spare buffer (see `wire::spare`) or
+    /// allocates at least `first` bytes; later growth is exact, so that an event whose
+    /// only setter was `data` is full and freezes into `Bytes` without a second allocation.
     #[inline(never)]
-    fn lines_mut_slow(&mut self, room: usize) -> &mut Vec<u8> {
+    fn grow(&mut self, room: usize, first: usize) -> &mut Vec<u8> {
         if let Repr::Frozen(frame) = self {
             let frame = &frame[..frame.len().saturating_sub(1)];
             let mut lines = Vec::with_capacity(frame.len() + room);
@@ -79,11 +81,36 @@ impl Repr {
         }
         match self {
             Repr::Open(Open::Lines(lines)) => {
+                if lines.capacity() == 0 {
+                    *lines = spare::take();
+                    if lines.capacity() < room {
+                        lines.reserve_exact(room.max(first));
+                    }
+                }
                 lines.reserve_exact(room);
                 lines
             }
-            Repr::Open(Open::Marked(marked)) => marked.repr.lines_mut(room),
+            Repr::Open(Open::Marked(marked)) => marked.repr.lines_mut(room, first),
             Repr::Frozen(_) => unreachable!("thawed above"),
+        }
+    }
+
+    /// Whether the lines have room for `room` more bytes without allocating. A new event
+    /// has none: its first allocation (or this thread's spare buffer, see `wire::spare`)
+    /// comes in [`Repr::grow`], sized for the path this answer chose.
+    pub(super) fn has_room(&self, room: usize) -> bool {
+        match self {
+            Repr::Open(Open::Lines(lines)) => lines.capacity() - lines.len() >= room,
+            _ => false,
+        }
+    }
+
+    /// Gives an open event's buffer, its bytes copied elsewhere, to the next event built
+    /// on this thread.
+    #[inline]
+    pub(super) fn recycle(self) {
+        if let Repr::Open(Open::Lines(lines)) = self {
+            spare::give(lines);
         }
     }
 
@@ -130,6 +157,7 @@ impl Repr {
                 buf.reserve(lines.len() + crate::wire::encode::CLOSING);
                 buf.extend_from_slice(&lines);
                 buf.extend_from_slice(b"\n");
+                spare::give(lines);
             }
             Repr::Open(Open::Marked(marked)) => (*marked).encode_into(buf),
         }
