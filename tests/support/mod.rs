@@ -15,7 +15,8 @@ use std::{
 
 use futures_lite::AsyncWrite;
 
-#[cfg(feature = "http")]
+// hyper serves these tests (the `http` feature alone has no server).
+#[cfg(feature = "hyper")]
 pub mod http;
 
 /// Fails the test, instead of hanging it, if `fut` takes longer than 10 seconds. Only a
