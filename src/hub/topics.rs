@@ -34,46 +34,15 @@ use std::{
 };
 
 use super::{
-    builder::HubBuilder, error::SubscribeError, following::Following, handle::Hub, lock::lock,
+    builder::HubBuilder,
+    error::{SubscribeError, TopicError},
+    following::Following,
+    handle::Hub,
+    lock::lock,
 };
 
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_NAME: usize = 128;
-
-/// A topic name that was refused: empty, longer than [`MAX_TOPIC_NAME`] bytes, or with a
-/// character other than ASCII letters, digits, `-`, `_`, `.`, `:` and `@`.
-///
-/// # Examples
-///
-/// ```
-/// let topics = sse_pump::hub::Topics::new(|_| sse_pump::hub::Hub::builder());
-/// let err = topics.topic("no spaces").unwrap_err();
-/// assert_eq!(err.to_string(), "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TopicError {
-    /// The name is empty.
-    Empty,
-    /// The name is longer than [`MAX_TOPIC_NAME`] bytes.
-    TooLong,
-    /// The name has a character other than those allowed.
-    Character,
-}
-
-impl fmt::Display for TopicError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TopicError::Empty => "invalid topic name: empty",
-            TopicError::TooLong => "invalid topic name: longer than 128 bytes",
-            TopicError::Character => {
-                "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @"
-            }
-        })
-    }
-}
-
-impl std::error::Error for TopicError {}
 
 /// Checks a topic name: 1 to [`MAX_TOPIC_NAME`] bytes of ASCII letters, digits, `-`, `_`,
 /// `.`, `:` and `@` (so it fits a URL path segment, a Redis key and a header unescaped).
@@ -98,49 +67,6 @@ pub fn check_topic(name: &str) -> Result<(), TopicError> {
         _ => Ok(()),
     }
 }
-
-/// A [`Topics::follow`] that was refused.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::hub::{FollowError, Hub, TopicError, Topics};
-/// let topics = Topics::new(|_| Hub::builder());
-/// let err = topics.follow(&["ok", "not ok"], None).unwrap_err();
-/// assert_eq!(err, FollowError::Topic(TopicError::Character));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FollowError {
-    /// A topic name was refused.
-    Topic(TopicError),
-    /// A topic's hub refused the subscription (an HTTP server answers 503 with
-    /// `Retry-After`).
-    Subscribe(SubscribeError),
-}
-
-impl From<TopicError> for FollowError {
-    fn from(err: TopicError) -> Self {
-        FollowError::Topic(err)
-    }
-}
-
-impl From<SubscribeError> for FollowError {
-    fn from(err: SubscribeError) -> Self {
-        FollowError::Subscribe(err)
-    }
-}
-
-impl fmt::Display for FollowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FollowError::Topic(err) => err.fmt(f),
-            FollowError::Subscribe(err) => err.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for FollowError {}
 
 type Factory = dyn Fn(&str) -> HubBuilder + Send + Sync;
 
@@ -258,8 +184,8 @@ impl Topics {
     ///
     /// # Errors
     ///
-    /// [`FollowError::Topic`] for a name [`check_topic`] refuses (none is subscribed), and
-    /// [`FollowError::Subscribe`] when a topic's hub refuses ([`Hub::subscribe`]).
+    /// [`SubscribeError::Topic`] for a name [`check_topic`] refuses (none is subscribed),
+    /// and the other [`SubscribeError`]s when a topic's hub refuses ([`Hub::subscribe`]).
     ///
     /// # Examples
     ///
@@ -275,12 +201,12 @@ impl Topics {
         &self,
         names: &[&str],
         last_event_id: Option<&str>,
-    ) -> Result<Following, FollowError> {
+    ) -> Result<Following, SubscribeError> {
         names.iter().try_for_each(|name| check_topic(name))?;
         let hubs: Result<Vec<_>, TopicError> = (names.iter())
             .map(|name| Ok((*name, self.topic(name)?)))
             .collect();
-        Ok(Following::new(hubs?, last_event_id)?)
+        Following::new(hubs?, last_event_id)
     }
 
     /// [`Topics::follow`], waiting first until each topic's hub has loaded its log's
@@ -305,7 +231,7 @@ impl Topics {
         &self,
         names: &[&str],
         last_event_id: Option<&str>,
-    ) -> Result<Following, FollowError> {
+    ) -> Result<Following, SubscribeError> {
         for name in names {
             self.topic(name)?.until_loaded().await;
         }
