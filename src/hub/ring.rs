@@ -2,7 +2,7 @@
 
 use std::{
     ops::Range,
-    sync::{PoisonError, RwLock, RwLockReadGuard},
+    sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard},
     time::Instant,
 };
 
@@ -15,9 +15,22 @@ use super::log::Position;
 /// Each slot has its own lock, as in `tokio::sync::broadcast`: subscribers reading
 /// different events never touch the same lock, and the publisher only ever locks the
 /// oldest slot, which it overwrites.
+///
+/// The slots are allocated with the first entry, so a topic that was never published to
+/// costs a few words, not `history + capacity` slots.
 pub(super) struct Ring {
-    slots: Box<[RwLock<Slot>]>,
+    slots: OnceLock<Box<[RwLock<Slot>]>>,
+    len: usize,
 }
+
+/// What an empty ring's every slot reads as.
+static EMPTY: RwLock<Slot> = RwLock::new(Slot {
+    seq: u64::MAX,
+    frame: Bytes::new(),
+    kind: None,
+    at: None,
+    mark: Mark::Reset,
+});
 
 pub(super) struct Slot {
     /// The sequence number of the entry in the slot; `u64::MAX` while empty.
@@ -75,31 +88,41 @@ impl Slot {
 }
 
 impl Ring {
-    /// `len` empty slots.
+    /// `len` empty slots (allocated with the first entry).
     pub(super) fn new(len: usize) -> Self {
-        let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
         Ring {
-            slots: (0..len.max(1)).map(|_| empty()).collect(),
+            slots: OnceLock::new(),
+            len: len.max(1),
         }
+    }
+
+    /// The slots, allocated now if they were not.
+    fn slots(&self) -> &[RwLock<Slot>] {
+        let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
+        self.slots
+            .get_or_init(|| (0..self.len).map(|_| empty()).collect())
     }
 
     /// The oldest entry still held, when the next one to append is `tail`.
     pub(super) fn first(&self, tail: u64) -> u64 {
-        tail.saturating_sub(self.slots.len() as u64)
+        tail.saturating_sub(self.len as u64)
     }
 
     /// Entry `seq`'s slot, locked for reading: check its `seq`, the entry may have been
     /// overwritten by a newer one.
     pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
-        let slot = &self.slots[(seq % self.slots.len() as u64) as usize];
+        let slot = match self.slots.get() {
+            Some(slots) => &slots[(seq % self.len as u64) as usize],
+            None => &EMPTY,
+        };
         slot.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Puts `slot` in its place, and returns the one it replaces (to be dropped outside
     /// the lock: its frame may be the last reference).
     pub(super) fn put(&self, slot: Slot) -> Slot {
-        let index = (slot.seq % self.slots.len() as u64) as usize;
-        let mut old = self.slots[index]
+        let index = (slot.seq % self.len as u64) as usize;
+        let mut old = self.slots()[index]
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         std::mem::replace(&mut *old, slot)
@@ -108,7 +131,7 @@ impl Ring {
     /// Every slot, locked for writing (as a publisher overwriting it would).
     #[cfg(test)]
     pub(super) fn lock_all(&self) -> Vec<std::sync::RwLockWriteGuard<'_, Slot>> {
-        self.slots
+        self.slots()
             .iter()
             .map(|slot| slot.write().unwrap())
             .collect()
