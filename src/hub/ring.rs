@@ -16,12 +16,16 @@ use super::log::Position;
 /// different events never touch the same lock, and the publisher only ever locks the
 /// oldest slot, which it overwrites.
 ///
-/// The slots are allocated with the first entry, so a topic that was never published to
-/// costs a few words, not `history + capacity` slots.
+/// The slots are allocated [`CHUNK`] at a time, when an entry first goes into one, so a
+/// topic that was never published to costs a word per chunk, and one with a few events a
+/// chunk, not `history + capacity` slots.
 pub(super) struct Ring {
-    slots: OnceLock<Box<[RwLock<Slot>]>>,
+    chunks: Box<[OnceLock<Box<[RwLock<Slot>]>>]>,
     len: usize,
 }
+
+/// Slots allocated together.
+const CHUNK: usize = 16;
 
 /// What an empty ring's every slot reads as.
 static EMPTY: RwLock<Slot> = RwLock::new(Slot {
@@ -90,17 +94,22 @@ impl Slot {
 impl Ring {
     /// `len` empty slots (allocated with the first entry).
     pub(super) fn new(len: usize) -> Self {
+        let len = len.max(1);
         Ring {
-            slots: OnceLock::new(),
-            len: len.max(1),
+            chunks: (0..len.div_ceil(CHUNK)).map(|_| OnceLock::new()).collect(),
+            len,
         }
     }
 
-    /// The slots, allocated now if they were not.
-    fn slots(&self) -> &[RwLock<Slot>] {
+    /// The slot of entry `seq`, allocated now if it was not.
+    fn slot(&self, seq: u64) -> &RwLock<Slot> {
+        let index = (seq % self.len as u64) as usize;
         let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
-        self.slots
-            .get_or_init(|| (0..self.len).map(|_| empty()).collect())
+        let chunk = self.chunks[index / CHUNK].get_or_init(|| {
+            let len = CHUNK.min(self.len - index / CHUNK * CHUNK);
+            (0..len).map(|_| empty()).collect()
+        });
+        &chunk[index % CHUNK]
     }
 
     /// The oldest entry still held, when the next one to append is `tail`.
@@ -111,8 +120,9 @@ impl Ring {
     /// Entry `seq`'s slot, locked for reading: check its `seq`, the entry may have been
     /// overwritten by a newer one.
     pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
-        let slot = match self.slots.get() {
-            Some(slots) => &slots[(seq % self.len as u64) as usize],
+        let index = (seq % self.len as u64) as usize;
+        let slot = match self.chunks[index / CHUNK].get() {
+            Some(chunk) => &chunk[index % CHUNK],
             None => &EMPTY,
         };
         slot.read().unwrap_or_else(PoisonError::into_inner)
@@ -121,8 +131,8 @@ impl Ring {
     /// Puts `slot` in its place, and returns the one it replaces (to be dropped outside
     /// the lock: its frame may be the last reference).
     pub(super) fn put(&self, slot: Slot) -> Slot {
-        let index = (slot.seq % self.len as u64) as usize;
-        let mut old = self.slots()[index]
+        let mut old = self
+            .slot(slot.seq)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         std::mem::replace(&mut *old, slot)
@@ -131,8 +141,8 @@ impl Ring {
     /// Every slot, locked for writing (as a publisher overwriting it would).
     #[cfg(test)]
     pub(super) fn lock_all(&self) -> Vec<std::sync::RwLockWriteGuard<'_, Slot>> {
-        self.slots()
-            .iter()
+        (0..self.len as u64)
+            .map(|seq| self.slot(seq))
             .map(|slot| slot.write().unwrap())
             .collect()
     }

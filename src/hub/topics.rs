@@ -1,7 +1,7 @@
 //! [`Topics`]: many named topics in one process, each a [`Hub`] of its own, made on first
 //! use and dropped when idle.
 //!
-//! # Design, and what is left of it
+//! # Design
 //!
 //! A topic is a [`Hub`] (own ids, history and limits) kept in a map by name, made by the
 //! factory given to [`Topics::new`] the first time the name is published to or subscribed
@@ -16,15 +16,68 @@
 //! each event with the last id of every topic it follows (`a=17,b=4`; names exclude `=`
 //! and `,` for this), so one `Last-Event-ID` resumes each topic from its part.
 //!
-//! Not built yet (issue 19):
+//! # Over Redis
 //!
-//! - Over Redis, a constant number of threads and connections per process: today the
-//!   factory may give each topic its own [`RedisStreams`](crate::hub::RedisStreams) (a
-//!   thread and two connections per topic). The layout planned: a stream per topic for
-//!   history and resume (`XADD` through the same script, trimmed per topic), and one
-//!   reader per process that `XREAD`s the streams of the topics with local subscribers (a
-//!   bounded set of keys per call, rotated), with one writer; a `Feed` per topic, so each
-//!   topic's ring, resolve and resets stay as they are.
+//! Give each topic's hub a backend of one family of
+//! [`RedisStreams`](crate::hub::RedisStreams) ([`stream`](crate::hub::RedisStreams::stream)):
+//!
+//! ```
+//! # #[cfg(feature = "redis")] {
+//! use sse_pump::hub::{Hub, RedisStreams, Topics};
+//! let redis = RedisStreams::new("redis://127.0.0.1:6379", "unused").unwrap();
+//! let topics = Topics::new(move |name| {
+//!     Hub::builder().history(100).backend(redis.stream(&format!("notifications:{name}")))
+//! });
+//! # drop(topics);
+//! # }
+//! ```
+//!
+//! The layout:
+//!
+//! - **A stream per topic** (`notifications:{name}`) holds its history, trimmed to the
+//!   topic's own history (`MAXLEN ~`), and names its events (the entry ids), so replay and
+//!   resume per topic work across processes as with one hub, through the same code (a
+//!   `Feed` per topic, one ring, one resolve). Writes go through the same script, with its
+//!   idempotency key.
+//! - **One writer and one reader per process** (a family runs one thread and two
+//!   connections, whatever the number of topics). The writer pipelines every topic's
+//!   writes. The reader loads a topic's newest entries when its hub is made
+//!   (`XREVRANGE`; until then a subscribe is refused with
+//!   [`SubscribeError::Loading`], or waits in
+//!   [`Hub::subscribe_async`]), then waits with one `XREAD BLOCK` over the streams of every
+//!   topic this process holds (2,048 keys per call; beyond, in turns), and reads what came
+//!   with a check that nothing it had not read was trimmed. A topic made while the read
+//!   blocks joins the next one: the writer appends to a small wake-up stream of the
+//!   process, which the blocked read includes.
+//! - **Live delivery only where the topic is held**: a process reads the streams of the
+//!   topics it holds, those with a subscriber here, or used here (published to) within
+//!   [`idle_after`](Topics::idle_after). An idle topic is dropped with its `Feed`, and comes
+//!   back with its history from Redis.
+//!
+//! Trade-offs, against what Centrifugo does (sharded pub/sub, `SPUBLISH`, for the live
+//! path, streams for history only):
+//!
+//! - One source for history and live (the stream): an event is live exactly when it is in
+//!   the history, in the same order on every process, with no seam to stitch between a
+//!   pub/sub message and the stream (a message lost while a connection is re-made is
+//!   found by the checked read, not lost). Pub/sub would save the reader's second round
+//!   trip per wake-up (the read after `XREAD BLOCK`), and lets Redis Cluster spread the
+//!   live path over shards by channel, but it needs a resubscribe and a re-read of every
+//!   stream after each reconnection, and a publisher's `XADD` + `PUBLISH` to agree.
+//! - `XREAD BLOCK` over many keys costs Redis O(keys) per call (registering the blocked
+//!   client on each key): cheap while events are few per wake-up (per-user
+//!   notifications), more than pub/sub at very many busy topics per process. Beyond 2,048
+//!   topics a process polls them in turns (one pipelined non-blocking `XREAD` per 2,048
+//!   keys, then a 20 ms block on one turn), which adds up to about 20 ms of latency.
+//! - A process that only publishes to a topic follows it for `idle_after` too (the hub
+//!   that publishes is the hub that would deliver). A process that must not, publishes
+//!   with its own `RedisStreams` family and no `Topics`.
+//! - Ids are the stream's entry ids, so a topic's ids survive its hub being dropped and
+//!   made again (unlike the in-process log, whose next incarnation numbers from the time).
+//!
+//! Memory: a topic's ring of `history + subscriber_capacity` slots is allocated with its
+//! first event, so a topic never published to costs its map entry and hub state (see
+//! `benches/hub-results.md` for figures).
 
 use std::{
     collections::HashMap,

@@ -336,6 +336,10 @@ impl Backend for RedisStreams {
     fn stop(&self) {
         self.pool.leave(&self.stream);
     }
+
+    fn failed_writes(&self) -> u64 {
+        self.stream.failed.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for RedisStreams {

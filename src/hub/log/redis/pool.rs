@@ -33,6 +33,8 @@ pub(super) struct Stream {
     pub(super) loaded: AtomicBool,
     /// The hub's history, which `MAXLEN ~` keeps (at least 1).
     pub(super) max_len: AtomicUsize,
+    /// Events from `Hub::publish` to this stream that could not be written.
+    pub(super) failed: AtomicU64,
 }
 
 impl Stream {
@@ -43,6 +45,7 @@ impl Stream {
             stopped: AtomicBool::new(false),
             loaded: AtomicBool::new(false),
             max_len: AtomicUsize::new(1),
+            failed: AtomicU64::new(0),
         })
     }
 }

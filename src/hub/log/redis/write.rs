@@ -158,7 +158,10 @@ fn reply(pool: &Pool, job: Job, written: Option<String>) {
     match (job.reply, written) {
         (Some(reply), Some(id)) => drop(reply.try_send(Ok(EventId::new(&id)))),
         (Some(reply), None) => drop(reply.try_send(Err(job.event))),
-        (None, None) => drop(pool.failed.fetch_add(1, Ordering::Relaxed)),
+        (None, None) => {
+            pool.failed.fetch_add(1, Ordering::Relaxed);
+            job.stream.failed.fetch_add(1, Ordering::Relaxed);
+        }
         (None, Some(_)) => {}
     }
 }
