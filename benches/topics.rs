@@ -315,9 +315,25 @@ async fn load(what: &str, servers: &[&Server]) {
     clients.iter().for_each(|client| client.abort());
 }
 
+/// A connection to `authority`, retried for a while when the machine is short of
+/// ephemeral ports (other programs' load tests).
+async fn connect(authority: &str) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match TcpStream::connect(authority).await {
+            Ok(stream) => return stream,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{authority}: {e}"),
+        }
+    }
+}
+
 /// Topic `n`'s stream, its response head read.
 async fn open(authority: String, n: usize) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(&authority).await.unwrap();
+    let mut stream = connect(&authority).await;
     let request = format!("GET /topics/t{n}/events HTTP/1.1\r\nhost: x\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut stream = BufReader::new(stream);
@@ -355,7 +371,7 @@ async fn listen(mut stream: BufReader<TcpStream>, received: Arc<Received>) {
 async fn post_many(authorities: Vec<String>, seed: u64) {
     let mut connections = Vec::new();
     for authority in &authorities {
-        connections.push(BufReader::new(TcpStream::connect(authority).await.unwrap()));
+        connections.push(BufReader::new(connect(authority).await));
     }
     let mut state = 0x9E37_79B9_7F4A_7C15 ^ (seed + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
     for _ in 0..POSTS / POSTERS {
@@ -400,7 +416,7 @@ async fn response(connection: &mut BufReader<TcpStream>) -> String {
 
 /// The server's subscriber count, from `/stats`.
 async fn subscribers(authority: &str) -> usize {
-    let mut connection = BufReader::new(TcpStream::connect(authority).await.unwrap());
+    let mut connection = BufReader::new(connect(authority).await);
     let request = "GET /stats HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
     connection
         .get_mut()

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Stream keys per blocking `XREAD`: beyond, the streams are read in turns.
-pub(super) const KEYS_PER_READ: usize = 2048;
+pub(super) const KEYS_PER_READ: usize = 16_384;
 /// How long a blocking `XREAD` waits when the streams do not fit in one.
 const BLOCK_IN_TURNS: Duration = Duration::from_millis(20);
 /// Streams loaded, or read, per round trip.
