@@ -20,12 +20,15 @@ use super::log::Position;
 /// topic that was never published to costs a word per chunk, and one with a few events a
 /// chunk, not `history + capacity` slots.
 pub(super) struct Ring {
-    chunks: Box<[OnceLock<Box<[RwLock<Slot>]>>]>,
+    chunks: Box<[OnceLock<Chunk>]>,
     len: usize,
 }
 
 /// Slots allocated together.
 const CHUNK: usize = 16;
+
+/// [`CHUNK`] slots (fewer for the last chunk of a ring).
+type Chunk = Box<[RwLock<Slot>]>;
 
 /// What an empty ring's every slot reads as.
 static EMPTY: RwLock<Slot> = RwLock::new(Slot {

@@ -41,34 +41,32 @@
 //!   idempotency key.
 //! - **One writer and one reader per process** (a family runs one thread and two
 //!   connections, whatever the number of topics). The writer pipelines every topic's
-//!   writes. The reader loads a topic's newest entries when its hub is made
-//!   (`XREVRANGE`; until then a subscribe is refused with
-//!   [`SubscribeError::Loading`], or waits in
-//!   [`Hub::subscribe_async`]), then waits with one `XREAD BLOCK` over the streams of every
-//!   topic this process holds (2,048 keys per call; beyond, in turns), and reads what came
-//!   with a check that nothing it had not read was trimmed. A topic made while the read
-//!   blocks joins the next one: the writer appends to a small wake-up stream of the
-//!   process, which the blocked read includes.
-//! - **Live delivery only where the topic is held**: a process reads the streams of the
-//!   topics it holds, those with a subscriber here, or used here (published to) within
-//!   [`idle_after`](Topics::idle_after). An idle topic is dropped with its `Feed`, and comes
-//!   back with its history from Redis.
+//!   writes; its script appends the entry and publishes its id on the channel named as
+//!   the stream. The reader, on one RESP3 connection, subscribes to the channel of each
+//!   topic this process holds, then loads the topic's newest entries (`XREVRANGE`; until
+//!   then a subscribe is refused with [`SubscribeError::Loading`], or waits in
+//!   [`Hub::subscribe_async`]); a message marks the topic, which it then reads with a
+//!   check that nothing it had not read was trimmed (several topics per round trip).
+//! - **Live delivery only where the topic is held**: Redis sends a topic's messages only
+//!   to the processes subscribed to its channel, those holding the topic (a subscriber
+//!   here, or used here within [`idle_after`](Topics::idle_after)). An idle topic is
+//!   dropped with its `Feed` and its channel, and comes back with its history from Redis.
 //!
-//! Trade-offs, against what Centrifugo does (sharded pub/sub, `SPUBLISH`, for the live
-//! path, streams for history only):
+//! Trade-offs. The first layout tried had no pub/sub: one `XREAD BLOCK` over the streams
+//! of every topic held. It needs no second mechanism, but Redis registers and unregisters
+//! the blocked client on every key at each call, O(topics) per wake-up: with 10,000
+//! topics per process and a few thousand events/s it delivered a fifth of the in-process
+//! rate at 130 ms p50 (`benches/hub-results.md`). The pub/sub wake-up (as Centrifugo does,
+//! which uses pub/sub for the live path and streams for history) is O(1) per event.
+//! Unlike Centrifugo, the stream stays the only source of what is delivered: the message
+//! carries no event, so there is no seam to stitch between a pub/sub message and the
+//! history, a message lost while a connection is re-made is found by the checked read,
+//! and every process delivers the same entries in the same order. The cost is a second
+//! round trip per wake-up (the read after the message), shared by the topics woken
+//! together. `PUBLISH` goes to every node of a Redis Cluster; sharded pub/sub (`SPUBLISH`)
+//! would keep it on the topic's shard, with a subscription per shard (not done: one
+//! Redis server is assumed).
 //!
-//! - One source for history and live (the stream): an event is live exactly when it is in
-//!   the history, in the same order on every process, with no seam to stitch between a
-//!   pub/sub message and the stream (a message lost while a connection is re-made is
-//!   found by the checked read, not lost). Pub/sub would save the reader's second round
-//!   trip per wake-up (the read after `XREAD BLOCK`), and lets Redis Cluster spread the
-//!   live path over shards by channel, but it needs a resubscribe and a re-read of every
-//!   stream after each reconnection, and a publisher's `XADD` + `PUBLISH` to agree.
-//! - `XREAD BLOCK` over many keys costs Redis O(keys) per call (registering the blocked
-//!   client on each key): cheap while events are few per wake-up (per-user
-//!   notifications), more than pub/sub at very many busy topics per process. Beyond 2,048
-//!   topics a process polls them in turns (one pipelined non-blocking `XREAD` per 2,048
-//!   keys, then a 20 ms block on one turn), which adds up to about 20 ms of latency.
 //! - A process that only publishes to a topic follows it for `idle_after` too (the hub
 //!   that publishes is the hub that would deliver). A process that must not, publishes
 //!   with its own `RedisStreams` family and no `Topics`.

@@ -7,13 +7,15 @@
 //!
 //! - the writer drains the family's publish queue, every stream's events together, with
 //!   one script per event (`XADD key MAXLEN ~ history * sse <frame>` unless its
-//!   idempotency key is set), pipelined;
-//! - the reader follows every stream whose hub is open: it loads a stream's newest
-//!   `history` entries when the stream joins (`XREVRANGE`), then waits with one
-//!   `XREAD BLOCK` over all of them (and over a wake-up stream of its own, which the
-//!   writer appends to when a stream joins, so it joins the next read), then reads what
-//!   came in one transaction that also checks that each stream's last entry read is still
-//!   there (so that a trim or a restart past it is a `reset`, never a silent gap).
+//!   idempotency key is set, then `PUBLISH key <id>`), pipelined;
+//! - the reader follows every stream whose hub is open, on a RESP3 connection that both
+//!   reads and subscribes: when a stream joins, it subscribes to the channel named as the
+//!   stream, then loads its newest `history` entries (`XREVRANGE`); a message on the
+//!   channel marks the stream, which it then reads in one transaction that also checks
+//!   that the stream's last entry read is still there (so that a trim or a restart past
+//!   it is a `reset`, never a silent gap). Messages only wake the reader: what reaches
+//!   the hubs comes from the streams, and every stream is read again after a
+//!   reconnection, so a message lost meanwhile loses nothing.
 //!
 //! The thread starts with the first stream and ends with the last one. The hub's users
 //! talk to it through a runtime-free queue, so they may run on tokio, smol or anything
@@ -29,7 +31,7 @@ use std::{
 };
 
 use futures_lite::future;
-use redis::Client;
+use redis::{Client, IntoConnectionInfo};
 
 use self::{
     pool::{position, Job, Pool, Stream},
@@ -80,9 +82,9 @@ use crate::{
 /// - One hub per `RedisStreams`: clones share its stream, so a second hub built with a
 ///   clone of one already in use is never fed (use [`stream`](RedisStreams::stream) for
 ///   another hub, even on the same key).
-/// - Up to 2,048 streams followed, one `XREAD BLOCK` waits for them all; beyond, the
-///   reader polls them in turns of 2,048 keys (pipelined, one round trip) and blocks
-///   20 ms on one turn at a time, so an event may wait up to about 20 ms more.
+/// - Redis 6.2 or later (RESP3, and exclusive ranges in `XRANGE`). The reader is woken
+///   by pub/sub messages on channels named as the streams: another program publishing on
+///   them only wakes it for nothing.
 ///
 /// # Examples
 ///
@@ -140,9 +142,16 @@ impl RedisStreams {
     /// # Ok::<(), sse_pump::hub::InvalidUrl>(())
     /// ```
     pub fn new(url: &str, key: &str) -> Result<Self, InvalidUrl> {
-        let client = Client::open(url).map_err(|err| InvalidUrl(err.to_string()))?;
+        let invalid = |err: redis::RedisError| InvalidUrl(err.to_string());
+        let info = url.into_connection_info().map_err(invalid)?;
+        let mut resp3 = info.clone();
+        resp3.redis.protocol = redis::ProtocolVersion::RESP3;
+        let (client, subscriber) = (Client::open(info), Client::open(resp3));
         Ok(RedisStreams {
-            pool: Arc::new(Pool::new(client)),
+            pool: Arc::new(Pool::new(
+                client.map_err(invalid)?,
+                subscriber.map_err(invalid)?,
+            )),
             stream: Stream::new(key),
         })
     }
@@ -292,7 +301,6 @@ impl Backend for RedisStreams {
         state.joining.push((stream.clone(), feed));
         let spawn = !std::mem::replace(&mut state.running, true);
         drop(state);
-        self.pool.wake.store(true, Ordering::Release);
         self.pool.changed.notify(usize::MAX);
         if spawn && !run(self.pool.clone()) {
             lock(&self.pool.state).running = false;

@@ -10,15 +10,13 @@ use std::{
 };
 
 use futures_lite::future;
-use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client, RedisResult};
+use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client, PushInfo, RedisResult};
 
 use super::super::{EventId, Feed, Position};
 use crate::{hub::lock::lock, wire::Event};
 
 /// The field an entry's frame is stored under.
 pub(super) const FIELD: &str = "sse";
-/// How long one `XREAD` blocks before it is sent again.
-pub(super) const BLOCK: Duration = Duration::from_secs(5);
 /// How long a connection attempt, or any other command, may take.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries read, or written, per round trip.
@@ -52,7 +50,10 @@ impl Stream {
 
 /// The connections' thread and what it serves, shared by every stream of a family.
 pub(super) struct Pool {
+    /// For the writer.
     client: Client,
+    /// For the reader: RESP3, so that one connection both reads and subscribes.
+    subscriber: Client,
     pub(super) jobs: (async_channel::Sender<Job>, async_channel::Receiver<Job>),
     /// Whether the writer has a working connection.
     pub(super) writable: AtomicBool,
@@ -67,11 +68,6 @@ pub(super) struct Pool {
     /// This family's writes' own keys: a random prefix, and a count.
     nonce: u64,
     written: AtomicU64,
-    /// The stream the writer appends to, to wake the reader's blocked `XREAD` when a stream
-    /// joins (a stream, so a wake-up sent before the read blocks is not lost).
-    pub(super) wake_key: String,
-    /// A stream joined: the writer should wake the reader.
-    pub(super) wake: AtomicBool,
     pub(super) state: Mutex<State>,
 }
 
@@ -83,27 +79,28 @@ pub(super) struct State {
     pub(super) active: usize,
     /// Streams started that the reader has not taken yet.
     pub(super) joining: Vec<(Arc<Stream>, Feed)>,
+    /// Streams stopped that the reader may still follow.
+    pub(super) leaving: Vec<Arc<Stream>>,
 }
 
 impl Pool {
-    pub(super) fn new(client: Client) -> Self {
-        let nonce = nonce();
+    pub(super) fn new(client: Client, subscriber: Client) -> Self {
         Pool {
             client,
+            subscriber,
             jobs: async_channel::bounded(1024),
             writable: AtomicBool::new(false),
             reading: AtomicBool::new(false),
             changed: event_listener::Event::new(),
             failed: AtomicU64::new(0),
             window: Duration::from_secs(60),
-            nonce,
+            nonce: nonce(),
             written: AtomicU64::new(0),
-            wake_key: format!("sse-pump:wake:{nonce:x}"),
-            wake: AtomicBool::new(false),
             state: Mutex::new(State {
                 running: false,
                 active: 0,
                 joining: Vec::new(),
+                leaving: Vec::new(),
             }),
         }
     }
@@ -131,21 +128,37 @@ impl Pool {
     }
 
     /// Stops `stream` (once): its hub closed or is gone.
-    pub(super) fn leave(&self, stream: &Stream) {
+    pub(super) fn leave(&self, stream: &Arc<Stream>) {
         if stream.stopped.swap(true, Ordering::AcqRel) || !stream.started.load(Ordering::Acquire) {
             return;
         }
         let mut state = lock(&self.state);
         state.active = state.active.saturating_sub(1);
+        state.leaving.push(stream.clone());
         drop(state);
         self.changed.notify(usize::MAX);
     }
 
-    pub(super) async fn connect(&self, response: Duration) -> RedisResult<MultiplexedConnection> {
+    /// The writer's connection.
+    pub(super) async fn connect(&self) -> RedisResult<MultiplexedConnection> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(TIMEOUT)
-            .set_response_timeout(response);
+            .set_response_timeout(TIMEOUT);
         self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    /// The reader's connection, whose pub/sub messages go to `pushed`.
+    pub(super) async fn subscribe(
+        &self,
+        pushed: async_channel::Sender<PushInfo>,
+    ) -> RedisResult<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(TIMEOUT)
+            .set_response_timeout(TIMEOUT)
+            .set_push_sender(move |info| pushed.try_send(info));
+        self.subscriber
             .get_multiplexed_async_connection_with_config(&config)
             .await
     }

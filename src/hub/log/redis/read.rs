@@ -1,18 +1,24 @@
-//! The reader: follows every active stream of a family into its hub's feed, on one
-//! connection: loads a stream's newest entries when it joins, then `XREAD BLOCK`s over the
-//! streams (at most [`KEYS_PER_READ`] keys per call) and reads what came, checked.
+//! The reader: follows every active stream of a family into its hub's feed, on one RESP3
+//! connection. It subscribes to a stream's channel (which the writers' script publishes
+//! each new entry id on), then loads the stream's newest entries; a message on the
+//! channel marks the stream, which is then read, checked, from its last entry fed. The
+//! channel only wakes the reader: what is fed comes from the stream, so a message lost
+//! (while the connection is re-made) costs nothing, since every stream is read again
+//! after a reconnection.
 
 use std::{
+    collections::{HashMap, HashSet},
     mem,
     sync::{atomic::Ordering, Arc},
-    time::Duration,
 };
 
 use bytes::Bytes;
 use futures_lite::future;
-use redis::{aio::MultiplexedConnection, from_owned_redis_value, RedisResult, Value};
+use redis::{
+    aio::MultiplexedConnection, from_owned_redis_value, PushInfo, PushKind, RedisResult, Value,
+};
 
-use super::pool::{position, Backoff, Pool, Stream, BATCH, BLOCK, FIELD, TIMEOUT};
+use super::pool::{position, Backoff, Pool, Stream, BATCH, FIELD};
 use crate::{
     hub::{
         lock::lock,
@@ -21,35 +27,31 @@ use crate::{
     wire::Event,
 };
 
-/// Stream keys per blocking `XREAD`: beyond, the streams are read in turns.
-pub(super) const KEYS_PER_READ: usize = 16_384;
-/// How long a blocking `XREAD` waits when the streams do not fit in one.
-const BLOCK_IN_TURNS: Duration = Duration::from_millis(20);
-/// Streams loaded, or read, per round trip.
+/// Streams subscribed, loaded or read per round trip.
 const STREAMS_PER_TRIP: usize = 256;
 
-/// A stream the reader follows.
+/// A hub following a stream.
 struct Follow {
     stream: Arc<Stream>,
     feed: Feed,
     /// The id of the last entry fed (`0-0`: from the start), `None` until loaded.
     after: Option<String>,
-    /// Whether entries may follow `after`: read it (checked) before blocking again.
-    dirty: bool,
 }
 
-/// What the reader follows; kept across connections and runs of the thread.
+/// What the reader follows, and what it has to do; kept across connections and runs of
+/// the thread. Each list holds stream keys.
 #[derive(Default)]
 pub(super) struct Reader {
-    follows: Vec<Follow>,
-    /// The last wake-up read.
-    woken: Option<String>,
-    /// Which turn of keys the next blocking read waits on, when they need several.
-    turn: usize,
+    follows: HashMap<String, Vec<Follow>>,
+    /// Keys whose channel this connection has not subscribed to.
+    unsubscribed: Vec<String>,
+    /// Keys no longer followed, whose channel to unsubscribe from.
+    dropped: Vec<String>,
+    /// Keys with a follow not loaded yet.
+    unloaded: Vec<String>,
+    /// Keys that may have entries past their last one fed.
+    dirty: HashSet<String>,
 }
-
-/// An `XREAD` reply: the entries of each stream asked for.
-type Read = Option<Vec<(String, Vec<Entry>)>>;
 
 /// An entry as Redis sends it: its id, and its fields and values in turn.
 type Entry = (String, Vec<Vec<u8>>);
@@ -72,61 +74,162 @@ pub(super) async fn read(pool: &Pool, reader: &mut Reader) {
 
 /// One connection's worth of following.
 async fn follow(pool: &Pool, reader: &mut Reader, backoff: &mut Backoff) -> RedisResult<()> {
-    let mut con = pool.connect(BLOCK + TIMEOUT).await?;
+    let (pushed, messages) = async_channel::unbounded();
+    let mut con = pool.subscribe(pushed).await?;
     pool.set(&pool.reading, true);
     *backoff = Backoff::new();
-    // Whatever came while the connection was down.
-    reader
-        .follows
-        .iter_mut()
-        .for_each(|follow| follow.dirty = true);
+    // A new connection: subscribe again, and read whatever came while it was down.
+    reader.unsubscribed = reader.follows.keys().cloned().collect();
+    reader.dirty = reader.follows.keys().cloned().collect();
+    reader.dropped.clear();
     loop {
+        let changed = pool.changed.listen();
         reader.admit(pool);
-        if reader.follows.iter().any(|follow| follow.after.is_none()) {
+        reader.take(&messages)?;
+        if !reader.unsubscribed.is_empty() || !reader.dropped.is_empty() {
+            subscribe(&mut con, reader).await?; // before loading: no entry slips between
+        } else if !reader.unloaded.is_empty() {
             load(&mut con, pool, reader).await?;
-        } else if reader.follows.iter().any(|follow| follow.dirty) {
+        } else if !reader.dirty.is_empty() {
             read_checked(&mut con, reader).await?;
         } else {
-            wait(&mut con, pool, reader).await?;
+            let message = async { Some(messages.recv().await) };
+            if let Some(message) = future::or(message, async {
+                changed.await;
+                None
+            })
+            .await
+            {
+                reader.mark(message.ok())?;
+            }
         }
     }
 }
 
 impl Reader {
-    /// Takes the streams that joined, and lets go of those whose hub closed.
+    /// Takes the streams that joined, and lets go of those that left.
     fn admit(&mut self, pool: &Pool) {
-        let joining = mem::take(&mut lock(&pool.state).joining);
-        self.follows
-            .extend(joining.into_iter().map(|(stream, feed)| Follow {
+        let mut state = lock(&pool.state);
+        let joining = mem::take(&mut state.joining);
+        let leaving = mem::take(&mut state.leaving);
+        drop(state);
+        for stream in leaving {
+            self.remove(&stream);
+        }
+        for (stream, feed) in joining {
+            let key = stream.key.clone();
+            let follows = self.follows.entry(key.clone()).or_default();
+            if follows.is_empty() {
+                self.unsubscribed.push(key.clone());
+            }
+            follows.push(Follow {
                 stream,
                 feed,
                 after: None,
-                dirty: false,
-            }));
-        self.follows.retain(|follow| {
-            let done = follow.stream.stopped.load(Ordering::Acquire) || follow.feed.is_closed();
-            if done {
-                pool.leave(&follow.stream);
+            });
+            self.unloaded.push(key);
+        }
+    }
+
+    /// Stops following `stream`; its channel too if it was the key's last.
+    fn remove(&mut self, stream: &Arc<Stream>) {
+        let Some(follows) = self.follows.get_mut(&stream.key) else {
+            return;
+        };
+        follows.retain(|follow| !Arc::ptr_eq(&follow.stream, stream));
+        if follows.is_empty() {
+            self.follows.remove(&stream.key);
+            self.dropped.push(stream.key.clone());
+        }
+    }
+
+    /// Marks the streams whose channels had messages queued.
+    fn take(&mut self, messages: &async_channel::Receiver<PushInfo>) -> RedisResult<()> {
+        while let Ok(message) = messages.try_recv() {
+            self.mark(Some(message))?;
+        }
+        Ok(())
+    }
+
+    /// Marks the stream a message names; an error when the connection is gone.
+    fn mark(&mut self, message: Option<PushInfo>) -> RedisResult<()> {
+        let Some(message) = message else {
+            return Err(gone());
+        };
+        match message.kind {
+            PushKind::Disconnection => return Err(gone()),
+            PushKind::Message => {}
+            _ => return Ok(()),
+        }
+        let channel = message.data.into_iter().next();
+        if let Some(key) = channel.and_then(|key| from_owned_redis_value::<String>(key).ok()) {
+            if self.follows.contains_key(&key) {
+                self.dirty.insert(key);
             }
-            !done
-        });
+        }
+        Ok(())
     }
 }
 
-/// Feeds each stream not loaded yet (a round trip's worth) its newest `history` entries as
-/// backlog.
+fn gone() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+}
+
+/// Subscribes to the channels of the streams that joined (a round trip's worth), and
+/// unsubscribes from those of the streams no longer followed.
+async fn subscribe(con: &mut MultiplexedConnection, reader: &mut Reader) -> RedisResult<()> {
+    let take = |keys: &mut Vec<String>| {
+        let at = keys.len().saturating_sub(STREAMS_PER_TRIP * 4);
+        keys.split_off(at)
+    };
+    let (joined, dropped) = (take(&mut reader.unsubscribed), take(&mut reader.dropped));
+    // A key dropped then followed again is in both: subscribed it stays.
+    let dropped: Vec<String> = dropped
+        .into_iter()
+        .filter(|key| !reader.follows.contains_key(key))
+        .collect();
+    if !dropped.is_empty() {
+        con.unsubscribe(&dropped).await?;
+    }
+    if !joined.is_empty() {
+        con.subscribe(&joined).await?;
+    }
+    Ok(())
+}
+
+/// The follows of `keys`, out of the map while a round trip is under way.
+type Taken = Vec<(String, Vec<Follow>)>;
+
+/// The follows taken out that are loaded (or not).
+fn with(taken: &mut Taken, loaded: bool) -> Vec<&mut Follow> {
+    let follows = taken.iter_mut().flat_map(|(_, follows)| follows.iter_mut());
+    follows
+        .filter(|follow| follow.after.is_some() == loaded)
+        .collect()
+}
+
+impl Reader {
+    fn take_out(&mut self, keys: &[String]) -> Taken {
+        keys.iter()
+            .filter_map(|key| self.follows.remove_entry(key))
+            .collect()
+    }
+}
+
+/// Feeds the follows not loaded yet (a round trip's worth) their stream's newest
+/// `history` entries as backlog.
 async fn load(
     con: &mut MultiplexedConnection,
     pool: &Pool,
     reader: &mut Reader,
 ) -> RedisResult<()> {
-    let unloaded = reader
-        .follows
-        .iter_mut()
-        .filter(|follow| follow.after.is_none());
-    let batch: Vec<&mut Follow> = unloaded.take(STREAMS_PER_TRIP).collect();
+    let at = reader.unloaded.len().saturating_sub(STREAMS_PER_TRIP);
+    let mut keys = reader.unloaded.split_off(at);
+    keys.sort_unstable();
+    keys.dedup();
+    let mut taken = reader.take_out(&keys);
     let mut pipe = redis::pipe();
-    for follow in &batch {
+    for follow in with(&mut taken, false) {
         let count = follow.feed.history().max(1);
         pipe.cmd("XREVRANGE")
             .arg(&follow.stream.key)
@@ -135,14 +238,21 @@ async fn load(
             .arg("COUNT")
             .arg(count);
     }
-    let replies: Vec<Value> = pipe.query_async(con).await?;
-    for (follow, reply) in batch.into_iter().zip(replies) {
-        let newest: Vec<Entry> = from_owned_redis_value(reply)?;
-        follow.after = Some(backlog(&follow.feed, newest));
-        follow.stream.loaded.store(true, Ordering::Release);
+    let replies: RedisResult<Vec<Value>> = pipe.query_async(con).await;
+    let fed = replies.and_then(|replies| {
+        for (follow, reply) in with(&mut taken, false).into_iter().zip(replies) {
+            let newest: Vec<Entry> = from_owned_redis_value(reply)?;
+            follow.after = Some(backlog(&follow.feed, newest));
+            follow.stream.loaded.store(true, Ordering::Release);
+        }
+        Ok(())
+    });
+    reader.follows.extend(taken);
+    if fed.is_err() {
+        reader.unloaded.extend(keys); // again on the next connection
     }
     pool.changed.notify(usize::MAX);
-    Ok(())
+    fed
 }
 
 /// Feeds the newest entries (newest first, as `XREVRANGE` gives them) as backlog; the id
@@ -164,145 +274,74 @@ fn backlog(feed: &Feed, mut newest: Vec<Entry>) -> String {
 }
 
 /// For the streams that may have new entries (a round trip's worth), in one transaction:
-/// whether each one's last entry fed is still there, and up to [`BATCH`] entries after it.
-/// A stream whose last entry is gone (trimmed, or the stream lost) may have lost entries
-/// after it too (trimming removes the oldest first, so while it is there, nothing after it
-/// was trimmed): its hub gets a reset and reads the stream from its start.
+/// whether each follow's last entry fed is still there, and up to [`BATCH`] entries after
+/// it. A stream whose last entry is gone (trimmed, or the stream lost) may have lost
+/// entries after it too (trimming removes the oldest first, so while it is there, nothing
+/// after it was trimmed): its hub gets a reset and reads the stream from its start.
 async fn read_checked(con: &mut MultiplexedConnection, reader: &mut Reader) -> RedisResult<()> {
-    let dirty = reader.follows.iter_mut().filter(|follow| follow.dirty);
-    let batch: Vec<&mut Follow> = dirty.take(STREAMS_PER_TRIP).collect();
+    let keys: Vec<String> = reader
+        .dirty
+        .iter()
+        .take(STREAMS_PER_TRIP)
+        .cloned()
+        .collect();
+    for key in &keys {
+        reader.dirty.remove(key);
+    }
+    let mut taken = reader.take_out(&keys);
     let mut pipe = redis::pipe();
     pipe.atomic();
-    for follow in &batch {
+    for follow in with(&mut taken, true) {
         let (key, after) = (&follow.stream.key, follow.after.as_deref().unwrap_or("0-0"));
         pipe.cmd("XRANGE").arg(key).arg(after).arg(after);
-        pipe.cmd("XREAD")
-            .arg("COUNT")
-            .arg(BATCH)
-            .arg("STREAMS")
+        pipe.cmd("XRANGE")
             .arg(key)
-            .arg(after);
+            .arg(format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(BATCH);
     }
-    let replies: Vec<Value> = pipe.query_async(con).await?;
-    let mut replies = replies.into_iter();
-    for follow in batch {
-        let (Some(found), Some(read)) = (replies.next(), replies.next()) else {
-            break;
-        };
-        let found: Vec<Entry> = from_owned_redis_value(found)?;
-        follow.catch_up(found.is_empty(), from_owned_redis_value(read)?);
-    }
-    Ok(())
+    let replies: RedisResult<Vec<Value>> = pipe.query_async(con).await;
+    let mut again = Vec::new();
+    let fed = replies.and_then(|replies| {
+        let mut replies = replies.into_iter();
+        for follow in with(&mut taken, true) {
+            let (Some(found), Some(read)) = (replies.next(), replies.next()) else {
+                break;
+            };
+            let found: Vec<Entry> = from_owned_redis_value(found)?;
+            if follow.catch_up(found.is_empty(), from_owned_redis_value(read)?) {
+                again.push(follow.stream.key.clone());
+            }
+        }
+        Ok(())
+    });
+    reader.follows.extend(taken);
+    reader.dirty.extend(if fed.is_err() { keys } else { again });
+    fed
 }
 
 impl Follow {
-    /// Feeds what a checked read found: `lost`, the last entry fed is gone.
-    fn catch_up(&mut self, lost: bool, read: Read) {
+    /// Feeds what a checked read found: `lost`, the last entry fed is gone. Whether the
+    /// stream may have more to read now.
+    fn catch_up(&mut self, lost: bool, entries: Vec<Entry>) -> bool {
         let after = self.after.get_or_insert_with(|| "0-0".to_owned());
         if lost && after != "0-0" {
             self.feed.reset(); // entries after ours may be gone: say so, then start over
             *after = "0-0".to_owned();
-            return; // still dirty: read from the start next
+            return true;
         }
-        let entries = entries(read);
-        self.dirty = entries.len() >= BATCH;
+        let more = entries.len() >= BATCH;
         for (id, fields) in entries {
             if let Some((at, event)) = parse(&id, fields) {
                 if !self.feed.push(&id, at, event) {
-                    return; // closed: let go at the next admit
+                    return false; // closed: it leaves
                 }
             }
             *after = id;
         }
+        more
     }
-}
-
-/// Waits until a stream has an entry after its last one fed, or a stream joins: one
-/// `XREAD BLOCK` over the wake-up stream and every stream followed; or, when they are more
-/// than [`KEYS_PER_READ`], one `XREAD` over each turn of them without blocking, then, if
-/// none had any, a short block on one turn (the next one each time). Marks the streams with
-/// entries.
-async fn wait(
-    con: &mut MultiplexedConnection,
-    pool: &Pool,
-    reader: &mut Reader,
-) -> RedisResult<()> {
-    let turns = reader.follows.len().div_ceil(KEYS_PER_READ).max(1);
-    if turns > 1 && reader.poll(con).await? {
-        return Ok(());
-    }
-    reader.turn = (reader.turn + 1) % turns;
-    let block = if turns > 1 { BLOCK_IN_TURNS } else { BLOCK };
-    let start = reader.turn * KEYS_PER_READ;
-    let end = (start + KEYS_PER_READ).min(reader.follows.len());
-    let woken = reader.woken.clone().unwrap_or_else(|| "0-0".to_owned());
-    let mut cmd = redis::cmd("XREAD");
-    cmd.arg("COUNT")
-        .arg(1)
-        .arg("BLOCK")
-        .arg(block.as_millis() as u64)
-        .arg("STREAMS");
-    cmd.arg(&pool.wake_key);
-    for follow in &reader.follows[start..end] {
-        cmd.arg(&follow.stream.key);
-    }
-    cmd.arg(&woken);
-    for follow in &reader.follows[start..end] {
-        cmd.arg(follow.after.as_deref().unwrap_or("0-0"));
-    }
-    let read: Read = cmd.query_async(con).await?;
-    reader.mark(&pool.wake_key, read, start..end);
-    Ok(())
-}
-
-impl Reader {
-    /// One `XREAD` without blocking over each turn of keys, pipelined; whether a stream had
-    /// entries (marked).
-    async fn poll(&mut self, con: &mut MultiplexedConnection) -> RedisResult<bool> {
-        let mut pipe = redis::pipe();
-        for turn in self.follows.chunks(KEYS_PER_READ) {
-            let cmd = pipe.cmd("XREAD").arg("COUNT").arg(1).arg("STREAMS");
-            for follow in turn {
-                cmd.arg(&follow.stream.key);
-            }
-            for follow in turn {
-                cmd.arg(follow.after.as_deref().unwrap_or("0-0"));
-            }
-        }
-        let reads: Vec<Read> = pipe.query_async(con).await?;
-        let mut any = false;
-        for (n, read) in reads.into_iter().enumerate() {
-            let start = n * KEYS_PER_READ;
-            let end = (start + KEYS_PER_READ).min(self.follows.len());
-            any |= read.as_ref().is_some_and(|read| !read.is_empty());
-            self.mark("", read, start..end);
-        }
-        Ok(any)
-    }
-
-    /// Marks the streams among `range` that `read` has entries of; notes the wake-up.
-    fn mark(&mut self, wake_key: &str, read: Read, range: std::ops::Range<usize>) {
-        for (key, entries) in read.into_iter().flatten() {
-            if key == wake_key {
-                self.woken = entries
-                    .last()
-                    .map(|(id, _)| id.clone())
-                    .or(self.woken.take());
-                continue;
-            }
-            let follows = self.follows[range.clone()].iter_mut();
-            if let Some(follow) = follows.into_iter().find(|follow| follow.stream.key == key) {
-                follow.dirty = true;
-            }
-        }
-    }
-}
-
-fn entries(read: Read) -> Vec<Entry> {
-    read.into_iter()
-        .flatten()
-        .flat_map(|(_, entries)| entries)
-        .collect()
 }
 
 /// An entry's position and event, if it is one: an `sse` field holding one whole frame.

@@ -1,32 +1,31 @@
 //! The writer: drains the publish queue of every stream of a family into Redis, on one
-//! connection, and wakes the reader when a stream joins.
+//! connection.
 
-use std::{sync::atomic::Ordering, time::Duration};
+use std::sync::atomic::Ordering;
 
 use futures_lite::future;
 use redis::{aio::MultiplexedConnection, RedisResult};
 
-use super::pool::{Backoff, Job, Pool, BATCH, FIELD, TIMEOUT};
+use super::pool::{Backoff, Job, Pool, BATCH, FIELD};
 use crate::hub::log::EventId;
 
 /// Appends an entry unless its key is set, in one step: `KEYS[1]` the stream, `KEYS[2]`
 /// the key; `ARGV`: the `MAXLEN ~` bound, the field ([`FIELD`]), the frame, the key's
-/// lifetime in milliseconds. Returns the entry's id, the first one's when the key was set.
+/// lifetime in milliseconds. Then publishes the id on the channel named as the stream,
+/// which wakes the readers that follow it. Returns the entry's id, the first one's when
+/// the key was set.
 const APPEND_ONCE: &str = r#"
 local id = redis.call('GET', KEYS[2])
 if id then return id end
 id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
 redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+redis.call('PUBLISH', KEYS[1], id)
 return id
 "#;
-
-/// How long the wake-up stream outlives the family's last wake-up.
-const WAKE_KEPT: Duration = Duration::from_secs(60);
 
 /// What the writer does next.
 enum Next {
     Job(Job),
-    Wake,
     Idle,
 }
 
@@ -37,7 +36,7 @@ pub(super) async fn write(pool: &Pool) {
     let mut pending: Vec<Job> = Vec::new();
     let mut backoff = Backoff::new();
     loop {
-        let mut con = match pool.connect(TIMEOUT).await {
+        let mut con = match pool.connect().await {
             Ok(con) => con,
             Err(_) if pool.is_idle() => return refuse(pool, pending),
             Err(_) => {
@@ -58,15 +57,12 @@ pub(super) async fn write(pool: &Pool) {
     }
 }
 
-/// The next job, a wake-up to send, or idle (no stream active and the queue empty).
+/// The next job, or idle (no stream active and the queue empty).
 async fn next(pool: &Pool) -> Next {
     loop {
         let changed = pool.changed.listen();
         if let Ok(job) = pool.jobs.1.try_recv() {
             return Next::Job(job);
-        }
-        if pool.wake.swap(false, Ordering::AcqRel) {
-            return Next::Wake;
         }
         if pool.is_idle() {
             return Next::Idle;
@@ -94,12 +90,6 @@ async fn drain(
         if pending.is_empty() {
             match next(pool).await {
                 Next::Job(job) => pending.push(job),
-                Next::Wake => {
-                    wake(con, pool)
-                        .await
-                        .map_err(|_| pool.wake.store(true, Ordering::Release))?;
-                    continue;
-                }
                 Next::Idle => return Ok(()),
             }
         }
@@ -122,25 +112,6 @@ async fn drain(
             Err(_) => pending.drain(..).for_each(|job| reply(pool, job, None)),
         }
     }
-}
-
-/// Wakes the reader's blocked `XREAD` (which reads the wake-up stream too).
-async fn wake(con: &mut MultiplexedConnection, pool: &Pool) -> RedisResult<()> {
-    redis::pipe()
-        .cmd("XADD")
-        .arg(&pool.wake_key)
-        .arg("MAXLEN")
-        .arg(1)
-        .arg("*")
-        .arg("w")
-        .arg(1)
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(&pool.wake_key)
-        .arg(WAKE_KEPT.as_millis() as u64)
-        .ignore()
-        .query_async(con)
-        .await
 }
 
 /// Tells the publishers still waiting that their events were not written (idle while
