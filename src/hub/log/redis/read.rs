@@ -29,6 +29,10 @@ use crate::{
 
 /// Streams subscribed, loaded or read per round trip.
 const STREAMS_PER_TRIP: usize = 256;
+/// How long the reader waits for a message before it reads a round trip's worth of
+/// streams anyway (in turns), for entries appended by a writer that publishes no message
+/// (another program's `XADD`).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A hub following a stream.
 struct Follow {
@@ -51,6 +55,8 @@ pub(super) struct Reader {
     unloaded: Vec<String>,
     /// Keys that may have entries past their last one fed.
     dirty: HashSet<String>,
+    /// Keys to read in the next sweeps.
+    sweep: Vec<String>,
 }
 
 /// An entry as Redis sends it: its id, and its fields and values in turn.
@@ -94,13 +100,19 @@ async fn follow(pool: &Pool, reader: &mut Reader, backoff: &mut Backoff) -> Redi
             read_checked(&mut con, reader).await?;
         } else {
             let message = async { Some(messages.recv().await) };
-            if let Some(message) = future::or(message, async {
+            let swept = async {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                Some(Err(async_channel::RecvError))
+            };
+            let woken = async {
                 changed.await;
                 None
-            })
-            .await
-            {
-                reader.mark(message.ok())?;
+            };
+            match future::or(message, future::or(swept, woken)).await {
+                Some(Ok(message)) => reader.mark(Some(message))?,
+                Some(Err(_)) if !messages.is_closed() => reader.sweep(),
+                Some(Err(_)) => reader.mark(None)?,
+                None => {}
             }
         }
     }
@@ -129,6 +141,19 @@ impl Reader {
             });
             self.unloaded.push(key);
         }
+    }
+
+    /// Marks the next round trip's worth of streams to be read.
+    fn sweep(&mut self) {
+        if self.sweep.is_empty() {
+            self.sweep = self.follows.keys().cloned().collect();
+        }
+        let at = self.sweep.len().saturating_sub(STREAMS_PER_TRIP);
+        let keys = self.sweep.split_off(at);
+        self.dirty.extend(
+            keys.into_iter()
+                .filter(|key| self.follows.contains_key(key)),
+        );
     }
 
     /// Stops following `stream`; its channel too if it was the key's last.
