@@ -16,11 +16,11 @@
 //!
 //! `-- memory` or `-- notify` runs one part only.
 
+use sse_pump_benches::{allocated, Counting};
 use std::{
-    alloc::{GlobalAlloc, Layout, System},
     process::{Child, Command, Stdio},
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -34,22 +34,6 @@ use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
 };
-
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -73,10 +57,6 @@ fn main() {
     if all || only("notify") {
         notify(redis.as_ref());
     }
-}
-
-fn allocated() -> usize {
-    ALLOCATED.load(Ordering::Relaxed)
 }
 
 /// Heap bytes per topic: idle, with one event, with one subscriber.
