@@ -327,23 +327,35 @@ async fn read_checked(con: &mut MultiplexedConnection, reader: &mut Reader) -> R
             .arg(BATCH);
     }
     let replies: RedisResult<Vec<Value>> = pipe.query_async(con).await;
-    let mut again = Vec::new();
-    let fed = replies.and_then(|replies| {
-        let mut replies = replies.into_iter();
-        for follow in with(&mut taken, true) {
-            let (Some(found), Some(read)) = (replies.next(), replies.next()) else {
-                break;
-            };
-            let found: Vec<Entry> = from_owned_redis_value(found)?;
-            if follow.catch_up(found.is_empty(), from_owned_redis_value(read)?) {
-                again.push(follow.stream.key.clone());
-            }
-        }
-        Ok(())
-    });
+    let fed = replies.and_then(|replies| catch_up(&mut taken, replies));
     reader.follows.extend(taken);
-    reader.dirty.extend(if fed.is_err() { keys } else { again });
-    fed
+    match fed {
+        Ok(again) => {
+            reader.dirty.extend(again);
+            Ok(())
+        }
+        Err(err) => {
+            reader.dirty.extend(keys); // read again on the next connection
+            Err(err)
+        }
+    }
+}
+
+/// Feeds each loaded follow taken out what its pair of replies holds; the keys with more
+/// to read.
+fn catch_up(taken: &mut Taken, replies: Vec<Value>) -> RedisResult<Vec<String>> {
+    let mut replies = replies.into_iter();
+    let mut again = Vec::new();
+    for follow in with(taken, true) {
+        let (Some(found), Some(read)) = (replies.next(), replies.next()) else {
+            break;
+        };
+        let found: Vec<Entry> = from_owned_redis_value(found)?;
+        if follow.catch_up(found.is_empty(), from_owned_redis_value(read)?) {
+            again.push(follow.stream.key.clone());
+        }
+    }
+    Ok(again)
 }
 
 impl Follow {
