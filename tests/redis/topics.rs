@@ -132,7 +132,12 @@ async fn a_client_resumes_its_topic_on_the_other_instance() {
     publish(&other, 4).await;
     publish(&b.topic("doc:2").unwrap(), 99).await;
     let mut back = guard(other.subscribe_async(Some(&last))).await.unwrap();
-    assert_eq!(back.replay(), Replay::Resumed { missed: 2 });
+    // Resumed (how many it replays depends on whether `b` has read 4 yet; the rest comes live).
+    assert!(
+        matches!(back.replay(), Replay::Resumed { .. }),
+        "{:?}",
+        back.replay()
+    );
     publish(&topic, 5).await;
     assert_eq!(data(&mut back, 3).await, ["3", "4", "5"]);
     assert_eq!(back.pending(), 0);
