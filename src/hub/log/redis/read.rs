@@ -88,32 +88,49 @@ async fn follow(pool: &Pool, reader: &mut Reader, backoff: &mut Backoff) -> Redi
     reader.unsubscribed = reader.follows.keys().cloned().collect();
     reader.dirty = reader.follows.keys().cloned().collect();
     reader.dropped.clear();
+    // Reads and joins take turns, so that neither waits long for the other.
+    let mut joins_next = false;
     loop {
         let changed = pool.changed.listen();
         reader.admit(pool);
         reader.take(&messages)?;
-        if !reader.unsubscribed.is_empty() || !reader.dropped.is_empty() {
+        let joining = !reader.unsubscribed.is_empty() || !reader.dropped.is_empty();
+        let joining = joining || !reader.unloaded.is_empty();
+        joins_next = !joins_next;
+        if !reader.dirty.is_empty() && !(joining && joins_next) {
+            read_checked(&mut con, reader).await?;
+        } else if !reader.unsubscribed.is_empty() || !reader.dropped.is_empty() {
             subscribe(&mut con, reader).await?; // before loading: no entry slips between
         } else if !reader.unloaded.is_empty() {
             load(&mut con, pool, reader).await?;
-        } else if !reader.dirty.is_empty() {
-            read_checked(&mut con, reader).await?;
         } else {
-            let message = async { Some(messages.recv().await) };
-            let swept = async {
-                tokio::time::sleep(SWEEP_EVERY).await;
-                Some(Err(async_channel::RecvError))
-            };
-            let woken = async {
-                changed.await;
-                None
-            };
-            match future::or(message, future::or(swept, woken)).await {
-                Some(Ok(message)) => reader.mark(Some(message))?,
-                Some(Err(_)) if !messages.is_closed() => reader.sweep(),
-                Some(Err(_)) => reader.mark(None)?,
-                None => {}
-            }
+            reader.wait(&messages, changed).await?;
+        }
+    }
+}
+
+impl Reader {
+    /// Waits for a message (marking its stream), a stream joining or leaving (`changed`),
+    /// or the time to sweep.
+    async fn wait(
+        &mut self,
+        messages: &async_channel::Receiver<PushInfo>,
+        changed: event_listener::EventListener,
+    ) -> RedisResult<()> {
+        let message = async { Some(messages.recv().await) };
+        let swept = async {
+            tokio::time::sleep(SWEEP_EVERY).await;
+            Some(Err(async_channel::RecvError))
+        };
+        let woken = async {
+            changed.await;
+            None
+        };
+        match future::or(message, future::or(swept, woken)).await {
+            Some(Ok(message)) => self.mark(Some(message)),
+            Some(Err(_)) if !messages.is_closed() => Ok(self.sweep()),
+            Some(Err(_)) => self.mark(None),
+            None => Ok(()),
         }
     }
 }
