@@ -128,7 +128,10 @@ impl Reader {
         };
         match future::or(message, future::or(swept, woken)).await {
             Some(Ok(message)) => self.mark(Some(message)),
-            Some(Err(_)) if !messages.is_closed() => Ok(self.sweep()),
+            Some(Err(_)) if !messages.is_closed() => {
+                self.sweep();
+                Ok(())
+            }
             Some(Err(_)) => self.mark(None),
             None => Ok(()),
         }
