@@ -1,4 +1,4 @@
-//! Per-user notifications (issue 19), `cargo bench -p sse-pump-benches --bench topics`
+//! Per-user notifications (issue 19), `cargo bench -p sse-pump-benches --bench topics --features redis`
 //! (build the server first: `cargo build --release --example notifications --features
 //! hyper,tokio,redis`; needs `redis-server` on PATH for the Redis parts).
 //!
