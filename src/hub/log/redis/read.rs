@@ -97,7 +97,8 @@ async fn follow(pool: &Pool, reader: &mut Reader, backoff: &mut Backoff) -> Redi
         let joining = !reader.unsubscribed.is_empty() || !reader.dropped.is_empty();
         let joining = joining || !reader.unloaded.is_empty();
         joins_next = !joins_next;
-        if !reader.dirty.is_empty() && !(joining && joins_next) {
+        let join_now = joins_next && joining;
+        if !reader.dirty.is_empty() && !join_now {
             read_checked(&mut con, reader).await?;
         } else if !reader.unsubscribed.is_empty() || !reader.dropped.is_empty() {
             subscribe(&mut con, reader).await?; // before loading: no entry slips between
