@@ -16,18 +16,24 @@ use super::log::Position;
 /// different events never touch the same lock, and the publisher only ever locks the
 /// oldest slot, which it overwrites.
 ///
-/// The slots are allocated [`CHUNK`] at a time, when an entry first goes into one, so a
+/// The slots are allocated a chunk at a time (16 slots; 1,024 in a ring of more than
+/// 1,024, where a few more kilobytes matter less than the cache), when an entry first goes
+/// into one, so a
 /// topic that was never published to costs a word per chunk, and one with a few events a
 /// chunk, not `history + capacity` slots.
 pub(super) struct Ring {
     chunks: Box<[OnceLock<Chunk>]>,
     len: usize,
+    /// Slots per chunk, as a power of two.
+    shift: u32,
 }
 
 /// Slots allocated together.
-const CHUNK: usize = 16;
+const CHUNK_SHIFT: u32 = 4;
+/// Slots allocated together in a large ring.
+const LARGE_CHUNK_SHIFT: u32 = 10;
 
-/// [`CHUNK`] slots (fewer for the last chunk of a ring).
+/// A chunk of slots (fewer for the last chunk of a ring).
 type Chunk = Box<[RwLock<Slot>]>;
 
 /// What an empty ring's every slot reads as.
@@ -98,8 +104,15 @@ impl Ring {
     /// `len` empty slots (allocated with the first entry).
     pub(super) fn new(len: usize) -> Self {
         let len = len.max(1);
+        let shift = match len > 1 << LARGE_CHUNK_SHIFT {
+            true => LARGE_CHUNK_SHIFT,
+            false => CHUNK_SHIFT,
+        };
         Ring {
-            chunks: (0..len.div_ceil(CHUNK)).map(|_| OnceLock::new()).collect(),
+            chunks: (0..len.div_ceil(1 << shift))
+                .map(|_| OnceLock::new())
+                .collect(),
+            shift,
             len,
         }
     }
@@ -108,11 +121,12 @@ impl Ring {
     fn slot(&self, seq: u64) -> &RwLock<Slot> {
         let index = (seq % self.len as u64) as usize;
         let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
-        let chunk = self.chunks[index / CHUNK].get_or_init(|| {
-            let len = CHUNK.min(self.len - index / CHUNK * CHUNK);
+        let (at, shift) = (index >> self.shift, self.shift);
+        let chunk = self.chunks[at].get_or_init(|| {
+            let len = (1 << shift).min(self.len - (at << shift));
             (0..len).map(|_| empty()).collect()
         });
-        &chunk[index % CHUNK]
+        &chunk[index & ((1 << shift) - 1)]
     }
 
     /// The oldest entry still held, when the next one to append is `tail`.
@@ -124,8 +138,8 @@ impl Ring {
     /// overwritten by a newer one.
     pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
         let index = (seq % self.len as u64) as usize;
-        let slot = match self.chunks[index / CHUNK].get() {
-            Some(chunk) => &chunk[index % CHUNK],
+        let slot = match self.chunks[index >> self.shift].get() {
+            Some(chunk) => &chunk[index & ((1 << self.shift) - 1)],
             None => &EMPTY,
         };
         slot.read().unwrap_or_else(PoisonError::into_inner)
