@@ -17,11 +17,11 @@
 //!   the subscription alone, polled once so that it waits for events; (b) with a task
 //!   waiting on it, as in the throughput run. No queue: the hub's ring is shared.
 
+use sse_pump_benches::{allocated, Counting};
 use std::{
-    alloc::{GlobalAlloc, Layout, System},
     hint::black_box,
     sync::{
-        atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -38,22 +38,6 @@ const PROBE: u64 = 16;
 const IDLE_EVENTS: u64 = 100;
 const CAPACITY: usize = 1_024;
 const ROUNDS: usize = 3;
-
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -278,7 +262,7 @@ fn memory(system: Fanout, runtime: &tokio::runtime::Runtime) -> (f64, f64) {
     let (btx, _) = tokio::sync::broadcast::channel::<Bytes>(CAPACITY);
     let mut hub_rxs = Vec::with_capacity(SUBSCRIBERS);
     let mut b_rxs = Vec::with_capacity(SUBSCRIBERS);
-    let before = ALLOCATED.load(Ordering::SeqCst);
+    let before = allocated();
     runtime.block_on(async {
         for _ in 0..SUBSCRIBERS {
             match system {
@@ -299,11 +283,10 @@ fn memory(system: Fanout, runtime: &tokio::runtime::Runtime) -> (f64, f64) {
         Fanout::Hub => std::mem::size_of::<sse_pump::hub::Subscription>(),
         Fanout::Broadcast => std::mem::size_of::<tokio::sync::broadcast::Receiver<Bytes>>(),
     };
-    let alone =
-        (ALLOCATED.load(Ordering::SeqCst) - before) as f64 / SUBSCRIBERS as f64 + inline as f64;
+    let alone = (allocated() - before) as f64 / SUBSCRIBERS as f64 + inline as f64;
     drop((hub_rxs, b_rxs));
 
-    let before = ALLOCATED.load(Ordering::SeqCst);
+    let before = allocated();
     let probes = Probes::new(1);
     let (tx, tasks) = runtime.block_on(async {
         let started = start(system, &probes, 1);
@@ -313,7 +296,7 @@ fn memory(system: Fanout, runtime: &tokio::runtime::Runtime) -> (f64, f64) {
         tokio::time::sleep(Duration::from_millis(200)).await; // every task reaches its wait
         started
     });
-    let with_task = (ALLOCATED.load(Ordering::SeqCst) - before) as f64 / SUBSCRIBERS as f64;
+    let with_task = (allocated() - before) as f64 / SUBSCRIBERS as f64;
     runtime.block_on(async {
         close(tx);
         for task in tasks {

@@ -1,9 +1,11 @@
 //! What the benchmarks share (`cargo bench -p sse-pump-benches`): the path a server
-//! actually takes, for the encode benches' `sse_body` and `pump` rows.
+//! actually takes, for the encode benches' `sse_body` and `pump` rows, and a heap counter.
 
 use std::{
+    alloc::{GlobalAlloc, Layout, System},
     io,
     pin::Pin,
+    sync::atomic::{AtomicUsize, Ordering},
     task::{Context, Poll},
 };
 
@@ -75,5 +77,28 @@ impl<F: FnMut(&[u8]) + Unpin> AsyncWrite for Sink<F> {
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The system allocator, counting the bytes allocated now: a benchmark installs it with
+/// `#[global_allocator] static GLOBAL: Counting = Counting;` and reads [`allocated`].
+pub struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+/// Heap bytes allocated now, through [`Counting`].
+pub fn allocated() -> usize {
+    ALLOCATED.load(Ordering::SeqCst)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
     }
 }

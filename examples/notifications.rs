@@ -23,7 +23,8 @@
 //! - `GET /stats`: `{"topics": …, "subscribers": …, "threads": …}` (this process's
 //!   thread count).
 //!
-//! A topic is made on first use and dropped after a minute without subscribers; its ids
+//! A topic is made on first use and dropped after a minute without subscribers
+//! (`TOPICS_IDLE_MS` sets another time); in process, its history goes with it and its ids
 //! start from the time in microseconds, so an id from a dropped topic gets a `reset`.
 //! Authorization is the application's: check who may read or write a topic in `handle`,
 //! before it is touched.
@@ -31,8 +32,9 @@
 //! **Scale-out.** With feature `redis` and `REDIS_URL` set, each topic's log is the Redis
 //! stream `notifications:{name}`: start the example several times against one Redis, and
 //! a notification posted to any of them reaches the subscribers of all, and a client
-//! resumes on any of them. Each topic then costs a thread and two connections while it is
-//! held (constant threads whatever the number of topics is issue 19's next step).
+//! resumes on any of them. A topic dropped here comes back with its history from Redis.
+//! Each process runs one Redis thread and two connections for all its topics
+//! (`RedisStreams::stream`), whatever their number.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -64,9 +66,11 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::var("SSE_ADDR").unwrap_or_else(|_| "127.0.0.1:8010".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on http://{}/", listener.local_addr()?);
-    let redis = std::env::var("REDIS_URL").ok();
-    let topics =
-        Topics::new(move |name| hub(name, redis.as_deref())).idle_after(Duration::from_secs(60));
+    let make = topic_hubs(std::env::var("REDIS_URL").ok().as_deref());
+    let idle = std::env::var("TOPICS_IDLE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok());
+    let topics = Topics::new(make).idle_after(Duration::from_millis(idle.unwrap_or(60_000)));
     loop {
         let (stream, _) = listener.accept().await?;
         let io = WriteTimeout::new(TokioIo::new(stream), Duration::from_secs(30));
@@ -82,25 +86,31 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-/// Each topic's hub: in this process, or following the Redis stream of the topic.
-fn hub(name: &str, redis: Option<&str>) -> HubBuilder {
-    let hub = Hub::builder().history(100).max_subscribers(10_000);
-    match redis {
-        Some(url) => shared(hub, url, name),
-        None => hub,
+/// What makes each topic's hub: in this process, or following the Redis stream of the
+/// topic (every topic's stream on one thread and two connections).
+fn topic_hubs(redis: Option<&str>) -> impl Fn(&str) -> HubBuilder + Send + Sync + 'static {
+    let redis = redis.map(shared);
+    move |name: &str| {
+        let _ = name; // the Redis stream's name, with feature `redis`
+        let hub = Hub::builder().history(100).max_subscribers(10_000);
+        match &redis {
+            #[cfg(feature = "redis")]
+            Some(redis) => hub.backend(redis.stream(&format!("notifications:{name}"))),
+            _ => hub,
+        }
     }
 }
 
 #[cfg(feature = "redis")]
-fn shared(hub: HubBuilder, url: &str, name: &str) -> HubBuilder {
-    match sse_pump::hub::RedisStreams::new(url, &format!("notifications:{name}")) {
-        Ok(redis) => hub.backend(redis),
+fn shared(url: &str) -> sse_pump::hub::RedisStreams {
+    match sse_pump::hub::RedisStreams::new(url, "notifications") {
+        Ok(redis) => redis,
         Err(e) => panic!("REDIS_URL: {e}"),
     }
 }
 
 #[cfg(not(feature = "redis"))]
-fn shared(_: HubBuilder, _: &str, _: &str) -> HubBuilder {
+fn shared(_: &str) -> std::convert::Infallible {
     panic!("REDIS_URL needs the `redis` feature")
 }
 
@@ -158,7 +168,9 @@ async fn several(topics: &Topics, request: &Request<Incoming>) -> Response<Body>
     }
     match topics.follow_async(&names, last).await {
         Ok(rx) => stream(Sse::new(rx), request).map(|body| Either::Left(Either::Right(body))),
-        Err(sse_pump::hub::FollowError::Topic(e)) => plain(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(sse_pump::hub::SubscribeError::Topic(e)) => {
+            plain(StatusCode::BAD_REQUEST, &e.to_string())
+        }
         Err(_) => unavailable(RETRY_AFTER).map(Either::Right),
     }
 }

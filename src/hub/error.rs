@@ -168,6 +168,15 @@ pub enum SubscribeError {
     Loading,
     /// The hub was closed.
     Closed,
+    /// A topic name was refused ([`Topics::follow`](crate::hub::Topics::follow)); none
+    /// of the topics is subscribed. An HTTP server answers 400 Bad Request.
+    Topic(TopicError),
+}
+
+impl From<TopicError> for SubscribeError {
+    fn from(err: TopicError) -> Self {
+        SubscribeError::Topic(err)
+    }
 }
 
 impl fmt::Display for SubscribeError {
@@ -176,8 +185,45 @@ impl fmt::Display for SubscribeError {
             SubscribeError::Full => "the hub has its maximum of subscribers",
             SubscribeError::Loading => "the hub has not loaded its log's history yet",
             SubscribeError::Closed => "subscribing to a closed hub",
+            // The name's fault is said here, once (no `source`).
+            SubscribeError::Topic(err) => return err.fmt(f),
         })
     }
 }
 
 impl std::error::Error for SubscribeError {}
+
+/// A topic name that was refused: empty, longer than [`MAX_TOPIC_NAME`](crate::hub::MAX_TOPIC_NAME) bytes, or with a
+/// character other than ASCII letters, digits, `-`, `_`, `.`, `:` and `@`.
+///
+/// # Examples
+///
+/// ```
+/// let topics = sse_pump::hub::Topics::new(|_| sse_pump::hub::Hub::builder());
+/// let err = topics.topic("no spaces").unwrap_err();
+/// assert_eq!(err.to_string(), "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TopicError {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than [`MAX_TOPIC_NAME`](crate::hub::MAX_TOPIC_NAME) bytes.
+    TooLong,
+    /// The name has a character other than those allowed.
+    Character,
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TopicError::Empty => "invalid topic name: empty",
+            TopicError::TooLong => "invalid topic name: longer than 128 bytes",
+            TopicError::Character => {
+                "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @"
+            }
+        })
+    }
+}
+
+impl std::error::Error for TopicError {}

@@ -382,6 +382,7 @@ impl Hub {
             refused: counters.refused.load(Ordering::Relaxed),
             wait_timeouts: counters.wait_timeouts.load(Ordering::Relaxed),
             resets: counters.resets.load(Ordering::Relaxed),
+            failed_writes: shared.log.failed_writes(),
         }
     }
 }
@@ -442,4 +443,9 @@ pub struct HubStats {
     /// `reset` events sent to subscribers: for a `Last-Event-ID` that is unknown or too
     /// old, an id that turned out not to be in the shared log, or a log that lost entries.
     pub resets: u64,
+    /// Events [`publish`](Hub::publish) handed to a shared log's queue that it could not
+    /// write (refused by the log, or still queued when the hub closed while the log was
+    /// unreachable), for [`RedisStreams`](crate::hub::RedisStreams): lost, and counted
+    /// here. [`publish_async`](Hub::publish_async) reports each failure instead.
+    pub failed_writes: u64,
 }

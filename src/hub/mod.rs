@@ -45,11 +45,11 @@ mod topics;
 pub use self::log::{InvalidUrl, RedisStreams};
 pub use self::{
     builder::{HubBuilder, Ids, Lag},
-    error::{PublishError, SubscribeError},
+    error::{PublishError, SubscribeError, TopicError},
     following::Following,
     handle::{Hub, HubStats},
     log::{Appending, Backend, EventId, Feed, MemoryLog, Position},
     replay::Replay,
     subscription::Subscription,
-    topics::{check_topic, FollowError, TopicError, Topics, MAX_TOPIC_NAME},
+    topics::{check_topic, Topics, MAX_TOPIC_NAME},
 };

@@ -2,7 +2,7 @@
 
 use std::{
     ops::Range,
-    sync::{PoisonError, RwLock, RwLockReadGuard},
+    sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard},
     time::Instant,
 };
 
@@ -15,9 +15,35 @@ use super::log::Position;
 /// Each slot has its own lock, as in `tokio::sync::broadcast`: subscribers reading
 /// different events never touch the same lock, and the publisher only ever locks the
 /// oldest slot, which it overwrites.
+///
+/// The slots are allocated a chunk at a time (16 slots; 1,024 in a ring of more than
+/// 1,024, where a few more kilobytes matter less than the cache), when an entry first goes
+/// into one, so a
+/// topic that was never published to costs a word per chunk, and one with a few events a
+/// chunk, not `history + capacity` slots.
 pub(super) struct Ring {
-    slots: Box<[RwLock<Slot>]>,
+    chunks: Box<[OnceLock<Chunk>]>,
+    len: usize,
+    /// Slots per chunk, as a power of two.
+    shift: u32,
 }
+
+/// Slots allocated together.
+const CHUNK_SHIFT: u32 = 4;
+/// Slots allocated together in a large ring.
+const LARGE_CHUNK_SHIFT: u32 = 10;
+
+/// A chunk of slots (fewer for the last chunk of a ring).
+type Chunk = Box<[RwLock<Slot>]>;
+
+/// What an empty ring's every slot reads as.
+static EMPTY: RwLock<Slot> = RwLock::new(Slot {
+    seq: u64::MAX,
+    frame: Bytes::new(),
+    kind: None,
+    at: None,
+    mark: Mark::Reset,
+});
 
 pub(super) struct Slot {
     /// The sequence number of the entry in the slot; `u64::MAX` while empty.
@@ -75,31 +101,55 @@ impl Slot {
 }
 
 impl Ring {
-    /// `len` empty slots.
+    /// `len` empty slots (allocated with the first entry).
     pub(super) fn new(len: usize) -> Self {
-        let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
+        let len = len.max(1);
+        let shift = match len > 1 << LARGE_CHUNK_SHIFT {
+            true => LARGE_CHUNK_SHIFT,
+            false => CHUNK_SHIFT,
+        };
         Ring {
-            slots: (0..len.max(1)).map(|_| empty()).collect(),
+            chunks: (0..len.div_ceil(1 << shift))
+                .map(|_| OnceLock::new())
+                .collect(),
+            shift,
+            len,
         }
+    }
+
+    /// The slot of entry `seq`, allocated now if it was not.
+    fn slot(&self, seq: u64) -> &RwLock<Slot> {
+        let index = (seq % self.len as u64) as usize;
+        let empty = || RwLock::new(Slot::new(u64::MAX, Bytes::new(), None, Mark::Reset));
+        let (at, shift) = (index >> self.shift, self.shift);
+        let chunk = self.chunks[at].get_or_init(|| {
+            let len = (1 << shift).min(self.len - (at << shift));
+            (0..len).map(|_| empty()).collect()
+        });
+        &chunk[index & ((1 << shift) - 1)]
     }
 
     /// The oldest entry still held, when the next one to append is `tail`.
     pub(super) fn first(&self, tail: u64) -> u64 {
-        tail.saturating_sub(self.slots.len() as u64)
+        tail.saturating_sub(self.len as u64)
     }
 
     /// Entry `seq`'s slot, locked for reading: check its `seq`, the entry may have been
     /// overwritten by a newer one.
     pub(super) fn get(&self, seq: u64) -> RwLockReadGuard<'_, Slot> {
-        let slot = &self.slots[(seq % self.slots.len() as u64) as usize];
+        let index = (seq % self.len as u64) as usize;
+        let slot = match self.chunks[index >> self.shift].get() {
+            Some(chunk) => &chunk[index & ((1 << self.shift) - 1)],
+            None => &EMPTY,
+        };
         slot.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Puts `slot` in its place, and returns the one it replaces (to be dropped outside
     /// the lock: its frame may be the last reference).
     pub(super) fn put(&self, slot: Slot) -> Slot {
-        let index = (slot.seq % self.slots.len() as u64) as usize;
-        let mut old = self.slots[index]
+        let mut old = self
+            .slot(slot.seq)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         std::mem::replace(&mut *old, slot)
@@ -108,8 +158,8 @@ impl Ring {
     /// Every slot, locked for writing (as a publisher overwriting it would).
     #[cfg(test)]
     pub(super) fn lock_all(&self) -> Vec<std::sync::RwLockWriteGuard<'_, Slot>> {
-        self.slots
-            .iter()
+        (0..self.len as u64)
+            .map(|seq| self.slot(seq))
             .map(|slot| slot.write().unwrap())
             .collect()
     }

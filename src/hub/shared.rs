@@ -25,7 +25,7 @@ use crate::wire::Event;
 pub(super) struct Shared {
     pub(super) config: HubBuilder,
     /// The log: the hub's own ([`Local`]) unless one was given.
-    log: Attached,
+    pub(super) log: Attached,
     /// Under `Lag::Wait`, serialises this process's publishers from their check for room
     /// to their append, so that no other publish slips in between.
     admission: Mutex<()>,

@@ -1,7 +1,7 @@
 //! [`Topics`]: many named topics in one process, each a [`Hub`] of its own, made on first
 //! use and dropped when idle.
 //!
-//! # Design, and what is left of it
+//! # Design
 //!
 //! A topic is a [`Hub`] (own ids, history and limits) kept in a map by name, made by the
 //! factory given to [`Topics::new`] the first time the name is published to or subscribed
@@ -16,15 +16,66 @@
 //! each event with the last id of every topic it follows (`a=17,b=4`; names exclude `=`
 //! and `,` for this), so one `Last-Event-ID` resumes each topic from its part.
 //!
-//! Not built yet (issue 19):
+//! # Over Redis
 //!
-//! - Over Redis, a constant number of threads and connections per process: today the
-//!   factory may give each topic its own [`RedisStreams`](crate::hub::RedisStreams) (a
-//!   thread and two connections per topic). The layout planned: a stream per topic for
-//!   history and resume (`XADD` through the same script, trimmed per topic), and one
-//!   reader per process that `XREAD`s the streams of the topics with local subscribers (a
-//!   bounded set of keys per call, rotated), with one writer; a `Feed` per topic, so each
-//!   topic's ring, resolve and resets stay as they are.
+//! Give each topic's hub a backend of one family of
+//! [`RedisStreams`](crate::hub::RedisStreams) ([`stream`](crate::hub::RedisStreams::stream)):
+//!
+//! ```
+//! # #[cfg(feature = "redis")] {
+//! use sse_pump::hub::{Hub, RedisStreams, Topics};
+//! let redis = RedisStreams::new("redis://127.0.0.1:6379", "unused").unwrap();
+//! let topics = Topics::new(move |name| {
+//!     Hub::builder().history(100).backend(redis.stream(&format!("notifications:{name}")))
+//! });
+//! # drop(topics);
+//! # }
+//! ```
+//!
+//! The layout:
+//!
+//! - **A stream per topic** (`notifications:{name}`) holds its history, trimmed to the
+//!   topic's own history (`MAXLEN ~`), and names its events (the entry ids), so replay and
+//!   resume per topic work across processes as with one hub, through the same code (a
+//!   `Feed` per topic, one ring, one resolve). Writes go through the same script, with its
+//!   idempotency key.
+//! - **One writer and one reader per process** (a family runs one thread and two
+//!   connections, whatever the number of topics). The writer pipelines every topic's
+//!   writes; its script appends the entry and publishes its id on the channel named as
+//!   the stream. The reader, on one RESP3 connection, subscribes to the channel of each
+//!   topic this process holds, then loads the topic's newest entries (`XREVRANGE`; until
+//!   then a subscribe is refused with [`SubscribeError::Loading`], or waits in
+//!   [`Hub::subscribe_async`]); a message marks the topic, which it then reads with a
+//!   check that nothing it had not read was trimmed (several topics per round trip).
+//! - **Live delivery only where the topic is held**: Redis sends a topic's messages only
+//!   to the processes subscribed to its channel, those holding the topic (a subscriber
+//!   here, or used here within [`idle_after`](Topics::idle_after)). An idle topic is
+//!   dropped with its `Feed` and its channel, and comes back with its history from Redis.
+//!
+//! Trade-offs. The first layout tried had no pub/sub: one `XREAD BLOCK` over the streams
+//! of every topic held. It needs no second mechanism, but Redis registers and unregisters
+//! the blocked client on every key at each call, O(topics) per wake-up: with 10,000
+//! topics per process and a few thousand events/s it delivered a fifth of the in-process
+//! rate at 130 ms p50 (`benches/hub-results.md`). The pub/sub wake-up (as Centrifugo does,
+//! which uses pub/sub for the live path and streams for history) is O(1) per event.
+//! Unlike Centrifugo, the stream stays the only source of what is delivered: the message
+//! carries no event, so there is no seam to stitch between a pub/sub message and the
+//! history, a message lost while a connection is re-made is found by the checked read,
+//! and every process delivers the same entries in the same order. The cost is a second
+//! round trip per wake-up (the read after the message), shared by the topics woken
+//! together. `PUBLISH` goes to every node of a Redis Cluster; sharded pub/sub (`SPUBLISH`)
+//! would keep it on the topic's shard, with a subscription per shard (not done: one
+//! Redis server is assumed).
+//!
+//! - A process that only publishes to a topic follows it for `idle_after` too (the hub
+//!   that publishes is the hub that would deliver). A process that must not, publishes
+//!   with its own `RedisStreams` family and no `Topics`.
+//! - Ids are the stream's entry ids, so a topic's ids survive its hub being dropped and
+//!   made again (unlike the in-process log, whose next incarnation numbers from the time).
+//!
+//! Memory: a topic's ring of `history + subscriber_capacity` slots is allocated with its
+//! first event, so a topic never published to costs its map entry and hub state (see
+//! `benches/hub-results.md` for figures).
 
 use std::{
     collections::HashMap,
@@ -34,46 +85,15 @@ use std::{
 };
 
 use super::{
-    builder::HubBuilder, error::SubscribeError, following::Following, handle::Hub, lock::lock,
+    builder::HubBuilder,
+    error::{SubscribeError, TopicError},
+    following::Following,
+    handle::Hub,
+    lock::lock,
 };
 
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_NAME: usize = 128;
-
-/// A topic name that was refused: empty, longer than [`MAX_TOPIC_NAME`] bytes, or with a
-/// character other than ASCII letters, digits, `-`, `_`, `.`, `:` and `@`.
-///
-/// # Examples
-///
-/// ```
-/// let topics = sse_pump::hub::Topics::new(|_| sse_pump::hub::Hub::builder());
-/// let err = topics.topic("no spaces").unwrap_err();
-/// assert_eq!(err.to_string(), "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TopicError {
-    /// The name is empty.
-    Empty,
-    /// The name is longer than [`MAX_TOPIC_NAME`] bytes.
-    TooLong,
-    /// The name has a character other than those allowed.
-    Character,
-}
-
-impl fmt::Display for TopicError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TopicError::Empty => "invalid topic name: empty",
-            TopicError::TooLong => "invalid topic name: longer than 128 bytes",
-            TopicError::Character => {
-                "invalid topic name: a character other than A-Z, a-z, 0-9, -, _, ., : or @"
-            }
-        })
-    }
-}
-
-impl std::error::Error for TopicError {}
 
 /// Checks a topic name: 1 to [`MAX_TOPIC_NAME`] bytes of ASCII letters, digits, `-`, `_`,
 /// `.`, `:` and `@` (so it fits a URL path segment, a Redis key and a header unescaped).
@@ -98,49 +118,6 @@ pub fn check_topic(name: &str) -> Result<(), TopicError> {
         _ => Ok(()),
     }
 }
-
-/// A [`Topics::follow`] that was refused.
-///
-/// # Examples
-///
-/// ```
-/// use sse_pump::hub::{FollowError, Hub, TopicError, Topics};
-/// let topics = Topics::new(|_| Hub::builder());
-/// let err = topics.follow(&["ok", "not ok"], None).unwrap_err();
-/// assert_eq!(err, FollowError::Topic(TopicError::Character));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FollowError {
-    /// A topic name was refused.
-    Topic(TopicError),
-    /// A topic's hub refused the subscription (an HTTP server answers 503 with
-    /// `Retry-After`).
-    Subscribe(SubscribeError),
-}
-
-impl From<TopicError> for FollowError {
-    fn from(err: TopicError) -> Self {
-        FollowError::Topic(err)
-    }
-}
-
-impl From<SubscribeError> for FollowError {
-    fn from(err: SubscribeError) -> Self {
-        FollowError::Subscribe(err)
-    }
-}
-
-impl fmt::Display for FollowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FollowError::Topic(err) => err.fmt(f),
-            FollowError::Subscribe(err) => err.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for FollowError {}
 
 type Factory = dyn Fn(&str) -> HubBuilder + Send + Sync;
 
@@ -258,8 +235,8 @@ impl Topics {
     ///
     /// # Errors
     ///
-    /// [`FollowError::Topic`] for a name [`check_topic`] refuses (none is subscribed), and
-    /// [`FollowError::Subscribe`] when a topic's hub refuses ([`Hub::subscribe`]).
+    /// [`SubscribeError::Topic`] for a name [`check_topic`] refuses (none is subscribed),
+    /// and the other [`SubscribeError`]s when a topic's hub refuses ([`Hub::subscribe`]).
     ///
     /// # Examples
     ///
@@ -275,12 +252,12 @@ impl Topics {
         &self,
         names: &[&str],
         last_event_id: Option<&str>,
-    ) -> Result<Following, FollowError> {
+    ) -> Result<Following, SubscribeError> {
         names.iter().try_for_each(|name| check_topic(name))?;
         let hubs: Result<Vec<_>, TopicError> = (names.iter())
             .map(|name| Ok((*name, self.topic(name)?)))
             .collect();
-        Ok(Following::new(hubs?, last_event_id)?)
+        Following::new(hubs?, last_event_id)
     }
 
     /// [`Topics::follow`], waiting first until each topic's hub has loaded its log's
@@ -305,7 +282,7 @@ impl Topics {
         &self,
         names: &[&str],
         last_event_id: Option<&str>,
-    ) -> Result<Following, FollowError> {
+    ) -> Result<Following, SubscribeError> {
         for name in names {
             self.topic(name)?.until_loaded().await;
         }

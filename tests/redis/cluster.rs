@@ -330,3 +330,87 @@ fn shows(page: &Browser, script: &str, want: serde_json::Value) {
         page.execute(script, args)
     );
 }
+
+/// The notifications example on Redis runs as many threads, and holds as many Redis
+/// connections, with 10,010 topics subscribed as with 10: one Redis thread and two
+/// connections per process, whatever the number of topics.
+#[test]
+fn notifications_threads_do_not_grow_with_topics() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let a = Demo::start_example_with("notifications", "SSE_ADDR", &[("REDIS_URL", &url)]);
+    let query = |topics: std::ops::Range<usize>| {
+        let names: Vec<String> = topics.map(|n| format!("topic=t{n}")).collect();
+        format!("/events?{}", names.join("&"))
+    };
+    let stats = |subscribers: u64| {
+        let settled = poll(DEADLINE, || {
+            let stats: serde_json::Value =
+                serde_json::from_str(&get(a.authority(), "/stats")).ok()?;
+            (stats["subscribers"] == subscribers).then_some(stats)
+        });
+        let stats = settled.unwrap_or_else(|| panic!("never {subscribers} subscribers"));
+        let clients: String = server.run(&["CLIENT", "LIST"]);
+        (stats["threads"].as_u64().unwrap(), clients.lines().count())
+    };
+    let mut streams = vec![Events::open_at(&a, &query(0..10), None)];
+    let at_ten = stats(10);
+    for first in (10..10_010).step_by(500) {
+        streams.push(Events::open_at(&a, &query(first..first + 500), None));
+    }
+    let at_ten_thousand = stats(10_010);
+    assert_eq!(
+        at_ten_thousand, at_ten,
+        "(threads, Redis clients) at 10 and 10,010 topics"
+    );
+    // And each topic still goes to its stream only.
+    let (status, id) = post_to(a.authority(), "/topics/t4321", "for t4321");
+    assert_eq!(status, "200", "{id}");
+    let (data, _) = streams[1 + (4321 - 10) / 500].next().unwrap();
+    assert_eq!(data, "for t4321");
+}
+
+/// Two Chromium pages subscribed to different topics on different notifications
+/// processes (one Redis): each sees only its own topic's notifications, wherever they are
+/// posted.
+#[test]
+fn pages_on_two_processes_see_only_their_topic() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let Some((chromium, chromedriver)) = chromium_and_driver() else {
+        return;
+    };
+    let url = server.url();
+    let envs = [("REDIS_URL", url.as_str())];
+    let a = Demo::start_example_with("notifications", "SSE_ADDR", &envs);
+    let b = Demo::start_example_with("notifications", "SSE_ADDR", &envs);
+    let pages = [(&a, "user:a"), (&b, "user:b")].map(|(demo, topic)| {
+        let page = Browser::start(&chromedriver, &chromium);
+        page.open(&format!("http://{}/stats", demo.authority()));
+        let listen = "window.got = [];
+            const source = new EventSource('/topics/' + arguments[0] + '/events');
+            source.onopen = () => { window.opened = true; };
+            source.onmessage = (e) => window.got.push(e.data);";
+        page.execute(listen, serde_json::json!([topic]));
+        shows(
+            &page,
+            "return window.opened === true",
+            serde_json::json!(true),
+        );
+        page
+    });
+    for (on, topic, text) in [
+        (&b, "user:a", "a1"),
+        (&a, "user:b", "b1"),
+        (&a, "user:a", "a2"),
+    ] {
+        let (status, id) = post_to(on.authority(), &format!("/topics/{topic}"), text);
+        assert_eq!(status, "200", "{id}");
+    }
+    let got = "return window.got";
+    shows(&pages[0], got, serde_json::json!(["a1", "a2"]));
+    shows(&pages[1], got, serde_json::json!(["b1"]));
+}

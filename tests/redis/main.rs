@@ -19,6 +19,7 @@ mod shared_log;
 mod cluster;
 mod faults;
 mod loss;
+mod topics;
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},

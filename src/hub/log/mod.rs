@@ -252,6 +252,13 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Stops following the log and writing to it; called when the hub closes.
     fn stop(&self);
+
+    /// How many events [`append`](Backend::append) took (queued) that could not be
+    /// written: [`HubStats::failed_writes`](crate::hub::HubStats::failed_writes). None by
+    /// default (a log that appends at once refuses instead).
+    fn failed_writes(&self) -> u64 {
+        0
+    }
 }
 
 /// The future of [`Backend::append_wait`].
