@@ -246,7 +246,7 @@ async fn read_head(tcp: &mut smol::net::TcpStream) -> String {
 #[test]
 fn a_compressed_stream_over_bare_tcp_decodes_event_by_event() {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
-    for encoding in [Encoding::Gzip, Encoding::Zstd] {
+    for encoding in [Encoding::Gzip] {
         smol::block_on(async {
             let server = raw_server();
             let mut tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
@@ -345,8 +345,10 @@ fn curl_compressed_reads_a_bare_tcp_stream() {
             assert!(output.status.success(), "curl failed: {output:?}");
             let text = String::from_utf8(output.stdout).unwrap();
             let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            // zstd is not offered by default (over 32 KiB per warm stream): identity.
+            let served = if coding == "zstd" { "identity" } else { coding };
             assert!(
-                head.contains(&format!("content-encoding: {coding}")),
+                head.contains(&format!("content-encoding: {served}")),
                 "{head}"
             );
             assert_eq!(body, expected, "{coding}");

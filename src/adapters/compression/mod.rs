@@ -5,8 +5,9 @@
 //! [`CompressedBody`](crate::CompressedBody) draw from.
 //!
 //! A warm compressed stream keeps its compressor's window and match tables: about 22 KiB
-//! (gzip), 80 KiB (zstd) or 655 KiB (Brotli, which [`Encoding::negotiate`] no longer
-//! offers), against 4 KiB for an uncompressed one (see `benches/compression-results.md`).
+//! (gzip), 80 KiB (zstd) or 655 KiB (Brotli), against 4 KiB for an uncompressed one (see
+//! `benches/compression-results.md`). Only gzip is within the 32 KiB a compressed stream
+//! may cost, so it is the only coding [`Encoding::negotiate`] offers.
 //! The budget bounds the sum: past [`max_streams`] streams compressing at once, a new
 //! stream is served identity, and counted ([`stats`]).
 //!
