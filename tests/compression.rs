@@ -246,7 +246,9 @@ async fn read_head(tcp: &mut smol::net::TcpStream) -> String {
 #[test]
 fn a_compressed_stream_over_bare_tcp_decodes_event_by_event() {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
-    for encoding in [Encoding::Gzip] {
+    // gzip: the one coding `respond_compressed` offers by default.
+    let encoding = Encoding::Gzip;
+    {
         smol::block_on(async {
             let server = raw_server();
             let mut tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
