@@ -191,7 +191,7 @@
 //! | `tokio` | [`adapters::tokio`]: `pump`, `spawn`, bare-TCP `read_request` / `respond` |
 //! | `smol` | [`adapters::smol::spawn`]; [`adapters::raw`], SSE over a bare TCP stream |
 //! | `redis` | `hub::RedisStreams`: a [`Hub`](hub::Hub) shared by several server processes through one Redis stream, on any runtime |
-//! | `compression` | `SseResponse::compress` with an `Encoding` negotiated from `Accept-Encoding` (gzip, zstd): `CompressedBody` flushes the compressor after every frame, so no event waits for the next; [`adapters::compression`]: `CompressedWriter` for any `AsyncWrite`, with `smol`/`tokio` `respond_compressed` on bare TCP, and the process-wide budget of compressed streams |
+//! | `compression` | `SseResponse::compress` with an `Encoding` negotiated from `Accept-Encoding` (gzip; zstd and br on request): `CompressedBody` flushes the compressor after every frame, so no event waits for the next; [`adapters::compression`]: `CompressedWriter` for any `AsyncWrite`, with `smol`/`tokio` `respond_compressed` on bare TCP, and the process-wide budget of compressed streams |
 //! | `tracing` | a `tracing` span per stream (`Sse::trace`), events when it opens and ends (with its report), on client reconnections and on hub lag and resets |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -147,14 +147,14 @@ where
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let (mut client, mut server) = tokio::io::duplex(4096);
-/// client.write_all(b"GET / HTTP/1.1\r\nAccept-Encoding: zstd\r\n\r\n").await?;
+/// client.write_all(b"GET / HTTP/1.1\r\nAccept-Encoding: gzip, zstd\r\n\r\n").await?;
 /// let request = sse_pump::adapters::tokio::read_request(&mut server).await?;
 /// let (tx, rx) = sse_pump::channel(1);
 /// drop(tx);
 /// sse_pump::adapters::tokio::respond_compressed(server, sse_pump::Sse::new(rx), &request).await?;
 /// let mut wire = Vec::new();
 /// client.read_to_end(&mut wire).await?;
-/// assert!(String::from_utf8_lossy(&wire).contains("content-encoding: zstd\r\n"));
+/// assert!(String::from_utf8_lossy(&wire).contains("content-encoding: gzip\r\n"));
 /// # Ok(()) }
 /// ```
 #[cfg(feature = "compression")]
