@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures_lite::{future::block_on, AsyncWrite};
+use futures_lite::future::block_on;
 use http_body_util::BodyExt;
 use sse_pump::{
     adapters::compression::{set_max_streams, CompressedWriter},
@@ -168,33 +168,6 @@ fn rss_kib() -> u64 {
     pages * 4
 }
 
-/// An `AsyncWrite` that takes everything and keeps nothing: a socket whose bytes leave.
-struct Discard;
-
-impl AsyncWrite for Discard {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 /// The events a warm stream has seen: the token stream, then part of the demo's.
 fn warming_events() -> Vec<Event> {
     let mut events = token_events();
@@ -249,7 +222,7 @@ fn writer_memory(encoding: Encoding, events: &[Event]) -> f64 {
         let mut streams = Vec::new();
         for _ in 0..STREAMS {
             let (tx, rx) = channel(1);
-            let writer = CompressedWriter::new(Discard, encoding);
+            let writer = CompressedWriter::new(futures_lite::io::sink(), encoding);
             let pump = Box::pin(Sse::new(rx).keep_alive(None).pump(writer));
             streams.push((tx, pump));
         }

@@ -248,45 +248,43 @@ fn a_compressed_stream_over_bare_tcp_decodes_event_by_event() {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
     // gzip: the one coding `respond_compressed` offers by default.
     let encoding = Encoding::Gzip;
-    {
-        smol::block_on(async {
-            let server = raw_server();
-            let mut tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
-            let request = format!("GET /events HTTP/1.1\r\nAccept-Encoding: {encoding}\r\n\r\n");
-            tcp.write_all(request.as_bytes()).await.unwrap();
-            server
-                .events
-                .send(Event::new().data("first"))
-                .await
-                .unwrap();
-            let head = read_head(&mut tcp).await;
-            assert!(
-                head.contains(&format!("content-encoding: {encoding}\r\n")),
-                "{head}"
-            );
-            assert!(head.contains("vary: accept-encoding\r\n"), "{head}");
-            let (mut decoder, mut wire) = (Decoder::new(encoding), Vec::new());
-            let mut expected = b"data: first\n\n".to_vec();
+    smol::block_on(async {
+        let server = raw_server();
+        let mut tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
+        let request = format!("GET /events HTTP/1.1\r\nAccept-Encoding: {encoding}\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        server
+            .events
+            .send(Event::new().data("first"))
+            .await
+            .unwrap();
+        let head = read_head(&mut tcp).await;
+        assert!(
+            head.contains(&format!("content-encoding: {encoding}\r\n")),
+            "{head}"
+        );
+        assert!(head.contains("vary: accept-encoding\r\n"), "{head}");
+        let (mut decoder, mut wire) = (Decoder::new(encoding), Vec::new());
+        let mut expected = b"data: first\n\n".to_vec();
+        (read_until(&mut tcp, &mut decoder, &expected, &mut wire).await).unwrap();
+        for n in 0..30 {
+            // The next event only once the last is decoded: a frame held in the
+            // compressor would stall here.
+            let event = Event::new()
+                .id(n.to_string())
+                .data(format!(r#"{{"n":{n}}}"#));
+            expected.extend_from_slice(&event.clone().into_bytes());
+            server.events.send(event).await.unwrap();
             (read_until(&mut tcp, &mut decoder, &expected, &mut wire).await).unwrap();
-            for n in 0..30 {
-                // The next event only once the last is decoded: a frame held in the
-                // compressor would stall here.
-                let event = Event::new()
-                    .id(n.to_string())
-                    .data(format!(r#"{{"n":{n}}}"#));
-                expected.extend_from_slice(&event.clone().into_bytes());
-                server.events.send(event).await.unwrap();
-                (read_until(&mut tcp, &mut decoder, &expected, &mut wire).await).unwrap();
-            }
-            server.events.close();
-            let report = server.done.await;
-            assert_eq!(report.events, 31);
-            // The rest, up to the close, ends a valid compressed stream (its trailer).
-            tcp.read_to_end(&mut wire).await.unwrap();
-            let text = decode_whole(encoding, &wire).unwrap_or_else(|e| panic!("{encoding}: {e}"));
-            assert_eq!(text, expected, "{encoding}");
-        });
-    }
+        }
+        server.events.close();
+        let report = server.done.await;
+        assert_eq!(report.events, 31);
+        // The rest, up to the close, ends a valid compressed stream (its trailer).
+        tcp.read_to_end(&mut wire).await.unwrap();
+        let text = decode_whole(encoding, &wire).unwrap_or_else(|e| panic!("{encoding}: {e}"));
+        assert_eq!(text, expected, "{encoding}");
+    });
 }
 
 #[test]
